@@ -1,0 +1,81 @@
+"""Regenerate the docs that are derived from code: docs/configuration.md and docs/cli.md.
+
+Run `python scripts/gen_docs.py`; tests/foundation/test_docs.py fails when they drift.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def configuration_md() -> str:
+    from hotline.config import Settings
+
+    lines = [
+        "# Configuration",
+        "",
+        "Every setting is an environment variable with the prefix `HOTLINE_`, read once at start",
+        "into one typed settings object (`hotline.config.Settings`). This page is generated from",
+        "that object by `python scripts/gen_docs.py`; a test fails if they differ.",
+        "",
+        "| variable | default | meaning |",
+        "| --- | --- | --- |",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if hasattr(default, "get_secret_value"):
+            default = "(none)"
+        elif default is None:
+            default = "(empty)"
+        elif hasattr(default, "value"):
+            default = default.value
+        elif default == "":
+            default = "(empty)"
+        lines.append(f"| `HOTLINE_{name.upper()}` | `{default}` | {field.description} |")
+    lines += [
+        "",
+        "Outside production mode (`HOTLINE_MODE=development` or `hotline serve --demo`), a",
+        "missing secret key is generated once and kept in `DATA_DIR/secret.key` (mode 0600).",
+        "In production a missing, short or placeholder key stops the start with a message.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def cli_md() -> str:
+    from typer.testing import CliRunner
+
+    from hotline.cli import app
+
+    runner = CliRunner()
+    commands = [
+        [], ["serve"], ["db"], ["db", "upgrade"], ["db", "current"], ["user"], ["user", "add"],
+        ["user", "list"], ["user", "disable"], ["user", "enable"], ["user", "code"],
+        ["audit"], ["audit", "verify"], ["hash"], ["version"],
+    ]
+    out = [
+        "# Command line",
+        "",
+        "Generated from `hotline --help` by `python scripts/gen_docs.py`; a test fails if it",
+        "drifts. Exit codes: 0 success, 1 the command found a problem, 2 usage or settings error.",
+        "",
+    ]
+    for args in commands:
+        result = runner.invoke(app, [*args, "--help"], env={"COLUMNS": "100", "NO_COLOR": "1",
+                                                            "TERM": "dumb"})
+        title = " ".join(["hotline", *args])
+        out += [f"## `{title}`", "", "```text", result.output.rstrip(), "```", ""]
+    return "\n".join(out)
+
+
+def main() -> int:
+    (ROOT / "docs" / "configuration.md").write_text(configuration_md())
+    (ROOT / "docs" / "cli.md").write_text(cli_md())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Online-safety advice for parents and carers."""

@@ -1,0 +1,303 @@
+"""Staff pages for content editors: create and edit guides, videos, links and helplines.
+
+Only `Action.advice_edit` may enter (content editors). Every view of an editor page and every
+save is written to the audit log in the same transaction as the change, and a form is saved
+whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from babel import Locale
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from hotline.advice import store
+from hotline.advice.model import (
+    AGE_BAND_LABELS,
+    LINK_CATEGORY_LABELS,
+    AgeBand,
+    AgeGuide,
+    N_,
+    Resource,
+    ResourceKind,
+)
+from hotline.advice.validation import (
+    BODY_MAX,
+    COUNTRY_CODES,
+    GUIDE_SUMMARY_MAX,
+    RESOURCE_SUMMARY_MAX,
+    TITLE_MAX,
+    URL_MAX,
+    Errors,
+    GuideForm,
+    ResourceForm,
+    validate_guide,
+    validate_resource,
+)
+from hotline.errors import NotFound
+from hotline.security import audit
+from hotline.security.permissions import Action, Actor
+from hotline.web.deps import get_db, require
+from hotline.web.i18n import SUPPORTED_LOCALES, current_locale
+from hotline.web.templating import render
+
+editor_router = APIRouter(prefix="/staff/advice", include_in_schema=False)
+Editor = Depends(require(Action.advice_edit))
+
+# URL segment -> kind; plural because the pages list many.
+KIND_PATHS: dict[str, ResourceKind] = {
+    "videos": ResourceKind.video,
+    "links": ResourceKind.link,
+    "helplines": ResourceKind.helpline,
+}
+PATH_OF_KIND = {kind: path for path, kind in KIND_PATHS.items()}
+KIND_LABELS: dict[ResourceKind, str] = {
+    ResourceKind.video: N_("Video"),
+    ResourceKind.link: N_("Advice link"),
+    ResourceKind.helpline: N_("Helpline"),
+}
+KIND_PLURAL_LABELS: dict[ResourceKind, str] = {
+    ResourceKind.video: N_("Videos"),
+    ResourceKind.link: N_("Government and charity links"),
+    ResourceKind.helpline: N_("Helplines"),
+}
+LIMITS = {
+    "title": TITLE_MAX,
+    "guide_summary": GUIDE_SUMMARY_MAX,
+    "resource_summary": RESOURCE_SUMMARY_MAX,
+    "body": BODY_MAX,
+    "url": URL_MAX,
+}
+RESOURCE_FIELDS = ("url", "position", "category", "country", "phone", "media_language",
+                   "is_example")  # fmt: skip
+_TEXT_FIELDS = ("title", "summary", "body")
+
+
+def _languages() -> list[str]:
+    return list(SUPPORTED_LOCALES)
+
+
+def _form_values(form: Mapping[str, Any], names: list[str]) -> dict[str, str]:
+    return {name: str(form.get(name) or "") for name in names}
+
+
+def _text_names(fields: tuple[str, ...]) -> list[str]:
+    return [f"{f}_{lang}" for lang in _languages() for f in fields]
+
+
+def _kind(path: str) -> ResourceKind:
+    if path not in KIND_PATHS:
+        raise NotFound("there is no such kind of advice resource")
+    return KIND_PATHS[path]
+
+
+def _band(value: str) -> AgeBand:
+    if value not in AgeBand.__members__.values():
+        raise NotFound("there is no such age group")
+    return AgeBand(value)
+
+
+def _countries() -> list[tuple[str, str]]:
+    names = Locale.parse(current_locale()).territories
+    return sorted(((code, names.get(code, code)) for code in COUNTRY_CODES),
+                  key=lambda pair: pair[1])  # fmt: skip
+
+
+def _view(session: Session, actor: Actor, object_type: str, object_id: str) -> None:
+    audit.record(session, actor.username, "advice.view", object_type, object_id, {})
+
+
+def _common(**extra: Any) -> dict[str, Any]:
+    return {"languages": SUPPORTED_LOCALES, "limits": LIMITS, **extra}
+
+
+# Index -------------------------------------------------------------------------------------
+
+
+@editor_router.get("", response_class=HTMLResponse)
+def index(request: Request, actor: Actor = Editor) -> HTMLResponse:
+    with get_db(request).write() as session:
+        _view(session, actor, "advice", "index")
+        guides = store.load_guides(session)
+        resources = {kind: store.list_resources(session, kind) for kind in ResourceKind}
+    return render(
+        request,
+        "advice/editor/index.html",
+        _common(
+            guides=guides,
+            band_labels=AGE_BAND_LABELS,
+            resources=resources,
+            kind_paths=PATH_OF_KIND,
+            kind_labels=KIND_LABELS,
+            kind_plural_labels=KIND_PLURAL_LABELS,
+        ),
+    )
+
+
+# Age-band guides ---------------------------------------------------------------------------
+
+
+def _guide_values(guide: AgeGuide) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for lang, text in guide.texts.items():
+        values[f"title_{lang}"] = text.title
+        values[f"summary_{lang}"] = text.summary
+        values[f"body_{lang}"] = text.body_md
+    return values
+
+
+def _guide_page(
+    request: Request, band: AgeBand, values: dict[str, str], errors: Errors, status: int = 200
+) -> HTMLResponse:
+    return render(
+        request,
+        "advice/editor/guide_form.html",
+        _common(band=band, band_label=AGE_BAND_LABELS[band], values=values, errors=errors,
+                saved=request.query_params.get("saved") == "1"),  # fmt: skip
+        status_code=status,
+    )
+
+
+@editor_router.get("/age/{band}", response_class=HTMLResponse)
+def edit_guide(request: Request, band: str, actor: Actor = Editor) -> HTMLResponse:
+    age_band = _band(band)
+    with get_db(request).write() as session:
+        _view(session, actor, "advice_guide", age_band.value)
+        guide = store.load_guide(session, age_band)
+    return _guide_page(request, age_band, _guide_values(guide), {})
+
+
+@editor_router.post("/age/{band}", response_model=None)
+async def save_guide(request: Request, band: str, actor: Actor = Editor) -> Response:
+    age_band = _band(band)
+    values = _form_values(await request.form(), _text_names(_TEXT_FIELDS))
+    checked = validate_guide(values, _languages())
+    if not isinstance(checked, GuideForm):
+        return _guide_page(request, age_band, values, checked, status=422)
+    with get_db(request).write() as session:
+        changed = store.save_guide(session, age_band, checked.texts, _languages(), actor.username)
+        audit.record(session, actor.username, "advice.update", "advice_guide", age_band.value,
+                     {"changed": changed})  # fmt: skip
+    return RedirectResponse(f"/staff/advice/age/{age_band.value}?saved=1", status_code=303)
+
+
+# Videos, links and helplines ---------------------------------------------------------------
+
+
+def _resource_values(resource: Resource) -> dict[str, str]:
+    facts = resource.facts
+    values = {
+        "url": facts.url,
+        "position": str(facts.position),
+        "category": facts.category.value if facts.category else "",
+        "country": facts.country or "",
+        "phone": facts.phone or "",
+        "media_language": facts.media_language or "",
+        "is_example": "on" if facts.is_example else "",
+    }
+    for lang, text in resource.texts.items():
+        values[f"title_{lang}"] = text.title
+        values[f"summary_{lang}"] = text.summary
+    return values
+
+
+def _resource_page(
+    request: Request,
+    kind: ResourceKind,
+    resource_id: int | None,
+    values: dict[str, str],
+    errors: Errors,
+    status: int = 200,
+) -> HTMLResponse:
+    path = PATH_OF_KIND[kind]
+    action = f"/staff/advice/{path}/{resource_id}" if resource_id else f"/staff/advice/{path}/new"
+    return render(
+        request,
+        "advice/editor/resource_form.html",
+        _common(
+            kind=kind,
+            kind_label=KIND_LABELS[kind],
+            resource_id=resource_id,
+            action=action,
+            values=values,
+            errors=errors,
+            categories=[(c.value, label) for c, label in LINK_CATEGORY_LABELS.items()],
+            countries=_countries() if kind is ResourceKind.helpline else [],
+            saved=request.query_params.get("saved") == "1",
+        ),
+        status_code=status,
+    )
+
+
+async def _validated(
+    request: Request, kind: ResourceKind
+) -> tuple[dict[str, str], ResourceForm | Errors]:
+    names = list(RESOURCE_FIELDS) + _text_names(("title", "summary"))
+    values = _form_values(await request.form(), names)
+    return values, validate_resource(kind, values, _languages())
+
+
+@editor_router.get("/{kind}/new", response_class=HTMLResponse)
+def new_resource(request: Request, kind: str, actor: Actor = Editor) -> HTMLResponse:
+    resource_kind = _kind(kind)
+    with get_db(request).write() as session:
+        _view(session, actor, "advice_resource", f"new-{resource_kind.value}")
+    return _resource_page(request, resource_kind, None, {"position": "0"}, {})
+
+
+@editor_router.post("/{kind}/new", response_model=None)
+async def create_resource(request: Request, kind: str, actor: Actor = Editor) -> Response:
+    resource_kind = _kind(kind)
+    values, checked = await _validated(request, resource_kind)
+    if not isinstance(checked, ResourceForm):
+        return _resource_page(request, resource_kind, None, values, checked, status=422)
+    with get_db(request).write() as session:
+        created = store.create_resource(session, checked.facts, checked.texts, actor.username)
+        audit.record(session, actor.username, "advice.create", "advice_resource", created.id,
+                     {"kind": resource_kind.value, "slug": created.slug,
+                      "languages": sorted(created.texts)})  # fmt: skip
+    return RedirectResponse(f"/staff/advice/{kind}/{created.id}?saved=1", status_code=303)
+
+
+def _load(session: Session, kind: ResourceKind, resource_id: int) -> Resource:
+    try:
+        resource = store.get_resource(session, resource_id)
+    except store.NotFound:
+        raise NotFound("there is no such advice resource") from None
+    if resource.kind is not kind:
+        raise NotFound("there is no such advice resource")
+    return resource
+
+
+@editor_router.get("/{kind}/{resource_id:int}", response_class=HTMLResponse)
+def edit_resource(
+    request: Request, kind: str, resource_id: int, actor: Actor = Editor
+) -> HTMLResponse:
+    resource_kind = _kind(kind)
+    with get_db(request).write() as session:
+        resource = _load(session, resource_kind, resource_id)
+        _view(session, actor, "advice_resource", str(resource_id))
+    return _resource_page(request, resource_kind, resource_id, _resource_values(resource), {})
+
+
+@editor_router.post("/{kind}/{resource_id:int}", response_model=None)
+async def update_resource(
+    request: Request, kind: str, resource_id: int, actor: Actor = Editor
+) -> Response:
+    resource_kind = _kind(kind)
+    with get_db(request).read() as session:
+        _load(session, resource_kind, resource_id)
+    values, checked = await _validated(request, resource_kind)
+    if not isinstance(checked, ResourceForm):
+        return _resource_page(request, resource_kind, resource_id, values, checked, status=422)
+    with get_db(request).write() as session:
+        changed = store.update_resource(
+            session, resource_id, checked.facts, checked.texts, _languages(), actor.username
+        )
+        audit.record(session, actor.username, "advice.update", "advice_resource", resource_id,
+                     {"kind": resource_kind.value, "changed": changed})  # fmt: skip
+    return RedirectResponse(f"/staff/advice/{kind}/{resource_id}?saved=1", status_code=303)

@@ -1,0 +1,1 @@
+"""Analyst assessment: the queue of reported URLs (fetching and verdicts come next)."""

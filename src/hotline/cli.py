@@ -1,0 +1,264 @@
+"""The `hotline` command.
+
+Exit codes: 0 success; 1 the command ran and found a problem (a broken audit chain, files that
+failed to hash); 2 a usage or settings error (the message says what to change).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from hotline import __version__
+from hotline.config import Mode, Settings, SettingsError, load_settings
+from hotline.db import migrate
+from hotline.db.engine import Database
+from hotline.errors import AppError
+
+app = typer.Typer(
+    help="hotline: from a public report of a web address to its removal.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _database(settings: Settings, *, upgrade: bool = True) -> Database:
+    db = Database(settings.database_url)
+    if upgrade:
+        migrate.upgrade(db)
+    elif not migrate.is_current(db):
+        raise _fail("the database is not migrated; run `hotline db upgrade` first")
+    return db
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def serve(
+    demo: Annotated[
+        bool, typer.Option(help="Demo mode: generated secret, demo accounts and sample data.")
+    ] = False,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default HOTLINE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default HOTLINE_PORT).")] = None,
+) -> None:
+    """Serve the web app. Creates and migrates the database first."""
+    import uvicorn
+
+    from hotline import demo as demo_data
+    from hotline.logs import configure_logging
+    from hotline.web.app import create_app
+
+    overrides: dict[str, object] = {"mode": Mode.demo} if demo else {}
+    if host:
+        overrides["host"] = host
+    if port:
+        overrides["port"] = port
+    settings = _settings(**overrides)
+    configure_logging(settings.log_level)
+    db = _database(settings)
+    url = f"http://{settings.host}:{settings.port}"
+    if demo:
+        accounts = demo_data.seed(db, settings)
+        typer.echo(f"\nhotline demo running at {url}\n")
+        typer.echo(f"  Report a web address:  {url}/report")
+        typer.echo(f"  Advice hub:            {url}/advice")
+        typer.echo(f"  Staff sign-in:         {url}/staff/login\n")
+        typer.echo("  Demo accounts (also in "
+                   f"{settings.data_dir / 'demo-credentials.json'}):")
+        for account in accounts:
+            typer.echo(f"    {account.username:<9} password {account.password}   "
+                       f"roles {','.join(account.roles)}")
+        typer.echo("\n  Every demo account has two-factor on. Get the current code with\n"
+                   "    hotline user code USERNAME\n"
+                   "  or add the account's secret from the credentials file to an "
+                   "authenticator app.\n")
+    else:
+        typer.echo(f"hotline serving at {url}")
+    uvicorn.run(
+        create_app(settings, db),
+        host=settings.host,
+        port=settings.port,
+        access_log=False,  # our own access log leaves out client addresses
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+        log_level=settings.log_level,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create the database if needed and apply every migration."""
+    settings = _settings()
+    db = _database(settings)
+    typer.echo(f"database at revision {migrate.current_revision(db)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's revision and the newest one this version knows."""
+    settings = _settings()
+    db = Database(settings.database_url)
+    typer.echo(f"current: {migrate.current_revision(db)}\nhead:    {migrate.head_revision(db)}")
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Lower-case letters, digits, '.', '_', '-'.")],
+    role: Annotated[
+        list[str],
+        typer.Option(help="Role (repeat for several): admin, analyst, senior_analyst, "
+                     "takedown_officer, taskforce_grader, content_editor."),
+    ],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from standard input instead of a prompt.")
+    ] = False,
+) -> None:
+    """Add a staff account. They set up two-factor at their first sign-in."""
+    from hotline.security import audit, users
+
+    settings = _settings()
+    db = _database(settings)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            raise _fail("the passwords differ")
+    try:
+        with db.write() as session:
+            user = users.create_user(session, username, password, role, display_name=name)
+            audit.record(session, "cli", "user.created", "user", user.id,
+                         {"username": user.username, "roles": sorted(user.roles)})
+    except AppError as exc:
+        details = "; ".join(f"{f.field}: {f.message}" for f in exc.fields)
+        raise _fail(f"{exc.message}{': ' + details if details else ''}") from exc
+    typer.echo(f"added {user.username} ({', '.join(sorted(user.roles))})")
+
+
+@user_app.command("list")
+def user_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List staff accounts."""
+    from hotline.security import users
+
+    db = _database(_settings(), upgrade=False)
+    with db.read() as session:
+        accounts = users.list_users(session)
+    for a in accounts:
+        if as_json:
+            typer.echo(json.dumps({"username": a.username, "name": a.display_name,
+                                   "roles": sorted(a.roles), "two_factor": a.totp_enabled,
+                                   "disabled": a.disabled}))
+        else:
+            state = "disabled" if a.disabled else "active"
+            typer.echo(f"{a.username:<20} {state:<9} 2fa={'on' if a.totp_enabled else 'off':<4}"
+                       f"{','.join(sorted(a.roles))}")
+
+
+def _set_disabled(username: str, disabled: bool) -> None:
+    from hotline.security import audit, sessions, users
+
+    db = _database(_settings(), upgrade=False)
+    try:
+        with db.write() as session:
+            user = users.set_disabled(session, username, disabled)
+            if disabled:
+                sessions.revoke_all_for(session, user.id)
+            audit.record(session, "cli", "user.disabled" if disabled else "user.enabled",
+                         "user", user.id, {"username": user.username})
+    except AppError as exc:
+        raise _fail(exc.message) from exc
+    typer.echo(f"{'disabled' if disabled else 'enabled'} {username}")
+
+
+@user_app.command("disable")
+def user_disable(username: str) -> None:
+    """Disable an account and end its sessions."""
+    _set_disabled(username, True)
+
+
+@user_app.command("enable")
+def user_enable(username: str) -> None:
+    """Enable a disabled account."""
+    _set_disabled(username, False)
+
+
+@user_app.command("code")
+def user_code(username: str) -> None:
+    """Print the current two-factor code of a DEMO account (refused for real accounts)."""
+    from hotline.security import totp, users
+    from hotline.security.crypto import sealer_for
+
+    settings = _settings()
+    db = _database(settings, upgrade=False)
+    try:
+        with db.read() as session:
+            user = users.get_user(session, username)
+            if not user.is_demo:
+                raise _fail("only demo accounts' codes can be printed")
+            secret = users.pending_totp_secret(
+                session, user.id, sealer_for(settings.secret, "totp-secret")
+            )
+    except AppError as exc:
+        raise _fail(exc.message) from exc
+    if secret is None:
+        raise _fail("this account has no two-factor secret")
+    typer.echo(totp.current_code(secret))
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit chain; name the first altered or missing row (exit 1 if any)."""
+    from hotline.security import audit
+
+    db = _database(_settings(), upgrade=False)
+    with db.read() as session:
+        result = audit.verify(session)
+    if result.ok:
+        typer.echo(f"audit log intact: {result.rows_checked} rows, head {result.head_hash}")
+        return
+    typer.echo(f"audit log BROKEN: {result.problem} (first bad row: {result.seq}; "
+               f"{result.rows_checked} rows before it are intact)", err=True)
+    raise typer.Exit(1)
+
+
+def _register_optional_commands() -> None:
+    from hotline.hashing.cli import hash_command
+
+    app.command("hash")(hash_command)
+
+
+_register_optional_commands()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,186 @@
+"""Typed settings, read from HOTLINE_* environment variables.
+
+Settings are built by `load_settings()` (a factory, never at import time) so tests and the CLI
+can build their own. Every field is documented in docs/configuration.md; a test keeps the two
+in step.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that must never be accepted as a real secret.
+_PLACEHOLDER_SECRETS = {"", "changethis", "change-me", "secret", "dev", "development", "demo"}
+_MIN_SECRET_LENGTH = 32
+
+
+class Mode(StrEnum):
+    production = "production"
+    development = "development"
+    demo = "demo"
+
+
+class CookieSecure(StrEnum):
+    auto = "auto"  # Secure when the request arrived over TLS (directly or via a trusted proxy)
+    always = "always"
+    never = "never"
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", extra="ignore")
+
+    mode: Mode = Field(
+        default=Mode.production,
+        description="production, development or demo. Outside production, a missing secret key "
+        "is generated and kept in the data directory.",
+    )
+    data_dir: Path = Field(
+        default=Path("hotline-data"),
+        description="Directory for the SQLite database, generated demo secrets and media.",
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL. Empty means SQLite at DATA_DIR/hotline.db. PostgreSQL: "
+        "postgresql+psycopg://user@host/db.",
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="At least 32 characters. Signs sessions and CSRF tokens and derives the "
+        "keys that encrypt reporter emails and key the rate limiter.",
+    )
+    require_2fa: bool | None = Field(
+        default=None,
+        description="Require TOTP two-factor for staff. Empty means on, except in demo mode.",
+    )
+    session_hours: int = Field(default=12, ge=1, le=24 * 30, description="Staff session lifetime.")
+    cookie_secure: CookieSecure = Field(
+        default=CookieSecure.auto, description="auto, always or never: the cookies' Secure flag."
+    )
+    trusted_proxies: str = Field(
+        default="127.0.0.1",
+        description="Comma-separated proxy addresses whose X-Forwarded-Proto/For are believed.",
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, le=100, description="Failed logins before an account is locked."
+    )
+    login_lockout_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, description="How long a locked account stays locked."
+    )
+    report_rate_limit: int = Field(
+        default=10, ge=1, le=100_000, description="Reports one client may send per window."
+    )
+    report_rate_window_seconds: int = Field(
+        default=600, ge=1, le=86_400, description="The report rate limit's window."
+    )
+    login_rate_limit: int = Field(
+        default=20, ge=1, le=100_000, description="Login attempts one client may make per window."
+    )
+    login_rate_window_seconds: int = Field(
+        default=600, ge=1, le=86_400, description="The login rate limit's window."
+    )
+    store_reporter_email: bool = Field(
+        default=True,
+        description="Keep a reporter's optional email (encrypted with AES-GCM). Off: never stored.",
+    )
+    components: str = Field(
+        default="public,staff,api",
+        description="Comma-separated parts to mount: public (report form, advice hub), staff "
+        "(staff pages), api (JSON API).",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `hotline serve` binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `hotline serve` binds to.")
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"debug", "info", "warning", "error"}:
+            raise ValueError("must be debug, info, warning or error")
+        return value
+
+    @field_validator("components")
+    @classmethod
+    def _known_components(cls, value: str) -> str:
+        parts = {p.strip() for p in value.split(",") if p.strip()}
+        unknown = parts - {"public", "staff", "api"}
+        if unknown or not parts:
+            raise ValueError("must list some of: public, staff, api")
+        return ",".join(sorted(parts))
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'hotline.db'}"
+        return self
+
+    # Derived views -------------------------------------------------------------------------
+
+    @property
+    def is_production(self) -> bool:
+        return self.mode is Mode.production
+
+    @property
+    def two_factor_required(self) -> bool:
+        if self.require_2fa is None:
+            return self.mode is not Mode.demo
+        return self.require_2fa
+
+    @property
+    def mounted(self) -> set[str]:
+        return set(self.components.split(","))
+
+    @property
+    def secret(self) -> bytes:
+        return self.secret_key.get_secret_value().encode()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _ensure_secret(settings: Settings) -> None:
+    value = settings.secret_key.get_secret_value()
+    if value.strip().lower() not in _PLACEHOLDER_SECRETS and len(value) >= _MIN_SECRET_LENGTH:
+        return
+    if value and value.strip().lower() not in _PLACEHOLDER_SECRETS:
+        problem = f"HOTLINE_SECRET_KEY is shorter than {_MIN_SECRET_LENGTH} characters"
+    elif value:
+        problem = "HOTLINE_SECRET_KEY is a placeholder value"
+    else:
+        problem = "HOTLINE_SECRET_KEY is not set"
+    if settings.is_production:
+        raise SettingsError(
+            f"{problem}. Set it to a long random value, e.g. "
+            '`export HOTLINE_SECRET_KEY="$(python -c \'import secrets; '
+            "print(secrets.token_urlsafe(48))')\"`, or run with --demo to try hotline locally."
+        )
+    # Development and demo: keep a generated key beside the data so restarts keep sessions.
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key_file = settings.data_dir / "secret.key"
+    if key_file.exists():
+        generated = key_file.read_text().strip()
+    else:
+        generated = secrets.token_urlsafe(48)
+        key_file.touch(mode=0o600)
+        key_file.write_text(generated + "\n")
+    settings.secret_key = SecretStr(generated)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment plus explicit overrides, and check the secret."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise SettingsError(f"invalid settings: {exc}") from exc
+    _ensure_secret(settings)
+    return settings

@@ -1,0 +1,8 @@
+"""Imports every capability's tables so `Base.metadata` is complete (Alembic, drift test)."""
+
+from hotline.advice import tables as advice_tables
+from hotline.db.base import Base
+from hotline.intake import tables as intake_tables
+from hotline.security import tables as security_tables
+
+__all__ = ["Base", "advice_tables", "intake_tables", "security_tables"]

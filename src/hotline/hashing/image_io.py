@@ -1,0 +1,141 @@
+"""Sniffing, safe opening and decoding of images into the pixel arrays PDQ hashes.
+
+Decompression bombs are refused from the header, before any pixel is decoded. Only the
+formats we accept are handed to Pillow (a smaller attack surface than all it can read).
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, UnidentifiedImageError
+
+from hotline.hashing.errors import ErrorCode, HashingError
+
+U8 = npt.NDArray[np.uint8]
+
+# 100 megapixels: above any phone camera in common use, and about 1.2 GB of working memory
+# for one hash. Callers may lower it (the member API should).
+DEFAULT_MAX_PIXELS = 100_000_000
+
+# Pillow format names we decode (the JPEG plugin also opens multi-picture MPO files).
+IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+
+
+class MediaKind(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+_ISO_BMFF_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot")
+
+
+def sniff_media_kind(head: bytes) -> MediaKind | None:
+    """Image, video or neither, from a file's first bytes (16 are enough)."""
+    if head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")):
+        return MediaKind.IMAGE
+    if head.startswith((b"II*\x00", b"MM\x00*", b"BM")):
+        return MediaKind.IMAGE
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return MediaKind.IMAGE
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return MediaKind.VIDEO
+    if head[4:8] in _ISO_BMFF_BOXES:  # MP4, MOV, M4V, 3GP
+        return MediaKind.VIDEO
+    if head.startswith(b"\x1a\x45\xdf\xa3"):  # EBML: WebM, Matroska
+        return MediaKind.VIDEO
+    return None
+
+
+def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Open an image lazily (header only) and refuse it if it has too many pixels."""
+    if not data:
+        raise HashingError(ErrorCode.EMPTY_FILE, "the file is empty")
+    with warnings.catch_warnings():
+        # Pillow warns about big images itself; we apply our own limit just below.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
+        except Image.DecompressionBombError as exc:
+            raise HashingError(ErrorCode.TOO_MANY_PIXELS, str(exc)) from exc
+        except UnidentifiedImageError as exc:
+            if sniff_media_kind(data[:16]) is MediaKind.IMAGE:
+                raise HashingError(
+                    ErrorCode.CORRUPT_MEDIA, "the image header could not be read"
+                ) from exc
+            raise HashingError(
+                ErrorCode.UNSUPPORTED_MEDIA,
+                f"not an image in a supported format ({', '.join(IMAGE_FORMATS)})",
+            ) from exc
+        except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
+            raise HashingError(ErrorCode.CORRUPT_MEDIA, f"unreadable image: {exc}") from exc
+    width, height = image.size
+    if width * height > max_pixels:
+        image.close()
+        raise HashingError(
+            ErrorCode.TOO_MANY_PIXELS,
+            f"{width}x{height} = {width * height} pixels is over the limit of {max_pixels}",
+        )
+    if width <= 0 or height <= 0:
+        raise HashingError(ErrorCode.CORRUPT_MEDIA, f"impossible image size {width}x{height}")
+    return image
+
+
+def pixels_for_pdq(image: Image.Image) -> U8:
+    """Decode to the uint8 array PDQ hashes: (H, W) grey, or (H, W, 3 or 4) with RGB first.
+
+    RGB, RGBA (alpha ignored), L, LA and I;16 arrive exactly as python-threatexchange's
+    `pdq_from_file` hands them to pdqhash, so hashes match the reference. Other modes are
+    converted to RGB first; the reference instead hashes palette indices (P), treats CMYK
+    as RGB, or fails, none of which gives a meaningful hash (see docs/hashing.md).
+    """
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns on odd but readable files (truncated EXIF, palette transparency);
+            # the pixels still decode, so the warning is not an error here.
+            warnings.simplefilter("ignore")
+            image.load()
+            mode = image.mode
+            if mode in ("RGB", "RGBA", "RGBX", "L"):
+                converted = image
+            elif mode in ("P", "PA") and ("transparency" in image.info or mode == "PA"):
+                converted = image.convert("RGBA")
+            else:
+                # LA and I;16: the reference converts these to RGB exactly like this.
+                converted = _to_rgb(image)
+            pixels = np.asarray(converted)
+    except HashingError:
+        raise
+    except (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError) as exc:
+        raise HashingError(ErrorCode.CORRUPT_MEDIA, f"image data is corrupt: {exc}") from exc
+    if pixels.dtype != np.uint8:  # pragma: no cover - every branch above yields 8-bit modes
+        raise HashingError(ErrorCode.UNSUPPORTED_MEDIA, f"unsupported pixel mode {mode}")
+    return pixels
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    try:
+        return image.convert("RGB")
+    except ValueError:
+        # Some 16-bit and float modes have no direct RGB conversion; go through 32-bit int,
+        # which clips to 0..255 as the direct I;16 -> RGB conversion does.
+        try:
+            return image.convert("I").convert("RGB")
+        except ValueError as exc:
+            raise HashingError(
+                ErrorCode.UNSUPPORTED_MEDIA, f"unsupported pixel mode {image.mode}"
+            ) from exc
+
+
+def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> U8:
+    """Bytes of an image file to the pixel array PDQ hashes (first frame of animations)."""
+    image = open_image(data, max_pixels=max_pixels)
+    try:
+        return pixels_for_pdq(image)
+    finally:
+        image.close()

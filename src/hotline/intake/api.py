@@ -1,0 +1,81 @@
+"""The public report API: POST /api/v1/reports and GET /api/v1/reports/{reference}."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from hotline.errors import (
+    FieldError,
+    InvalidInput,
+    MalformedBody,
+    PayloadTooLarge,
+    RateLimited,
+    UnsupportedMediaType,
+)
+from hotline.intake import reports
+from hotline.security import audit
+from hotline.web.deps import client_address, get_db, get_settings
+
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+
+MAX_BODY_BYTES = 16 * 1024
+ALLOWED_FIELDS = frozenset({"url", "description", "email", "content_type", "country"})
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise UnsupportedMediaType("send the report as JSON with Content-Type: application/json")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body must be at most {MAX_BODY_BYTES} bytes")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"the body must be at most {MAX_BODY_BYTES} bytes")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedBody("the body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise InvalidInput("the body must be a JSON object")
+    unknown = sorted(set(data) - ALLOWED_FIELDS)
+    if unknown:
+        raise InvalidInput(
+            "the report has fields this API does not know; nothing was stored",
+            fields=[FieldError(name, "unknown field") for name in unknown],
+        )
+    return data
+
+
+@router.post("", status_code=201)
+async def create_report(request: Request) -> JSONResponse:
+    """Report a web address. No account is needed; keep the reference to check its status."""
+    data = await _json_object(request)
+    report = reports.validate(data)
+    retry_after = request.app.state.report_limiter.hit(client_address(request))
+    if retry_after is not None:
+        raise RateLimited("too many reports from this connection; try again later", retry_after)
+    settings = get_settings(request)
+    sealer = request.app.state.email_sealer if settings.store_reporter_email else None
+    with get_db(request).write() as session:
+        submitted = reports.submit(session, report, reports.Source.api, sealer)
+        audit.record(session, audit.SYSTEM, "report.received", "report", submitted.reference,
+                     {"source": "api", "duplicate": submitted.status == "duplicate"})
+    # The transaction has committed: only now does the reporter get a reference.
+    return JSONResponse(
+        {"reference": submitted.reference, "status": submitted.status.value}, status_code=201
+    )
+
+
+@router.get("/{reference}")
+def report_status(reference: str, request: Request) -> dict[str, str]:
+    """The public status of a report, and nothing more."""
+    with get_db(request).read() as session:
+        status = reports.public_status(session, reference)
+    return {"reference": reports.clean_reference(reference), "status": status.value}

@@ -1,0 +1,67 @@
+"""Public pages: home, the report form (works without JavaScript) and the status check."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from hotline.errors import AppError, InvalidInput, RateLimited
+from hotline.intake import reports
+from hotline.security import audit
+from hotline.web.deps import client_address, get_db, get_settings
+from hotline.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+FORM_FIELDS = ("url", "description", "email", "content_type", "country")
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> HTMLResponse:
+    return render(request, "home.html")
+
+
+@router.get("/report", response_class=HTMLResponse)
+def report_form(request: Request) -> HTMLResponse:
+    return render(request, "intake/report.html", {"values": {}, "errors": {}})
+
+
+@router.post("/report", response_class=HTMLResponse)
+async def report_submit(request: Request) -> HTMLResponse:
+    form = await request.form()
+    values = {name: str(form.get(name, "") or "") for name in FORM_FIELDS}
+    try:
+        report = reports.validate(dict(values))
+    except InvalidInput as exc:
+        errors = {f.field: f.message for f in exc.fields}
+        return render(
+            request, "intake/report.html", {"values": values, "errors": errors}, status_code=422
+        )
+    retry_after = request.app.state.report_limiter.hit(client_address(request))
+    if retry_after is not None:
+        raise RateLimited("You have sent many reports in a short time. Please wait a few "
+                          "minutes and try again.", retry_after)
+    settings = get_settings(request)
+    sealer = request.app.state.email_sealer if settings.store_reporter_email else None
+    with get_db(request).write() as session:
+        submitted = reports.submit(session, report, reports.Source.web, sealer)
+        audit.record(session, audit.SYSTEM, "report.received", "report", submitted.reference,
+                     {"source": "web", "duplicate": submitted.status == "duplicate"})
+    return render(request, "intake/thanks.html", {"submitted": submitted})
+
+
+@router.get("/report/status", response_class=HTMLResponse)
+def report_status(request: Request, reference: str = "") -> HTMLResponse:
+    status, error, status_code = None, None, 200
+    if reference:
+        try:
+            with get_db(request).read() as session:
+                status = reports.public_status(session, reference)
+        except AppError as exc:
+            error, status_code = exc.message, exc.status
+    return render(
+        request,
+        "intake/status.html",
+        {"reference": reference, "status": status, "error": error},
+        status_code=status_code,
+    )

@@ -1,0 +1,277 @@
+"""Public reports: validate, de-duplicate by normalised URL, store, and tell the public status."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from babel import Locale
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from hotline.db.base import utcnow
+from hotline.errors import FieldError, InvalidInput, NotFound
+from hotline.intake.tables import ReportedUrlRow, ReportRow
+from hotline.intake.urls import UrlError, normalise_url
+from hotline.security.crypto import Sealer, sha256_hex
+
+MAX_DESCRIPTION = 5000
+MAX_EMAIL = 254
+_EMAIL_RE = re.compile(r"^[^@\s<>\"]{1,64}@[^@\s<>\"]+\.[^@\s<>\"]{2,}$")
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+_REFERENCE_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
+# ISO 3166-1 alpha-2 codes as CLDR knows them, less CLDR's groupings and private-use codes.
+_NOT_COUNTRIES = {"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"}
+COUNTRIES: frozenset[str] = frozenset(
+    code
+    for code in Locale("en").territories
+    if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+)
+
+
+class ContentType(StrEnum):
+    image = "image"
+    video = "video"
+    other = "other"
+
+
+class UrlStatus(StrEnum):
+    """Where the assessment of a URL stands."""
+
+    received = "received"
+    in_assessment = "in_assessment"
+    actioned = "actioned"
+    no_action = "no_action"
+
+
+class PublicStatus(StrEnum):
+    """All a reporter is ever told."""
+
+    received = "received"
+    in_assessment = "in_assessment"
+    actioned = "actioned"
+    no_action = "no_action"
+    duplicate = "duplicate"
+
+
+class Source(StrEnum):
+    web = "web"
+    api = "api"
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    url: str
+    host: str
+    submitted_url: str
+    description: str | None
+    email: str | None
+    content_type: ContentType
+    country: str | None
+
+
+@dataclass(frozen=True)
+class SubmittedReport:
+    reference: str
+    status: PublicStatus
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    url_id: int
+    url: str
+    host: str
+    status: UrlStatus
+    report_count: int
+    first_reported_at: datetime
+    content_types: tuple[str, ...]
+
+
+def validate(fields: dict[str, Any]) -> ReportInput:
+    """Check every field; raise InvalidInput listing each problem, or return clean input."""
+    errors: list[FieldError] = []
+
+    def text_field(name: str, limit: int) -> str | None:
+        value = fields.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            errors.append(FieldError(name, "must be text"))
+            return None
+        value = value.strip()
+        if len(value) > limit:
+            errors.append(FieldError(name, f"must be at most {limit} characters"))
+            return None
+        return value or None
+
+    url = fields.get("url")
+    normalised = None
+    if url is None or (isinstance(url, str) and not url.strip()):
+        errors.append(FieldError("url", "enter the web address you want to report"))
+    elif not isinstance(url, str):
+        errors.append(FieldError("url", "must be text"))
+    else:
+        try:
+            normalised = normalise_url(url)
+        except UrlError as exc:
+            errors.append(FieldError("url", str(exc)))
+
+    description = text_field("description", MAX_DESCRIPTION)
+    email = text_field("email", MAX_EMAIL)
+    if email is not None and not _EMAIL_RE.match(email):
+        errors.append(FieldError("email", "is not a valid email address"))
+
+    content_type = ContentType.other
+    raw_type = fields.get("content_type")
+    if raw_type not in (None, ""):
+        if raw_type in ContentType.__members__:
+            content_type = ContentType(raw_type)
+        else:
+            errors.append(FieldError("content_type", "must be image, video or other"))
+
+    country = text_field("country", 2)
+    if country is not None:
+        country = country.upper()
+        if country not in COUNTRIES:
+            errors.append(FieldError("country", "must be a two-letter ISO 3166 country code"))
+
+    if errors or normalised is None:
+        raise InvalidInput("the report has problems; nothing was stored", fields=errors)
+    return ReportInput(
+        url=normalised.url,
+        host=normalised.host,
+        submitted_url=str(url).strip(),
+        description=description,
+        email=email,
+        content_type=content_type,
+        country=country,
+    )
+
+
+def new_reference() -> str:
+    chars = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(12))
+    return f"{chars[:4]}-{chars[4:8]}-{chars[8:]}"
+
+
+def clean_reference(text: str) -> str:
+    """Accept the reference however it was typed (case, spaces, dashes); raise if malformed."""
+    compact = re.sub(r"[\s-]", "", text or "").upper()
+    compact = compact.replace("O", "0").replace("I", "1").replace("L", "1")
+    reference = f"{compact[:4]}-{compact[4:8]}-{compact[8:]}"
+    if len(compact) != 12 or not _REFERENCE_RE.match(reference):
+        raise InvalidInput(
+            "a reference looks like ABCD-1234-WXYZ",
+            fields=[FieldError("reference", "not a valid reference")],
+        )
+    return reference
+
+
+def _upsert_url(session: Session, report: ReportInput, now: datetime) -> tuple[int, bool]:
+    """Insert the URL or count one more report of it; return (id, whether it is new)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = ReportedUrlRow.__table__
+    stmt = insert(table).values(
+        url_hash=sha256_hex(report.url),
+        normalized_url=report.url,
+        host=report.host,
+        status=UrlStatus.received.value,
+        report_count=1,
+        first_reported_at=now,
+        last_reported_at=now,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.url_hash],
+        set_={
+            "report_count": table.c.report_count + 1,
+            "last_reported_at": stmt.excluded.last_reported_at,
+        },
+    ).returning(table.c.id, table.c.report_count)
+    url_id, count = session.execute(stmt).one()
+    return url_id, count == 1
+
+
+def submit(
+    session: Session, report: ReportInput, source: Source, sealer: Sealer | None
+) -> SubmittedReport:
+    """Store a checked report in the caller's transaction. `sealer` None: email not kept."""
+    now = utcnow()
+    url_id, is_new = _upsert_url(session, report, now)
+    email = sealer.seal(report.email.encode()) if (sealer and report.email) else None
+    reference = new_reference()
+    session.add(
+        ReportRow(
+            reference=reference,
+            url_id=url_id,
+            submitted_url=report.submitted_url,
+            description=report.description,
+            email_encrypted=email,
+            content_type=report.content_type.value,
+            country=report.country,
+            source=source.value,
+            is_duplicate=not is_new,
+            created_at=now,
+        )
+    )
+    session.flush()
+    return SubmittedReport(reference, PublicStatus.received if is_new else PublicStatus.duplicate)
+
+
+def public_status(session: Session, reference: str) -> PublicStatus:
+    reference = clean_reference(reference)
+    found = session.execute(
+        select(ReportRow.is_duplicate, ReportedUrlRow.status)
+        .join(ReportedUrlRow, ReportedUrlRow.id == ReportRow.url_id)
+        .where(ReportRow.reference == reference)
+    ).first()
+    if found is None:
+        raise NotFound("no report has that reference")
+    is_duplicate, url_status = found
+    if is_duplicate:
+        return PublicStatus.duplicate
+    return PublicStatus(url_status)
+
+
+def queue(session: Session, *, limit: int = 50, offset: int = 0) -> list[QueueItem]:
+    """URLs waiting for assessment, oldest report first."""
+    rows = session.execute(
+        select(ReportedUrlRow)
+        .where(ReportedUrlRow.status.in_([UrlStatus.received, UrlStatus.in_assessment]))
+        .order_by(ReportedUrlRow.first_reported_at, ReportedUrlRow.id)
+        .limit(limit)
+        .offset(offset)
+    ).scalars()
+    items = list(rows)
+    types: dict[int, set[str]] = {}
+    if items:
+        for url_id, content_type in session.execute(
+            select(ReportRow.url_id, ReportRow.content_type)
+            .where(ReportRow.url_id.in_([i.id for i in items]))
+            .distinct()
+        ):
+            types.setdefault(url_id, set()).add(content_type)
+    return [
+        QueueItem(
+            url_id=r.id,
+            url=r.normalized_url,
+            host=r.host,
+            status=UrlStatus(r.status),
+            report_count=r.report_count,
+            first_reported_at=r.first_reported_at,
+            content_types=tuple(sorted(types.get(r.id, ()))),
+        )
+        for r in items
+    ]
+
+
+def queue_size(session: Session) -> int:
+    return session.execute(
+        select(func.count())
+        .select_from(ReportedUrlRow)
+        .where(ReportedUrlRow.status.in_([UrlStatus.received, UrlStatus.in_assessment]))
+    ).scalar_one()

@@ -1,0 +1,1 @@
+"""Staff accounts, sessions, permissions and the audit log."""

@@ -1,0 +1,256 @@
+"""Staff pages: sign in, two-factor, sign out, home, accounts and the audit log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hotline.errors import AppError, Forbidden, RateLimited
+from hotline.security import audit, sessions, totp, users
+from hotline.security.permissions import Action, Actor, Role, allowed
+from hotline.web.deps import (
+    LoginRequired,
+    client_address,
+    cookie_secure,
+    get_db,
+    get_settings,
+    require,
+)
+from hotline.web.templating import render
+
+router = APIRouter(prefix="/staff", include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect a freshly signed-in analyst off the site."""
+    if not target:
+        return "/staff"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/staff"
+    return target
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "") -> HTMLResponse:
+    return render(request, "staff/login.html", {"next": _safe_next(next), "error": None})
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    username = str(form.get("username", "")).strip().lower()[:64]
+    password = str(form.get("password", ""))[:256]
+    next_url = _safe_next(str(form.get("next", "")))
+    settings = get_settings(request)
+    retry_after = request.app.state.login_limiter.hit(client_address(request))
+    if retry_after is not None:
+        raise RateLimited("Too many sign-in attempts. Wait a few minutes and try again.",
+                          retry_after)
+    with get_db(request).write() as session:
+        result, user = users.authenticate(
+            session,
+            username,
+            password,
+            max_failures=settings.login_max_failures,
+            lockout=timedelta(minutes=settings.login_lockout_minutes),
+        )
+        if user is None:
+            audit.record(session, username or "(blank)", "login.failed", "user", username,
+                         {"reason": result.value})
+        else:
+            needs_code = user.totp_enabled or settings.two_factor_required
+            token = sessions.create(session, user.id, mfa_passed=not needs_code,
+                                    hours=settings.session_hours)
+            audit.record(session, user.username, "login.password_ok", "user", user.id, {})
+    if user is None:
+        message = {
+            users.LoginResult.locked: "This account is locked after too many failed attempts. "
+            "Try again later or ask an admin.",
+        }.get(result, "Wrong username or password, or the account is disabled.")
+        return render(request, "staff/login.html", {"next": next_url, "error": message},
+                      status_code=401)
+    target = next_url if not needs_code else (
+        "/staff/2fa" if user.totp_enabled else "/staff/2fa/enrol"
+    )
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        sessions.COOKIE_NAME,
+        token,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=cookie_secure(request, settings),
+    )
+    return response
+
+
+def _pending_user(request: Request) -> users.User:
+    user = getattr(request.state, "user", None)
+    if user is None:
+        raise LoginRequired("sign in to continue")
+    return user
+
+
+@router.get("/2fa", response_class=HTMLResponse)
+def second_factor_form(request: Request) -> Response:
+    user = _pending_user(request)
+    if not user.totp_enabled:
+        return RedirectResponse("/staff/2fa/enrol", status_code=303)
+    return render(request, "staff/two_factor.html", {"error": None, "demo": user.is_demo})
+
+
+@router.post("/2fa")
+async def second_factor(request: Request) -> Response:
+    user = _pending_user(request)
+    form = await request.form()
+    code = str(form.get("code", ""))[:16]
+    retry_after = request.app.state.login_limiter.hit(client_address(request))
+    if retry_after is not None:
+        raise RateLimited("Too many attempts. Wait a few minutes and try again.", retry_after)
+    with get_db(request).write() as session:
+        ok = users.check_totp(session, user.id, code, request.app.state.totp_sealer, enrol=False)
+        if ok:
+            sessions.mark_mfa_passed(session, request.state.session_token)
+        audit.record(session, user.username, "login.2fa_ok" if ok else "login.2fa_failed",
+                     "user", user.id, {})
+    if not ok:
+        return render(
+            request, "staff/two_factor.html",
+            {"error": "That code is not right, or was already used. Enter the current code.",
+             "demo": user.is_demo},
+            status_code=401,
+        )
+    return RedirectResponse("/staff", status_code=303)
+
+
+@router.get("/2fa/enrol", response_class=HTMLResponse)
+def enrol_form(request: Request) -> Response:
+    user = _pending_user(request)
+    if user.totp_enabled:
+        return RedirectResponse("/staff/2fa", status_code=303)
+    sealer = request.app.state.totp_sealer
+    with get_db(request).write() as session:
+        secret = users.pending_totp_secret(session, user.id, sealer)
+        if secret is None:
+            secret = users.begin_totp_enrolment(session, user.id, sealer)
+    return render(
+        request,
+        "staff/enrol.html",
+        {"secret": secret, "uri": totp.provisioning_uri(secret, user.username), "error": None},
+    )
+
+
+@router.post("/2fa/enrol")
+async def enrol(request: Request) -> Response:
+    user = _pending_user(request)
+    form = await request.form()
+    code = str(form.get("code", ""))[:16]
+    sealer = request.app.state.totp_sealer
+    with get_db(request).write() as session:
+        ok = users.check_totp(session, user.id, code, sealer, enrol=True)
+        if ok:
+            sessions.mark_mfa_passed(session, request.state.session_token)
+        audit.record(session, user.username, "2fa.enrolled" if ok else "2fa.enrol_failed",
+                     "user", user.id, {})
+        secret = users.pending_totp_secret(session, user.id, sealer) or ""
+    if not ok:
+        return render(
+            request, "staff/enrol.html",
+            {"secret": secret, "uri": totp.provisioning_uri(secret, user.username),
+             "error": "That code is not right. Check your authenticator app's clock."},
+            status_code=401,
+        )
+    return RedirectResponse("/staff", status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    token = request.state.session_token
+    if token:
+        with get_db(request).write() as session:
+            sessions.revoke(session, token)
+            user = request.state.user
+            audit.record(session, user.username if user else "unknown", "logout", "user",
+                         user.id if user else "", {})
+    response = RedirectResponse("/staff/login", status_code=303)
+    response.delete_cookie(sessions.COOKIE_NAME)
+    return response
+
+
+@router.get("", response_class=HTMLResponse)
+def staff_home(request: Request, actor: Actor = Depends(require(Action.staff_home))) -> Response:
+    can = {action.value: allowed(actor, action) for action in Action}
+    return render(request, "staff/home.html", {"can": can})
+
+
+@router.get("/users", response_class=HTMLResponse)
+def user_list(request: Request, actor: Actor = Depends(require(Action.users_manage))) -> Response:
+    with get_db(request).write() as session:
+        accounts = users.list_users(session)
+        audit.record(session, actor.username, "users.view", "user", "*", {})
+    return render(request, "staff/users.html",
+                  {"accounts": accounts, "roles": list(Role), "errors": {}, "values": {}})
+
+
+@router.post("/users", response_class=HTMLResponse)
+async def user_add(request: Request, actor: Actor = Depends(require(Action.users_manage))) -> Response:
+    form = await request.form()
+    values = {
+        "username": str(form.get("username", "")),
+        "display_name": str(form.get("display_name", "")),
+    }
+    roles = [str(r) for r in form.getlist("roles")]
+    try:
+        with get_db(request).write() as session:
+            created = users.create_user(
+                session, values["username"], str(form.get("password", "")), roles,
+                display_name=values["display_name"],
+            )
+            audit.record(session, actor.username, "user.created", "user", created.id,
+                         {"username": created.username, "roles": sorted(created.roles)})
+    except AppError as exc:
+        with get_db(request).read() as session:
+            accounts = users.list_users(session)
+        errors = {f.field: f.message for f in exc.fields} or {"username": exc.message}
+        return render(request, "staff/users.html",
+                      {"accounts": accounts, "roles": list(Role), "errors": errors,
+                       "values": values}, status_code=exc.status)
+    return RedirectResponse("/staff/users", status_code=303)
+
+
+@router.post("/users/{username}/disable")
+def user_disable(username: str, request: Request,
+                 actor: Actor = Depends(require(Action.users_manage))) -> Response:
+    return _set_disabled(request, actor, username, True)
+
+
+@router.post("/users/{username}/enable")
+def user_enable(username: str, request: Request,
+                actor: Actor = Depends(require(Action.users_manage))) -> Response:
+    return _set_disabled(request, actor, username, False)
+
+
+def _set_disabled(request: Request, actor: Actor, username: str, disabled: bool) -> Response:
+    with get_db(request).write() as session:
+        target = users.get_user(session, username)
+        if not allowed(actor, Action.users_manage, target.actor(mfa_passed=False)):
+            raise Forbidden("you cannot disable your own account")
+        users.set_disabled(session, username, disabled)
+        if disabled:
+            sessions.revoke_all_for(session, target.id)
+        audit.record(session, actor.username, "user.disabled" if disabled else "user.enabled",
+                     "user", target.id, {"username": target.username})
+    return RedirectResponse("/staff/users", status_code=303)
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_log(request: Request, actor: Actor = Depends(require(Action.audit_view))) -> Response:
+    with get_db(request).write() as session:
+        audit.record(session, actor.username, "audit.view", "audit_log", "*", {})
+        entries = audit.recent(session, 200)
+        result = audit.verify(session)
+    return render(request, "staff/audit.html", {"entries": entries, "result": result})

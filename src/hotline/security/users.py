@@ -1,0 +1,220 @@
+"""Staff accounts: create, list, disable, sign in, enrol and check two-factor codes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hotline.db.base import utcnow
+from hotline.errors import Conflict, FieldError, InvalidInput, NotFound
+from hotline.security import passwords, totp
+from hotline.security.crypto import Sealer
+from hotline.security.permissions import Actor, Role, parse_roles
+from hotline.security.tables import UserRow
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    roles: frozenset[Role]
+    totp_enabled: bool
+    disabled: bool
+    is_demo: bool
+    created_at: datetime
+
+    def actor(self, mfa_passed: bool) -> Actor:
+        return Actor(self.id, self.username, self.roles, mfa_passed)
+
+
+def _to_user(row: UserRow) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        roles=parse_roles(row.roles),
+        totp_enabled=row.totp_enabled,
+        disabled=row.disabled,
+        is_demo=row.is_demo,
+        created_at=row.created_at,
+    )
+
+
+def _row(session: Session, username: str) -> UserRow | None:
+    return session.execute(
+        select(UserRow).where(UserRow.username == username.strip().lower())
+    ).scalar_one_or_none()
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    roles: list[str] | frozenset[Role],
+    *,
+    display_name: str = "",
+    is_demo: bool = False,
+) -> User:
+    username = username.strip().lower()
+    errors: list[FieldError] = []
+    if not USERNAME_RE.match(username):
+        errors.append(
+            FieldError("username", "2-64 characters: lower-case letters, digits, '.', '_', '-'")
+        )
+    try:
+        passwords.check_strength(password)
+    except passwords.WeakPasswordError as exc:
+        errors.append(FieldError("password", str(exc)))
+    try:
+        role_set = parse_roles(",".join(roles)) if not isinstance(roles, frozenset) else roles
+        if not role_set:
+            errors.append(FieldError("roles", "give at least one role"))
+    except ValueError as exc:
+        errors.append(FieldError("roles", str(exc)))
+        role_set = frozenset()
+    if len(display_name) > 128:
+        errors.append(FieldError("display_name", "at most 128 characters"))
+    if errors:
+        raise InvalidInput("the account cannot be created", fields=errors)
+    if _row(session, username) is not None:
+        raise Conflict(f"user {username!r} already exists")
+    row = UserRow(
+        username=username,
+        display_name=display_name or username,
+        password_hash=passwords.hash_password(password),
+        roles=",".join(sorted(role_set)),
+        totp_secret=None,
+        totp_enabled=False,
+        totp_last_step=0,
+        disabled=False,
+        is_demo=is_demo,
+        failed_logins=0,
+        locked_until=None,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return _to_user(row)
+
+
+def get_user(session: Session, username: str) -> User:
+    row = _row(session, username)
+    if row is None:
+        raise NotFound(f"no user {username!r}")
+    return _to_user(row)
+
+
+def get_user_by_id(session: Session, user_id: int) -> User | None:
+    row = session.get(UserRow, user_id)
+    return _to_user(row) if row else None
+
+
+def list_users(session: Session) -> list[User]:
+    return [_to_user(r) for r in session.execute(select(UserRow).order_by(UserRow.username)).scalars()]
+
+
+def count_users(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(UserRow)).scalar_one()
+
+
+def set_disabled(session: Session, username: str, disabled: bool) -> User:
+    row = _row(session, username)
+    if row is None:
+        raise NotFound(f"no user {username!r}")
+    row.disabled = disabled
+    session.flush()
+    return _to_user(row)
+
+
+class LoginResult(StrEnum):
+    ok = "ok"
+    bad_credentials = "bad_credentials"
+    locked = "locked"
+    disabled = "disabled"
+
+
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    max_failures: int,
+    lockout: timedelta,
+    now: datetime | None = None,
+) -> tuple[LoginResult, User | None]:
+    """Check a password; count failures and lock the account after too many."""
+    now = now or utcnow()
+    row = _row(session, username)
+    if row is None:
+        passwords.verify_password(passwords.DUMMY_HASH, password)  # same cost as a real check
+        return LoginResult.bad_credentials, None
+    if row.locked_until is not None and row.locked_until > now:
+        return LoginResult.locked, None
+    if not passwords.verify_password(row.password_hash, password):
+        row.failed_logins += 1
+        if row.failed_logins >= max_failures:
+            row.locked_until = now + lockout
+            row.failed_logins = 0
+            session.flush()
+            return LoginResult.locked, None
+        session.flush()
+        return LoginResult.bad_credentials, None
+    if row.disabled:
+        return LoginResult.disabled, None
+    row.failed_logins = 0
+    row.locked_until = None
+    session.flush()
+    return LoginResult.ok, _to_user(row)
+
+
+def begin_totp_enrolment(session: Session, user_id: int, sealer: Sealer) -> str:
+    """Make a new secret (not yet active) and return it for the authenticator app."""
+    row = session.get(UserRow, user_id)
+    if row is None:
+        raise NotFound("no such user")
+    if row.totp_enabled:
+        raise Conflict("two-factor is already enabled for this account")
+    secret = totp.new_secret()
+    row.totp_secret = sealer.seal(secret.encode())
+    session.flush()
+    return secret
+
+
+def pending_totp_secret(session: Session, user_id: int, sealer: Sealer) -> str | None:
+    row = session.get(UserRow, user_id)
+    if row is None or row.totp_secret is None:
+        return None
+    return sealer.open(row.totp_secret).decode()
+
+
+def check_totp(session: Session, user_id: int, code: str, sealer: Sealer, *, enrol: bool) -> bool:
+    """Verify a code (and, when enrolling, switch two-factor on). A code works once."""
+    row = session.get(UserRow, user_id)
+    if row is None or row.totp_secret is None or row.totp_enabled == enrol:
+        return False
+    step = totp.verify(sealer.open(row.totp_secret).decode(), code, row.totp_last_step)
+    if step is None:
+        return False
+    row.totp_last_step = step
+    if enrol:
+        row.totp_enabled = True
+    session.flush()
+    return True
+
+
+def set_totp_secret(session: Session, user_id: int, secret: str, sealer: Sealer) -> None:
+    """Used by the demo seed: an account enrolled with a known secret."""
+    row = session.get(UserRow, user_id)
+    if row is None:
+        raise NotFound("no such user")
+    row.totp_secret = sealer.seal(secret.encode())
+    row.totp_enabled = True
+    session.flush()

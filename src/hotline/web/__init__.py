@@ -1,0 +1,1 @@
+"""The web app: factory, templates, static files and shared request plumbing."""

@@ -1,0 +1,238 @@
+"""The application factory: settings in, a FastAPI app out. Settings decide what is mounted."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hotline import __version__
+from hotline.config import Settings
+from hotline.db.engine import Database
+from hotline.errors import AppError, FieldError, InvalidInput
+from hotline.security import sessions
+from hotline.security.crypto import derive_key, sealer_for
+from hotline.security.permissions import Actor
+from hotline.security.ratelimit import RateLimiter
+from hotline.security.tables import UserRow
+from hotline.security.users import _to_user
+from hotline.web import csrf, i18n
+from hotline.web.deps import LoginRequired, SecondFactorRequired, cookie_secure
+from hotline.web.templating import render
+
+log = logging.getLogger("hotline.web")
+
+_CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
+    "script-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; "
+    "base-uri 'none'"
+)
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": _CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "rate_limited",
+}
+
+
+def error_body(code: str, message: str, fields: list[FieldError] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = [{"field": f.field, "message": f.message} for f in fields]
+    return {"error": error}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path.startswith("/healthz")
+
+
+def _error_response(request: Request, exc: AppError) -> Response:
+    if _wants_json(request):
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.fields), exc.status, headers=exc.headers
+        )
+    if isinstance(exc, LoginRequired):
+        return RedirectResponse(f"/staff/login?next={request.url.path}", status_code=303)
+    if isinstance(exc, SecondFactorRequired):
+        return RedirectResponse("/staff/2fa", status_code=303)
+    response = render(
+        request,
+        "error.html",
+        {"status": exc.status, "message": exc.message, "fields": exc.fields},
+        status_code=exc.status,
+    )
+    response.headers.update(exc.headers)
+    return response
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        return _error_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        fields = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            fields.append(FieldError(".".join(loc) or "body", str(err.get("msg", "invalid"))))
+        return _error_response(
+            request, InvalidInput("the request has problems; nothing was stored", fields=fields)
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        message = str(exc.detail) if exc.status_code != 404 else "there is nothing at this address"
+        error = AppError(message, headers=dict(exc.headers or {}))
+        error.code, error.status = code, exc.status_code
+        return _error_response(request, error)
+
+
+def _load_actor(request: Request, db: Database, token: str) -> None:
+    with db.read() as session:
+        found = sessions.lookup(session, token)
+        if found is None:
+            return
+        staff_session, user_row = found
+        user, mfa_passed = _to_user(user_row), staff_session.mfa_passed
+    request.state.user = user
+    request.state.session_token = token
+    request.state.actor = Actor(user.id, user.username, user.roles, mfa_passed)
+
+
+def _install_request_context(app: FastAPI, settings: Settings, db: Database) -> None:
+    csrf_key = derive_key(settings.secret, "csrf")
+
+    @app.middleware("http")
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        request.state.user = None
+        request.state.actor = None
+        request.state.session_token = None
+        query_lang = request.query_params.get("lang")
+        locale = i18n.negotiate(
+            query_lang, request.cookies.get("lang"), request.headers.get("accept-language")
+        )
+        i18n.set_locale(locale)
+        token = request.cookies.get(sessions.COOKIE_NAME)
+        if token:
+            _load_actor(request, db, token)
+        csrf_cookie = request.cookies.get(csrf.COOKIE_NAME) or ""
+        new_csrf_cookie = not csrf_cookie or len(csrf_cookie) > 64
+        if new_csrf_cookie:
+            csrf_cookie = csrf.new_cookie_value()
+        request.state.csrf_token = csrf.token_for(
+            csrf_key, csrf_cookie, request.state.session_token
+        )
+        try:
+            response = await call_next(request)
+        except Exception:
+            incident = secrets.token_hex(8)
+            log.exception("incident %s: unhandled error on %s %s", incident, request.method,
+                          request.url.path)
+            body = error_body("internal_error", "something went wrong on our side; the "
+                              f"incident id is {incident}")
+            body["error"]["incident"] = incident
+            response = JSONResponse(body, status_code=500)
+        secure = cookie_secure(request, settings)
+        if new_csrf_cookie:
+            response.set_cookie(
+                csrf.COOKIE_NAME, csrf_cookie, httponly=True, samesite="strict", secure=secure
+            )
+        if query_lang and query_lang in i18n.SUPPORTED_LOCALES:
+            response.set_cookie(
+                "lang", query_lang, max_age=365 * 86400, samesite="lax", secure=secure
+            )
+        for name, value in _SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/staff") or request.url.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        # Access log without client addresses: reporters stay anonymous.
+        log.info(
+            "%s %s %s %.1fms", request.method, request.url.path, response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+
+def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
+    """Build the app. The database must already be migrated (`hotline serve` does that)."""
+    db = db or Database(settings.database_url)
+    app = FastAPI(
+        title="hotline",
+        version=__version__,
+        docs_url="/api/docs" if "api" in settings.mounted else None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json" if "api" in settings.mounted else None,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.report_limiter = RateLimiter(
+        settings.secret, settings.report_rate_limit, settings.report_rate_window_seconds
+    )
+    app.state.login_limiter = RateLimiter(
+        settings.secret, settings.login_rate_limit, settings.login_rate_window_seconds
+    )
+    app.state.email_sealer = sealer_for(settings.secret, "reporter-email")
+    app.state.totp_sealer = sealer_for(settings.secret, "totp-secret")
+
+    _install_error_handlers(app)
+    _install_request_context(app, settings, db)
+    _mount(app, settings)
+    return app
+
+
+def _mount(app: FastAPI, settings: Settings) -> None:
+    from hotline.web import health
+
+    html = [Depends(csrf.csrf_guard)]
+    app.include_router(health.router)
+    app.mount(
+        "/static",
+        StaticFiles(directory=str(Path(__file__).parent / "static")),
+        name="static",
+    )
+    if "public" in settings.mounted:
+        from hotline.advice import pages as advice_pages
+        from hotline.intake import pages as intake_pages
+
+        app.include_router(intake_pages.router, dependencies=html)
+        app.include_router(advice_pages.router, dependencies=html)
+    if "api" in settings.mounted:
+        from hotline.intake import api as intake_api
+
+        app.include_router(intake_api.router)
+    if "staff" in settings.mounted:
+        from hotline.advice import editor as advice_editor
+        from hotline.assess import pages as assess_pages
+        from hotline.security import pages as security_pages
+
+        app.include_router(security_pages.router, dependencies=html)
+        app.include_router(assess_pages.router, dependencies=html)
+        app.include_router(advice_editor.editor_router, dependencies=html)
+

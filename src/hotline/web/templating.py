@@ -1,0 +1,34 @@
+"""One Jinja2 environment for every page, with autoescape and per-request translations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from hotline.web import i18n
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    gettext=i18n.gettext_, ngettext=i18n.ngettext_, newstyle=True
+)
+templates.env.globals["supported_locales"] = i18n.SUPPORTED_LOCALES
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page; every template gets the request, locale, user and CSRF token."""
+    values: dict[str, Any] = {
+        "locale": i18n.current_locale(),
+        "user": getattr(request.state, "user", None),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+    }
+    values.update(context or {})
+    return templates.TemplateResponse(request, name, values, status_code=status_code)
