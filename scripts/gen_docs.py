@@ -32,6 +32,8 @@ def configuration_md() -> str:
             default = "(empty)"
         elif hasattr(default, "value"):
             default = default.value
+        elif isinstance(default, bool):
+            default = str(default).lower()
         elif default == "":
             default = "(empty)"
         lines.append(f"| `HOTLINE_{name.upper()}` | `{default}` | {field.description} |")
@@ -52,9 +54,21 @@ def cli_md() -> str:
 
     runner = CliRunner()
     commands = [
-        [], ["serve"], ["db"], ["db", "upgrade"], ["db", "current"], ["user"], ["user", "add"],
-        ["user", "list"], ["user", "disable"], ["user", "enable"], ["user", "code"],
-        ["audit"], ["audit", "verify"], ["hash"], ["version"],
+        [],
+        ["serve"],
+        ["db"],
+        ["db", "upgrade"],
+        ["db", "current"],
+        ["user"],
+        ["user", "add"],
+        ["user", "list"],
+        ["user", "disable"],
+        ["user", "enable"],
+        ["user", "code"],
+        ["audit"],
+        ["audit", "verify"],
+        ["hash"],
+        ["version"],
     ]
     out = [
         "# Command line",
@@ -64,8 +78,9 @@ def cli_md() -> str:
         "",
     ]
     for args in commands:
-        result = runner.invoke(app, [*args, "--help"], env={"COLUMNS": "100", "NO_COLOR": "1",
-                                                            "TERM": "dumb"})
+        result = runner.invoke(
+            app, [*args, "--help"], env={"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
+        )
         title = " ".join(["hotline", *args])
         out += [f"## `{title}`", "", "```text", result.output.rstrip(), "```", ""]
     return "\n".join(out)

@@ -72,8 +72,10 @@ def _truncate_postgres(db: Database) -> None:
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with db.writer.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        conn.execute(text("INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, 0, :h)"),
-                     {"h": "0" * 64})
+        conn.execute(
+            text("INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, 0, :h)"),
+            {"h": "0" * 64},
+        )
     # Seed rows that migrations insert (other than audit_head) are re-created by their owners'
     # fixtures; the advice hub seeds through seed_advice().
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -18,6 +20,7 @@ from hotline.config import Mode, Settings, SettingsError, load_settings
 from hotline.db import migrate
 from hotline.db.engine import Database
 from hotline.errors import AppError
+from hotline.hashing.cli import hash_command
 
 app = typer.Typer(
     help="hotline: from a public report of a web address to its removal.",
@@ -45,13 +48,18 @@ def _settings(**overrides: object) -> Settings:
         raise _fail(str(exc)) from exc
 
 
-def _database(settings: Settings, *, upgrade: bool = True) -> Database:
+@contextmanager
+def _database(settings: Settings, *, upgrade: bool = True) -> Iterator[Database]:
+    """The database for one command, migrated (or checked to be), closed when it ends."""
     db = Database(settings.database_url)
-    if upgrade:
-        migrate.upgrade(db)
-    elif not migrate.is_current(db):
-        raise _fail("the database is not migrated; run `hotline db upgrade` first")
-    return db
+    try:
+        if upgrade:
+            migrate.upgrade(db)
+        elif not migrate.is_current(db):
+            raise _fail("the database is not migrated; run `hotline db upgrade` first")
+        yield db
+    finally:
+        db.dispose()
 
 
 @app.command()
@@ -65,15 +73,13 @@ def serve(
     demo: Annotated[
         bool, typer.Option(help="Demo mode: generated secret, demo accounts and sample data.")
     ] = False,
-    host: Annotated[str | None, typer.Option(help="Address to bind (default HOTLINE_HOST).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default HOTLINE_HOST).")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default HOTLINE_PORT).")] = None,
 ) -> None:
     """Serve the web app. Creates and migrates the database first."""
-    import uvicorn
-
-    from hotline import demo as demo_data
     from hotline.logs import configure_logging
-    from hotline.web.app import create_app
 
     overrides: dict[str, object] = {"mode": Mode.demo} if demo else {}
     if host:
@@ -82,7 +88,16 @@ def serve(
         overrides["port"] = port
     settings = _settings(**overrides)
     configure_logging(settings.log_level)
-    db = _database(settings)
+    with _database(settings) as db:
+        _serve(settings, db, demo)
+
+
+def _serve(settings: Settings, db: Database, demo: bool) -> None:
+    import uvicorn
+
+    from hotline import demo as demo_data
+    from hotline.web.app import create_app
+
     url = f"http://{settings.host}:{settings.port}"
     if demo:
         accounts = demo_data.seed(db, settings)
@@ -90,15 +105,18 @@ def serve(
         typer.echo(f"  Report a web address:  {url}/report")
         typer.echo(f"  Advice hub:            {url}/advice")
         typer.echo(f"  Staff sign-in:         {url}/staff/login\n")
-        typer.echo("  Demo accounts (also in "
-                   f"{settings.data_dir / 'demo-credentials.json'}):")
+        typer.echo(f"  Demo accounts (also in {settings.data_dir / 'demo-credentials.json'}):")
         for account in accounts:
-            typer.echo(f"    {account.username:<9} password {account.password}   "
-                       f"roles {','.join(account.roles)}")
-        typer.echo("\n  Every demo account has two-factor on. Get the current code with\n"
-                   "    hotline user code USERNAME\n"
-                   "  or add the account's secret from the credentials file to an "
-                   "authenticator app.\n")
+            typer.echo(
+                f"    {account.username:<9} password {account.password}   "
+                f"roles {','.join(account.roles)}"
+            )
+        typer.echo(
+            "\n  Every demo account has two-factor on. Get the current code with\n"
+            "    hotline user code USERNAME\n"
+            "  or add the account's secret from the credentials file to an "
+            "authenticator app.\n"
+        )
     else:
         typer.echo(f"hotline serving at {url}")
     uvicorn.run(
@@ -115,17 +133,19 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create the database if needed and apply every migration."""
-    settings = _settings()
-    db = _database(settings)
-    typer.echo(f"database at revision {migrate.current_revision(db)}")
+    with _database(_settings()) as db:
+        typer.echo(f"database at revision {migrate.current_revision(db)}")
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's revision and the newest one this version knows."""
-    settings = _settings()
-    db = Database(settings.database_url)
-    typer.echo(f"current: {migrate.current_revision(db)}\nhead:    {migrate.head_revision(db)}")
+    db = Database(_settings().database_url)
+    try:
+        current, head = migrate.current_revision(db), migrate.head_revision(db)
+    finally:
+        db.dispose()
+    typer.echo(f"current: {current}\nhead:    {head}")
 
 
 @user_app.command("add")
@@ -133,8 +153,10 @@ def user_add(
     username: Annotated[str, typer.Argument(help="Lower-case letters, digits, '.', '_', '-'.")],
     role: Annotated[
         list[str],
-        typer.Option(help="Role (repeat for several): admin, analyst, senior_analyst, "
-                     "takedown_officer, taskforce_grader, content_editor."),
+        typer.Option(
+            help="Role (repeat for several): admin, analyst, senior_analyst, "
+            "takedown_officer, taskforce_grader, content_editor."
+        ),
     ],
     name: Annotated[str, typer.Option(help="Display name.")] = "",
     password_stdin: Annotated[
@@ -145,7 +167,6 @@ def user_add(
     from hotline.security import audit, users
 
     settings = _settings()
-    db = _database(settings)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -153,10 +174,16 @@ def user_add(
         if getpass.getpass("Repeat password: ") != password:
             raise _fail("the passwords differ")
     try:
-        with db.write() as session:
+        with _database(settings) as db, db.write() as session:
             user = users.create_user(session, username, password, role, display_name=name)
-            audit.record(session, "cli", "user.created", "user", user.id,
-                         {"username": user.username, "roles": sorted(user.roles)})
+            audit.record(
+                session,
+                "cli",
+                "user.created",
+                "user",
+                user.id,
+                {"username": user.username, "roles": sorted(user.roles)},
+            )
     except AppError as exc:
         details = "; ".join(f"{f.field}: {f.message}" for f in exc.fields)
         raise _fail(f"{exc.message}{': ' + details if details else ''}") from exc
@@ -170,31 +197,45 @@ def user_list(
     """List staff accounts."""
     from hotline.security import users
 
-    db = _database(_settings(), upgrade=False)
-    with db.read() as session:
+    with _database(_settings(), upgrade=False) as db, db.read() as session:
         accounts = users.list_users(session)
     for a in accounts:
         if as_json:
-            typer.echo(json.dumps({"username": a.username, "name": a.display_name,
-                                   "roles": sorted(a.roles), "two_factor": a.totp_enabled,
-                                   "disabled": a.disabled}))
+            typer.echo(
+                json.dumps(
+                    {
+                        "username": a.username,
+                        "name": a.display_name,
+                        "roles": sorted(a.roles),
+                        "two_factor": a.totp_enabled,
+                        "disabled": a.disabled,
+                    }
+                )
+            )
         else:
             state = "disabled" if a.disabled else "active"
-            typer.echo(f"{a.username:<20} {state:<9} 2fa={'on' if a.totp_enabled else 'off':<4}"
-                       f"{','.join(sorted(a.roles))}")
+            typer.echo(
+                f"{a.username:<20} {state:<9} 2fa={'on' if a.totp_enabled else 'off':<4}"
+                f"{','.join(sorted(a.roles))}"
+            )
 
 
 def _set_disabled(username: str, disabled: bool) -> None:
     from hotline.security import audit, sessions, users
 
-    db = _database(_settings(), upgrade=False)
     try:
-        with db.write() as session:
+        with _database(_settings(), upgrade=False) as db, db.write() as session:
             user = users.set_disabled(session, username, disabled)
             if disabled:
                 sessions.revoke_all_for(session, user.id)
-            audit.record(session, "cli", "user.disabled" if disabled else "user.enabled",
-                         "user", user.id, {"username": user.username})
+            audit.record(
+                session,
+                "cli",
+                "user.disabled" if disabled else "user.enabled",
+                "user",
+                user.id,
+                {"username": user.username},
+            )
     except AppError as exc:
         raise _fail(exc.message) from exc
     typer.echo(f"{'disabled' if disabled else 'enabled'} {username}")
@@ -218,10 +259,10 @@ def user_code(username: str) -> None:
     from hotline.security import totp, users
     from hotline.security.crypto import sealer_for
 
-    settings = _settings()
-    db = _database(settings, upgrade=False)
+    # Demo accounts live beside the demo's generated secret: read it as the demo does.
+    settings = _settings(mode=Mode.demo)
     try:
-        with db.read() as session:
+        with _database(settings, upgrade=False) as db, db.read() as session:
             user = users.get_user(session, username)
             if not user.is_demo:
                 raise _fail("only demo accounts' codes can be printed")
@@ -240,24 +281,20 @@ def audit_verify() -> None:
     """Check the audit chain; name the first altered or missing row (exit 1 if any)."""
     from hotline.security import audit
 
-    db = _database(_settings(), upgrade=False)
-    with db.read() as session:
+    with _database(_settings(), upgrade=False) as db, db.read() as session:
         result = audit.verify(session)
     if result.ok:
         typer.echo(f"audit log intact: {result.rows_checked} rows, head {result.head_hash}")
         return
-    typer.echo(f"audit log BROKEN: {result.problem} (first bad row: {result.seq}; "
-               f"{result.rows_checked} rows before it are intact)", err=True)
+    typer.echo(
+        f"audit log BROKEN: {result.problem} (first bad row: {result.seq}; "
+        f"{result.rows_checked} rows before it are intact)",
+        err=True,
+    )
     raise typer.Exit(1)
 
 
-def _register_optional_commands() -> None:
-    from hotline.hashing.cli import hash_command
-
-    app.command("hash")(hash_command)
-
-
-_register_optional_commands()
+app.command("hash")(hash_command)
 
 
 def main() -> None:

@@ -161,7 +161,7 @@ def _ensure_secret(settings: Settings) -> None:
     if settings.is_production:
         raise SettingsError(
             f"{problem}. Set it to a long random value, e.g. "
-            '`export HOTLINE_SECRET_KEY="$(python -c \'import secrets; '
+            "`export HOTLINE_SECRET_KEY=\"$(python -c 'import secrets; "
             "print(secrets.token_urlsafe(48))')\"`, or run with --demo to try hotline locally."
         )
     # Development and demo: keep a generated key beside the data so restarts keep sessions.

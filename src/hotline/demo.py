@@ -29,8 +29,11 @@ DEMO_ACCOUNTS: dict[str, tuple[str, list[str]]] = {
 }
 
 SAMPLE_REPORTS = [
-    {"url": "https://www.example.com/gallery/album-17?utm_source=newsletter",
-     "content_type": "image", "country": "GB"},
+    {
+        "url": "https://www.example.com/gallery/album-17?utm_source=newsletter",
+        "content_type": "image",
+        "country": "GB",
+    },
     {"url": "https://files.example.net/share/Y2xpcA", "content_type": "video", "country": "CA"},
     {"url": "http://EXAMPLE.org:80/forum/thread/2041#post-9", "content_type": "other"},
     {"url": "https://www.example.com/gallery/album-17", "content_type": "image"},
@@ -78,8 +81,14 @@ def seed_accounts(db: Database, settings: Settings) -> list[DemoAccount]:
                 row.password_hash = passwords.hash_password(password)
                 user = existing
             users.set_totp_secret(session, user.id, secret, sealer)
-            audit.record(session, audit.SYSTEM, "demo.account_seeded", "user", user.id,
-                         {"username": username})
+            audit.record(
+                session,
+                audit.SYSTEM,
+                "demo.account_seeded",
+                "user",
+                user.id,
+                {"username": username},
+            )
             accounts.append(DemoAccount(username, password, secret, roles))
             saved[username] = {"password": password, "totp_secret": secret}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,8 +107,14 @@ def seed_reports(db: Database) -> int:
             submitted = reports.submit(
                 session, reports.validate(sample), reports.Source.web, sealer=None
             )
-            audit.record(session, audit.SYSTEM, "report.received", "report",
-                         submitted.reference, {"source": "demo"})
+            audit.record(
+                session,
+                audit.SYSTEM,
+                "report.received",
+                "report",
+                submitted.reference,
+                {"source": "demo"},
+            )
     return len(SAMPLE_REPORTS)
 
 

@@ -85,8 +85,9 @@ def test_save_guide_reports_changes_and_removes_blanked_translations(db: Databas
 
 
 def test_resource_round_trip_and_update(db: Database) -> None:
-    facts = ResourceFacts(ResourceKind.helpline, "https://example.org/", country="GB",
-                          phone="0800 1111", position=3)  # fmt: skip
+    facts = ResourceFacts(
+        ResourceKind.helpline, "https://example.org/", country="GB", phone="0800 1111", position=3
+    )
     with db.write() as session:
         created = store.create_resource(session, facts, {"en": ResourceText("A", "a")}, "e")
     assert created.slug.startswith("helpline-a-")

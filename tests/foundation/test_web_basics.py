@@ -26,7 +26,8 @@ def test_every_json_error_has_the_one_shape(client: TestClient) -> None:
 
 
 def test_500_reveals_nothing_and_logs_an_incident(
-    app, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+    app,
+    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
 ) -> None:
     @app.get("/api/v1/boom")
     def boom() -> None:
@@ -74,4 +75,7 @@ def test_components_decide_what_is_mounted(settings, db: Database) -> None:  # t
     with TestClient(create_app(settings, db)) as api_only:
         assert api_only.get("/report").status_code == 404
         assert api_only.get("/staff/login").status_code == 404
-        assert api_only.post("/api/v1/reports", json={"url": "https://example.com/"}).status_code == 201
+        assert (
+            api_only.post("/api/v1/reports", json={"url": "https://example.com/"}).status_code
+            == 201
+        )

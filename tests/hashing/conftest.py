@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 PDQ_DIR = DATA / "pdq"
@@ -33,6 +33,25 @@ def gradient_rgb(width: int, height: int, seed: int = 0) -> np.ndarray:
     ]
     noise = rng.normal(0, 6, (height, width, 3))
     return (np.stack(planes, axis=-1) * 110 + 128 + noise).clip(0, 255).astype(np.uint8)
+
+
+def shapes_image(width: int, height: int, seed: int = 0) -> Image.Image:
+    """Benign shapes (rectangles, ellipses, lines) on a gradient: a high-quality PDQ input."""
+    rng = np.random.default_rng(seed)
+    image = Image.fromarray(gradient_rgb(width, height, seed))
+    draw = ImageDraw.Draw(image)
+    for _ in range(12):
+        x0, x1 = sorted(rng.integers(0, width, 2))
+        y0, y1 = sorted(rng.integers(0, height, 2))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        shape = rng.integers(0, 3)
+        if shape == 0:
+            draw.rectangle((x0, y0, x1, y1), fill=colour)
+        elif shape == 1:
+            draw.ellipse((x0, y0, x1, y1), fill=colour)
+        else:
+            draw.line((x0, y0, x1, y1), fill=colour, width=int(rng.integers(2, 12)))
+    return image
 
 
 def encode(image: Image.Image, fmt: str, **options: object) -> bytes:

@@ -9,7 +9,7 @@ from PIL import Image
 from hotline.hashing import jarosz, pdq, pdq_from_bytes, pdq_from_file
 from hotline.hashing.image_io import pixels_for_pdq
 
-from .conftest import PDQ_DIR, encode, gradient_rgb, pdq_vectors
+from .conftest import PDQ_DIR, encode, gradient_rgb, pdq_vectors, shapes_image
 
 VECTORS = pdq_vectors()
 
@@ -76,11 +76,16 @@ def test_matches_pdqhash_on_noise_grey_and_rgba(backend: str) -> None:
     assert pdq.pdq_from_pixels(rgba, backend=backend).hex == _reference(rgba)[0]
 
 
-def test_matches_threatexchange_pdq_signal_on_jpegs() -> None:
+def test_matches_threatexchange_on_jpegs_and_pngs() -> None:
+    hasher = pytest.importorskip("threatexchange.signal_type.pdq.pdq_hasher")
     signal = pytest.importorskip("threatexchange.signal_type.pdq.signal")
     for seed in range(3):
-        data = encode(Image.fromarray(gradient_rgb(400, 300, seed=seed)), "JPEG", quality=85)
-        assert pdq_from_bytes(data).hex == signal.PdqSignal.hash_from_bytes(data)
+        image = shapes_image(400, 300, seed=seed)
+        for data in (encode(image, "JPEG", quality=85), encode(image, "PNG")):
+            ours = pdq_from_bytes(data)
+            assert (ours.hex, ours.quality) == hasher.pdq_from_bytes(data)
+            assert ours.quality >= 50  # so PdqSignal does not blank the hash
+            assert ours.hex == signal.PdqSignal.hash_from_bytes(data)
 
 
 def test_tiny_image_hashes_to_zero_with_quality_zero() -> None:

@@ -25,12 +25,15 @@ def assert_error_shape(body: dict, code: str) -> None:
 
 
 def test_report_is_committed_before_201(client: TestClient, db: Database) -> None:
-    response = client.post("/api/v1/reports", json={
-        "url": "https://www.example.com/gallery?utm_campaign=x",
-        "description": "Seen in a forum signature",
-        "content_type": "image",
-        "country": "gb",
-    })
+    response = client.post(
+        "/api/v1/reports",
+        json={
+            "url": "https://www.example.com/gallery?utm_campaign=x",
+            "description": "Seen in a forum signature",
+            "content_type": "image",
+            "country": "gb",
+        },
+    )
     assert response.status_code == 201
     body = response.json()
     assert set(body) == {"reference", "status"}
@@ -76,12 +79,15 @@ def test_same_url_after_normalisation_is_a_duplicate(client: TestClient, db: Dat
 
 
 def test_email_is_stored_encrypted(client: TestClient, db: Database) -> None:
-    client.post("/api/v1/reports",
-                json={"url": "https://example.com/e", "email": "reporter@example.org"})
+    client.post(
+        "/api/v1/reports", json={"url": "https://example.com/e", "email": "reporter@example.org"}
+    )
     with db.read() as session:
         stored = session.execute(select(ReportRow.email_encrypted)).scalar_one()
     assert stored is not None and b"reporter@example.org" not in stored
-    assert sealer_for(TEST_SECRET.encode(), "reporter-email").open(stored) == b"reporter@example.org"
+    assert (
+        sealer_for(TEST_SECRET.encode(), "reporter-email").open(stored) == b"reporter@example.org"
+    )
 
 
 @pytest.fixture
@@ -144,18 +150,22 @@ def test_bad_fields_give_422_and_store_nothing(
         (b'{"url": "https://example.com/"', "application/json", 400, "malformed_json"),
         (b"\xff\xfe", "application/json", 400, "malformed_json"),
         (b'["https://example.com/"]', "application/json", 422, "invalid_input"),
-        (b"url=https://example.com/", "application/x-www-form-urlencoded", 415,
-         "unsupported_media_type"),
+        (
+            b"url=https://example.com/",
+            "application/x-www-form-urlencoded",
+            415,
+            "unsupported_media_type",
+        ),
         (b'{"url": "https://example.com/"}', "text/plain", 415, "unsupported_media_type"),
-        (b'{"description": "' + b"x" * 20000 + b'"}', "application/json", 413,
-         "payload_too_large"),
+        (b'{"description": "' + b"x" * 20000 + b'"}', "application/json", 413, "payload_too_large"),
     ],
 )
 def test_bad_bodies(
     client: TestClient, db: Database, content: bytes, content_type: str, status: int, code: str
 ) -> None:
-    response = client.post("/api/v1/reports", content=content,
-                           headers={"content-type": content_type})
+    response = client.post(
+        "/api/v1/reports", content=content, headers={"content-type": content_type}
+    )
     assert response.status_code == status
     assert_error_shape(response.json(), code)
     assert count_reports(db) == 0

@@ -3,6 +3,8 @@ edits in the first place."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -43,19 +45,30 @@ def test_database_refuses_update_and_delete(db: Database) -> None:
             conn.execute(text(statement))
 
 
-def _drop_guard(db: Database) -> None:
-    """What someone with full database rights could do before tampering."""
+@pytest.fixture
+def unguarded(db: Database) -> Iterator[Database]:
+    """What someone with full database rights could do before tampering: drop the triggers.
+    Put back afterwards, since PostgreSQL tests share one schema."""
     with db.writer.begin() as conn:
         if db.is_sqlite:
             conn.execute(text("DROP TRIGGER audit_log_no_update"))
             conn.execute(text("DROP TRIGGER audit_log_no_delete"))
         else:
             conn.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))
+    yield db
+    if not db.is_sqlite:
+        with db.writer.begin() as conn:
+            conn.execute(
+                text(
+                    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+                    "FOR EACH ROW EXECUTE FUNCTION hotline_audit_append_only()"
+                )
+            )
 
 
-def test_edited_row_is_named(db: Database) -> None:
+def test_edited_row_is_named(unguarded: Database) -> None:
+    db = unguarded
     write_entries(db, 6)
-    _drop_guard(db)
     with db.writer.begin() as conn:
         conn.execute(text("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 4"))
     with db.read() as session:
@@ -64,9 +77,9 @@ def test_edited_row_is_named(db: Database) -> None:
     assert result.rows_checked == 3
 
 
-def test_removed_row_is_named(db: Database) -> None:
+def test_removed_row_is_named(unguarded: Database) -> None:
+    db = unguarded
     write_entries(db, 6)
-    _drop_guard(db)
     with db.writer.begin() as conn:
         conn.execute(text("DELETE FROM audit_log WHERE seq = 2"))
     with db.read() as session:
@@ -74,9 +87,9 @@ def test_removed_row_is_named(db: Database) -> None:
     assert not result.ok and result.seq == 2 and "missing" in (result.problem or "")
 
 
-def test_truncated_tail_is_noticed(db: Database) -> None:
+def test_truncated_tail_is_noticed(unguarded: Database) -> None:
+    db = unguarded
     write_entries(db, 6)
-    _drop_guard(db)
     with db.writer.begin() as conn:
         conn.execute(text("DELETE FROM audit_log WHERE seq >= 5"))
     with db.read() as session:
@@ -84,7 +97,8 @@ def test_truncated_tail_is_noticed(db: Database) -> None:
     assert not result.ok and result.seq == 5
 
 
-def test_cli_verify_exits_1_and_names_the_row(db: Database, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_cli_verify_exits_1_and_names_the_row(unguarded: Database, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    db = unguarded
     from hotline.cli import app
 
     write_entries(db, 3)
@@ -93,7 +107,6 @@ def test_cli_verify_exits_1_and_names_the_row(db: Database, settings, monkeypatc
     runner = CliRunner()
     ok = runner.invoke(app, ["audit", "verify"])
     assert ok.exit_code == 0 and "intact: 3 rows" in ok.output
-    _drop_guard(db)
     with db.writer.begin() as conn:
         conn.execute(text("UPDATE audit_log SET detail = '{\"i\": 99}' WHERE seq = 2"))
     broken = runner.invoke(app, ["audit", "verify"])

@@ -14,8 +14,11 @@ from tests.conftest import StaffFactory, csrf_from, sign_in
 
 def post_login(client: TestClient, username: str, password: str) -> object:
     token = csrf_from(client.get("/staff/login").text)
-    return client.post("/staff/login", data={"username": username, "password": password,
-                                             "csrf_token": token}, follow_redirects=False)
+    return client.post(
+        "/staff/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
 
 
 def actions(db: Database) -> list[str]:
@@ -23,7 +26,9 @@ def actions(db: Database) -> list[str]:
         return list(session.execute(select(AuditRow.action).order_by(AuditRow.seq)).scalars())
 
 
-def test_full_sign_in_with_two_factor(client: TestClient, staff: StaffFactory, db: Database) -> None:
+def test_full_sign_in_with_two_factor(
+    client: TestClient, staff: StaffFactory, db: Database
+) -> None:
     username, password, secret = staff.create(["analyst"])
     response = post_login(client, username, password)
     assert response.status_code == 303 and response.headers["location"] == "/staff/2fa"
@@ -32,8 +37,11 @@ def test_full_sign_in_with_two_factor(client: TestClient, staff: StaffFactory, d
     # Password alone opens nothing.
     assert client.get("/staff/queue", follow_redirects=False).headers["location"] == "/staff/2fa"
     token = csrf_from(client.get("/staff/2fa").text)
-    ok = client.post("/staff/2fa", data={"code": totp.current_code(secret), "csrf_token": token},
-                     follow_redirects=False)
+    ok = client.post(
+        "/staff/2fa",
+        data={"code": totp.current_code(secret), "csrf_token": token},
+        follow_redirects=False,
+    )
     assert ok.status_code == 303
     assert client.get("/staff/queue").status_code == 200
     assert actions(db)[-3:] == ["login.password_ok", "login.2fa_ok", "queue.view"]
@@ -57,8 +65,9 @@ def test_secure_cookie_behind_tls(app, staff: StaffFactory) -> None:  # type: ig
     assert "Secure" in response.headers["set-cookie"]
 
 
-def test_wrong_password_then_lockout(client: TestClient, staff: StaffFactory, db: Database,
-                                     settings) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_password_then_lockout(
+    client: TestClient, staff: StaffFactory, db: Database, settings
+) -> None:  # type: ignore[no-untyped-def]
     username, password, _ = staff.create(["analyst"])
     for _ in range(settings.login_max_failures - 1):
         assert post_login(client, username, "wrong password!!").status_code == 401
@@ -69,7 +78,9 @@ def test_wrong_password_then_lockout(client: TestClient, staff: StaffFactory, db
     assert actions(db).count("login.failed") == settings.login_max_failures + 1
 
 
-def test_unknown_user_and_disabled_user(client: TestClient, staff: StaffFactory, db: Database) -> None:
+def test_unknown_user_and_disabled_user(
+    client: TestClient, staff: StaffFactory, db: Database
+) -> None:
     assert post_login(client, "nobody-here", "whatever password").status_code == 401
     username, password, _ = staff.create(["analyst"])
     from hotline.security import users
@@ -84,8 +95,9 @@ def test_forms_without_csrf_token_are_refused(client: TestClient, staff: StaffFa
     client.get("/staff/login")
     response = client.post("/staff/login", data={"username": username, "password": password})
     assert response.status_code == 403
-    forged = client.post("/staff/login", data={"username": username, "password": password,
-                                               "csrf_token": "forged"})
+    forged = client.post(
+        "/staff/login", data={"username": username, "password": password, "csrf_token": "forged"}
+    )
     assert forged.status_code == 403
     report = client.post("/report", data={"url": "https://example.com/"})
     assert report.status_code == 403
@@ -103,16 +115,20 @@ def test_enrolment_when_two_factor_required(client: TestClient, db: Database, se
     assert page.status_code == 200
     with db.read() as session:
         secret = users.pending_totp_secret(
-            session, users.get_user(session, "newstaff").id,
+            session,
+            users.get_user(session, "newstaff").id,
             sealer_for(settings.secret, "totp-secret"),
         )
     assert secret and secret in page.text
-    bad = client.post("/staff/2fa/enrol", data={"code": "000000",
-                                                "csrf_token": csrf_from(page.text)})
+    bad = client.post(
+        "/staff/2fa/enrol", data={"code": "000000", "csrf_token": csrf_from(page.text)}
+    )
     assert bad.status_code == 401
-    good = client.post("/staff/2fa/enrol", data={"code": totp.current_code(secret),
-                                                 "csrf_token": csrf_from(page.text)},
-                       follow_redirects=False)
+    good = client.post(
+        "/staff/2fa/enrol",
+        data={"code": totp.current_code(secret), "csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
     assert good.status_code == 303
     assert client.get("/staff").status_code == 200
 
@@ -126,20 +142,29 @@ def test_anonymous_is_sent_to_sign_in(client: TestClient) -> None:
 def test_open_redirect_after_login_is_refused(client: TestClient, staff: StaffFactory) -> None:
     username, password, _ = staff.create(["analyst"])
     token = csrf_from(client.get("/staff/login").text)
-    response = client.post("/staff/login", data={"username": username, "password": password,
-                                                 "csrf_token": token,
-                                                 "next": "//evil.example/"},
-                           follow_redirects=False)
+    response = client.post(
+        "/staff/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": token,
+            "next": "//evil.example/",
+        },
+        follow_redirects=False,
+    )
     assert response.headers["location"] == "/staff/2fa"
 
 
-@pytest.mark.parametrize(("roles", "path", "status"), [
-    (["analyst"], "/staff/users", 403),
-    (["analyst"], "/staff/audit", 403),
-    (["content_editor"], "/staff/queue", 403),
-    (["admin"], "/staff/users", 200),
-    (["senior_analyst"], "/staff/audit", 200),
-])
+@pytest.mark.parametrize(
+    ("roles", "path", "status"),
+    [
+        (["analyst"], "/staff/users", 403),
+        (["analyst"], "/staff/audit", 403),
+        (["content_editor"], "/staff/queue", 403),
+        (["admin"], "/staff/users", 200),
+        (["senior_analyst"], "/staff/audit", 200),
+    ],
+)
 def test_pages_follow_permissions(login_as, roles: list[str], path: str, status: int) -> None:  # type: ignore[no-untyped-def]
     client = login_as(roles)
     assert client.get(path).status_code == status
@@ -149,20 +174,36 @@ def test_admin_manages_accounts(login_as, db: Database) -> None:  # type: ignore
     client = login_as(["admin"])
     page = client.get("/staff/users")
     token = csrf_from(page.text)
-    bad = client.post("/staff/users", data={"username": "x", "password": "short",
-                                            "roles": ["wizard"], "csrf_token": token})
+    bad = client.post(
+        "/staff/users",
+        data={"username": "x", "password": "short", "roles": ["wizard"], "csrf_token": token},
+    )
     assert bad.status_code == 422
-    created = client.post("/staff/users", data={
-        "username": "analyst2", "display_name": "Second Analyst",
-        "password": "another long passphrase", "roles": ["analyst"], "csrf_token": token,
-    }, follow_redirects=False)
+    created = client.post(
+        "/staff/users",
+        data={
+            "username": "analyst2",
+            "display_name": "Second Analyst",
+            "password": "another long passphrase",
+            "roles": ["analyst"],
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
     assert created.status_code == 303
-    duplicate = client.post("/staff/users", data={
-        "username": "analyst2", "password": "another long passphrase", "roles": ["analyst"],
-        "csrf_token": token})
+    duplicate = client.post(
+        "/staff/users",
+        data={
+            "username": "analyst2",
+            "password": "another long passphrase",
+            "roles": ["analyst"],
+            "csrf_token": token,
+        },
+    )
     assert duplicate.status_code == 409
-    disabled = client.post("/staff/users/analyst2/disable", data={"csrf_token": token},
-                           follow_redirects=False)
+    disabled = client.post(
+        "/staff/users/analyst2/disable", data={"csrf_token": token}, follow_redirects=False
+    )
     assert disabled.status_code == 303
     assert "user.disabled" in actions(db)
     missing = client.post("/staff/users/ghost/disable", data={"csrf_token": token})

@@ -19,11 +19,12 @@ from hotline.advice import store
 from hotline.advice.model import (
     AGE_BAND_LABELS,
     LINK_CATEGORY_LABELS,
+    N_,
     AgeBand,
     AgeGuide,
-    N_,
     Resource,
     ResourceKind,
+    sort_key,
 )
 from hotline.advice.validation import (
     BODY_MAX,
@@ -72,8 +73,15 @@ LIMITS = {
     "body": BODY_MAX,
     "url": URL_MAX,
 }
-RESOURCE_FIELDS = ("url", "position", "category", "country", "phone", "media_language",
-                   "is_example")  # fmt: skip
+RESOURCE_FIELDS = (
+    "url",
+    "position",
+    "category",
+    "country",
+    "phone",
+    "media_language",
+    "is_example",
+)
 _TEXT_FIELDS = ("title", "summary", "body")
 
 
@@ -103,8 +111,8 @@ def _band(value: str) -> AgeBand:
 
 def _countries() -> list[tuple[str, str]]:
     names = Locale.parse(current_locale()).territories
-    return sorted(((code, names.get(code, code)) for code in COUNTRY_CODES),
-                  key=lambda pair: pair[1])  # fmt: skip
+    options = [(code, str(names.get(code, code))) for code in COUNTRY_CODES]
+    return sorted(options, key=lambda pair: sort_key(pair[1]))
 
 
 def _view(session: Session, actor: Actor, object_type: str, object_id: str) -> None:
@@ -156,8 +164,13 @@ def _guide_page(
     return render(
         request,
         "advice/editor/guide_form.html",
-        _common(band=band, band_label=AGE_BAND_LABELS[band], values=values, errors=errors,
-                saved=request.query_params.get("saved") == "1"),  # fmt: skip
+        _common(
+            band=band,
+            band_label=AGE_BAND_LABELS[band],
+            values=values,
+            errors=errors,
+            saved=request.query_params.get("saved") == "1",
+        ),
         status_code=status,
     )
 
@@ -180,8 +193,14 @@ async def save_guide(request: Request, band: str, actor: Actor = Editor) -> Resp
         return _guide_page(request, age_band, values, checked, status=422)
     with get_db(request).write() as session:
         changed = store.save_guide(session, age_band, checked.texts, _languages(), actor.username)
-        audit.record(session, actor.username, "advice.update", "advice_guide", age_band.value,
-                     {"changed": changed})  # fmt: skip
+        audit.record(
+            session,
+            actor.username,
+            "advice.update",
+            "advice_guide",
+            age_band.value,
+            {"changed": changed},
+        )
     return RedirectResponse(f"/staff/advice/age/{age_band.value}?saved=1", status_code=303)
 
 
@@ -257,9 +276,14 @@ async def create_resource(request: Request, kind: str, actor: Actor = Editor) ->
         return _resource_page(request, resource_kind, None, values, checked, status=422)
     with get_db(request).write() as session:
         created = store.create_resource(session, checked.facts, checked.texts, actor.username)
-        audit.record(session, actor.username, "advice.create", "advice_resource", created.id,
-                     {"kind": resource_kind.value, "slug": created.slug,
-                      "languages": sorted(created.texts)})  # fmt: skip
+        audit.record(
+            session,
+            actor.username,
+            "advice.create",
+            "advice_resource",
+            created.id,
+            {"kind": resource_kind.value, "slug": created.slug, "languages": sorted(created.texts)},
+        )
     return RedirectResponse(f"/staff/advice/{kind}/{created.id}?saved=1", status_code=303)
 
 
@@ -295,9 +319,18 @@ async def update_resource(
     if not isinstance(checked, ResourceForm):
         return _resource_page(request, resource_kind, resource_id, values, checked, status=422)
     with get_db(request).write() as session:
-        changed = store.update_resource(
-            session, resource_id, checked.facts, checked.texts, _languages(), actor.username
+        try:
+            changed = store.update_resource(
+                session, resource_id, checked.facts, checked.texts, _languages(), actor.username
+            )
+        except store.NotFound:
+            raise NotFound("there is no such advice resource") from None
+        audit.record(
+            session,
+            actor.username,
+            "advice.update",
+            "advice_resource",
+            resource_id,
+            {"kind": resource_kind.value, "changed": changed},
         )
-        audit.record(session, actor.username, "advice.update", "advice_resource", resource_id,
-                     {"kind": resource_kind.value, "changed": changed})  # fmt: skip
     return RedirectResponse(f"/staff/advice/{kind}/{resource_id}?saved=1", status_code=303)

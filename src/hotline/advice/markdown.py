@@ -13,10 +13,23 @@ from markdown_it.token import Token
 
 ALLOWED_TAGS = frozenset(
     {
-        "p", "br", "hr", "h2", "h3", "h4", "strong", "em", "ul", "ol", "li",
-        "a", "blockquote", "code", "pre",
+        "p",
+        "br",
+        "hr",
+        "h2",
+        "h3",
+        "h4",
+        "strong",
+        "em",
+        "ul",
+        "ol",
+        "li",
+        "a",
+        "blockquote",
+        "code",
+        "pre",
     }
-)  # fmt: skip
+)
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 

@@ -5,6 +5,7 @@ Nothing here knows about HTTP or the ORM; the store converts rows to these datac
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -128,3 +129,9 @@ def tel_uri(phone: str) -> str:
     """'0800 1111' -> 'tel:08001111'; keeps a leading + for international numbers."""
     digits = "".join(ch for ch in phone if ch.isdigit())
     return "tel:" + ("+" if phone.strip().startswith("+") else "") + digits
+
+
+def sort_key(name: str) -> str:
+    """Alphabetical as readers expect: 'États-Unis' sorts under E, not after Z."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 from babel import Locale
@@ -21,6 +20,7 @@ from hotline.advice.model import (
     ResourceKind,
     ResourceText,
     pick_text,
+    sort_key,
     tel_uri,
 )
 from hotline.errors import NotFound
@@ -44,12 +44,6 @@ class ResourceView:
 
 def _any_fallback(views: list[ResourceView]) -> bool:
     return any(view.text.fallback for view in views)
-
-
-def _sort_key(name: str) -> str:
-    """Alphabetical as readers expect: 'États-Unis' sorts under E, not after Z."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _names(locale: str) -> Locale:
@@ -146,7 +140,7 @@ def helplines(request: Request) -> HTMLResponse:
     by_country: dict[str, list[ResourceView]] = {}
     for view in items:
         by_country.setdefault(view.country_name, []).append(view)
-    countries = sorted(by_country.items(), key=lambda pair: _sort_key(pair[0]))
+    countries = sorted(by_country.items(), key=lambda pair: sort_key(pair[0]))
     return render(
         request,
         "advice/help.html",

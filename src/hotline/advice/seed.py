@@ -54,8 +54,11 @@ def seed_guides() -> dict[AgeBand, dict[str, GuideText]]:
         lang = rest.removesuffix(".md")
         guides[AgeBand(band_name)][lang] = _parse_guide_file(entry.read_text(encoding="utf-8"))
     for band, texts in guides.items():
-        form = {f"{f}_{lang}": getattr(t, f if f != "body" else "body_md")
-                for lang, t in texts.items() for f in ("title", "summary", "body")}  # fmt: skip
+        form = {
+            f"{f}_{lang}": getattr(t, f if f != "body" else "body_md")
+            for lang, t in texts.items()
+            for f in ("title", "summary", "body")
+        }
         if not isinstance(validate_guide(form, list(texts)), GuideForm):
             raise SeedError(f"seed guide {band} does not pass validation")
     return guides
@@ -93,9 +96,7 @@ def seed_advice(db: Database) -> SeedResult:
         present = set(session.execute(select(AgeGuideRow.age_band, AgeGuideRow.language)))
         guides_added = 0
         for band, texts in guides.items():
-            missing = {
-                lang: t for lang, t in texts.items() if (band.value, lang) not in present
-            }
+            missing = {lang: t for lang, t in texts.items() if (band.value, lang) not in present}
             if missing:
                 store.save_guide(session, band, missing, list(missing), SEED_EDITOR)
                 guides_added += len(missing)

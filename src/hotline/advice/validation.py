@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 from babel import Locale
 
 from hotline.advice.model import (
+    N_,
     SOURCE_LANGUAGE,
     GuideText,
     LinkCategory,
-    N_,
     ResourceFacts,
     ResourceKind,
     ResourceText,
@@ -37,10 +37,10 @@ POSITION_MAX = 9999
 _PHONE_RE = re.compile(r"^\+?[0-9(][0-9 ().-]*[0-9]$")
 # Letter codes only (numeric ones such as 001 are regions), less groupings and pseudo-codes.
 _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
-COUNTRY_CODES = frozenset(
-    code
+COUNTRY_CODES: frozenset[str] = frozenset(
+    str(code)
     for code in Locale.parse("en").territories
-    if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+    if len(str(code)) == 2 and str(code).isalpha() and code not in _NOT_COUNTRIES
 )
 
 
@@ -118,8 +118,10 @@ def check_phone(value: str) -> FieldError | None:
     digits = sum(ch.isdigit() for ch in value)
     if len(value) > PHONE_MAX or not _PHONE_RE.match(value) or not 3 <= digits <= 15:
         return FieldError(
-            N_("Enter a phone number using digits, spaces, brackets, dots or hyphens, "
-               "with an optional leading +, e.g. +44 800 1111.")
+            N_(
+                "Enter a phone number using digits, spaces, brackets, dots or hyphens, "
+                "with an optional leading +, e.g. +44 800 1111."
+            )
         )
     return None
 
@@ -150,13 +152,18 @@ def validate_guide(form: Mapping[str, str], languages: Collection[str]) -> Guide
     raw = _languages_texts(
         form,
         languages,
-        {"title": (TITLE_MAX, False), "summary": (GUIDE_SUMMARY_MAX, True),
-         "body": (BODY_MAX, True)},
+        {
+            "title": (TITLE_MAX, False),
+            "summary": (GUIDE_SUMMARY_MAX, True),
+            "body": (BODY_MAX, True),
+        },
         errors,
-    )  # fmt: skip
+    )
     if errors:
         return errors
-    return GuideForm({lang: GuideText(v["title"], v["summary"], v["body"]) for lang, v in raw.items()})
+    return GuideForm(
+        {lang: GuideText(v["title"], v["summary"], v["body"]) for lang, v in raw.items()}
+    )
 
 
 def validate_resource(

@@ -24,11 +24,16 @@ def queue_page(
     with get_db(request).write() as session:
         items = reports.queue(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         total = reports.queue_size(session)
-        audit.record(session, actor.username, "queue.view", "queue", "assessment",
-                     {"page": page, "shown": len(items)})
+        audit.record(
+            session,
+            actor.username,
+            "queue.view",
+            "queue",
+            "assessment",
+            {"page": page, "shown": len(items)},
+        )
     return render(
         request,
         "assess/queue.html",
-        {"items": items, "total": total, "page": page,
-         "has_next": page * PAGE_SIZE < total},
+        {"items": items, "total": total, "page": page, "has_next": page * PAGE_SIZE < total},
     )

@@ -57,8 +57,9 @@ def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Im
     if not data:
         raise HashingError(ErrorCode.EMPTY_FILE, "the file is empty")
     with warnings.catch_warnings():
-        # Pillow warns about big images itself; we apply our own limit just below.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        # Pillow warns about big images (we apply our own limit just below) and about
+        # damaged metadata; neither is an error in itself, and damaged pixels fail later.
+        warnings.simplefilter("ignore")
         try:
             image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
         except Image.DecompressionBombError as exc:

@@ -51,6 +51,8 @@ def _one_to_bytes(code: CodeLike) -> bytes:
     if isinstance(code, str):
         return pdq_hex_to_bytes(code)
     if isinstance(code, np.ndarray):
+        if code.dtype == np.uint64 and code.shape == (WORDS,):
+            return code.tobytes()  # already in the packed form
         if code.dtype != np.uint8 or code.shape != (PDQ_BYTES,):
             raise IndexInputError(
                 f"PDQ array must be uint8 of shape ({PDQ_BYTES},), got {code.dtype} {code.shape}"

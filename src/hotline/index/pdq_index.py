@@ -39,7 +39,8 @@ FORMAT_VERSION = 1
 PDQ_CODE_BYTES = 32
 # Scanning the delta costs ~15 ns a row per query, so past ~50k rows it is time to fold it in.
 DEFAULT_AUTO_COMPACT_ROWS = 50_000
-BATCH_QUERIES = 256
+# Sub-batches of 32 keep the gathered candidate arrays cache-sized; larger ones are slower.
+BATCH_QUERIES = 32
 # Arrays that belong to the base segment: unchanged between compactions, so a checkpoint
 # hard-links them from the previous snapshot instead of rewriting ~1 GB at 10M hashes.
 _BASE_ARRAYS = ("base_words", "base_ids", "table_offsets", "table_rows")

@@ -65,8 +65,14 @@ async def create_report(request: Request) -> JSONResponse:
     sealer = request.app.state.email_sealer if settings.store_reporter_email else None
     with get_db(request).write() as session:
         submitted = reports.submit(session, report, reports.Source.api, sealer)
-        audit.record(session, audit.SYSTEM, "report.received", "report", submitted.reference,
-                     {"source": "api", "duplicate": submitted.status == "duplicate"})
+        audit.record(
+            session,
+            audit.SYSTEM,
+            "report.received",
+            "report",
+            submitted.reference,
+            {"source": "api", "duplicate": submitted.status == "duplicate"},
+        )
     # The transaction has committed: only now does the reporter get a reference.
     return JSONResponse(
         {"reference": submitted.reference, "status": submitted.status.value}, status_code=201

@@ -39,14 +39,22 @@ async def report_submit(request: Request) -> HTMLResponse:
         )
     retry_after = request.app.state.report_limiter.hit(client_address(request))
     if retry_after is not None:
-        raise RateLimited("You have sent many reports in a short time. Please wait a few "
-                          "minutes and try again.", retry_after)
+        raise RateLimited(
+            "You have sent many reports in a short time. Please wait a few minutes and try again.",
+            retry_after,
+        )
     settings = get_settings(request)
     sealer = request.app.state.email_sealer if settings.store_reporter_email else None
     with get_db(request).write() as session:
         submitted = reports.submit(session, report, reports.Source.web, sealer)
-        audit.record(session, audit.SYSTEM, "report.received", "report", submitted.reference,
-                     {"source": "web", "duplicate": submitted.status == "duplicate"})
+        audit.record(
+            session,
+            audit.SYSTEM,
+            "report.received",
+            "report",
+            submitted.reference,
+            {"source": "web", "duplicate": submitted.status == "duplicate"},
+        )
     return render(request, "intake/thanks.html", {"submitted": submitted})
 
 

@@ -29,7 +29,7 @@ _REFERENCE_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-
 _NOT_COUNTRIES = {"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"}
 COUNTRIES: frozenset[str] = frozenset(
     code
-    for code in Locale("en").territories
+    for code in map(str, Locale("en").territories)
     if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
 )
 
@@ -176,7 +176,7 @@ def _upsert_url(session: Session, report: ReportInput, now: datetime) -> tuple[i
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = ReportedUrlRow.__table__
-    stmt = insert(table).values(
+    stmt = insert(ReportedUrlRow).values(
         url_hash=sha256_hex(report.url),
         normalized_url=report.url,
         host=report.host,
@@ -185,14 +185,14 @@ def _upsert_url(session: Session, report: ReportInput, now: datetime) -> tuple[i
         first_reported_at=now,
         last_reported_at=now,
     )
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=[table.c.url_hash],
         set_={
             "report_count": table.c.report_count + 1,
             "last_reported_at": stmt.excluded.last_reported_at,
         },
     ).returning(table.c.id, table.c.report_count)
-    url_id, count = session.execute(stmt).one()
+    url_id, count = session.execute(upsert).one()
     return url_id, count == 1
 
 

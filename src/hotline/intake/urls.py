@@ -20,9 +20,29 @@ _KNOWN_SCHEMES = frozenset({"javascript", "data", "mailto", "file", "about", "bl
 _TRACKING_PREFIXES = ("utm_",)
 _TRACKING_PARAMS = frozenset(
     {
-        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid",
-        "igshid", "yclid", "_ga", "_gl", "twclid", "ttclid", "li_fat_id", "mkt_tok",
-        "oly_anon_id", "oly_enc_id", "vero_id", "_hsenc", "_hsmi", "rb_clickid", "s_cid",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "igshid",
+        "yclid",
+        "_ga",
+        "_gl",
+        "twclid",
+        "ttclid",
+        "li_fat_id",
+        "mkt_tok",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "_hsenc",
+        "_hsmi",
+        "rb_clickid",
+        "s_cid",
     }
 )
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")

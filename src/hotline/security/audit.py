@@ -139,9 +139,7 @@ def verify(session: Session) -> VerifyResult:
             row.detail,
         )
         if row.prev_hash != prev_hash or row.hash != recomputed:
-            return VerifyResult(
-                False, checked, prev_hash, f"row {row.seq} was altered", row.seq
-            )
+            return VerifyResult(False, checked, prev_hash, f"row {row.seq} was altered", row.seq)
         prev_hash = row.hash
         expected_seq += 1
         checked += 1
@@ -149,22 +147,28 @@ def verify(session: Session) -> VerifyResult:
     if head.last_seq != checked or head.last_hash != prev_hash:
         missing = checked + 1
         return VerifyResult(
-            False, checked, prev_hash, f"row {missing} onwards is missing (head says "
-            f"{head.last_seq} rows)", missing
+            False,
+            checked,
+            prev_hash,
+            f"row {missing} onwards is missing (head says {head.last_seq} rows)",
+            missing,
         )
     return VerifyResult(True, checked, prev_hash)
 
 
 def recent(session: Session, limit: int = 100) -> list[AuditEntry]:
-    rows = session.execute(
-        select(AuditRow).order_by(AuditRow.seq.desc()).limit(limit)
-    ).scalars()
+    rows = session.execute(select(AuditRow).order_by(AuditRow.seq.desc()).limit(limit)).scalars()
     return [_entry(r) for r in rows]
 
 
 def _entry(row: AuditRow) -> AuditEntry:
     return AuditEntry(
-        row.seq, row.at, row.actor, row.action, row.object_type, row.object_id,
+        row.seq,
+        row.at,
+        row.actor,
+        row.action,
+        row.object_type,
+        row.object_id,
         json.loads(row.detail),
     )
 

@@ -48,8 +48,9 @@ async def login(request: Request) -> Response:
     settings = get_settings(request)
     retry_after = request.app.state.login_limiter.hit(client_address(request))
     if retry_after is not None:
-        raise RateLimited("Too many sign-in attempts. Wait a few minutes and try again.",
-                          retry_after)
+        raise RateLimited(
+            "Too many sign-in attempts. Wait a few minutes and try again.", retry_after
+        )
     with get_db(request).write() as session:
         result, user = users.authenticate(
             session,
@@ -59,22 +60,30 @@ async def login(request: Request) -> Response:
             lockout=timedelta(minutes=settings.login_lockout_minutes),
         )
         if user is None:
-            audit.record(session, username or "(blank)", "login.failed", "user", username,
-                         {"reason": result.value})
+            audit.record(
+                session,
+                username or "(blank)",
+                "login.failed",
+                "user",
+                username,
+                {"reason": result.value},
+            )
         else:
             needs_code = user.totp_enabled or settings.two_factor_required
-            token = sessions.create(session, user.id, mfa_passed=not needs_code,
-                                    hours=settings.session_hours)
+            token = sessions.create(
+                session, user.id, mfa_passed=not needs_code, hours=settings.session_hours
+            )
             audit.record(session, user.username, "login.password_ok", "user", user.id, {})
     if user is None:
         message = {
             users.LoginResult.locked: "This account is locked after too many failed attempts. "
             "Try again later or ask an admin.",
         }.get(result, "Wrong username or password, or the account is disabled.")
-        return render(request, "staff/login.html", {"next": next_url, "error": message},
-                      status_code=401)
-    target = next_url if not needs_code else (
-        "/staff/2fa" if user.totp_enabled else "/staff/2fa/enrol"
+        return render(
+            request, "staff/login.html", {"next": next_url, "error": message}, status_code=401
+        )
+    target = (
+        next_url if not needs_code else ("/staff/2fa" if user.totp_enabled else "/staff/2fa/enrol")
     )
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
@@ -115,13 +124,22 @@ async def second_factor(request: Request) -> Response:
         ok = users.check_totp(session, user.id, code, request.app.state.totp_sealer, enrol=False)
         if ok:
             sessions.mark_mfa_passed(session, request.state.session_token)
-        audit.record(session, user.username, "login.2fa_ok" if ok else "login.2fa_failed",
-                     "user", user.id, {})
+        audit.record(
+            session,
+            user.username,
+            "login.2fa_ok" if ok else "login.2fa_failed",
+            "user",
+            user.id,
+            {},
+        )
     if not ok:
         return render(
-            request, "staff/two_factor.html",
-            {"error": "That code is not right, or was already used. Enter the current code.",
-             "demo": user.is_demo},
+            request,
+            "staff/two_factor.html",
+            {
+                "error": "That code is not right, or was already used. Enter the current code.",
+                "demo": user.is_demo,
+            },
             status_code=401,
         )
     return RedirectResponse("/staff", status_code=303)
@@ -154,14 +172,24 @@ async def enrol(request: Request) -> Response:
         ok = users.check_totp(session, user.id, code, sealer, enrol=True)
         if ok:
             sessions.mark_mfa_passed(session, request.state.session_token)
-        audit.record(session, user.username, "2fa.enrolled" if ok else "2fa.enrol_failed",
-                     "user", user.id, {})
+        audit.record(
+            session,
+            user.username,
+            "2fa.enrolled" if ok else "2fa.enrol_failed",
+            "user",
+            user.id,
+            {},
+        )
         secret = users.pending_totp_secret(session, user.id, sealer) or ""
     if not ok:
         return render(
-            request, "staff/enrol.html",
-            {"secret": secret, "uri": totp.provisioning_uri(secret, user.username),
-             "error": "That code is not right. Check your authenticator app's clock."},
+            request,
+            "staff/enrol.html",
+            {
+                "secret": secret,
+                "uri": totp.provisioning_uri(secret, user.username),
+                "error": "That code is not right. Check your authenticator app's clock.",
+            },
             status_code=401,
         )
     return RedirectResponse("/staff", status_code=303)
@@ -174,8 +202,14 @@ def logout(request: Request) -> Response:
         with get_db(request).write() as session:
             sessions.revoke(session, token)
             user = request.state.user
-            audit.record(session, user.username if user else "unknown", "logout", "user",
-                         user.id if user else "", {})
+            audit.record(
+                session,
+                user.username if user else "unknown",
+                "logout",
+                "user",
+                user.id if user else "",
+                {},
+            )
     response = RedirectResponse("/staff/login", status_code=303)
     response.delete_cookie(sessions.COOKIE_NAME)
     return response
@@ -192,12 +226,17 @@ def user_list(request: Request, actor: Actor = Depends(require(Action.users_mana
     with get_db(request).write() as session:
         accounts = users.list_users(session)
         audit.record(session, actor.username, "users.view", "user", "*", {})
-    return render(request, "staff/users.html",
-                  {"accounts": accounts, "roles": list(Role), "errors": {}, "values": {}})
+    return render(
+        request,
+        "staff/users.html",
+        {"accounts": accounts, "roles": list(Role), "errors": {}, "values": {}},
+    )
 
 
 @router.post("/users", response_class=HTMLResponse)
-async def user_add(request: Request, actor: Actor = Depends(require(Action.users_manage))) -> Response:
+async def user_add(
+    request: Request, actor: Actor = Depends(require(Action.users_manage))
+) -> Response:
     form = await request.form()
     values = {
         "username": str(form.get("username", "")),
@@ -207,30 +246,44 @@ async def user_add(request: Request, actor: Actor = Depends(require(Action.users
     try:
         with get_db(request).write() as session:
             created = users.create_user(
-                session, values["username"], str(form.get("password", "")), roles,
+                session,
+                values["username"],
+                str(form.get("password", "")),
+                roles,
                 display_name=values["display_name"],
             )
-            audit.record(session, actor.username, "user.created", "user", created.id,
-                         {"username": created.username, "roles": sorted(created.roles)})
+            audit.record(
+                session,
+                actor.username,
+                "user.created",
+                "user",
+                created.id,
+                {"username": created.username, "roles": sorted(created.roles)},
+            )
     except AppError as exc:
         with get_db(request).read() as session:
             accounts = users.list_users(session)
         errors = {f.field: f.message for f in exc.fields} or {"username": exc.message}
-        return render(request, "staff/users.html",
-                      {"accounts": accounts, "roles": list(Role), "errors": errors,
-                       "values": values}, status_code=exc.status)
+        return render(
+            request,
+            "staff/users.html",
+            {"accounts": accounts, "roles": list(Role), "errors": errors, "values": values},
+            status_code=exc.status,
+        )
     return RedirectResponse("/staff/users", status_code=303)
 
 
 @router.post("/users/{username}/disable")
-def user_disable(username: str, request: Request,
-                 actor: Actor = Depends(require(Action.users_manage))) -> Response:
+def user_disable(
+    username: str, request: Request, actor: Actor = Depends(require(Action.users_manage))
+) -> Response:
     return _set_disabled(request, actor, username, True)
 
 
 @router.post("/users/{username}/enable")
-def user_enable(username: str, request: Request,
-                actor: Actor = Depends(require(Action.users_manage))) -> Response:
+def user_enable(
+    username: str, request: Request, actor: Actor = Depends(require(Action.users_manage))
+) -> Response:
     return _set_disabled(request, actor, username, False)
 
 
@@ -242,8 +295,14 @@ def _set_disabled(request: Request, actor: Actor, username: str, disabled: bool)
         users.set_disabled(session, username, disabled)
         if disabled:
             sessions.revoke_all_for(session, target.id)
-        audit.record(session, actor.username, "user.disabled" if disabled else "user.enabled",
-                     "user", target.id, {"username": target.username})
+        audit.record(
+            session,
+            actor.username,
+            "user.disabled" if disabled else "user.enabled",
+            "user",
+            target.id,
+            {"username": target.username},
+        )
     return RedirectResponse("/staff/users", status_code=303)
 
 

@@ -76,6 +76,5 @@ def allowed(actor: Actor | None, action: Action, resource: object | None = None)
     if not any(action in ROLE_ACTIONS[role] for role in actor.roles):
         return False
     # Resource rules: nobody disables or demotes their own account (keeps one admin standing).
-    if action is Action.users_manage and isinstance(resource, Actor) and resource.id == actor.id:
-        return False
-    return True
+    own_account = isinstance(resource, Actor) and resource.id == actor.id
+    return not (action is Action.users_manage and own_account)

@@ -35,7 +35,7 @@ class User:
         return Actor(self.id, self.username, self.roles, mfa_passed)
 
 
-def _to_user(row: UserRow) -> User:
+def to_user(row: UserRow) -> User:
     return User(
         id=row.id,
         username=row.username,
@@ -102,23 +102,25 @@ def create_user(
     )
     session.add(row)
     session.flush()
-    return _to_user(row)
+    return to_user(row)
 
 
 def get_user(session: Session, username: str) -> User:
     row = _row(session, username)
     if row is None:
         raise NotFound(f"no user {username!r}")
-    return _to_user(row)
+    return to_user(row)
 
 
 def get_user_by_id(session: Session, user_id: int) -> User | None:
     row = session.get(UserRow, user_id)
-    return _to_user(row) if row else None
+    return to_user(row) if row else None
 
 
 def list_users(session: Session) -> list[User]:
-    return [_to_user(r) for r in session.execute(select(UserRow).order_by(UserRow.username)).scalars()]
+    return [
+        to_user(r) for r in session.execute(select(UserRow).order_by(UserRow.username)).scalars()
+    ]
 
 
 def count_users(session: Session) -> int:
@@ -131,7 +133,7 @@ def set_disabled(session: Session, username: str, disabled: bool) -> User:
         raise NotFound(f"no user {username!r}")
     row.disabled = disabled
     session.flush()
-    return _to_user(row)
+    return to_user(row)
 
 
 class LoginResult(StrEnum):
@@ -172,7 +174,7 @@ def authenticate(
     row.failed_logins = 0
     row.locked_until = None
     session.flush()
-    return LoginResult.ok, _to_user(row)
+    return LoginResult.ok, to_user(row)
 
 
 def begin_totp_enrolment(session: Session, user_id: int, sealer: Sealer) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-from pathlib import Path
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -23,8 +23,7 @@ from hotline.security import sessions
 from hotline.security.crypto import derive_key, sealer_for
 from hotline.security.permissions import Actor
 from hotline.security.ratelimit import RateLimiter
-from hotline.security.tables import UserRow
-from hotline.security.users import _to_user
+from hotline.security.users import to_user
 from hotline.web import csrf, i18n
 from hotline.web.deps import LoginRequired, SecondFactorRequired, cookie_secure
 from hotline.web.templating import render
@@ -117,7 +116,7 @@ def _load_actor(request: Request, db: Database, token: str) -> None:
         if found is None:
             return
         staff_session, user_row = found
-        user, mfa_passed = _to_user(user_row), staff_session.mfa_passed
+        user, mfa_passed = to_user(user_row), staff_session.mfa_passed
     request.state.user = user
     request.state.session_token = token
     request.state.actor = Actor(user.id, user.username, user.roles, mfa_passed)
@@ -153,10 +152,12 @@ def _install_request_context(app: FastAPI, settings: Settings, db: Database) -> 
             response = await call_next(request)
         except Exception:
             incident = secrets.token_hex(8)
-            log.exception("incident %s: unhandled error on %s %s", incident, request.method,
-                          request.url.path)
-            body = error_body("internal_error", "something went wrong on our side; the "
-                              f"incident id is {incident}")
+            log.exception(
+                "incident %s: unhandled error on %s %s", incident, request.method, request.url.path
+            )
+            body = error_body(
+                "internal_error", f"something went wrong on our side; the incident id is {incident}"
+            )
             body["error"]["incident"] = incident
             response = JSONResponse(body, status_code=500)
         secure = cookie_secure(request, settings)
@@ -174,7 +175,10 @@ def _install_request_context(app: FastAPI, settings: Settings, db: Database) -> 
             response.headers.setdefault("Cache-Control", "no-store")
         # Access log without client addresses: reporters stay anonymous.
         log.info(
-            "%s %s %s %.1fms", request.method, request.url.path, response.status_code,
+            "%s %s %s %.1fms",
+            request.method,
+            request.url.path,
+            response.status_code,
             (time.perf_counter() - started) * 1000,
         )
         return response
@@ -235,4 +239,3 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         app.include_router(security_pages.router, dependencies=html)
         app.include_router(assess_pages.router, dependencies=html)
         app.include_router(advice_editor.editor_router, dependencies=html)
-

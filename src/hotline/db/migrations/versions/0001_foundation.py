@@ -118,7 +118,9 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_reports"),
         sa.UniqueConstraint("reference", name="uq_reports_reference"),
-        sa.ForeignKeyConstraint(["url_id"], ["reported_urls.id"], name="fk_reports_url_id_reported_urls"),
+        sa.ForeignKeyConstraint(
+            ["url_id"], ["reported_urls.id"], name="fk_reports_url_id_reported_urls"
+        ),
     )
     op.create_index("ix_reports_url_id", "reports", ["url_id"])
     op.create_index("ix_reports_created_at", "reports", ["created_at"])

@@ -30,9 +30,7 @@ def upgrade() -> None:
         sa.Column("updated_at", UTCDateTime, nullable=False),
         sa.Column("updated_by", sa.String(128), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_advice_age_guides"),
-        sa.UniqueConstraint(
-            "age_band", "language", name="uq_advice_age_guides_age_band_language"
-        ),
+        sa.UniqueConstraint("age_band", "language", name="uq_advice_age_guides_age_band_language"),
     )
     op.create_table(
         "advice_resources",

@@ -1,0 +1,92 @@
+"""The downsampler against a literal, scalar transcription of Meta's C++ loops."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hotline.hashing import jarosz
+
+
+def box1d_literal(invec: list[np.float32], window: int) -> list[np.float32]:
+    """box1DFloat, line for line, one float32 at a time."""
+    length = len(invec)
+    half = (window + 2) // 2
+    out = [np.float32(0)] * length
+    li = ri = oi = 0
+    total = np.float32(0.0)
+    size = 0
+    for _ in range(half - 1):
+        total = np.float32(total + invec[ri])
+        size += 1
+        ri += 1
+    for _ in range(window - half + 1):
+        total = np.float32(total + invec[ri])
+        size += 1
+        out[oi] = np.float32(total / np.float32(size))
+        ri += 1
+        oi += 1
+    for _ in range(length - window):
+        total = np.float32(total + invec[ri])
+        total = np.float32(total - invec[li])
+        out[oi] = np.float32(total / np.float32(size))
+        li += 1
+        ri += 1
+        oi += 1
+    for _ in range(half - 1):
+        total = np.float32(total - invec[li])
+        size -= 1
+        out[oi] = np.float32(total / np.float32(size))
+        li += 1
+        oi += 1
+    return out
+
+
+def downsample_literal(luma: np.ndarray) -> np.ndarray:
+    rows, cols = luma.shape
+    wr, wc = jarosz.window_size(cols), jarosz.window_size(rows)
+    a = luma.astype(np.float32).copy()
+    for _ in range(jarosz.NUM_JAROSZ_XY_PASSES):
+        for i in range(rows):
+            a[i, :] = box1d_literal(list(a[i, :]), wr)
+        for j in range(cols):
+            a[:, j] = box1d_literal(list(a[:, j]), wc)
+    return a[np.ix_(jarosz.decimation_indices(rows), jarosz.decimation_indices(cols))]
+
+
+def test_window_sizes_match_the_cpp_formula() -> None:
+    assert jarosz.window_size(1024) == 8
+    assert jarosz.window_size(768) == 6
+    assert jarosz.window_size(129) == 2
+    assert jarosz.window_size(128) == 1
+    assert jarosz.window_size(5) == 1
+
+
+def test_decimation_samples_cell_centres() -> None:
+    assert list(jarosz.decimation_indices(128)[:3]) == [1, 3, 5]
+    assert list(jarosz.decimation_indices(5)[:3]) == [0, 0, 0]
+    assert jarosz.decimation_indices(1024)[-1] == 1016
+
+
+@pytest.mark.parametrize("shape", [(300, 260), (131, 257), (70, 9), (5, 5), (66, 300)])
+@pytest.mark.parametrize("backend", jarosz.BACKENDS)
+def test_matches_literal_transcription(shape: tuple[int, int], backend: str) -> None:
+    rng = np.random.default_rng(shape[0] * 7 + shape[1])
+    luma = (rng.random(shape, dtype=np.float32) * 255).astype(np.float32)
+    expected = downsample_literal(luma)
+    assert np.array_equal(jarosz.downsample_to_64(luma, backend), expected)
+
+
+def test_64_by_64_passes_through_unfiltered() -> None:
+    luma = np.arange(64 * 64, dtype=np.float32).reshape(64, 64)
+    out = jarosz.downsample_to_64(luma)
+    assert np.array_equal(out, luma)
+    out[0, 0] = -1
+    assert luma[0, 0] == 0  # a copy, not a view
+
+
+def test_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="float32"):
+        jarosz.downsample_to_64(np.zeros((10, 10), dtype=np.float64))
+    with pytest.raises(ValueError, match="unknown backend"):
+        jarosz.downsample_to_64(np.zeros((10, 10), dtype=np.float32), "cuda")
