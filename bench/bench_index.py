@@ -375,6 +375,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         " auto: the wrapper up to --te-wrapper-max hashes",
     )
     p.add_argument("--te-wrapper-max", type=int, default=1_000_000)
+    p.add_argument(
+        "--te-clustered-max",
+        type=int,
+        default=1_000_000,
+        help="skip threatexchange on clustered data above this size (its 10M build takes minutes)",
+    )
     p.add_argument("--no-incremental", dest="incremental", action="store_false")
     p.add_argument("--compact", action="store_true", help="also time compact() after adds")
     p.add_argument("--out", default="bench/out/index.json")
@@ -395,6 +401,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for size in [int(s) for s in args.sizes.split(",")]:
             for dataset in args.datasets.split(","):
                 for lib in args.libs.split(","):
+                    if lib != "hotline" and dataset == "clustered" and size > args.te_clustered_max:
+                        continue
                     cmd = [sys.executable, __file__, *(argv or sys.argv[1:])]
                     cmd += ["--child-lib", lib, "--child-size", str(size)]
                     cmd += ["--child-dataset", dataset, "--truth-dir", truth_dir]

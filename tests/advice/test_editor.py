@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -15,6 +16,7 @@ from hotline.security import audit
 from tests.conftest import csrf_from
 
 Login = Callable[[list[str]], TestClient]
+VERSION_RE = re.compile(r'name="version" value="([^"]*)"')
 
 EDITOR_PAGES = [
     "/staff/advice",
@@ -90,10 +92,17 @@ def test_every_editor_control_has_a_label(db: Database, editor: TestClient) -> N
             assert f'<label for="{control_id}">' in html, (path, control_id)
 
 
+def version_from(html: str) -> str:
+    match = VERSION_RE.search(html)
+    assert match, "form has no version field"
+    return match.group(1)
+
+
 def _guide_form(editor: TestClient, band: str = "under-5") -> dict[str, str]:
     html = editor.get(f"/staff/advice/age/{band}").text
     return {
         "csrf_token": csrf_from(html),
+        "version": version_from(html),
         "title_en": "Under 5: edited",
         "summary_en": "Edited summary.",
         "body_en": "## Edited\n\n- a step",
@@ -178,8 +187,10 @@ def test_editor_creates_then_edits_a_helpline(db: Database, editor: TestClient) 
     assert "Example helpline" in public and "tel:+18005550100" in public
 
     form = _helpline_form(editor)
+    page = editor.get(location).text
     form.update(
-        csrf_token=csrf_from(editor.get(location).text),
+        csrf_token=csrf_from(page),
+        version=version_from(page),
         title_fr="Ligne exemple",
         summary_fr="Un exemple.",
     )
@@ -267,3 +278,64 @@ def test_xss_typed_into_the_editor_is_harmless_everywhere(editor: TestClient) ->
     assert "<img" not in public and 'href="javascript' not in public
     staff = editor.get("/staff/advice/age/under-5").text
     assert '<script>alert("t")</script>' not in staff
+
+
+def test_a_stale_form_does_not_overwrite_a_newer_save(db: Database, editor: TestClient) -> None:
+    first = _guide_form(editor)
+    second = {**_guide_form(editor), "title_en": "Second editor's title"}
+    assert editor.post("/staff/advice/age/under-5", data=first).status_code == 200
+    response = editor.post("/staff/advice/age/under-5", data=second)
+    assert response.status_code == 409
+    assert "Someone else saved this while you were editing" in response.text
+    assert "Second editor&#39;s title" in response.text  # their typing is kept
+    with db.read() as session:
+        assert store.load_guide(session, AgeBand.under_5).texts["en"].title == "Under 5: edited"
+    # Saving again, knowingly, goes through.
+    retry = {**second, "version": version_from(response.text)}
+    assert editor.post("/staff/advice/age/under-5", data=retry).status_code == 200
+    with db.read() as session:
+        title = store.load_guide(session, AgeBand.under_5).texts["en"].title
+    assert title == "Second editor's title"
+
+
+def test_a_stale_resource_form_is_refused_too(db: Database, editor: TestClient) -> None:
+    with db.read() as session:
+        helpline = store.list_resources(session, ResourceKind.helpline)[0]
+    path = f"/staff/advice/helplines/{helpline.id}"
+    page = editor.get(path).text
+    form = {**_helpline_form(editor), "csrf_token": csrf_from(page), "version": "stale"}
+    assert editor.post(path, data=form).status_code == 409
+    with db.read() as session:
+        assert store.get_resource(session, helpline.id) == helpline
+
+
+def test_editor_deletes_a_resource_after_confirming(db: Database, editor: TestClient) -> None:
+    with db.read() as session:
+        video = store.list_resources(session, ResourceKind.video)[0]
+    confirm = editor.get(f"/staff/advice/videos/{video.id}/delete")
+    assert confirm.status_code == 200
+    response = editor.post(
+        f"/staff/advice/videos/{video.id}/delete",
+        data={"csrf_token": csrf_from(confirm.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert "Deleted." in editor.get(response.headers["location"]).text
+    with db.read() as session:
+        assert video.id not in [r.id for r in store.list_resources(session)]
+    deleted = entries(db, "advice.delete")
+    assert deleted[0].detail["slug"] == video.slug
+    assert editor.get(f"/staff/advice/videos/{video.id}").status_code == 404
+    assert video.texts["en"].title not in editor.get("/advice/videos").text
+
+
+def test_analyst_cannot_delete(db: Database, login_as: Login) -> None:
+    seed_advice(db)
+    client = login_as(["analyst"])
+    with db.read() as session:
+        video = store.list_resources(session, ResourceKind.video)[0]
+    token = csrf_from(client.get("/advice").text)
+    response = client.post(f"/staff/advice/videos/{video.id}/delete", data={"csrf_token": token})
+    assert response.status_code == 403
+    with db.read() as session:
+        assert store.get_resource(session, video.id) == video

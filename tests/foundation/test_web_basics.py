@@ -79,3 +79,10 @@ def test_components_decide_what_is_mounted(settings, db: Database) -> None:  # t
             api_only.post("/api/v1/reports", json={"url": "https://example.com/"}).status_code
             == 201
         )
+
+
+def test_json_api_sets_no_cookies(client: TestClient) -> None:
+    response = client.post("/api/v1/reports", json={"url": "https://example.com/c"})
+    assert response.status_code == 201
+    assert "set-cookie" not in response.headers
+    assert response.headers["cache-control"] == "no-store"

@@ -7,6 +7,8 @@ whole or not at all.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -123,6 +125,13 @@ def _common(**extra: Any) -> dict[str, Any]:
     return {"languages": SUPPORTED_LOCALES, "limits": LIMITS, **extra}
 
 
+def version_of(values: Mapping[str, str]) -> str:
+    """A digest of what the editor was shown. Saving checks it is still current, so one
+    editor never silently overwrites another's newer change (the form says so instead)."""
+    canonical = json.dumps(dict(values), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
 # Index -------------------------------------------------------------------------------------
 
 
@@ -142,6 +151,7 @@ def index(request: Request, actor: Actor = Editor) -> HTMLResponse:
             kind_paths=PATH_OF_KIND,
             kind_labels=KIND_LABELS,
             kind_plural_labels=KIND_PLURAL_LABELS,
+            deleted=request.query_params.get("deleted") == "1",
         ),
     )
 
@@ -159,7 +169,12 @@ def _guide_values(guide: AgeGuide) -> dict[str, str]:
 
 
 def _guide_page(
-    request: Request, band: AgeBand, values: dict[str, str], errors: Errors, status: int = 200
+    request: Request,
+    band: AgeBand,
+    values: dict[str, str],
+    errors: Errors,
+    status: int = 200,
+    conflict: bool = False,
 ) -> HTMLResponse:
     return render(
         request,
@@ -169,6 +184,7 @@ def _guide_page(
             band_label=AGE_BAND_LABELS[band],
             values=values,
             errors=errors,
+            conflict=conflict,
             saved=request.query_params.get("saved") == "1",
         ),
         status_code=status,
@@ -180,18 +196,22 @@ def edit_guide(request: Request, band: str, actor: Actor = Editor) -> HTMLRespon
     age_band = _band(band)
     with get_db(request).write() as session:
         _view(session, actor, "advice_guide", age_band.value)
-        guide = store.load_guide(session, age_band)
-    return _guide_page(request, age_band, _guide_values(guide), {})
+        values = _guide_values(store.load_guide(session, age_band))
+    return _guide_page(request, age_band, {**values, "version": version_of(values)}, {})
 
 
 @editor_router.post("/age/{band}", response_model=None)
 async def save_guide(request: Request, band: str, actor: Actor = Editor) -> Response:
     age_band = _band(band)
-    values = _form_values(await request.form(), _text_names(_TEXT_FIELDS))
+    values = _form_values(await request.form(), [*_text_names(_TEXT_FIELDS), "version"])
     checked = validate_guide(values, _languages())
     if not isinstance(checked, GuideForm):
         return _guide_page(request, age_band, values, checked, status=422)
     with get_db(request).write() as session:
+        current = version_of(_guide_values(store.load_guide(session, age_band)))
+        if current != values["version"]:
+            conflict = {**values, "version": current}
+            return _guide_page(request, age_band, conflict, {}, status=409, conflict=True)
         changed = store.save_guide(session, age_band, checked.texts, _languages(), actor.username)
         audit.record(
             session,
@@ -231,6 +251,7 @@ def _resource_page(
     values: dict[str, str],
     errors: Errors,
     status: int = 200,
+    conflict: bool = False,
 ) -> HTMLResponse:
     path = PATH_OF_KIND[kind]
     action = f"/staff/advice/{path}/{resource_id}" if resource_id else f"/staff/advice/{path}/new"
@@ -242,10 +263,12 @@ def _resource_page(
             kind_label=KIND_LABELS[kind],
             resource_id=resource_id,
             action=action,
+            path=path,
             values=values,
             errors=errors,
             categories=[(c.value, label) for c, label in LINK_CATEGORY_LABELS.items()],
             countries=_countries() if kind is ResourceKind.helpline else [],
+            conflict=conflict,
             saved=request.query_params.get("saved") == "1",
         ),
         status_code=status,
@@ -255,7 +278,7 @@ def _resource_page(
 async def _validated(
     request: Request, kind: ResourceKind
 ) -> tuple[dict[str, str], ResourceForm | Errors]:
-    names = list(RESOURCE_FIELDS) + _text_names(("title", "summary"))
+    names = [*RESOURCE_FIELDS, *_text_names(("title", "summary")), "version"]
     values = _form_values(await request.form(), names)
     return values, validate_resource(kind, values, _languages())
 
@@ -303,9 +326,10 @@ def edit_resource(
 ) -> HTMLResponse:
     resource_kind = _kind(kind)
     with get_db(request).write() as session:
-        resource = _load(session, resource_kind, resource_id)
+        values = _resource_values(_load(session, resource_kind, resource_id))
         _view(session, actor, "advice_resource", str(resource_id))
-    return _resource_page(request, resource_kind, resource_id, _resource_values(resource), {})
+    values["version"] = version_of(values)
+    return _resource_page(request, resource_kind, resource_id, values, {})
 
 
 @editor_router.post("/{kind}/{resource_id:int}", response_model=None)
@@ -314,17 +338,25 @@ async def update_resource(
 ) -> Response:
     resource_kind = _kind(kind)
     with get_db(request).read() as session:
-        _load(session, resource_kind, resource_id)
+        _load(session, resource_kind, resource_id)  # 404 before reporting form errors
     values, checked = await _validated(request, resource_kind)
     if not isinstance(checked, ResourceForm):
         return _resource_page(request, resource_kind, resource_id, values, checked, status=422)
     with get_db(request).write() as session:
-        try:
-            changed = store.update_resource(
-                session, resource_id, checked.facts, checked.texts, _languages(), actor.username
+        current = version_of(_resource_values(_load(session, resource_kind, resource_id)))
+        if current != values["version"]:
+            return _resource_page(
+                request,
+                resource_kind,
+                resource_id,
+                {**values, "version": current},
+                {},
+                status=409,
+                conflict=True,
             )
-        except store.NotFound:
-            raise NotFound("there is no such advice resource") from None
+        changed = store.update_resource(
+            session, resource_id, checked.facts, checked.texts, _languages(), actor.username
+        )
         audit.record(
             session,
             actor.username,
@@ -334,3 +366,50 @@ async def update_resource(
             {"kind": resource_kind.value, "changed": changed},
         )
     return RedirectResponse(f"/staff/advice/{kind}/{resource_id}?saved=1", status_code=303)
+
+
+# Deleting ----------------------------------------------------------------------------------
+
+
+@editor_router.get("/{kind}/{resource_id:int}/delete", response_class=HTMLResponse)
+def confirm_delete(
+    request: Request, kind: str, resource_id: int, actor: Actor = Editor
+) -> HTMLResponse:
+    resource_kind = _kind(kind)
+    with get_db(request).write() as session:
+        resource = _load(session, resource_kind, resource_id)
+        _view(session, actor, "advice_resource", str(resource_id))
+    return render(
+        request,
+        "advice/editor/delete.html",
+        _common(
+            resource=resource,
+            kind=resource_kind,
+            kind_label=KIND_LABELS[resource_kind],
+            path=PATH_OF_KIND[resource_kind],
+        ),
+    )
+
+
+@editor_router.post("/{kind}/{resource_id:int}/delete", response_model=None)
+def delete_resource(
+    request: Request, kind: str, resource_id: int, actor: Actor = Editor
+) -> Response:
+    resource_kind = _kind(kind)
+    with get_db(request).write() as session:
+        resource = _load(session, resource_kind, resource_id)
+        store.delete_resource(session, resource_id)
+        english = resource.texts.get("en")
+        audit.record(
+            session,
+            actor.username,
+            "advice.delete",
+            "advice_resource",
+            resource_id,
+            {
+                "kind": resource_kind.value,
+                "slug": resource.slug,
+                "title": english.title if english else "",
+            },
+        )
+    return RedirectResponse("/staff/advice?deleted=1", status_code=303)

@@ -219,3 +219,16 @@ def update_resource(
         row.updated_at, row.updated_by = utcnow(), editor
     session.flush()
     return changed
+
+
+def delete_resource(session: Session, resource_id: int) -> None:
+    """Remove a resource and its texts. The seed re-adds a deleted seed item only if run
+    again (demo start-up); see docs/advice.md."""
+    row = session.get(ResourceRow, resource_id, with_for_update=True)
+    if row is None:
+        raise NotFound(resource_id)
+    for text in _load_texts(session, [row])[row.id]:
+        session.delete(text)
+    session.flush()  # texts first: no ORM relationship tells the flush the order
+    session.delete(row)
+    session.flush()

@@ -143,36 +143,32 @@ def _jit(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @_jit
-def _luma_rgb_nb(pixels, out):  # type: ignore[no-untyped-def]  # pragma: no cover
-    n_rows, n_cols = out.shape
-    for i in range(n_rows):
-        for j in range(n_cols):
-            # uint8 times a double is a double, as in numpy; the sum is rounded once.
-            y = pixels[i, j, 0] * 0.299 + pixels[i, j, 1] * 0.587 + pixels[i, j, 2] * 0.114
-            out[i, j] = np.float32(y)
+def _luma_rgb_nb(flat, channels, out):  # type: ignore[no-untyped-def]  # pragma: no cover
+    # Flat indexing over a C-contiguous buffer: about twice as fast as [i, j, c] indexing.
+    for k in range(out.size):
+        p = channels * k
+        # uint8 times a double is a double, as in numpy; the sum is rounded once to float32.
+        out[k] = np.float32(flat[p] * 0.299 + flat[p + 1] * 0.587 + flat[p + 2] * 0.114)
 
 
 @_jit
-def _luma_grey_nb(pixels, out):  # type: ignore[no-untyped-def]  # pragma: no cover
-    n_rows, n_cols = out.shape
-    for i in range(n_rows):
-        for j in range(n_cols):
-            v = pixels[i, j]
-            out[i, j] = np.float32(v * 0.299 + v * 0.587 + v * 0.114)
+def _luma_grey_nb(flat, out):  # type: ignore[no-untyped-def]  # pragma: no cover
+    for k in range(out.size):
+        v = flat[k]
+        out[k] = np.float32(v * 0.299 + v * 0.587 + v * 0.114)
 
 
 @_jit
-def _luma_float32_nb(pixels, out):  # type: ignore[no-untyped-def]  # pragma: no cover
-    n_rows, n_cols = out.shape
+def _luma_float32_nb(flat, channels, out):  # type: ignore[no-untyped-def]  # pragma: no cover
     cr = np.float32(0.299)
     cg = np.float32(0.587)
     cb = np.float32(0.114)
-    for i in range(n_rows):
-        for j in range(n_cols):
-            r = np.float32(pixels[i, j, 0])
-            g = np.float32(pixels[i, j, 1])
-            b = np.float32(pixels[i, j, 2])
-            out[i, j] = (cr * r + cg * g) + cb * b
+    for k in range(out.size):
+        p = channels * k
+        r = np.float32(flat[p])
+        g = np.float32(flat[p + 1])
+        b = np.float32(flat[p + 2])
+        out[k] = (cr * r + cg * g) + cb * b
 
 
 @_jit
@@ -258,10 +254,11 @@ def luma_from_pixels(pixels: U8, *, backend: str | None = None) -> F32:
     chosen = backend or jarosz.BACKENDS[0]
     if chosen == "numba" and jarosz.HAVE_NUMBA:
         out = np.empty(pixels.shape[:2], dtype=np.float32)
+        flat = np.ascontiguousarray(pixels).reshape(-1)
         if pixels.ndim == 2:
-            _luma_grey_nb(pixels, out)
+            _luma_grey_nb(flat, out.reshape(-1))
         else:
-            _luma_rgb_nb(pixels, out)
+            _luma_rgb_nb(flat, pixels.shape[2], out.reshape(-1))
         return out
     return _luma_numpy(pixels)
 
@@ -271,7 +268,8 @@ def luma_float32_from_rgb(pixels: U8, *, backend: str | None = None) -> F32:
     chosen = backend or jarosz.BACKENDS[0]
     if chosen == "numba" and jarosz.HAVE_NUMBA:
         out = np.empty(pixels.shape[:2], dtype=np.float32)
-        _luma_float32_nb(pixels, out)
+        flat = np.ascontiguousarray(pixels).reshape(-1)
+        _luma_float32_nb(flat, pixels.shape[2], out.reshape(-1))
         return out
     return _luma_float32_numpy(pixels)
 

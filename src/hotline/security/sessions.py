@@ -18,6 +18,12 @@ COOKIE_NAME = "hotline_session"
 def create(session: Session, user_id: int, *, mfa_passed: bool, hours: int) -> str:
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    # Tidy this user's expired sessions as a new one starts, so the table stays small.
+    session.execute(
+        delete(StaffSessionRow).where(
+            StaffSessionRow.user_id == user_id, StaffSessionRow.expires_at <= now
+        )
+    )
     session.add(
         StaffSessionRow(
             token_hash=sha256_hex(token),

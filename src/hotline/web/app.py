@@ -161,7 +161,7 @@ def _install_request_context(app: FastAPI, settings: Settings, db: Database) -> 
             body["error"]["incident"] = incident
             response = JSONResponse(body, status_code=500)
         secure = cookie_secure(request, settings)
-        if new_csrf_cookie:
+        if new_csrf_cookie and not _wants_json(request):  # the JSON API takes no cookies
             response.set_cookie(
                 csrf.COOKIE_NAME, csrf_cookie, httponly=True, samesite="strict", secure=secure
             )

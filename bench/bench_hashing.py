@@ -1,0 +1,145 @@
+"""PDQ throughput: hotline.hashing against threatexchange's PdqSignal, same images, same run.
+
+Generates N benign 1024x768 JPEGs in memory (gradients and shapes, seeded), hashes them with
+`threatexchange`'s `PdqSignal.hash_from_bytes` (pdqhash, Meta's C++ PDQ) and with ours,
+checks every hash is identical, and prints images/s single-process and with worker
+processes. Run:
+
+    .venv/bin/python bench/bench_hashing.py            # N=300, about a minute
+    .venv/bin/python bench/bench_hashing.py --n 1000 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+WIDTH, HEIGHT = 1024, 768
+
+
+def background(seed: int) -> Image.Image:
+    """A 1024x768 test card: colour waves plus noise."""
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0.0, 1.0, WIDTH, dtype=np.float32)[np.newaxis, :]
+    y = np.linspace(0.0, 1.0, HEIGHT, dtype=np.float32)[:, np.newaxis]
+    k = rng.uniform(1, 9, 6).astype(np.float32)
+    planes = [
+        np.sin(k[0] * x + k[1] * y),
+        np.cos(k[2] * x * y + k[3] * x),
+        np.sin(k[4] * y - k[5] * x),
+    ]
+    noise = rng.normal(0, 6, (HEIGHT, WIDTH, 3)).astype(np.float32)
+    return Image.fromarray(
+        (np.stack(planes, axis=-1) * 110 + 128 + noise).clip(0, 255).astype(np.uint8)
+    )
+
+
+def benign_jpegs(n: int, seed: int) -> list[bytes]:
+    """n different JPEGs: a few backgrounds, each image with its own random shapes."""
+    rng = np.random.default_rng(seed)
+    backgrounds = [background(seed + i) for i in range(8)]
+    out = []
+    for i in range(n):
+        image = backgrounds[i % len(backgrounds)].copy()
+        draw = ImageDraw.Draw(image)
+        for _ in range(15):
+            x0, x1 = sorted(int(v) for v in rng.integers(0, WIDTH, 2))
+            y0, y1 = sorted(int(v) for v in rng.integers(0, HEIGHT, 2))
+            colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+            if rng.integers(0, 2):
+                draw.rectangle((x0, y0, x1, y1), fill=colour)
+            else:
+                draw.ellipse((x0, y0, x1, y1), fill=colour)
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=90)
+        out.append(buffer.getvalue())
+    return out
+
+
+def ours(data: bytes) -> str:
+    from hotline.hashing import pdq_from_bytes
+
+    return pdq_from_bytes(data).hex
+
+
+def reference(data: bytes) -> str:
+    from threatexchange.signal_type.pdq.signal import PdqSignal
+
+    return PdqSignal.hash_from_bytes(data)
+
+
+def decode_only(data: bytes) -> str:
+    return str(np.asarray(Image.open(io.BytesIO(data))).shape)
+
+
+def timed(fn: Callable[[bytes], str], images: Sequence[bytes]) -> tuple[float, list[str]]:
+    fn(images[0])  # warm-up: imports, numba's compiled-code cache
+    start = time.perf_counter()
+    out = [fn(data) for data in images]
+    return time.perf_counter() - start, out
+
+
+def timed_pool(
+    fn: Callable[[bytes], str], images: Sequence[bytes], workers: int
+) -> tuple[float, list[str]]:
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(fn, images[: workers * 2]))  # start and warm every worker
+        start = time.perf_counter()
+        out = list(pool.map(fn, images, chunksize=8))
+        return time.perf_counter() - start, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=300, help="number of images (default 300)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+
+    from hotline.hashing import jarosz
+
+    print(
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs, backend {jarosz.BACKENDS[0]}"
+    )
+    start = time.perf_counter()
+    images = benign_jpegs(args.n, args.seed)
+    print(f"generated {args.n} JPEGs of {WIDTH}x{HEIGHT} in {time.perf_counter() - start:.1f} s")
+
+    rows: list[tuple[str, float]] = []
+    t_dec, _ = timed(decode_only, images)
+    rows.append(("Pillow decode only (floor)", t_dec))
+    t_ref, ref_hashes = timed(reference, images)
+    rows.append(("threatexchange PdqSignal, 1 process", t_ref))
+    t_ours, our_hashes = timed(ours, images)
+    rows.append(("hotline.hashing, 1 process", t_ours))
+    t_ref_pool, ref_pool_hashes = timed_pool(reference, images, args.workers)
+    rows.append((f"threatexchange PdqSignal, {args.workers} processes", t_ref_pool))
+    t_pool, pool_hashes = timed_pool(ours, images, args.workers)
+    rows.append((f"hotline.hashing, {args.workers} processes", t_pool))
+
+    blank = sum(1 for h in ref_hashes if not h)  # PdqSignal blanks quality < 50
+    mismatches = sum(1 for a, b in zip(ref_hashes, our_hashes, strict=True) if a != b)
+    assert pool_hashes == our_hashes and ref_pool_hashes == ref_hashes
+    print(f"identical hashes: {args.n - mismatches}/{args.n} (reference blanked {blank})")
+    print(f"distinct hashes: {len(set(our_hashes))}")
+    for label, seconds in rows:
+        rate, each_ms = args.n / seconds, 1000 * seconds / args.n
+        print(f"  {label:<42} {rate:8.1f} images/s  ({each_ms:.2f} ms each)")
+    w = args.workers
+    print(f"speed-up, 1 process each:                   {t_ref / t_ours:.2f}x")
+    print(f"speed-up, ours with {w} vs reference with 1:   {t_ref / t_pool:.2f}x")
+    print(f"speed-up, {w} processes each:                   {t_ref_pool / t_pool:.2f}x")
+    if mismatches or blank:
+        raise SystemExit("hashes differ from the reference")
+
+
+if __name__ == "__main__":
+    main()
