@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     login_rate_window_seconds: int = Field(
         default=600, ge=1, le=86_400, description="The login rate limit's window."
     )
+    claim_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="How long an analyst's claim on a queue item lasts before it returns to "
+        "the queue.",
+    )
     store_reporter_email: bool = Field(
         default=True,
         description="Keep a reporter's optional email (encrypted with AES-GCM). Off: never stored.",

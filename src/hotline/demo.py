@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from hotline.assess import queue
 from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.errors import NotFound
@@ -100,7 +101,7 @@ def seed_accounts(db: Database, settings: Settings) -> list[DemoAccount]:
 def seed_reports(db: Database) -> int:
     """Benign sample reports, once: skipped when any report exists."""
     with db.read() as session:
-        if reports.queue_size(session) > 0:
+        if queue.waiting_count(session) > 0:
             return 0
     with db.write() as session:
         for sample in SAMPLE_REPORTS:

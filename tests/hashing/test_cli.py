@@ -115,6 +115,18 @@ def test_help_text_comes_from_the_docstring() -> None:
     assert "--jobs" in result.stdout
 
 
+def test_default_pixel_limit_is_the_library_default() -> None:
+    from hotline.hashing import DEFAULT_MAX_PIXELS, cli
+
+    assert cli.DEFAULT_MAX_PIXELS == DEFAULT_MAX_PIXELS
+
+
+def test_importing_the_command_does_not_load_the_hashers() -> None:
+    code = "import sys, hotline.hashing.cli; print('numba' in sys.modules, 'av' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]
+
+
 def test_collect_files_skips_nothing_and_sorts(corpus: Path) -> None:
     found = collect_files([corpus / "nested", corpus / "a.jpg"])
     assert [p.name for p in found] == ["b.png", "c.webp", "a.jpg"]

@@ -90,3 +90,24 @@ def test_rejects_bad_input() -> None:
         jarosz.downsample_to_64(np.zeros((10, 10), dtype=np.float64))
     with pytest.raises(ValueError, match="unknown backend"):
         jarosz.downsample_to_64(np.zeros((10, 10), dtype=np.float32), "cuda")
+
+
+@pytest.mark.parametrize("shape", [(768, 1024), (131, 257), (6, 500), (301, 7), (65, 64)])
+def test_streamed_kernel_equals_separate_passes(shape: tuple[int, int]) -> None:
+    if not jarosz.HAVE_NUMBA:
+        pytest.skip("numba is not installed")
+    from hotline.hashing import pdq
+
+    rng = np.random.default_rng(shape[0] + shape[1])
+    rgba = rng.integers(0, 256, (*shape, 4), dtype=np.uint8)
+    rgb = np.ascontiguousarray(rgba[:, :, :3])
+    grey = np.ascontiguousarray(rgba[:, :, 0])
+    cases = [
+        (rgb, jarosz.LUMA_RGB64, pdq.luma_from_pixels(rgb, backend="numpy")),
+        (rgba, jarosz.LUMA_RGB64, pdq.luma_from_pixels(rgba, backend="numpy")),
+        (grey, jarosz.LUMA_GREY64, pdq.luma_from_pixels(grey, backend="numpy")),
+        (rgb, jarosz.LUMA_RGB32, pdq.luma_float32_from_rgb(rgb, backend="numpy")),
+    ]
+    for pixels, kind, luma in cases:
+        expected = jarosz.downsample_to_64(luma, "numpy")
+        assert np.array_equal(jarosz.downsample_pixels_fused(pixels, kind), expected)

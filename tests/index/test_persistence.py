@@ -163,3 +163,31 @@ def test_unmapped_open_matches(tmp_path: Path, rng: np.random.Generator) -> None
         np.arange(64), words, words[3], 31
     )
     index.close()
+
+
+def test_many_small_log_records_replay(tmp_path: Path, rng: np.random.Generator) -> None:
+    words = random_words(rng, 300)
+    root = tmp_path / "idx"
+    with PDQIndex.open(root, fsync=False, auto_compact_rows=None) as index:
+        for i in range(300):
+            index.add([i], words[i : i + 1])
+        index.remove(list(range(0, 300, 3)))
+    with PDQIndex.open(root, auto_compact_rows=100) as reopened:
+        assert len(reopened) == 200 and 3 not in reopened and 4 in reopened
+        reopened.wait_for_compaction()
+        assert reopened.search(words[4].tobytes(), 0)[0].id == 4
+
+
+def test_log_that_does_not_replay_is_a_storage_error(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    from hotline.index.persistence import OP_ADD, LogWriter
+
+    words = random_words(rng, 2)
+    root = tmp_path / "idx"
+    PDQIndex.build([1], words[:1]).save(root)
+    writer = LogWriter.open_at(root / log_name(1), len(LOG_MAGIC))
+    writer.append(OP_ADD, np.array([1], np.int64), words[1:].astype("<u8").tobytes())  # dup id
+    writer.close()
+    with pytest.raises(IndexStorageError):
+        PDQIndex.open(root)

@@ -177,3 +177,19 @@ def test_queries_stay_correct_during_background_compaction(rng: np.random.Genera
     check(index, model, words[rng.integers(0, 3000, 10)])
     index.compact()
     check(index, model, words[rng.integers(0, 3000, 10)])
+
+
+def test_compaction_merges_interleaved_ids(rng: np.random.Generator) -> None:
+    words = random_words(rng, 600)
+    ids = rng.permutation(5000)[:600].astype(np.int64)
+    index = PDQIndex.build(ids[:400], words[:400], auto_compact_rows=None)
+    index.add(ids[400:], words[400:])  # ids interleave with the base's
+    index.remove(ids[::9])
+    model = Model()
+    model.codes = {int(i): w for k, (i, w) in enumerate(zip(ids, words, strict=True)) if k % 9}
+    index.compact()
+    assert index.stats().base_rows == len(model.codes)
+    assert np.all(np.diff(index._state.base.ids) > 0)
+    check(index, model, words[rng.integers(0, 600, 15)])
+    for k in (1, 2, 451):
+        assert index.code_of(int(ids[k])) == words_to_hex(words[k : k + 1])[0]

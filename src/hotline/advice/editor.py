@@ -92,7 +92,9 @@ def _languages() -> list[str]:
 
 
 def _form_values(form: Mapping[str, Any], names: list[str]) -> dict[str, str]:
-    return {name: str(form.get(name) or "") for name in names}
+    # Only text counts: a file sent in a text field is treated as empty.
+    values = {name: form.get(name) for name in names}
+    return {name: value if isinstance(value, str) else "" for name, value in values.items()}
 
 
 def _text_names(fields: tuple[str, ...]) -> list[str]:

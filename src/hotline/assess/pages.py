@@ -1,29 +1,42 @@
-"""The assessment queue page: reported URLs waiting for an analyst."""
+"""Assessment pages: the queue, one URL's case, claims and verdicts. Everything is audited."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from datetime import timedelta
 
-from hotline.intake import reports
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hotline.assess import queue
+from hotline.errors import AppError
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor
-from hotline.web.deps import get_db, require
+from hotline.web.deps import get_db, get_settings, require
 from hotline.web.templating import render
 
-router = APIRouter(prefix="/staff", include_in_schema=False)
+router = APIRouter(prefix="/staff/queue", include_in_schema=False)
 PAGE_SIZE = 50
+VERDICT_LABELS = {
+    queue.Verdict.criminal.value: "Criminal content present",
+    queue.Verdict.not_criminal.value: "Not criminal",
+    queue.Verdict.unreachable.value: "Unreachable",
+    queue.Verdict.duplicate.value: "Duplicate of another reported address",
+}
 
 
-@router.get("/queue", response_class=HTMLResponse)
+def _lease(request: Request) -> timedelta:
+    return timedelta(minutes=get_settings(request).claim_minutes)
+
+
+@router.get("", response_class=HTMLResponse)
 def queue_page(
     request: Request,
     page: int = Query(1, ge=1, le=100_000),
     actor: Actor = Depends(require(Action.queue_view)),
 ) -> HTMLResponse:
     with get_db(request).write() as session:
-        items = reports.queue(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-        total = reports.queue_size(session)
+        items = queue.waiting(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        total = queue.waiting_count(session)
         audit.record(
             session,
             actor.username,
@@ -37,3 +50,98 @@ def queue_page(
         "assess/queue.html",
         {"items": items, "total": total, "page": page, "has_next": page * PAGE_SIZE < total},
     )
+
+
+@router.post("/claim-next")
+def claim_next(request: Request, actor: Actor = Depends(require(Action.report_assess))) -> Response:
+    with get_db(request).write() as session:
+        url_id = queue.claim_next(session, actor.id, _lease(request))
+        if url_id is not None:
+            audit.record(session, actor.username, "url.claim", "reported_url", url_id, {})
+    if url_id is None:
+        return RedirectResponse("/staff/queue?empty=1", status_code=303)
+    return RedirectResponse(f"/staff/queue/{url_id}", status_code=303)
+
+
+@router.get("/{url_id}", response_class=HTMLResponse)
+def case_page(
+    url_id: int, request: Request, actor: Actor = Depends(require(Action.queue_view))
+) -> HTMLResponse:
+    with get_db(request).write() as session:
+        case = queue.get_case(session, url_id)
+        audit.record(session, actor.username, "url.view", "reported_url", url_id, {})
+    return render(request, "assess/case.html", _case_context(case, actor, {}, {}))
+
+
+def _case_context(
+    case: queue.UrlCase, actor: Actor, errors: dict[str, str], values: dict[str, str]
+) -> dict[str, object]:
+    return {
+        "case": case,
+        "mine": case.entry.claimed_by == actor.username,
+        "reasons": {v.value: list(r) for v, r in queue.REASONS.items()},
+        "verdict_labels": VERDICT_LABELS,
+        "errors": errors,
+        "values": values,
+    }
+
+
+@router.post("/{url_id}/claim")
+def claim(
+    url_id: int, request: Request, actor: Actor = Depends(require(Action.report_assess))
+) -> Response:
+    with get_db(request).write() as session:
+        queue.claim(session, url_id, actor.id, _lease(request))
+        audit.record(session, actor.username, "url.claim", "reported_url", url_id, {})
+    return RedirectResponse(f"/staff/queue/{url_id}", status_code=303)
+
+
+@router.post("/{url_id}/release")
+def release(
+    url_id: int, request: Request, actor: Actor = Depends(require(Action.report_assess))
+) -> Response:
+    with get_db(request).write() as session:
+        queue.release(session, url_id, actor.id)
+        audit.record(session, actor.username, "url.release", "reported_url", url_id, {})
+    return RedirectResponse("/staff/queue", status_code=303)
+
+
+@router.post("/{url_id}/verdict")
+async def verdict(
+    url_id: int, request: Request, actor: Actor = Depends(require(Action.report_assess))
+) -> Response:
+    form = await request.form()
+    values = {k: str(form.get(k, "") or "") for k in ("decision", "note", "duplicate_of")}
+    verdict_name, _, reason_code = values["decision"].partition("/")
+    try:
+        parsed, reason, note, duplicate_of = queue.validate_verdict(
+            verdict_name, reason_code, values["note"], values["duplicate_of"] or None
+        )
+        with get_db(request).write() as session:
+            status = queue.record_verdict(
+                session, url_id, actor.id, parsed, reason, note, duplicate_of
+            )
+            audit.record(
+                session,
+                actor.username,
+                "url.verdict",
+                "reported_url",
+                url_id,
+                {
+                    "verdict": parsed.value,
+                    "reason": reason,
+                    "duplicate_of": duplicate_of,
+                    "status": status.value,
+                },
+            )
+    except AppError as exc:
+        with get_db(request).read() as session:
+            case = queue.get_case(session, url_id)
+        errors = {f.field: f.message for f in exc.fields} or {"verdict": exc.message}
+        return render(
+            request,
+            "assess/case.html",
+            _case_context(case, actor, errors, values),
+            status_code=exc.status,
+        )
+    return RedirectResponse("/staff/queue", status_code=303)

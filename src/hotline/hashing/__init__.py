@@ -9,32 +9,83 @@ Public entry points:
 - `HashingError` with a stable `code` (`ErrorCode`) for every input that cannot be hashed
 """
 
-from hotline.hashing.errors import ErrorCode, HashingError, InvalidHashError
-from hotline.hashing.image_io import DEFAULT_MAX_PIXELS, MediaKind
-from hotline.hashing.media import (
-    ExactDigests,
-    MediaHashes,
-    hash_bytes,
-    hash_file,
-    pdq_from_bytes,
-    pdq_from_file,
-)
-from hotline.hashing.pdq import QUALITY_THRESHOLD, PdqHash, pdq_from_pixels
-from hotline.hashing.signals import (
-    PDQ_MATCH_DISTANCE,
-    Comparison,
-    Md5Signal,
-    PdqSignal,
-    ProprietaryHasher,
-    Sha1Signal,
-    Sha256Signal,
-    SignalType,
-    VpdqSignal,
-    get_signal_type,
-    register_signal_type,
-    signal_type_names,
-)
-from hotline.hashing.vpdq import VpdqFrame, vpdq_from_bytes, vpdq_from_file
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hotline.hashing.errors import ErrorCode, HashingError, InvalidHashError
+    from hotline.hashing.image_io import DEFAULT_MAX_PIXELS, MediaKind
+    from hotline.hashing.media import (
+        ExactDigests,
+        MediaHashes,
+        hash_bytes,
+        hash_file,
+        pdq_from_bytes,
+        pdq_from_file,
+    )
+    from hotline.hashing.pdq import QUALITY_THRESHOLD, PdqHash, pdq_from_pixels, warm_up
+    from hotline.hashing.signals import (
+        PDQ_MATCH_DISTANCE,
+        Comparison,
+        Md5Signal,
+        PdqSignal,
+        ProprietaryHasher,
+        Sha1Signal,
+        Sha256Signal,
+        SignalType,
+        VpdqSignal,
+        get_signal_type,
+        register_signal_type,
+        signal_type_names,
+    )
+    from hotline.hashing.vpdq import VpdqFrame, vpdq_from_bytes, vpdq_from_file
+
+# Names resolve on first use, so `import hotline.hashing.cli` (done by every `hotline`
+# command) does not pay for numba and PyAV until something is actually hashed.
+_EXPORTS = {
+    "Comparison": "hotline.hashing.signals",
+    "DEFAULT_MAX_PIXELS": "hotline.hashing.image_io",
+    "ErrorCode": "hotline.hashing.errors",
+    "ExactDigests": "hotline.hashing.media",
+    "HashingError": "hotline.hashing.errors",
+    "InvalidHashError": "hotline.hashing.errors",
+    "Md5Signal": "hotline.hashing.signals",
+    "MediaHashes": "hotline.hashing.media",
+    "MediaKind": "hotline.hashing.image_io",
+    "PDQ_MATCH_DISTANCE": "hotline.hashing.signals",
+    "PdqHash": "hotline.hashing.pdq",
+    "PdqSignal": "hotline.hashing.signals",
+    "ProprietaryHasher": "hotline.hashing.signals",
+    "QUALITY_THRESHOLD": "hotline.hashing.pdq",
+    "Sha1Signal": "hotline.hashing.signals",
+    "Sha256Signal": "hotline.hashing.signals",
+    "SignalType": "hotline.hashing.signals",
+    "VpdqFrame": "hotline.hashing.vpdq",
+    "VpdqSignal": "hotline.hashing.signals",
+    "get_signal_type": "hotline.hashing.signals",
+    "hash_bytes": "hotline.hashing.media",
+    "hash_file": "hotline.hashing.media",
+    "pdq_from_bytes": "hotline.hashing.media",
+    "pdq_from_file": "hotline.hashing.media",
+    "pdq_from_pixels": "hotline.hashing.pdq",
+    "register_signal_type": "hotline.hashing.signals",
+    "signal_type_names": "hotline.hashing.signals",
+    "vpdq_from_bytes": "hotline.hashing.vpdq",
+    "vpdq_from_file": "hotline.hashing.vpdq",
+    "warm_up": "hotline.hashing.pdq",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -66,4 +117,5 @@ __all__ = [
     "signal_type_names",
     "vpdq_from_bytes",
     "vpdq_from_file",
+    "warm_up",
 ]

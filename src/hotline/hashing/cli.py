@@ -16,12 +16,16 @@ from typing import Annotated, Any
 import typer
 
 from hotline.hashing.errors import HashingError
-from hotline.hashing.image_io import DEFAULT_MAX_PIXELS
-from hotline.hashing.media import hash_file
+
+# Kept here rather than imported: importing image_io would load numpy and Pillow for every
+# `hotline` command. test_cli checks it equals image_io.DEFAULT_MAX_PIXELS.
+DEFAULT_MAX_PIXELS = 100_000_000
 
 
 def hash_one(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
     """One output record; never raises, so one bad file cannot stop a bulk run."""
+    from hotline.hashing.media import hash_file  # numba and PyAV load only when hashing
+
     try:
         return {"path": path, **hash_file(path, max_pixels=max_pixels).to_json()}
     except HashingError as exc:
@@ -49,6 +53,9 @@ def _results(files: list[Path], jobs: int, max_pixels: int) -> Iterator[dict[str
         for name in names:
             yield hash_one(name, max_pixels)
         return
+    from hotline.hashing.pdq import warm_up
+
+    warm_up()  # load the compiled kernels once, before the workers fork
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         # map keeps input order, so output is reproducible whatever the number of workers.
         yield from pool.map(hash_one, names, [max_pixels] * len(names), chunksize=4)

@@ -285,6 +285,147 @@ def _downsample_numba(luma: F32, wr: int, wc: int, rows: I64, cols: I64) -> F32:
     return np.ascontiguousarray(c2[np.ix_(row_pick, col_pick)])
 
 
+# Luma kinds for the fused kernel: pdqhash's float64 formula on RGB, the same on grey, and
+# Meta's C++ float32 formula (fillFloatLumaFromRGB, used by vPDQ).
+LUMA_RGB64, LUMA_GREY64, LUMA_RGB32 = 0, 1, 2
+
+
+@_jit
+def _luma_rows_nb(flat, channels, kind, r0, n, n_cols, out):  # type: ignore[no-untyped-def]  # pragma: no cover
+    for b in range(n):
+        base = (r0 + b) * n_cols
+        if kind == 0:
+            for j in range(n_cols):
+                p = channels * (base + j)
+                # uint8 times a double is a double, as in numpy; one rounding to float32.
+                out[b, j] = np.float32(flat[p] * 0.299 + flat[p + 1] * 0.587 + flat[p + 2] * 0.114)
+        elif kind == 1:
+            for j in range(n_cols):
+                v = flat[base + j]
+                out[b, j] = np.float32(v * 0.299 + v * 0.587 + v * 0.114)
+        else:
+            cr = np.float32(0.299)
+            cg = np.float32(0.587)
+            cb = np.float32(0.114)
+            for j in range(n_cols):
+                p = channels * (base + j)
+                r = np.float32(flat[p])
+                g = np.float32(flat[p + 1])
+                bl = np.float32(flat[p + 2])
+                out[b, j] = (cr * r + cg * g) + cb * bl
+
+
+@_jit
+def _fused_nb(  # pragma: no cover
+    flat: Any,
+    channels: int,
+    kind: int,
+    n_rows: int,
+    n_cols: int,
+    wr: int,
+    wc: int,
+    col_slot: Any,
+    n_sel_cols: int,
+    row_slot: Any,
+    n_sel_rows: int,
+) -> Any:
+    # Luma, pass 1 (rows), pass 2 (columns) and the running sums of pass 3 (rows) streamed
+    # four image rows at a time, so no full-size intermediate image is ever written: the
+    # working set (a ring of window + 8 rows) stays in cache. Every float operation and its
+    # order are those of the separate passes above.
+    ring_size = wc + 8
+    ring = np.empty((ring_size, n_cols), dtype=np.float32)
+    luma = np.empty((4, n_cols), dtype=np.float32)
+    b1 = np.empty((4, n_cols), dtype=np.float32)
+    c1 = np.empty((4, n_cols), dtype=np.float32)
+    every_col = np.arange(n_cols)
+    vsum = np.zeros(n_cols, dtype=np.float32)
+    b2 = np.empty((n_rows, n_sel_cols), dtype=np.float32)
+    half = (wc + 2) // 2
+    p1 = half - 1
+    p2 = wc - half + 1
+    p4 = half - 1
+    count = 0
+    pending = 0  # pass-2 output rows waiting in c1 for pass 3
+    emitted = 0  # pass-2 output rows handed to pass 3 so far
+    for r0 in range(0, n_rows, 4):
+        n = min(4, n_rows - r0)
+        _luma_rows_nb(flat, channels, kind, r0, n, n_cols, luma)
+        _box_rows_nb(luma[:n], b1[:n], wr, every_col)
+        for b in range(n):
+            ri = r0 + b
+            row = ring[ri % ring_size]
+            for j in range(n_cols):
+                row[j] = b1[b, j]
+            if ri < p1:
+                for j in range(n_cols):
+                    vsum[j] += row[j]
+                count += 1
+                continue
+            if ri < p1 + p2:
+                for j in range(n_cols):
+                    vsum[j] += row[j]
+                count += 1
+            else:
+                old = ring[(ri - wc) % ring_size]
+                for j in range(n_cols):
+                    t = vsum[j] + row[j]
+                    vsum[j] = t - old[j]
+            c = np.float32(count)
+            for j in range(n_cols):
+                c1[pending, j] = vsum[j] / c
+            pending += 1
+            if pending == 4:
+                _box_rows_nb(c1, b2[emitted : emitted + 4], wr, col_slot)
+                emitted += 4
+                pending = 0
+    for k in range(p4):
+        old = ring[(n_rows - wc + k) % ring_size]
+        for j in range(n_cols):
+            vsum[j] -= old[j]
+        count -= 1
+        c = np.float32(count)
+        for j in range(n_cols):
+            c1[pending, j] = vsum[j] / c
+        pending += 1
+        if pending == 4:
+            _box_rows_nb(c1, b2[emitted : emitted + 4], wr, col_slot)
+            emitted += 4
+            pending = 0
+    if pending > 0:
+        _box_rows_nb(c1[:pending], b2[emitted : emitted + pending], wr, col_slot)
+    c2 = np.empty((n_sel_rows, n_sel_cols), dtype=np.float32)
+    _box_cols_nb(b2, c2, wc, row_slot)
+    return c2
+
+
+def downsample_pixels_fused(pixels: npt.NDArray[np.uint8], kind: int) -> F32:
+    """Luma and downsampling in one compiled, cache-friendly pass (numba only).
+
+    Same bits as `downsample_to_64(luma)` for images at least 5 pixels a side and not
+    exactly 64x64 (callers handle those two cases).
+    """
+    n_rows, n_cols = pixels.shape[:2]
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    flat = np.ascontiguousarray(pixels).reshape(-1)
+    col_slot, col_pick = _selection(decimation_indices(n_cols), n_cols)
+    row_slot, row_pick = _selection(decimation_indices(n_rows), n_rows)
+    c2 = _fused_nb(
+        flat,
+        channels,
+        kind,
+        n_rows,
+        n_cols,
+        window_size(n_cols),
+        window_size(n_rows),
+        col_slot,
+        int(col_slot.max()) + 1,
+        row_slot,
+        int(row_slot.max()) + 1,
+    )
+    return np.ascontiguousarray(c2[np.ix_(row_pick, col_pick)])
+
+
 HAVE_NUMBA = _numba is not None
 BACKENDS = ("numba", "numpy") if HAVE_NUMBA else ("numpy",)
 

@@ -274,13 +274,8 @@ def luma_float32_from_rgb(pixels: U8, *, backend: str | None = None) -> F32:
     return _luma_float32_numpy(pixels)
 
 
-def pdq_from_luma(luma: F32, *, backend: str | None = None) -> PdqHash:
-    """PDQ of a float32 luma image (pdqHash256FromFloatLuma)."""
-    n_rows, n_cols = luma.shape
-    if n_rows < MIN_HASHABLE_DIM or n_cols < MIN_HASHABLE_DIM:
-        return PdqHash("0" * HEX_LENGTH, 0)
-    chosen = backend or jarosz.BACKENDS[0]
-    small = jarosz.downsample_to_64(luma, chosen)
+def _finish(small: F32, chosen: str) -> PdqHash:
+    """Quality, DCT, median and bits of the 64x64 downsample."""
     if chosen == "numba" and jarosz.HAVE_NUMBA:
         bits = np.empty(256, dtype=np.uint8)
         quality = int(_finish_nb(small, DCT_MATRIX, bits))
@@ -291,10 +286,61 @@ def pdq_from_luma(luma: F32, *, backend: str | None = None) -> PdqHash:
     return PdqHash(_bits_to_hex((coefficients > median).astype(np.uint8)), quality)
 
 
+def pdq_from_luma(luma: F32, *, backend: str | None = None) -> PdqHash:
+    """PDQ of a float32 luma image (pdqHash256FromFloatLuma)."""
+    n_rows, n_cols = luma.shape
+    if n_rows < MIN_HASHABLE_DIM or n_cols < MIN_HASHABLE_DIM:
+        return PdqHash("0" * HEX_LENGTH, 0)
+    chosen = backend or jarosz.BACKENDS[0]
+    return _finish(jarosz.downsample_to_64(luma, chosen), chosen)
+
+
+def _pdq_streamed(pixels: U8, kind: int, backend: str | None) -> PdqHash | None:
+    # The compiled back end computes luma inside the downsampler, streaming the image
+    # through a few cached rows instead of three full-size float32 copies (12 bytes a
+    # pixel: 1.2 GB for 100 megapixels). Returns None where that path does not apply.
+    chosen = backend or jarosz.BACKENDS[0]
+    n_rows, n_cols = pixels.shape[:2]
+    if chosen != "numba" or not jarosz.HAVE_NUMBA:
+        return None
+    if n_rows < MIN_HASHABLE_DIM or n_cols < MIN_HASHABLE_DIM:
+        return PdqHash("0" * HEX_LENGTH, 0)
+    if n_rows == jarosz.DOWNSAMPLE_DIM and n_cols == jarosz.DOWNSAMPLE_DIM:
+        return None  # 64x64 skips the filter: the plain path handles it
+    return _finish(jarosz.downsample_pixels_fused(pixels, kind), chosen)
+
+
 def pdq_from_pixels(pixels: U8, *, backend: str | None = None) -> PdqHash:
     """PDQ of decoded pixels: (H, W) grey or (H, W, >=3) RGB[A] uint8, as pdqhash takes them."""
     if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3):
         raise ValueError("pixels must be a uint8 array of shape (H, W) or (H, W, C>=3)")
     if pixels.ndim == 3 and pixels.shape[2] < 3:
         raise ValueError("colour pixels need at least three channels")
+    kind = jarosz.LUMA_GREY64 if pixels.ndim == 2 else jarosz.LUMA_RGB64
+    streamed = _pdq_streamed(pixels, kind, backend)
+    if streamed is not None:
+        return streamed
     return pdq_from_luma(luma_from_pixels(pixels, backend=backend), backend=backend)
+
+
+def pdq_from_rgb_float32_luma(pixels: U8, *, backend: str | None = None) -> PdqHash:
+    """PDQ of an RGB frame with Meta's C++ float32 luma, as vPDQ hashes video frames."""
+    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] < 3:
+        raise ValueError("pixels must be a uint8 array of shape (H, W, C>=3)")
+    streamed = _pdq_streamed(pixels, jarosz.LUMA_RGB32, backend)
+    if streamed is not None:
+        return streamed
+    return pdq_from_luma(luma_float32_from_rgb(pixels, backend=backend), backend=backend)
+
+
+def warm_up() -> None:
+    """Compile, or load from numba's cache, every kernel now rather than on the first hash.
+
+    Worth calling once at service start-up, and before forking worker processes so each
+    worker inherits the compiled code instead of loading it again.
+    """
+    pixels = np.random.default_rng(0).integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    pdq_from_pixels(pixels)
+    pdq_from_pixels(np.ascontiguousarray(pixels[:, :, 0]))
+    pdq_from_rgb_float32_luma(pixels)
+    pdq_from_luma(luma_from_pixels(pixels))

@@ -105,7 +105,7 @@ def _hash_video(source: Any, *, max_pixels: int, max_frames: int | None) -> list
                 if frame.width * frame.height > max_pixels:
                     raise HashingError(ErrorCode.TOO_MANY_PIXELS, "a frame is over the pixel limit")
                 rgb = frame.to_ndarray(format="rgb24", interpolation=flags)
-                hashed = pdq.pdq_from_luma(pdq.luma_float32_from_rgb(rgb))
+                hashed = pdq.pdq_from_rgb_float32_luma(rgb)
                 seconds = float(np.float32(number) / frame_rate)
                 frames.append(VpdqFrame(number, hashed.quality, hashed.hex, round(seconds, 3)))
         except av.FFmpegError as exc:

@@ -152,7 +152,7 @@ def check_radius(radius: int) -> int:
 
 def unique_ids_or_raise(ids: Ids) -> None:
     """Raise DuplicateIdError if `ids` repeats a value."""
-    if ids.size > 1:
+    if ids.size > 1 and not bool(np.all(ids[1:] > ids[:-1])):  # sorted input: no sort needed
         s = np.sort(ids)
         dup = s[1:][s[1:] == s[:-1]]
         if dup.size:

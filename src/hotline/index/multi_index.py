@@ -146,19 +146,26 @@ class MultiIndex:
     def build(cls, words: Words, layout: ChunkLayout, workers: int | None = None) -> MultiIndex:
         """Sort each table's rows by chunk value (tables built in parallel threads)."""
         n = words.shape[0]
-        row_dtype = np.int32 if n < 2**31 else np.int64
-        off_dtype = np.uint32 if n < 2**32 else np.int64
+        if n >= 2**31:
+            raise ValueError("a base segment holds at most 2**31 - 1 codes")
         m = len(layout.widths)
         sizes = [(1 << w) + 1 for w in layout.widths]
-        offsets: npt.NDArray[np.integer[Any]] = np.empty(sum(sizes), dtype=off_dtype)
-        rows: npt.NDArray[np.integer[Any]] = np.empty(n * m, dtype=row_dtype)
+        offsets: npt.NDArray[np.integer[Any]] = np.empty(sum(sizes), dtype=np.uint32)
+        rows: npt.NDArray[np.integer[Any]] = np.empty(n * m, dtype=np.int32)
         off_starts = [0, *itertools.accumulate(sizes)]
 
         def one_table(i: int) -> None:
             values = chunk_value(words, layout.starts[i], layout.widths[i])
-            # numpy's sort releases the GIL, so tables build in parallel.
-            rows[i * n : (i + 1) * n] = np.argsort(values)
             counts = np.bincount(values, minlength=1 << layout.widths[i])
+            # Sorting (value << 32 | row) keys is several times faster than argsort (numpy
+            # uses SIMD sorts for plain uint64); numpy's sort releases the GIL, so tables
+            # build in parallel threads.
+            keys = values.astype(np.uint64)
+            keys <<= np.uint64(32)
+            keys |= np.arange(n, dtype=np.uint64)
+            keys.sort()
+            keys &= np.uint64(0xFFFFFFFF)
+            rows[i * n : (i + 1) * n] = keys
             table_offsets = offsets[off_starts[i] : off_starts[i + 1]]
             table_offsets[0] = 0
             np.cumsum(counts, out=table_offsets[1:])

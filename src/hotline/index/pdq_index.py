@@ -27,7 +27,12 @@ from hotline.index.codes import (
     unique_ids_or_raise,
     words_to_hex,
 )
-from hotline.index.errors import DuplicateIdError, IndexStorageError, UnknownIdError
+from hotline.index.errors import (
+    DuplicateIdError,
+    IndexInputError,
+    IndexStorageError,
+    UnknownIdError,
+)
 from hotline.index.multi_index import ChunkLayout, MultiIndex
 from hotline.index.segments import BaseSegment, IndexState, Match
 
@@ -77,6 +82,9 @@ class PDQIndex:
         self._buf_words: Words = np.zeros((0, WORDS), np.uint64)
         self._buf_ids: Ids = np.zeros(0, np.int64)
         self._state = IndexState(base, self._buf_words, self._buf_ids)
+        # id -> global row of each live delta entry; kept by writers under the write lock so
+        # that id checks cost O(1) per id however the delta grows (e.g. while replaying).
+        self._delta_rows: dict[int, int] = {}
         self._write_lock = threading.RLock()
         self._compact_lock = threading.Lock()
         self._compactor: threading.Thread | None = None
@@ -133,11 +141,14 @@ class PDQIndex:
         log_path = root / persistence.log_name(generation)
         records, valid = persistence.read_log(log_path, PDQ_CODE_BYTES)
         index.auto_compact_rows = None  # replay first; compact afterwards if needed
-        for record in records:
-            if record.op == persistence.OP_ADD:
-                index._add_words(record.ids, _bytes_to_words(record.codes), replay=True)
-            else:
-                index._remove_ids(record.ids, missing_ok=True, replay=True)
+        try:
+            for record in records:
+                if record.op == persistence.OP_ADD:
+                    index._add_words(record.ids, _bytes_to_words(record.codes), replay=True)
+                else:
+                    index._remove_ids(record.ids, missing_ok=True, replay=True)
+        except IndexInputError as exc:  # the log only holds writes that were validated
+            raise IndexStorageError(f"{log_path} does not replay cleanly: {exc}") from exc
         index._root, index._generation, index._fsync = root, generation, fsync
         index._log = persistence.LogWriter.open_at(log_path, valid, fsync=fsync)
         index.auto_compact_rows = auto_compact_rows
@@ -163,8 +174,12 @@ class PDQIndex:
             index = cls(base, auto_compact_rows=auto_compact_rows, workers=workers)
             delta_ids = np.array(arrays["delta_ids"], dtype=np.int64)
             index._publish_delta(np.array(arrays["delta_words"], dtype=np.uint64), delta_ids)
-            index._state = dataclasses.replace(
-                index._state, dead=np.array(arrays["dead"], dtype=np.int64)
+            state = dataclasses.replace(index._state, dead=np.array(arrays["dead"], dtype=np.int64))
+            index._state = state
+            delta_rows = np.arange(base.n, state.total_rows, dtype=np.int64)
+            delta_rows = delta_rows[~state.is_dead(delta_rows)]
+            index._delta_rows = dict(
+                zip(state.id_at(delta_rows).tolist(), delta_rows.tolist(), strict=True)
             )
         except (KeyError, ValueError) as exc:
             raise IndexStorageError(f"snapshot {snap} is inconsistent: {exc}") from exc
@@ -202,12 +217,14 @@ class PDQIndex:
     def __contains__(self, entry_id: object) -> bool:
         if isinstance(entry_id, bool) or not isinstance(entry_id, int | np.integer):
             return False
-        return bool(self._state.live_rows_of(np.array([entry_id], np.int64))[0] >= 0)
+        with self._write_lock:
+            return bool(self._live_rows_of(np.array([entry_id], np.int64))[0] >= 0)
 
     def code_of(self, entry_id: int) -> str | None:
         """The stored hex PDQ hash of a live id, or None."""
-        state = self._state
-        row = int(state.live_rows_of(to_ids([entry_id]))[0])
+        with self._write_lock:
+            state = self._state
+            row = int(self._live_rows_of(to_ids([entry_id]))[0])
         if row < 0:
             return None
         b = state.base.n
@@ -239,7 +256,7 @@ class PDQIndex:
             return
         unique_ids_or_raise(ids)
         with self._write_lock:
-            live = self._state.live_rows_of(ids) >= 0
+            live = self._live_rows_of(ids) >= 0
             if live.any():
                 raise DuplicateIdError(f"id {int(ids[live][0])} is already in the index")
             if self._log is not None and not replay:
@@ -252,7 +269,7 @@ class PDQIndex:
             return 0
         with self._write_lock:
             state = self._state
-            rows = state.live_rows_of(ids)
+            rows = self._live_rows_of(ids)
             missing = rows < 0
             if missing.any() and not missing_ok:
                 raise UnknownIdError(f"id {int(ids[missing][0])} is not in the index")
@@ -262,7 +279,20 @@ class PDQIndex:
             if self._log is not None and not replay:
                 self._log.append(persistence.OP_REMOVE, state.id_at(rows))
             self._state = dataclasses.replace(state, dead=np.union1d(state.dead, rows))
+            for row in rows[rows >= state.base.n].tolist():
+                del self._delta_rows[int(state.delta_ids[row - state.base.n])]
             return int(rows.shape[0])
+
+    def _live_rows_of(self, ids: Ids) -> npt.NDArray[np.int64]:
+        """Global row of each id's live entry, or -1 (callers hold the write lock)."""
+        state = self._state
+        rows = state.base.rows_of(ids)
+        rows[state.is_dead(rows)] = -1
+        if self._delta_rows:
+            get = self._delta_rows.get
+            in_delta = np.array([get(i, -1) for i in ids.tolist()], dtype=np.int64)
+            rows = np.where(in_delta >= 0, in_delta, rows)
+        return rows
 
     def _publish_delta(self, words: Words, ids: Ids) -> None:
         """Append to the delta buffer and publish a state that sees the new rows.
@@ -282,6 +312,8 @@ class PDQIndex:
                 self._buf_words, self._buf_ids = buf_words, buf_ids
             self._buf_words[n : n + k] = words
             self._buf_ids[n : n + k] = ids
+            first = state.base.n + n
+            self._delta_rows.update(zip(ids.tolist(), range(first, first + k), strict=True))
             self._state = dataclasses.replace(
                 state, delta_words=self._buf_words[: n + k], delta_ids=self._buf_ids[: n + k]
             )
@@ -303,9 +335,13 @@ class PDQIndex:
             keep_base[s0.dead[s0.dead < b0]] = False
             keep_delta = np.ones(d0, bool)
             keep_delta[s0.dead[s0.dead >= b0] - b0] = False
-            ids = np.concatenate([s0.base.ids[keep_base], s0.delta_ids[keep_delta]])
-            words = np.concatenate([s0.base.words[keep_base], s0.delta_words[keep_delta]])
-            new_base = BaseSegment.build(ids, words, workers=self.workers)
+            new_base = BaseSegment.merged(
+                s0.base.ids[keep_base],
+                s0.base.words[keep_base],
+                s0.delta_ids[keep_delta],
+                s0.delta_words[keep_delta],
+                workers=self.workers,
+            )
             with self._write_lock:
                 s1 = self._state
                 newly_dead = np.setdiff1d(s1.dead, s0.dead)
@@ -316,6 +352,10 @@ class PDQIndex:
                 tail = newly_dead[newly_dead >= b0 + d0] - (b0 + d0) + new_base.n
                 self._buf_words = np.array(s1.delta_words[d0:])
                 self._buf_ids = np.array(s1.delta_ids[d0:])
+                shift = new_base.n - (b0 + d0)
+                self._delta_rows = {
+                    i: r + shift for i, r in self._delta_rows.items() if r >= b0 + d0
+                }
                 self._state = IndexState(
                     new_base,
                     self._buf_words,

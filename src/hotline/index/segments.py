@@ -47,11 +47,32 @@ class BaseSegment:
         layout: ChunkLayout | None = None,
         workers: int | None = None,
     ) -> BaseSegment:
-        order = np.argsort(ids, kind="stable")
-        ids = ids[order]
-        words = np.ascontiguousarray(words[order])
+        if ids.shape[0] > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+            order = np.argsort(ids, kind="stable")
+            ids = ids[order]
+            words = words[order]
+        ids = np.array(ids, dtype=np.int64)
+        words = np.array(words, dtype=np.uint64)
         layout = layout or ChunkLayout.for_size(ids.shape[0])
         return cls(words, ids, MultiIndex.build(words, layout, workers=workers))
+
+    @classmethod
+    def merged(
+        cls,
+        ids: Ids,
+        words: Words,
+        more_ids: Ids,
+        more_words: Words,
+        workers: int | None = None,
+    ) -> BaseSegment:
+        """Build from id-sorted (ids, words) plus unsorted extra rows, without re-sorting
+        the bulk: the extras are sorted and inserted (a linear copy, not an n log n sort)."""
+        order = np.argsort(more_ids)
+        more_ids, more_words = more_ids[order], more_words[order]
+        at = np.searchsorted(ids, more_ids)
+        all_ids = np.insert(ids, at, more_ids)
+        all_words = np.insert(words, at, more_words, axis=0)
+        return cls.build(all_ids, all_words, workers=workers)
 
     @classmethod
     def empty(cls) -> BaseSegment:
@@ -105,22 +126,6 @@ class IndexState:
             return np.zeros(rows.shape, bool)
         pos = np.minimum(np.searchsorted(self.dead, rows), self.dead.shape[0] - 1)
         return np.asarray(self.dead[pos] == rows)
-
-    def live_rows_of(self, ids: Ids) -> npt.NDArray[np.int64]:
-        """Global row of each id's live entry, or -1 where the id is not live."""
-        rows = self.base.rows_of(ids)
-        rows[self.is_dead(rows)] = -1
-        if self.delta_len:
-            delta_rows = np.arange(self.base.n, self.total_rows, dtype=np.int64)
-            delta_rows = delta_rows[~self.is_dead(delta_rows)]
-            live_ids = self.delta_ids[delta_rows - self.base.n]  # unique: one live row per id
-            order = np.argsort(live_ids)
-            live_ids, delta_rows = live_ids[order], delta_rows[order]
-            if live_ids.shape[0]:
-                pos = np.minimum(np.searchsorted(live_ids, ids), live_ids.shape[0] - 1)
-                hit = live_ids[pos] == ids
-                rows[hit] = delta_rows[pos[hit]]
-        return rows
 
     def search(self, queries: Words, radius: int, strategy: str = "auto") -> list[list[Match]]:
         if queries.shape[0] == 1:

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from babel import Locale
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -47,6 +47,7 @@ class UrlStatus(StrEnum):
     in_assessment = "in_assessment"
     actioned = "actioned"
     no_action = "no_action"
+    duplicate = "duplicate"  # an analyst found it is the same case as another URL
 
 
 class PublicStatus(StrEnum):
@@ -79,17 +80,6 @@ class ReportInput:
 class SubmittedReport:
     reference: str
     status: PublicStatus
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    url_id: int
-    url: str
-    host: str
-    status: UrlStatus
-    report_count: int
-    first_reported_at: datetime
-    content_types: tuple[str, ...]
 
 
 def validate(fields: dict[str, Any]) -> ReportInput:
@@ -235,43 +225,3 @@ def public_status(session: Session, reference: str) -> PublicStatus:
     if is_duplicate:
         return PublicStatus.duplicate
     return PublicStatus(url_status)
-
-
-def queue(session: Session, *, limit: int = 50, offset: int = 0) -> list[QueueItem]:
-    """URLs waiting for assessment, oldest report first."""
-    rows = session.execute(
-        select(ReportedUrlRow)
-        .where(ReportedUrlRow.status.in_([UrlStatus.received, UrlStatus.in_assessment]))
-        .order_by(ReportedUrlRow.first_reported_at, ReportedUrlRow.id)
-        .limit(limit)
-        .offset(offset)
-    ).scalars()
-    items = list(rows)
-    types: dict[int, set[str]] = {}
-    if items:
-        for url_id, content_type in session.execute(
-            select(ReportRow.url_id, ReportRow.content_type)
-            .where(ReportRow.url_id.in_([i.id for i in items]))
-            .distinct()
-        ):
-            types.setdefault(url_id, set()).add(content_type)
-    return [
-        QueueItem(
-            url_id=r.id,
-            url=r.normalized_url,
-            host=r.host,
-            status=UrlStatus(r.status),
-            report_count=r.report_count,
-            first_reported_at=r.first_reported_at,
-            content_types=tuple(sorted(types.get(r.id, ()))),
-        )
-        for r in items
-    ]
-
-
-def queue_size(session: Session) -> int:
-    return session.execute(
-        select(func.count())
-        .select_from(ReportedUrlRow)
-        .where(ReportedUrlRow.status.in_([UrlStatus.received, UrlStatus.in_assessment]))
-    ).scalar_one()

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db.base import Base, UTCDateTime
 
 
 class ReportedUrlRow(Base):
-    """A normalised URL: the thing an analyst assesses, however many reports name it."""
+    """A normalised URL: the thing an analyst assesses, however many reports name it. It is
+    also the queue item: its claim and verdict live here (hotline.assess.queue)."""
 
     __tablename__ = "reported_urls"
+    __table_args__ = (
+        # The queue query: waiting items by priority, then oldest first.
+        Index("ix_reported_urls_queue", "status", "priority", "first_reported_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of normalised URL
@@ -23,6 +28,17 @@ class ReportedUrlRow(Base):
     report_count: Mapped[int] = mapped_column(Integer)
     first_reported_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     last_reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    priority: Mapped[int] = mapped_column(Integer, server_default="0")
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    verdict: Mapped[str | None] = mapped_column(String(32), nullable=True)  # Verdict
+    verdict_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    verdict_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    verdict_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    verdict_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reported_urls.id"), nullable=True
+    )
 
 
 class ReportRow(Base):

@@ -1,0 +1,191 @@
+"""Queue and case pages with many items waiting, on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/bench_queue_pages.py --items 100000 [--postgres URL]
+
+Seeds N reported URLs (and one report each) straight into a migrated database, serves the
+app with uvicorn on 127.0.0.1, signs an analyst in (password + TOTP) and times GET requests
+to the queue page (first page and a deep page) and to case pages, over HTTP. Prints p50/p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import secrets
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import uvicorn
+from sqlalchemy import insert, text
+
+from hotline.config import load_settings
+from hotline.db import migrate
+from hotline.db.engine import Database
+from hotline.intake.tables import ReportedUrlRow, ReportRow
+from hotline.security import totp, users
+from hotline.security.crypto import sealer_for, sha256_hex
+from hotline.web.app import create_app
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def seed(db: Database, n: int) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    batch = 10_000
+    with db.write() as session:
+        for lo in range(0, n, batch):
+            urls = []
+            for i in range(lo, min(n, lo + batch)):
+                url = f"https://site{i % 5000}.example.com/page/{i}"
+                at = start + timedelta(seconds=i)
+                urls.append(
+                    {
+                        "id": i + 1,
+                        "url_hash": sha256_hex(url),
+                        "normalized_url": url,
+                        "host": f"site{i % 5000}.example.com",
+                        "status": "received",
+                        "report_count": 1,
+                        "first_reported_at": at,
+                        "last_reported_at": at,
+                        "priority": 1 if i % 97 == 0 else 0,
+                    }
+                )
+            session.execute(insert(ReportedUrlRow), urls)
+            session.execute(
+                insert(ReportRow),
+                [
+                    {
+                        "reference": f"{u['id']:012d}"[:4]
+                        + "-"
+                        + f"{u['id']:012d}"[4:8]
+                        + "-"
+                        + f"{u['id']:012d}"[8:],
+                        "url_id": u["id"],
+                        "submitted_url": u["normalized_url"],
+                        "description": None,
+                        "email_encrypted": None,
+                        "content_type": "image",
+                        "country": "GB",
+                        "source": "api",
+                        "is_duplicate": False,
+                        "created_at": u["first_reported_at"],
+                    }
+                    for u in urls
+                ],
+            )
+        if not db.is_sqlite:
+            session.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('reported_urls','id'), "
+                    "(SELECT max(id) FROM reported_urls))"
+                )
+            )
+
+
+def timed(client: httpx.Client, path: str, repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        response = client.get(path)
+        samples.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200, (path, response.status_code)
+    return samples
+
+
+def run(label: str, url: str, n: int, repeat: int) -> None:
+    data_dir = Path(tempfile.mkdtemp())
+    settings = load_settings(
+        mode="development",
+        data_dir=data_dir,
+        database_url=url,
+        secret_key=secrets.token_urlsafe(40),
+        log_level="warning",
+    )
+    db = Database(url)
+    migrate.upgrade(db)
+    t0 = time.perf_counter()
+    seed(db, n)
+    seed_s = time.perf_counter() - t0
+    secret = totp.new_secret()
+    with db.write() as session:
+        user = users.create_user(session, "bench-analyst", "bench password 123", ["analyst"])
+        users.set_totp_secret(session, user.id, secret, sealer_for(settings.secret, "totp-secret"))
+    app = create_app(settings, db)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=base) as client:
+        token = CSRF.search(client.get("/staff/login").text).group(1)  # type: ignore[union-attr]
+        client.post(
+            "/staff/login",
+            data={
+                "username": "bench-analyst",
+                "password": "bench password 123",
+                "csrf_token": token,
+            },
+        )
+        token = CSRF.search(client.get("/staff/2fa").text).group(1)  # type: ignore[union-attr]
+        client.post("/staff/2fa", data={"code": totp.current_code(secret), "csrf_token": token})
+        timed(client, "/staff/queue", 3)  # warm up
+        results = {
+            "queue page 1": timed(client, "/staff/queue", repeat),
+            "queue page 1000": timed(client, "/staff/queue?page=1000", repeat),
+            "case page": [
+                s
+                for i in range(repeat)
+                for s in timed(client, f"/staff/queue/{1 + (i * 7919) % n}", 1)
+            ],
+        }
+    server.should_exit = True
+    thread.join(timeout=10)
+    print(f"\n{label}: {n:,} items waiting (seeded in {seed_s:.1f} s), {repeat} requests each")
+    for name, samples in results.items():
+        p50 = statistics.median(samples)
+        p95 = statistics.quantiles(samples, n=20)[18]
+        print(f"  {name:<16} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms")
+    db.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=60)
+    parser.add_argument("--postgres", default="", help="PostgreSQL URL (a scratch schema is used)")
+    args = parser.parse_args()
+    sqlite_dir = Path(tempfile.mkdtemp())
+    run("SQLite", f"sqlite:///{sqlite_dir / 'bench.db'}", args.items, args.repeat)
+    if args.postgres:
+        schema = f"bench_{secrets.token_hex(4)}"
+        admin = Database(args.postgres)
+        with admin.writer.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        sep = "&" if "?" in args.postgres else "?"
+        try:
+            run(
+                "PostgreSQL",
+                f"{args.postgres}{sep}options=-csearch_path%3D{schema}",
+                args.items,
+                args.repeat,
+            )
+        finally:
+            with admin.writer.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

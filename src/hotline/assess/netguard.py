@@ -1,0 +1,383 @@
+"""SSRF guard: which addresses the fetcher may reach, and a network backend that enforces it.
+
+The guard sits where the socket is opened (an httpcore `NetworkBackend`), not in front of the
+HTTP client: the backend resolves the host itself, refuses the connection if *any* A/AAAA record
+is non-public, and connects to one of the vetted addresses. There is no second lookup for an
+attacker's DNS to answer differently (no rebinding window), while TLS still receives the host
+name, so SNI and certificate checks are unchanged.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import httpcore
+
+from hotline.assess.fetch_errors import BlockedAddress, FetchError, FetchErrorCode
+from hotline.intake.urls import MAX_URL_LENGTH, UrlError, _parse_ipv4_any_spelling
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# (host, port) -> every address the name has. Tests inject a dict-backed one.
+Resolver = Callable[[str, int], Sequence[str]]
+
+_net = ipaddress.ip_network
+# Non-global ranges that Python 3.11's ipaddress flags miss or get wrong, from the IANA
+# special-purpose registries. Checked in addition to the is_* flags, never instead.
+_EXTRA_BLOCKED: tuple[IPNetwork, ...] = (
+    _net("0.0.0.0/8"),  # "this network"
+    _net("100.64.0.0/10"),  # CGNAT shared space
+    _net("192.0.0.0/24"),  # IETF protocol assignments
+    _net("192.88.99.0/24"),  # deprecated 6to4 relay anycast
+    _net("198.18.0.0/15"),  # benchmarking
+    _net("64:ff9b:1::/48"),  # local-use NAT64
+    _net("100::/64"),  # discard-only
+    _net("2001::/23"),  # IETF protocol assignments, Teredo included
+    _net("2001:db8::/32"),  # documentation
+    _net("3fff::/20"),  # documentation (2024)
+    _net("5f00::/16"),  # SRv6 SIDs
+    _net("fc00::/7"),  # unique local
+    _net("fec0::/10"),  # deprecated site-local
+)
+_NAT64 = _net("64:ff9b::/96")  # well-known NAT64 prefix: the last 32 bits are an IPv4 address
+_IPV4_COMPATIBLE = _net("::/96")  # deprecated ::a.b.c.d
+_IPV4_TRANSLATED = _net("::ffff:0:0:0/96")  # SIIT ::ffff:0:a.b.c.d
+_LOCALHOST_ADDRESSES = ("127.0.0.1", "::1")
+
+
+def _ipv4_is_public(ip: ipaddress.IPv4Address) -> bool:
+    return ip.is_global and not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or any(ip in net for net in _EXTRA_BLOCKED if net.version == 4)
+    )
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address carries (mapped, compatible, 6to4, Teredo, NAT64)."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if ip in _NAT64 or ip in _IPV4_COMPATIBLE or ip in _IPV4_TRANSLATED:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
+def is_public_address(ip: IPAddress) -> bool:
+    """True only for globally routable unicast addresses, IPv6 forms of private IPv4 refused."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        return _ipv4_is_public(ip)
+    embedded = _embedded_ipv4(ip)
+    if any(not _ipv4_is_public(v4) for v4 in embedded):
+        return False
+    if ip in _NAT64:
+        # Python files 64:ff9b::/96 under the reserved ::/8; it is how an IPv6-only network
+        # with DNS64 reaches public IPv4 sites, so the embedded address decides (checked above).
+        return True
+    return ip.is_global and not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_site_local
+        or ip.is_multicast
+        or ip.is_reserved  # covers ::/8: mapped, compatible and translated forms
+        or ip.is_unspecified
+        or any(ip in net for net in _EXTRA_BLOCKED if net.version == 6)
+    )
+
+
+def is_allowed_address(ip: IPAddress, allow_networks: Iterable[IPNetwork] = ()) -> bool:
+    """Public, or inside a network the policy allowlists (tests allow 127.0.0.0/8)."""
+    return any(ip in net for net in allow_networks if net.version == ip.version) or (
+        is_public_address(ip)
+    )
+
+
+def parse_ip(text: str) -> IPAddress | None:
+    """An IP literal in any spelling browsers accept (0x7f.1, 2130706433, 0177.0.0.1), or None.
+
+    Raises FetchError(bad_url) for numeric hosts that are not valid addresses.
+    """
+    host = text.strip().lower().rstrip(".")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if ":" in host:
+        if "%" in host:
+            raise FetchError(FetchErrorCode.BAD_URL, "IPv6 zone identifiers are not allowed")
+        try:
+            return ipaddress.IPv6Address(host)
+        except ValueError as exc:
+            raise FetchError(FetchErrorCode.BAD_URL, "not a valid IPv6 address") from exc
+    try:
+        return _parse_ipv4_any_spelling(host)
+    except UrlError as exc:
+        raise FetchError(FetchErrorCode.BAD_URL, "not a valid IPv4 address") from exc
+
+
+@dataclass(frozen=True)
+class Target:
+    """A URL the fetcher may request: http(s), no credentials, canonical host."""
+
+    url: str  # canonical: lower-case scheme and host, dotted IPv4, fragment dropped
+    scheme: str
+    host: str  # ASCII host name or IP address (IPv6 without brackets)
+    port: int
+    ip: IPAddress | None  # set when the host is an IP literal
+
+
+def parse_target(raw: str) -> Target:
+    """Check a URL before any request is made. Raises FetchError(bad_url)."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not text:
+        raise FetchError(FetchErrorCode.BAD_URL, "empty URL")
+    if len(text) > MAX_URL_LENGTH:
+        raise FetchError(FetchErrorCode.BAD_URL, f"URL longer than {MAX_URL_LENGTH} characters")
+    if any(ord(c) < 0x20 or c == "\x7f" for c in text):
+        raise FetchError(FetchErrorCode.BAD_URL, "URL contains control characters")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise FetchError(FetchErrorCode.BAD_URL, "URL cannot be parsed") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise FetchError(FetchErrorCode.BAD_URL, "only http and https URLs are fetched")
+    if "@" in parts.netloc:
+        raise FetchError(FetchErrorCode.BAD_URL, "URLs with credentials are not fetched")
+    if "\\" in parts.netloc or " " in parts.netloc:
+        raise FetchError(FetchErrorCode.BAD_URL, "URL host contains invalid characters")
+    if port == 0:
+        raise FetchError(FetchErrorCode.BAD_URL, "URL has an invalid port")
+    # Browsers percent-decode hosts, so http://%31%32%37.0.0.1/ is 127.0.0.1.
+    host = unquote(parts.hostname or "").lower().rstrip(".")
+    if not host:
+        raise FetchError(FetchErrorCode.BAD_URL, "URL has no host")
+    ip = parse_ip(host)
+    if ip is not None:
+        host = str(ip)
+        netloc_host = f"[{host}]" if ip.version == 6 else host
+    else:
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise FetchError(FetchErrorCode.BAD_URL, "URL host is not a valid name") from exc
+        if len(host) > 253 or not all(
+            label and all(c.isalnum() or c in "-_" for c in label) for label in host.split(".")
+        ):
+            raise FetchError(FetchErrorCode.BAD_URL, "URL host is not a valid name")
+        netloc_host = host
+    default_port = 443 if scheme == "https" else 80
+    netloc = netloc_host if port in (None, default_port) else f"{netloc_host}:{port}"
+    url = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    return Target(url=url, scheme=scheme, host=host, port=port or default_port, ip=ip)
+
+
+# --- resolving ---------------------------------------------------------------------------
+
+_DNS_POOL: ThreadPoolExecutor | None = None
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """Every A/AAAA address of `host` from the operating system's resolver."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _resolve_with_deadline(resolver: Resolver, host: str, port: int) -> Sequence[str]:
+    remaining = remaining_time()
+    if resolver is not system_resolver or remaining is None:
+        return resolver(host, port)
+    # getaddrinfo has no timeout of its own; a slow DNS server must not outlive the deadline.
+    global _DNS_POOL
+    if _DNS_POOL is None:
+        _DNS_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hotline-dns")
+    future = _DNS_POOL.submit(resolver, host, port)
+    try:
+        return future.result(timeout=max(remaining, 0.0))
+    except FutureTimeout as exc:
+        raise FetchError(FetchErrorCode.TIMEOUT, f"resolving {host} took too long") from exc
+
+
+def resolve_host(
+    host: str, port: int, resolver: Resolver, allow_networks: Sequence[IPNetwork]
+) -> list[IPAddress]:
+    """Every address of `host`, all vetted; BlockedAddress if any one is not allowed."""
+    literal = parse_ip(host)
+    if literal is not None:
+        addresses: list[IPAddress] = [literal]
+    else:
+        name = host.lower().rstrip(".")
+        if name == "localhost" or name.endswith(".localhost"):
+            # RFC 6761: never ask DNS about localhost; it is loopback by definition.
+            raw: Sequence[str] = _LOCALHOST_ADDRESSES
+        else:
+            try:
+                raw = _resolve_with_deadline(resolver, name, port)
+            except (OSError, UnicodeError) as exc:
+                raise FetchError(FetchErrorCode.DNS_FAILED, f"{host} does not resolve") from exc
+        addresses = []
+        for text in raw:
+            try:
+                ip = ipaddress.ip_address(str(text).split("%", 1)[0])
+            except ValueError as exc:
+                raise FetchError(FetchErrorCode.DNS_FAILED, f"{host}: bad address") from exc
+            addresses.append(ip)
+        if not addresses:
+            raise FetchError(FetchErrorCode.DNS_FAILED, f"{host} has no addresses")
+    for ip in addresses:
+        if not is_allowed_address(ip, allow_networks):
+            raise BlockedAddress(
+                f"{host} is or resolves to a non-public address ({ip})", address=str(ip)
+            )
+    return addresses
+
+
+# --- the whole-fetch deadline --------------------------------------------------------------
+
+# Set by the fetcher around one fetch; every socket operation is bounded by what is left, so a
+# server that drip-feeds bytes (each read inside its timeout) still cannot hold a worker.
+_DEADLINE: ContextVar[float | None] = ContextVar("hotline_fetch_deadline", default=None)
+
+
+def set_deadline(deadline: float | None) -> Any:
+    return _DEADLINE.set(deadline)
+
+
+def reset_deadline(token: Any) -> None:
+    _DEADLINE.reset(token)
+
+
+def remaining_time() -> float | None:
+    """Seconds left before the current fetch's deadline; raises FetchError(timeout) at zero."""
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return None
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise FetchError(FetchErrorCode.TIMEOUT, "the fetch ran past its time limit")
+    return remaining
+
+
+def _bounded(timeout: float | None) -> float | None:
+    remaining = remaining_time()
+    if remaining is None:
+        return timeout
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+# --- the network backend -------------------------------------------------------------------
+
+PEER_IP_INFO = "hotline_peer_ip"  # get_extra_info key: the vetted address a stream went to
+
+
+class GuardedStream(httpcore.NetworkStream):
+    """A stream whose every read and write is bounded by the fetch deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream, peer_ip: str) -> None:
+        self._inner = inner
+        self._peer_ip = peer_ip
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _bounded(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _bounded(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout))
+        return GuardedStream(inner, self._peer_ip)
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == PEER_IP_INFO:
+            return self._peer_ip
+        return self._inner.get_extra_info(info)
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """Resolves and vets every host itself, then connects to a vetted address.
+
+    `trusted` names (host, port) endpoints that skip vetting: the configured proxy only.
+    """
+
+    def __init__(
+        self,
+        resolver: Resolver,
+        allow_networks: Sequence[IPNetwork],
+        inner: httpcore.NetworkBackend | None = None,
+        trusted: Iterable[tuple[str, int]] = (),
+    ) -> None:
+        self._resolver = resolver
+        self._allow = tuple(allow_networks)
+        self._inner = inner if inner is not None else httpcore.SyncBackend()
+        self._trusted = frozenset((h.lower(), p) for h, p in trusted)
+
+    def vet(self, host: str, port: int) -> list[IPAddress]:
+        return resolve_host(host, port, self._resolver, self._allow)
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        if (host.lower(), port) in self._trusted:
+            literal = parse_ip(host)
+            raw = [str(literal)] if literal else _resolve_with_deadline(self._resolver, host, port)
+            addresses = [ipaddress.ip_address(a) for a in raw]
+        else:
+            addresses = self.vet(host, port)
+        last: Exception | None = None
+        for ip in addresses:
+            try:
+                stream = self._inner.connect_tcp(
+                    str(ip),
+                    port,
+                    timeout=_bounded(timeout),
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+                continue
+            return GuardedStream(stream, str(ip))
+        assert last is not None
+        raise last
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        raise BlockedAddress("unix sockets are never used by the fetcher")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)

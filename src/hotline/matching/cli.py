@@ -1,0 +1,434 @@
+"""`hotline member`, `hotline lists` and `hotline match`.
+
+The lead registers them with `app.add_typer(member_app, name="member")`,
+`app.add_typer(lists_app, name="lists")` and `app.command("match")(match_command)`.
+Exit codes as elsewhere: 0 done; 1 the command ran and found a problem (an entries file with
+bad lines, inputs that could not be matched); 2 a usage or settings error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hotline.config import SettingsError, load_settings
+from hotline.db import migrate
+from hotline.db.base import utcnow
+from hotline.db.engine import Database
+from hotline.errors import AppError
+from hotline.hashing import HashingError
+from hotline.hashing.cli import collect_files
+from hotline.hashing.media import hash_file
+from hotline.matching import inputs, list_files, store, validation
+from hotline.matching.matcher import Matcher, StaticSource
+from hotline.matching.model import HASH_TYPES, HashQuery, ListVersion, NewEntry
+from hotline.security import audit
+
+member_app = typer.Typer(help="Industry members and their API keys.", no_args_is_help=True)
+key_app = typer.Typer(help="Members' API keys (shown once, stored hashed).", no_args_is_help=True)
+member_app.add_typer(key_app, name="key")
+lists_app = typer.Typer(help="Hash lists that members match against.", no_args_is_help=True)
+
+ACTOR = "cli"
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _app_error(exc: AppError) -> typer.Exit:
+    details = "; ".join(f"{f.field}: {f.message}" for f in exc.fields)
+    return _fail(f"{exc.message}{': ' + details if details else ''}")
+
+
+@contextmanager
+def _database() -> Iterator[Database]:
+    """The configured database, migrated, closed when the command ends."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from exc
+    db = Database(settings.database_url)
+    try:
+        migrate.upgrade(db)
+        yield db
+    finally:
+        db.dispose()
+
+
+def _when(value: Any) -> str:
+    return value.isoformat(timespec="seconds") if value is not None else "-"
+
+
+# -- members ---------------------------------------------------------------------------------
+
+
+@member_app.command("add")
+def member_add(
+    name: Annotated[str, typer.Argument(help="Short name, e.g. example-platform.")],
+) -> None:
+    """Add an industry member."""
+    try:
+        with _database() as db, db.write() as session:
+            member = store.create_member(session, name)
+            audit.record(
+                session, ACTOR, "member.created", "member", member.id, {"name": member.name}
+            )
+    except AppError as exc:
+        raise _app_error(exc) from exc
+    typer.echo(f"added member {member.name}")
+
+
+@member_app.command("list")
+def member_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List members."""
+    with _database() as db, db.read() as session:
+        members = store.list_members(session)
+    for m in members:
+        if as_json:
+            typer.echo(json.dumps({"name": m.name, "created_at": _when(m.created_at)}))
+        else:
+            typer.echo(f"{m.name:<32} added {_when(m.created_at)}")
+
+
+@key_app.command("create")
+def key_create(
+    member: Annotated[str, typer.Option(help="The member the key belongs to.")],
+    list_name: Annotated[
+        list[str], typer.Option("--list", help="A list the key may match against (repeat).")
+    ],
+) -> None:
+    """Issue an API key. It is printed once, on stdout; only its hash is kept."""
+    try:
+        with _database() as db, db.write() as session:
+            issued, info = store.create_key(session, member, list_name)
+            audit.record(
+                session,
+                ACTOR,
+                "member_key.created",
+                "member_key",
+                info.prefix,
+                {"member": info.member, "lists": list(info.scopes)},
+            )
+    except AppError as exc:
+        raise _app_error(exc) from exc
+    typer.echo(issued.key)
+    typer.echo(
+        f"key hlk_{info.prefix} for {info.member}, lists {', '.join(info.scopes)}. "
+        "Store it now: it cannot be shown again.",
+        err=True,
+    )
+
+
+@key_app.command("revoke")
+def key_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix (hlk_…).")]) -> None:
+    """Revoke a key; requests with it are refused from now on."""
+    try:
+        with _database() as db, db.write() as session:
+            info = store.revoke_key(session, prefix)
+            audit.record(
+                session,
+                ACTOR,
+                "member_key.revoked",
+                "member_key",
+                info.prefix,
+                {"member": info.member},
+            )
+    except AppError as exc:
+        raise _app_error(exc) from exc
+    typer.echo(f"revoked hlk_{info.prefix} ({info.member})")
+
+
+@key_app.command("list")
+def key_list(
+    member: Annotated[str | None, typer.Option(help="Only this member's keys.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List keys by prefix (the keys themselves are never stored)."""
+    try:
+        with _database() as db, db.read() as session:
+            found = store.list_keys(session, member)
+    except AppError as exc:
+        raise _app_error(exc) from exc
+    for k in found:
+        record = {
+            "prefix": f"hlk_{k.prefix}",
+            "member": k.member,
+            "lists": list(k.scopes),
+            "created_at": _when(k.created_at),
+            "revoked_at": _when(k.revoked_at) if k.revoked_at else None,
+            "last_used_at": _when(k.last_used_at) if k.last_used_at else None,
+        }
+        if as_json:
+            typer.echo(json.dumps(record))
+        else:
+            state = f"revoked {_when(k.revoked_at)}" if k.revoked_at else "active"
+            typer.echo(
+                f"hlk_{k.prefix}  {k.member:<24} {state:<28} lists {','.join(k.scopes)}  "
+                f"last used {_when(k.last_used_at)}"
+            )
+
+
+# -- lists ---------------------------------------------------------------------------------
+
+
+@lists_app.command("create")
+def lists_create(
+    name: Annotated[str, typer.Argument(help="Short name, e.g. iwf-hashes.")],
+    description: Annotated[str, typer.Option(help="What the list holds.")] = "",
+    pdq_max_distance: Annotated[
+        int, typer.Option(min=0, max=63, help="PDQ matches at or under this Hamming distance.")
+    ] = 31,
+) -> None:
+    """Create an empty hash list."""
+    try:
+        with _database() as db, db.write() as session:
+            info = store.create_list(session, name, description, pdq_max_distance)
+            audit.record(session, ACTOR, "hash_list.created", "hash_list", info.name, {})
+    except AppError as exc:
+        raise _app_error(exc) from exc
+    typer.echo(f"created list {info.name} (pdq_max_distance {info.pdq_max_distance})")
+
+
+@lists_app.command("list")
+def lists_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List hash lists with their versions and live entry counts."""
+    with _database() as db, db.read() as session:
+        found = store.list_lists(session)
+    for info in found:
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "name": info.name,
+                        "version": info.version,
+                        "entries": info.entries,
+                        "pdq_max_distance": info.pdq_max_distance,
+                    }
+                )
+            )
+        else:
+            typer.echo(f"{info.name:<32} version {info.version:<6} {info.entries} entries")
+
+
+def _read_entries(source: Path) -> tuple[list[NewEntry], list[str]]:
+    """Every line validated before anything is stored: the entries, or the problems."""
+    handle = sys.stdin if str(source) == "-" else source.open(encoding="utf-8")
+    entries: list[NewEntry] = []
+    problems: list[str] = []
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                problems.append(f"line {number}: not JSON")
+                continue
+            if not isinstance(record, dict):
+                problems.append(f"line {number}: not a JSON object")
+                continue
+            try:
+                entries.append(validation.entry(record))
+            except AppError as exc:
+                details = "; ".join(f"{f.field}: {f.message}" for f in exc.fields)
+                problems.append(f"line {number}: {details or exc.message}")
+    return entries, problems
+
+
+@lists_app.command("add-entries")
+def lists_add_entries(
+    name: Annotated[str, typer.Argument(help="The list to add to.")],
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help='JSON lines {"md5"?, "sha1"?, "sha256"?, "pdq"?, "pdq_quality"?, "category"}; '
+            "- reads standard input."
+        ),
+    ],
+) -> None:
+    """Add entries from a JSON-lines file: all of them, or (if any line is bad) none."""
+    if str(source) != "-" and not source.is_file():
+        raise _fail(f"no such file: {source}")
+    entries, problems = _read_entries(source)
+    if problems:
+        for problem in problems[:50]:
+            typer.echo(f"error: {problem}", err=True)
+        more = f" (and {len(problems) - 50} more)" if len(problems) > 50 else ""
+        typer.echo(f"nothing was added: {len(problems)} bad lines{more}", err=True)
+        raise typer.Exit(1)
+    if not entries:
+        raise _fail("the file has no entries")
+    try:
+        with _database() as db, db.write() as session:
+            info = store.add_entries(session, name, entries)
+            audit.record(
+                session,
+                ACTOR,
+                "hash_list.entries_added",
+                "hash_list",
+                info.name,
+                {"added": len(entries), "version": info.version},
+            )
+    except AppError as exc:
+        raise _app_error(exc) from exc
+    typer.echo(
+        f"added {len(entries)} entries to {info.name}: version {info.version}, {info.entries} live"
+    )
+
+
+@lists_app.command("withdraw")
+def lists_withdraw(
+    name: Annotated[str, typer.Argument(help="The list.")],
+    entry_ids: Annotated[list[int], typer.Argument(help="Entry ids to withdraw.")],
+) -> None:
+    """Withdraw entries: members stop matching them at the next refresh."""
+    try:
+        with _database() as db, db.write() as session:
+            count = store.withdraw_entries(session, name, entry_ids)
+            info = store.get_list(session, name)
+            audit.record(
+                session,
+                ACTOR,
+                "hash_list.entries_withdrawn",
+                "hash_list",
+                info.name,
+                {"withdrawn": count, "version": info.version},
+            )
+    except AppError as exc:
+        raise _app_error(exc) from exc
+    typer.echo(f"withdrew {count} entries from {info.name}: version {info.version}")
+
+
+@lists_app.command("export")
+def lists_export(
+    name: Annotated[str, typer.Argument(help="The list.")],
+    out: Annotated[Path, typer.Option(help="File to write (JSON lines, header first).")],
+) -> None:
+    """Export a list's live entries for offline matching (`hotline match --list FILE`)."""
+    partial = out.with_name(out.name + ".partial")
+    try:
+        # A write transaction holding the list's row: no change lands mid-export, so the
+        # file is exactly the version its header names.
+        with _database() as db, db.write() as session:
+            info = store.get_list(session, name, lock=True)
+            with partial.open("w", encoding="utf-8") as handle:
+                written = list_files.write(
+                    handle, info, store.live_entries(session, info.id), utcnow()
+                )
+            audit.record(
+                session,
+                ACTOR,
+                "hash_list.exported",
+                "hash_list",
+                info.name,
+                {"version": info.version, "entries": written},
+            )
+        partial.replace(out)
+    except AppError as exc:
+        partial.unlink(missing_ok=True)
+        raise _app_error(exc) from exc
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise _fail(f"cannot write {out}: {exc.strerror}") from exc
+    typer.echo(f"exported {written} entries of {info.name} version {info.version} to {out}")
+
+
+# -- offline matching ------------------------------------------------------------------------
+
+
+def _hash_argument(value: str) -> HashQuery | None:
+    kind, sep, rest = value.partition(":")
+    if sep and kind.lower() in HASH_TYPES:
+        return validation.hash_value(kind, rest)
+    return None
+
+
+def match_command(
+    items: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files or folders to hash and match, or hashes written TYPE:VALUE "
+            "(md5:…, sha1:…, sha256:…, pdq:…).",
+            show_default=False,
+        ),
+    ],
+    list_file: Annotated[
+        list[Path],
+        typer.Option("--list", help="An exported list file (repeat for several)."),
+    ],
+) -> None:
+    """Match files or hashes offline against exported list files.
+
+    Prints one JSON object per input: "matches" (list, entry_id, category, distance, signal)
+    and "lists" (name and version of each list file), or "error". Exits 0 when every input
+    was matched (found or not), 1 when some could not be, 2 on a usage error.
+    """
+    loaded = []
+    for path in list_file:
+        try:
+            loaded.append(list_files.read(path))
+        except list_files.ListFileError as exc:
+            raise _fail(f"{path}: {exc}") from exc
+    names = [info.name for info, _ in loaded]
+    if len(set(names)) != len(names):
+        raise _fail("two list files hold the same list")
+    matcher = Matcher(StaticSource(loaded), refresh_seconds=float("inf"))
+    versions = [ListVersion(info.name, info.version).to_json() for info, _ in loaded]
+    # Check every argument first, so a typo exits 2 before any output.
+    plan: list[tuple[str, HashQuery | str | None]] = []  # query, error text, or None: a path
+    for item in items:
+        try:
+            query = _hash_argument(item)
+        except AppError as exc:
+            plan.append((item, f"invalid_hash: {exc.message}"))
+            continue
+        if query is None and not Path(item).exists():
+            raise _fail(f"no such file or folder, and not TYPE:HASH: {item}")
+        plan.append((item, query))
+    failed = 0
+    for item, what in plan:
+        if isinstance(what, HashQuery):
+            hits = matcher.match([what], names).hits[0]
+            _emit({"input": item, "matches": [h.to_json() for h in hits], "lists": versions})
+        elif isinstance(what, str):
+            failed += 1
+            _emit({"input": item, "error": what})
+        else:
+            failed += _match_files(matcher, Path(item), names, versions)
+    sys.stdout.flush()
+    if failed:
+        raise typer.Exit(1)
+
+
+def _match_files(
+    matcher: Matcher, root: Path, names: list[str], versions: list[dict[str, object]]
+) -> int:
+    """Hash and match every file at `root`; returns how many could not be hashed."""
+    failed = 0
+    for path in collect_files([root]):
+        try:
+            media = inputs.from_media(hash_file(path))
+        except HashingError as exc:
+            failed += 1
+            _emit({"path": str(path), "error": f"{exc.code.value}: {exc.message}"})
+            continue
+        hits = inputs.merge_hits(matcher.match(media.queries, names).hits)
+        matches = [h.to_json() for h in hits]
+        _emit({"path": str(path), **media.summary, "matches": matches, "lists": versions})
+    return failed
+
+
+def _emit(record: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(record) + "\n")

@@ -1,0 +1,116 @@
+"""What a member asks about, turned into hash queries: a JSON body, or an uploaded file's
+hashes. HTTP-free, so the API, the CLI and the tests share it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hotline.errors import FieldError, InvalidInput, PayloadTooLarge
+from hotline.hashing import QUALITY_THRESHOLD, MediaHashes, MediaKind
+from hotline.matching import validation
+from hotline.matching.model import HASH_TYPES, HashQuery, Hit
+
+MAX_BATCH = 1000
+_MAX_FIELD_ERRORS = 50
+
+
+def from_json(data: Any) -> list[HashQuery]:
+    """`{"pdq": "..."}` (or md5, sha1, sha256) or `{"hashes": [{"type", "value"}, ...]}`."""
+    if not isinstance(data, dict):
+        raise InvalidInput("the body must be a JSON object")
+    allowed = {*HASH_TYPES, "hashes"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise InvalidInput(
+            f"unknown fields; send one of {', '.join(HASH_TYPES)} or hashes",
+            fields=[FieldError(k, "unknown field") for k in unknown[:_MAX_FIELD_ERRORS]],
+        )
+    if len(data) != 1:
+        raise InvalidInput(
+            f"send exactly one of {', '.join(HASH_TYPES)} or hashes",
+            fields=[FieldError(k, "one field at a time") for k in sorted(data)] or None,
+        )
+    ((field, value),) = data.items()
+    if field != "hashes":
+        try:
+            return [validation.hash_value(field, value)]
+        except InvalidInput as exc:
+            raise InvalidInput(exc.message, fields=[FieldError(field, exc.message)]) from exc
+    return _batch(value)
+
+
+def _batch(items: Any) -> list[HashQuery]:
+    if not isinstance(items, list) or not items:
+        raise InvalidInput(
+            "hashes must be a non-empty array",
+            fields=[FieldError("hashes", "a non-empty array of {type, value}")],
+        )
+    if len(items) > MAX_BATCH:
+        raise PayloadTooLarge(f"at most {MAX_BATCH} hashes per request; got {len(items)}")
+    queries: list[HashQuery] = []
+    problems: list[FieldError] = []
+    for i, item in enumerate(items):
+        where = f"hashes.{i}"
+        if not isinstance(item, dict) or set(item) != {"type", "value"}:
+            problems.append(FieldError(where, 'an object with exactly "type" and "value"'))
+            continue
+        try:
+            queries.append(validation.hash_value(item["type"], item["value"]))
+        except InvalidInput as exc:
+            for f in exc.fields:
+                problems.append(FieldError(f"{where}.{f.field}", f.message))
+    if problems:
+        raise InvalidInput(
+            f"{len(problems)} of the hashes have problems; nothing was searched",
+            fields=problems[:_MAX_FIELD_ERRORS],
+        )
+    return queries
+
+
+@dataclass(frozen=True, slots=True)
+class MediaQueries:
+    """The queries for one uploaded file, and what to tell the member about its hashes."""
+
+    queries: list[HashQuery]
+    summary: dict[str, Any]
+
+
+def from_media(hashes: MediaHashes) -> MediaQueries:
+    """Exact digests, plus PDQ (an image, whatever its quality: low quality is reported, not
+    refused) or the distinct PDQ hashes of a video's good-quality frames."""
+    d = hashes.digests
+    queries = [HashQuery("md5", d.md5), HashQuery("sha1", d.sha1), HashQuery("sha256", d.sha256)]
+    summary: dict[str, Any] = {
+        "media": hashes.kind.value,
+        "md5": d.md5,
+        "sha1": d.sha1,
+        "sha256": d.sha256,
+    }
+    if hashes.pdq is not None:
+        queries.append(HashQuery("pdq", hashes.pdq.hex))
+        summary["pdq"] = hashes.pdq.hex
+        summary["pdq_quality"] = hashes.pdq.quality
+        summary["low_quality"] = hashes.pdq.quality < QUALITY_THRESHOLD
+    if hashes.kind is MediaKind.VIDEO:
+        good = {f.pdq for f in hashes.vpdq if f.quality >= QUALITY_THRESHOLD}
+        queries.extend(HashQuery("pdq", h) for h in sorted(good))
+        summary["frames"] = len(hashes.vpdq)
+        summary["frames_searched"] = len(good)
+    return MediaQueries(queries, summary)
+
+
+def merge_hits(per_query: list[list[Hit]]) -> list[Hit]:
+    """One upload's hits over all its queries: each entry once, at its smallest distance
+    (an exact digest match wins a tie)."""
+    best: dict[tuple[str, int], Hit] = {}
+    for hits in per_query:
+        for hit in hits:
+            key = (hit.list, hit.entry_id)
+            known = best.get(key)
+            if known is None or (hit.distance, hit.signal == "pdq") < (
+                known.distance,
+                known.signal == "pdq",
+            ):
+                best[key] = hit
+    return sorted(best.values(), key=lambda h: (h.distance, h.list, h.entry_id))

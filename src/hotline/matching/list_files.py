@@ -1,0 +1,132 @@
+"""Exported list files: JSON lines, a header naming the list and its version, then one
+line per live entry. `hotline lists export` writes them; `hotline match` reads them.
+
+    {"format": "hotline-hash-list", "format_version": 1, "list": "iwf-hashes", "version": 7,
+     "pdq_max_distance": 31, "entries": 2, "exported_at": "2026-11-25T18:00:00+00:00"}
+    {"id": 1, "category": "A", "md5": "…", "pdq": "…", "pdq_quality": 100}
+    {"id": 2, "category": "C", "sha256": "…"}
+
+Signed releases (issue #6) will wrap this; the format here stays plain.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from hotline.errors import InvalidInput
+from hotline.matching import validation
+from hotline.matching.model import HASH_TYPES, ListEntry, ListInfo
+
+FORMAT = "hotline-hash-list"
+FORMAT_VERSION = 1
+
+
+class ListFileError(Exception):
+    """A list file that cannot be used; the message names the line."""
+
+
+def write(out: IO[str], info: ListInfo, entries: Iterable[ListEntry], at: datetime) -> int:
+    """Write the header and every entry; returns how many entries were written."""
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "list": info.name,
+        "version": info.version,
+        "description": info.description,
+        "pdq_max_distance": info.pdq_max_distance,
+        "entries": info.entries,
+        "exported_at": at.isoformat(),
+    }
+    out.write(json.dumps(header) + "\n")
+    written = 0
+    for entry in entries:
+        record: dict[str, Any] = {"id": entry.id, "category": entry.category, **entry.hashes()}
+        if entry.pdq_quality is not None:
+            record["pdq_quality"] = entry.pdq_quality
+        out.write(json.dumps(record) + "\n")
+        written += 1
+    return written
+
+
+def read(path: Path) -> tuple[ListInfo, list[ListEntry]]:
+    """Read and check a whole list file; ListFileError on the first problem."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise ListFileError(f"cannot read {path}: {exc.strerror}") from exc
+    with handle:
+        lines = iter(enumerate(handle, start=1))
+        header = _header(_json(next(lines, (1, ""))))
+        entries: list[ListEntry] = []
+        seen: set[int] = set()
+        for number, line in lines:
+            if not line.strip():
+                continue
+            entries.append(_entry(number, _json((number, line)), seen))
+    if header["entries"] != len(entries):
+        raise ListFileError(
+            f"the header says {header['entries']} entries but the file has {len(entries)}"
+        )
+    info = ListInfo(
+        id=0,
+        name=header["list"],
+        description=str(header.get("description", "")),
+        pdq_max_distance=header["pdq_max_distance"],
+        version=header["version"],
+        entries=len(entries),
+    )
+    return info, entries
+
+
+def _json(numbered: tuple[int, str]) -> Any:
+    number, line = numbered
+    try:
+        return json.loads(line)
+    except ValueError as exc:
+        raise ListFileError(f"line {number}: not JSON") from exc
+
+
+def _header(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ListFileError(f"line 1: not a {FORMAT} file (no header)")
+    if data.get("format_version") != FORMAT_VERSION:
+        raise ListFileError(
+            f"line 1: format_version {data.get('format_version')!r} is not supported"
+        )
+    try:
+        validation.name(data.get("list"), "list")
+        validation.pdq_max_distance(_int(data.get("pdq_max_distance")))
+        _int(data.get("version"))
+        _int(data.get("entries"))
+    except (InvalidInput, ValueError) as exc:
+        raise ListFileError(f"line 1: bad header ({exc})") from exc
+    return data
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("expected a whole number")
+    return value
+
+
+def _entry(number: int, data: Any, seen: set[int]) -> ListEntry:
+    if not isinstance(data, dict):
+        raise ListFileError(f"line {number}: not a JSON object")
+    record = dict(data)
+    entry_id = record.pop("id", None)
+    if isinstance(entry_id, bool) or not isinstance(entry_id, int) or entry_id <= 0:
+        raise ListFileError(f"line {number}: id must be a positive whole number")
+    if entry_id in seen:
+        raise ListFileError(f"line {number}: id {entry_id} appears twice")
+    seen.add(entry_id)
+    try:
+        new = validation.entry(record)
+    except InvalidInput as exc:
+        details = "; ".join(f"{f.field}: {f.message}" for f in exc.fields)
+        raise ListFileError(f"line {number}: {details}") from exc
+    hashes = {k: getattr(new, k) for k in HASH_TYPES}
+    return ListEntry(entry_id, new.category, pdq_quality=new.pdq_quality, **hashes)

@@ -1,0 +1,115 @@
+"""The matching domain's plain objects: no HTTP, no ORM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# The hash types a list entry can hold and a member can ask about.
+EXACT_TYPES = ("md5", "sha1", "sha256")
+HASH_TYPES = (*EXACT_TYPES, "pdq")
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    id: int
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """What may be shown about a key: never the key, nor its hash."""
+
+    id: int
+    member: str
+    prefix: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListInfo:
+    id: int
+    name: str
+    description: str
+    pdq_max_distance: int
+    version: int
+    entries: int = 0  # live entries (filled in where it is cheap to know)
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """A validated entry about to be added to a list."""
+
+    category: str
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    pdq: str | None = None
+    pdq_quality: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListEntry:
+    """An entry as stored; `withdrawn` entries are removed from indexes when seen."""
+
+    id: int
+    category: str
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    withdrawn: bool = False
+    changed_in: int = 0
+
+    def hashes(self) -> dict[str, str]:
+        found = {"md5": self.md5, "sha1": self.sha1, "sha256": self.sha256, "pdq": self.pdq}
+        return {k: v for k, v in found.items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class HashQuery:
+    """One hash to look up; `value` is already validated and lower-case."""
+
+    type: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    list: str
+    entry_id: int
+    category: str
+    distance: int
+    signal: str  # which hash matched: md5, sha1, sha256 or pdq
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "list": self.list,
+            "entry_id": self.entry_id,
+            "category": self.category,
+            "distance": self.distance,
+            "signal": self.signal,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ListVersion:
+    name: str
+    version: int
+
+    def to_json(self) -> dict[str, object]:
+        return {"name": self.name, "version": self.version}
+
+
+@dataclass(slots=True)
+class MatchAnswer:
+    """Hits per query, in query order, and the version of each list searched."""
+
+    hits: list[list[Hit]]
+    versions: list[ListVersion] = field(default_factory=list)

@@ -1,0 +1,351 @@
+"""The storage edge: members, keys, lists and entries in the database, as domain objects.
+
+Every function takes the caller's session, so the caller decides the transaction (and puts
+the audit record in the same one).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from hotline.db.base import utcnow
+from hotline.errors import Conflict, FieldError, InvalidInput, NotFound
+from hotline.matching import keys, validation
+from hotline.matching.model import KeyInfo, ListEntry, ListInfo, Member, NewEntry
+from hotline.matching.tables import HashListEntryRow, HashListRow, MemberKeyRow, MemberRow
+
+# -- members -----------------------------------------------------------------------------------
+
+
+def _member(row: MemberRow) -> Member:
+    return Member(row.id, row.name, row.created_at)
+
+
+def create_member(session: Session, name: str) -> Member:
+    name = validation.name(name, "member")
+    if session.execute(select(MemberRow.id).where(MemberRow.name == name)).first():
+        raise Conflict(f"a member called {name!r} already exists")
+    row = MemberRow(name=name, created_at=utcnow())
+    session.add(row)
+    session.flush()
+    return _member(row)
+
+
+def list_members(session: Session) -> list[Member]:
+    return [
+        _member(r) for r in session.execute(select(MemberRow).order_by(MemberRow.name)).scalars()
+    ]
+
+
+def _member_row(session: Session, name: str) -> MemberRow:
+    row = session.execute(select(MemberRow).where(MemberRow.name == name)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"there is no member called {name!r}")
+    return row
+
+
+# -- keys ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    """What authentication needs about a key (its hash included: never leaves the server)."""
+
+    id: int
+    member: str
+    prefix: str
+    key_sha256: str
+    scopes: tuple[str, ...]
+    revoked: bool
+    last_used_at: datetime | None
+
+
+def _key_info(row: MemberKeyRow, member: str) -> KeyInfo:
+    return KeyInfo(
+        row.id,
+        member,
+        row.prefix,
+        tuple(json.loads(row.scopes)),
+        row.created_at,
+        row.revoked_at,
+        row.last_used_at,
+    )
+
+
+def create_key(
+    session: Session, member: str, scopes: Sequence[str]
+) -> tuple[keys.IssuedKey, KeyInfo]:
+    """Issue a key for `member` that may search `scopes` (lists that exist)."""
+    member_row = _member_row(session, validation.name(member, "member"))
+    names = sorted({validation.name(s, "list") for s in scopes})
+    if not names:
+        raise InvalidInput("a key needs at least one list", fields=[FieldError("list", "missing")])
+    known = set(
+        session.execute(select(HashListRow.name).where(HashListRow.name.in_(names))).scalars()
+    )
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise NotFound(f"there is no list called {unknown[0]!r}")
+    issued = keys.issue()
+    row = MemberKeyRow(
+        member_id=member_row.id,
+        prefix=issued.prefix,
+        key_sha256=issued.key_sha256,
+        scopes=json.dumps(names),
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return issued, _key_info(row, member_row.name)
+
+
+def _prefix(value: str) -> str:
+    """Accept a bare prefix or one written as it prints (`hlk_<prefix>`)."""
+    value = value.strip().lower()
+    return value[len(keys.KEY_PREFIX) :] if value.startswith(keys.KEY_PREFIX) else value
+
+
+def revoke_key(session: Session, prefix: str) -> KeyInfo:
+    """Revoke at once: the next request with this key is refused (revoking twice is harmless)."""
+    found = session.execute(
+        select(MemberKeyRow, MemberRow.name)
+        .join(MemberRow, MemberRow.id == MemberKeyRow.member_id)
+        .where(MemberKeyRow.prefix == _prefix(prefix))
+    ).first()
+    if found is None:
+        raise NotFound("there is no key with that prefix")
+    row, member = found
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.flush()
+    return _key_info(row, member)
+
+
+def list_keys(session: Session, member: str | None = None) -> list[KeyInfo]:
+    query = (
+        select(MemberKeyRow, MemberRow.name)
+        .join(MemberRow, MemberRow.id == MemberKeyRow.member_id)
+        .order_by(MemberRow.name, MemberKeyRow.id)
+    )
+    if member is not None:
+        query = query.where(MemberRow.id == _member_row(session, member).id)
+    return [_key_info(row, name) for row, name in session.execute(query)]
+
+
+def find_key(session: Session, prefix: str) -> StoredKey | None:
+    found = session.execute(
+        select(
+            MemberKeyRow.id,
+            MemberRow.name,
+            MemberKeyRow.prefix,
+            MemberKeyRow.key_sha256,
+            MemberKeyRow.scopes,
+            MemberKeyRow.revoked_at,
+            MemberKeyRow.last_used_at,
+        )
+        .join(MemberRow, MemberRow.id == MemberKeyRow.member_id)
+        .where(MemberKeyRow.prefix == prefix)
+    ).first()
+    if found is None:
+        return None
+    key_id, member, prefix, digest, scopes, revoked_at, last_used_at = found
+    return StoredKey(
+        key_id,
+        member,
+        prefix,
+        digest,
+        tuple(json.loads(scopes)),
+        revoked_at is not None,
+        last_used_at,
+    )
+
+
+def touch_key(session: Session, key_id: int, at: datetime) -> None:
+    session.execute(update(MemberKeyRow).where(MemberKeyRow.id == key_id).values(last_used_at=at))
+
+
+# -- lists ---------------------------------------------------------------------------------------
+
+
+def _list_info(row: HashListRow, entries: int = 0) -> ListInfo:
+    return ListInfo(
+        row.id,
+        row.name,
+        row.description,
+        row.pdq_max_distance,
+        row.version,
+        entries,
+        row.updated_at,
+    )
+
+
+def create_list(
+    session: Session, name: str, description: str = "", pdq_max_distance: int = 31
+) -> ListInfo:
+    name = validation.name(name, "list")
+    if session.execute(select(HashListRow.id).where(HashListRow.name == name)).first():
+        raise Conflict(f"a list called {name!r} already exists")
+    now = utcnow()
+    row = HashListRow(
+        name=name,
+        description=description,
+        pdq_max_distance=validation.pdq_max_distance(pdq_max_distance),
+        version=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return _list_info(row)
+
+
+def _live_count(session: Session, list_id: int) -> int:
+    return session.execute(
+        select(func.count())
+        .select_from(HashListEntryRow)
+        .where(HashListEntryRow.list_id == list_id, HashListEntryRow.withdrawn_at.is_(None))
+    ).scalar_one()
+
+
+def get_list(session: Session, name: str, *, lock: bool = False) -> ListInfo:
+    """A list with its live entry count; `lock` holds its row (no change until commit)."""
+    query = select(HashListRow).where(HashListRow.name == name)
+    row = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"there is no list called {name!r}")
+    return _list_info(row, _live_count(session, row.id))
+
+
+def list_lists(session: Session) -> list[ListInfo]:
+    counts = dict(
+        session.execute(
+            select(HashListEntryRow.list_id, func.count())
+            .where(HashListEntryRow.withdrawn_at.is_(None))
+            .group_by(HashListEntryRow.list_id)
+        ).all()
+    )
+    rows = session.execute(select(HashListRow).order_by(HashListRow.name)).scalars()
+    return [_list_info(r, counts.get(r.id, 0)) for r in rows]
+
+
+def _bump(session: Session, name: str) -> HashListRow:
+    """Lock the list's row and move it to its next version. Writers to one list queue here,
+    so versions commit in order (what lets readers poll by version)."""
+    row = session.execute(
+        select(HashListRow).where(HashListRow.name == name).with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"there is no list called {name!r}")
+    row.version += 1
+    row.updated_at = utcnow()
+    session.flush()
+    return row
+
+
+def add_entries(session: Session, list_name: str, entries: Sequence[NewEntry]) -> ListInfo:
+    """Add validated entries as one new version of the list."""
+    row = _bump(session, list_name)
+    now = utcnow()
+    if entries:
+        session.execute(
+            insert(HashListEntryRow),
+            [
+                {
+                    "list_id": row.id,
+                    "md5": e.md5,
+                    "sha1": e.sha1,
+                    "sha256": e.sha256,
+                    "pdq": e.pdq,
+                    "pdq_quality": e.pdq_quality,
+                    "category": e.category,
+                    "added_at": now,
+                    "changed_in": row.version,
+                }
+                for e in entries
+            ],
+        )
+    return _list_info(row, _live_count(session, row.id))
+
+
+def withdraw_entries(session: Session, list_name: str, entry_ids: Sequence[int]) -> int:
+    """Withdraw live entries of a list (one new version); returns how many were withdrawn."""
+    row = _bump(session, list_name)
+    result = session.execute(
+        update(HashListEntryRow)
+        .where(
+            HashListEntryRow.list_id == row.id,
+            HashListEntryRow.id.in_(list(entry_ids)),
+            HashListEntryRow.withdrawn_at.is_(None),
+        )
+        .values(withdrawn_at=utcnow(), changed_in=row.version)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+_ENTRY_COLUMNS = (
+    HashListEntryRow.id,
+    HashListEntryRow.category,
+    HashListEntryRow.md5,
+    HashListEntryRow.sha1,
+    HashListEntryRow.sha256,
+    HashListEntryRow.pdq,
+    HashListEntryRow.pdq_quality,
+    HashListEntryRow.withdrawn_at,
+    HashListEntryRow.changed_in,
+)
+
+
+def _entries(session: Session, where: Sequence[object], batch: int) -> Iterator[ListEntry]:
+    last = 0
+    while True:
+        rows = session.execute(
+            select(*_ENTRY_COLUMNS)
+            .where(*where, HashListEntryRow.id > last)  # type: ignore[arg-type]
+            .order_by(HashListEntryRow.id)
+            .limit(batch)
+        ).all()
+        for r in rows:
+            yield ListEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] is not None, r[8])
+        if len(rows) < batch:
+            return
+        last = rows[-1][0]
+
+
+def changed_entries(
+    session: Session, list_id: int, after: int, upto: int, *, batch: int = 20_000
+) -> Iterator[ListEntry]:
+    """Entries whose last change falls in versions (after, upto], by id. With after=0 the
+    withdrawn ones are left out: a reader starting from nothing has nothing to remove."""
+    where: list[object] = [
+        HashListEntryRow.list_id == list_id,
+        HashListEntryRow.changed_in > after,
+        HashListEntryRow.changed_in <= upto,
+    ]
+    if after == 0:
+        where.append(HashListEntryRow.withdrawn_at.is_(None))
+    return _entries(session, where, batch)
+
+
+def live_entries(session: Session, list_id: int, *, batch: int = 20_000) -> Iterator[ListEntry]:
+    where = [HashListEntryRow.list_id == list_id, HashListEntryRow.withdrawn_at.is_(None)]
+    return _entries(session, where, batch)
+
+
+def list_infos(session: Session) -> list[ListInfo]:
+    """Every list's id, name, settings and version; one cheap query (what a refresh polls)."""
+    rows = session.execute(
+        select(
+            HashListRow.id,
+            HashListRow.name,
+            HashListRow.description,
+            HashListRow.pdq_max_distance,
+            HashListRow.version,
+        )
+    ).all()
+    return [ListInfo(r[0], r[1], r[2], r[3], r[4]) for r in rows]

@@ -1,0 +1,73 @@
+"""Tables for industry members, their API keys, and the hash lists they match against.
+
+Each list carries a `version` that goes up by one with every change to its entries; an entry
+remembers the version that last changed it (`changed_in`: when added, or when withdrawn).
+Writers lock the list's row while they change it, so versions commit in order and a reader
+that has applied version V only needs the entries with `changed_in > V` (see docs/matching.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.db.base import Base, UTCDateTime
+
+
+class MemberRow(Base):
+    """An industry member: an organisation that matches content against the lists."""
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MemberKeyRow(Base):
+    """One API key. Only a SHA-256 of the key is kept: keys are 256-bit random, so a fast hash
+    is enough, and the key itself is shown once when issued."""
+
+    __tablename__ = "member_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)  # public; names the key
+    key_sha256: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[str] = mapped_column(Text)  # JSON array of the list names it may match
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class HashListRow(Base):
+    __tablename__ = "hash_lists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    pdq_max_distance: Mapped[int] = mapped_column(Integer, default=31)
+    version: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every change
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HashListEntryRow(Base):
+    """One known item on a list: any of its exact digests and its PDQ hash, and its category."""
+
+    __tablename__ = "hash_list_entries"
+    __table_args__ = (Index(None, "list_id", "changed_in"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("hash_lists.id"))
+    md5: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    sha1: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pdq: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pdq_quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    category: Mapped[str] = mapped_column(String(32))  # "A", "B", "C" or another label
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    changed_in: Mapped[int] = mapped_column(Integer)  # the list version that last changed it
