@@ -103,7 +103,7 @@ def test_srcset_parsing() -> None:
 
 def test_css_background_urls() -> None:
     assert css_background_urls("background-image:url(a.png)") == ["a.png"]
-    assert css_background_urls('BACKGROUND: url( "b c.png" ) , url(\'d.png\')') == [
+    assert css_background_urls("BACKGROUND: url( \"b c.png\" ) , url('d.png')") == [
         "b c.png",
         "d.png",
     ]
@@ -168,7 +168,7 @@ def test_decode_html_charsets() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list('<>/="\' imgsrcahefpnt.:,()x1-\n')), max_size=300))
+@given(st.text(alphabet=st.sampled_from(list("<>/=\"' imgsrcahefpnt.:,()x1-\n")), max_size=300))
 def test_arbitrary_markup_never_crashes(html: str) -> None:
     result = extract_media(html, PAGE, max_items=5)
     assert len(result.refs) <= 5

@@ -117,7 +117,12 @@ def test_redirect_to_loopback_is_blocked_when_not_allowlisted(
 
 @pytest.mark.parametrize(
     "location",
-    ["ftp://site.example/x", "javascript:alert(1)", "file:///etc/passwd", "http://u:p@site.example/"],
+    [
+        "ftp://site.example/x",
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "http://u:p@site.example/",
+    ],
 )
 def test_redirect_to_other_schemes_or_credentials_is_refused(
     location: str, site: BenignSite, fetcher: SafeFetcher

@@ -155,3 +155,18 @@ def test_text_format_round_trip() -> None:
         text.splitlines()[0] == (VPDQ_DIR / "pattern-sd-grey-bar.txt").read_text().splitlines()[0]
     )
     assert parse_vpdq_lines(text) == frames
+
+
+def test_file_names_are_not_parsed_by_ffmpeg(tmp_path: Path) -> None:
+    # FFmpeg would read "concat:" or "http:" names as protocols; we hand it a stream.
+    odd = tmp_path / "concat:clip.mp4"
+    odd.write_bytes((VPDQ_DIR / "test-padded-dimensions.mp4").read_bytes())
+    assert len(vpdq_from_file(odd, max_frames=2)) == 2
+
+
+def test_playlists_never_reach_ffmpeg() -> None:
+    playlist = b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile:///etc/hostname\n"
+    for call in (vpdq_from_bytes, hash_bytes):
+        with pytest.raises(HashingError) as caught:
+            call(playlist)
+        assert caught.value.code is ErrorCode.UNSUPPORTED_MEDIA

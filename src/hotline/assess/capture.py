@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from hotline.assess.evidence import FetchEvidence, FetchResult
 from hotline.assess.extract import PageKind, decode_html, extract_media, page_kind
-from hotline.assess.fetch_errors import FetchError
+from hotline.assess.fetch_errors import FetchError, FetchErrorCode
 from hotline.assess.fetcher import SafeFetcher
 from hotline.hashing import HashingError, MediaHashes, hash_bytes
 
@@ -143,12 +143,14 @@ def collect_media(fetcher: SafeFetcher, page_url: str, *, hash_media: bool = Tru
             )
         except FetchError as exc:
             assert exc.evidence is not None
+            code: str = exc.code.value
+            if exc.code is FetchErrorCode.TOO_LARGE and budget < policy.max_media_bytes:
+                code = CaptureErrorCode.CAPTURE_TOO_LARGE  # it was the budget that was hit
             items.append(
-                MediaItem(
-                    ref.url, ref.source, exc.evidence, None, None, exc.code.value, exc.message
-                )
+                MediaItem(ref.url, ref.source, exc.evidence, None, None, code, exc.message)
             )
             continue
-        budget -= len(result.body)
-        items.append(_hashed(ref.url, ref.source, result, hash_media))
+        item = _hashed(ref.url, ref.source, result, hash_media)
+        budget -= len(item.body or b"")
+        items.append(item)
     return PageCapture(page_url, page.evidence, kind, tuple(items), found.dropped, page.body)

@@ -52,6 +52,21 @@ def sniff_media_kind(head: bytes) -> MediaKind | None:
     return None
 
 
+def video_demuxer(head: bytes) -> str | None:
+    """The FFmpeg demuxer for a video signature, or None.
+
+    Naming the demuxer (instead of letting FFmpeg probe) keeps hostile files away from
+    demuxers that fetch other files or URLs, such as HLS playlists or concat lists.
+    """
+    if head[4:8] in _ISO_BMFF_BOXES:
+        return "mov"  # FFmpeg's mov demuxer reads MP4, MOV, M4V and 3GP
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "matroska"  # also WebM
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    return None
+
+
 def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Open an image lazily (header only) and refuse it if it has too many pixels."""
     if not data:

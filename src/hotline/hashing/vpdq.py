@@ -28,7 +28,7 @@ import numpy as np
 from hotline.hashing import pdq
 from hotline.hashing.errors import ErrorCode, HashingError
 from hotline.hashing.hexhash import normalise_hex
-from hotline.hashing.image_io import DEFAULT_MAX_PIXELS
+from hotline.hashing.image_io import DEFAULT_MAX_PIXELS, video_demuxer
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,27 +57,46 @@ def vpdq_from_bytes(
     """vPDQ of a video held in memory (MP4, MOV, WebM, MKV, AVI)."""
     if not data:
         raise HashingError(ErrorCode.EMPTY_FILE, "the file is empty")
-    return _hash_video(io.BytesIO(data), max_pixels=max_pixels, max_frames=max_frames)
+    demuxer = _demuxer_for(data[:16])
+    return _hash_video(io.BytesIO(data), demuxer, max_pixels=max_pixels, max_frames=max_frames)
 
 
 def vpdq_from_file(
     path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_frames: int | None = None
 ) -> list[VpdqFrame]:
-    """vPDQ of a video file; FFmpeg reads it directly, so it is never fully in memory."""
-    path = Path(path)
+    """vPDQ of a video file, streamed from disk (never read into memory whole).
+
+    The file is opened by Python and handed to FFmpeg as a stream, so FFmpeg never parses
+    the path (a name like `concat:a|b` or `http:...` would otherwise select a protocol).
+    """
     try:
-        if path.stat().st_size == 0:
-            raise HashingError(ErrorCode.EMPTY_FILE, "the file is empty")
+        with Path(path).open("rb") as handle:
+            head = handle.read(16)
+            if not head:
+                raise HashingError(ErrorCode.EMPTY_FILE, "the file is empty")
+            demuxer = _demuxer_for(head)
+            handle.seek(0)
+            return _hash_video(handle, demuxer, max_pixels=max_pixels, max_frames=max_frames)
     except OSError as exc:
         raise HashingError(ErrorCode.UNREADABLE_FILE, f"cannot read {path}: {exc}") from exc
-    return _hash_video(str(path), max_pixels=max_pixels, max_frames=max_frames)
 
 
-def _hash_video(source: Any, *, max_pixels: int, max_frames: int | None) -> list[VpdqFrame]:
+def _demuxer_for(head: bytes) -> str:
+    demuxer = video_demuxer(head)
+    if demuxer is None:
+        raise HashingError(
+            ErrorCode.UNSUPPORTED_MEDIA, "not a supported video (MP4, MOV, WebM, MKV, AVI)"
+        )
+    return demuxer
+
+
+def _hash_video(
+    source: Any, demuxer: str, *, max_pixels: int, max_frames: int | None
+) -> list[VpdqFrame]:
     import av  # imported here: PyAV loads FFmpeg, which image-only callers never need
 
     try:
-        container = av.open(source, mode="r")
+        container = av.open(source, mode="r", format=demuxer)
     except av.FFmpegError as exc:
         raise HashingError(ErrorCode.CORRUPT_MEDIA, f"cannot open video: {exc}") from exc
     except (OSError, ValueError) as exc:  # pragma: no cover - FFmpegError covers most

@@ -1,0 +1,133 @@
+"""One grader's grade of one image, in the UK legal categories with descriptive metadata.
+
+Categories (Sentencing Council, 2014): A penetrative sexual activity, sexual activity with an
+animal, or sadism; B non-penetrative sexual activity; C other indecent images. Clinical field
+names only; nothing here describes an image beyond these fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from hotline.errors import FieldError, InvalidInput
+
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 40
+
+
+class Category(StrEnum):
+    A = "A"
+    B = "B"
+    C = "C"
+    not_illegal = "not_illegal"
+
+
+class AgeBand(StrEnum):
+    """Youngest apparent age shown."""
+
+    age_0_2 = "0-2"
+    age_3_6 = "3-6"
+    age_7_10 = "7-10"
+    age_11_13 = "11-13"
+    age_14_15 = "14-15"
+    age_16_17 = "16-17"
+
+
+class ChildrenSex(StrEnum):
+    girls = "girls"
+    boys = "boys"
+    both = "both"
+    unidentified = "unidentified"
+
+
+class NonPhotographic(StrEnum):
+    drawn = "drawn"
+    computer_generated = "computer_generated"
+    ai_generated = "ai_generated"
+
+
+@dataclass(frozen=True)
+class Grade:
+    category: Category
+    age_band: AgeBand | None = None  # None only when no child is shown
+    sex: ChildrenSex | None = None
+    self_generated: bool = False
+    non_photographic: NonPhotographic | None = None
+    grid: bool = False  # a multi-image grid or contact sheet
+    tags: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def child_present(self) -> bool:
+        return self.age_band is not None
+
+    def as_fields(self) -> dict[str, Any]:
+        """Plain values for the jurisdiction rules and for storage."""
+        return {
+            "category": self.category.value,
+            "age_band": self.age_band.value if self.age_band else None,
+            "sex": self.sex.value if self.sex else None,
+            "self_generated": self.self_generated,
+            "non_photographic": self.non_photographic.value if self.non_photographic else None,
+            "grid": self.grid,
+            "child_present": self.child_present,
+            "tags": sorted(self.tags),
+        }
+
+
+def _enum(cls: type[StrEnum], value: object, name: str, errors: list[FieldError]) -> Any:
+    if value in (None, ""):
+        return None
+    try:
+        return cls(str(value))
+    except ValueError:
+        errors.append(FieldError(name, f"must be one of: {', '.join(m.value for m in cls)}"))
+        return None
+
+
+def _flag(value: object, name: str, errors: list[FieldError]) -> bool:
+    if value in (None, "", False, "false", "off", "0"):
+        return False
+    if value in (True, "true", "on", "1"):
+        return True
+    errors.append(FieldError(name, "must be true or false"))
+    return False
+
+
+def parse_grade(data: Mapping[str, object]) -> Grade:
+    """Validate a submitted grade (form or JSON); InvalidInput lists every problem."""
+    errors: list[FieldError] = []
+    category = _enum(Category, data.get("category"), "category", errors)
+    if category is None and not any(f.field == "category" for f in errors):
+        errors.append(FieldError("category", "choose A, B, C or not illegal"))
+    age_band = _enum(AgeBand, data.get("age_band"), "age_band", errors)
+    sex = _enum(ChildrenSex, data.get("sex"), "sex", errors)
+    non_photo = _enum(NonPhotographic, data.get("non_photographic"), "non_photographic", errors)
+    self_generated = _flag(data.get("self_generated"), "self_generated", errors)
+    grid = _flag(data.get("grid"), "grid", errors)
+    raw_tags = data.get("tags") or []
+    if isinstance(raw_tags, str):
+        raw_tags = [t for t in raw_tags.split(",")]
+    tags: set[str] = set()
+    if not isinstance(raw_tags, list | tuple):
+        errors.append(FieldError("tags", "must be a list of short words"))
+    else:
+        for tag in raw_tags:
+            text = str(tag).strip().lower()
+            if not text:
+                continue
+            if len(text) > MAX_TAG_LENGTH:
+                errors.append(FieldError("tags", f"each tag at most {MAX_TAG_LENGTH} characters"))
+                break
+            tags.add(text)
+        if len(tags) > MAX_TAGS:
+            errors.append(FieldError("tags", f"at most {MAX_TAGS} tags"))
+    if category in (Category.A, Category.B, Category.C) and age_band is None:
+        errors.append(FieldError("age_band", "an illegal grade needs the youngest apparent age"))
+    if age_band is None and sex is not None:
+        errors.append(FieldError("sex", "give an age band when children are shown"))
+    if errors or category is None:
+        raise InvalidInput("the grade has problems; nothing was recorded", fields=errors)
+    return Grade(category, age_band, sex, self_generated, non_photo, grid, frozenset(tags))
