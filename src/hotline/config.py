@@ -94,6 +94,52 @@ class Settings(BaseSettings):
         description="How long an analyst's claim on a queue item lasts before it returns to "
         "the queue.",
     )
+    graders_required: int = Field(
+        default=2,
+        ge=1,
+        le=5,
+        description="Independent grades that must agree before an image "
+        "is final (N-person verification).",
+    )
+    qa_sample_share: float = Field(
+        default=0.05, ge=0, le=1, description="Share of agreed grades drawn for quality review."
+    )
+    daily_view_cap_minutes: int = Field(
+        default=240,
+        ge=1,
+        le=24 * 60,
+        description="An analyst's daily media viewing cap; media display stops when reached.",
+    )
+    break_every_minutes: int = Field(
+        default=60, ge=5, le=24 * 60, description="A break prompt after this much viewing."
+    )
+    reveal_seconds: int = Field(
+        default=20,
+        ge=1,
+        le=600,
+        description="Viewing time charged for revealing one item (pages have no timers).",
+    )
+    thumbnail_page_seconds: int = Field(
+        default=5,
+        ge=0,
+        le=600,
+        description="Viewing time charged for a page of blurred thumbnails.",
+    )
+    default_blur: int = Field(
+        default=12,
+        ge=4,
+        le=40,
+        description="Blur radius of thumbnails; analysts may choose stronger, never weaker than 4.",
+    )
+    media_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days fetched media is kept (encrypted) before purge.",
+    )
+    hash_only: bool = Field(
+        default=False, description="Keep no media bytes at all: hashes and evidence only."
+    )
     store_reporter_email: bool = Field(
         default=True,
         description="Keep a reporter's optional email (encrypted with AES-GCM). Off: never stored.",

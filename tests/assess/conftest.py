@@ -337,6 +337,18 @@ def _routes(server_ref: list[_Server]) -> dict[str, Route]:
     def text(h: _Handler, q: dict[str, list[str]]) -> None:
         h._send(200, b"just some text, nothing to extract", "text/plain")
 
+    def garbage(h: _Handler, q: dict[str, list[str]]) -> None:
+        h.close_connection = True
+        h.wfile.write(b"NOT HTTP AT ALL\r\n\r\n")
+
+    def cut_short(h: _Handler, q: dict[str, list[str]]) -> None:
+        h.close_connection = True
+        h.send_response(200)
+        h.send_header("Content-Type", "image/png")
+        h.send_header("Content-Length", "100000")
+        h.end_headers()
+        h.wfile.write(PNG_A[:50])
+
     def missing(h: _Handler, q: dict[str, list[str]]) -> None:
         h._send(404, b"<html>gone</html>", "text/html")
 
@@ -359,6 +371,8 @@ def _routes(server_ref: list[_Server]) -> dict[str, Route]:
         "/octet": octet,
         "/text": text,
         "/missing": missing,
+        "/garbage": garbage,
+        "/cut-short": cut_short,
     }
 
 

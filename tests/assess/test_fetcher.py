@@ -164,7 +164,8 @@ def test_a_body_over_its_declared_cap_is_refused_unread(
 def test_a_streamed_body_is_cut_at_the_cap(site: BenignSite, make_fetcher: Make) -> None:
     error = _fail(make_fetcher(max_page_bytes=MiB), site.url("/huge-stream"), "too_large")
     assert error.evidence is not None
-    assert MiB < error.evidence.byte_count <= MiB + 64 * 1024
+    assert MiB < error.evidence.wire_byte_count <= MiB + 64 * 1024
+    assert error.evidence.byte_count <= MiB
 
 
 def test_media_and_explicit_caps(site: BenignSite, make_fetcher: Make) -> None:
@@ -202,6 +203,13 @@ def test_an_encoding_we_did_not_ask_for_is_refused(site: BenignSite, fetcher: Sa
 def test_connection_refused_is_connect_failed(fetcher: SafeFetcher) -> None:
     error = _fail(fetcher, "http://closed.example/", "connect_failed")
     assert error.evidence is not None and error.evidence.final_url == "http://closed.example/"
+
+
+@pytest.mark.parametrize("path", ["/garbage", "/cut-short"])
+def test_broken_responses_are_protocol_errors(
+    path: str, site: BenignSite, fetcher: SafeFetcher
+) -> None:
+    _fail(fetcher, site.url(path), "protocol_error")
 
 
 def test_a_deadline_passed_in_shortens_the_fetch(site: BenignSite, fetcher: SafeFetcher) -> None:

@@ -21,6 +21,7 @@ BLOCKED_URLS = [
     "http://api.localhost/",
     "http://[::1]/",
     "http://0.0.0.0/",
+    "http://0/",
     "http://[::]/",
     "http://169.254.169.254/latest/meta-data/",
     "http://10.1.2.3/",
@@ -198,3 +199,20 @@ def test_targets_are_canonicalised() -> None:
     assert hex_public.url == f"http://{FAKE_PUBLIC_IP}:8080/"
     assert parse_target("https://[2A00:1::1]/").url == "https://[2a00:1::1]/"
     assert parse_target("http://bücher.example/").host == "xn--bcher-kva.example"
+
+
+def test_the_transport_guards_a_plain_httpx_client(
+    site: BenignSite, resolver: RecordingResolver, nat: LoopbackNat
+) -> None:
+    import httpx
+
+    from hotline.assess.fetcher import SafeTransport
+
+    policy = FetchPolicy(resolver=resolver, network_backend=nat)
+    with httpx.Client(transport=SafeTransport(policy), trust_env=False) as client:
+        response = client.get(site.url("/page"))
+        assert response.status_code == 200 and b"benign test page" in response.content
+        with pytest.raises(FetchError) as caught:
+            client.get("http://private.example/")
+        assert caught.value.code == "blocked_address"
+    assert nat.calls == [(FAKE_PUBLIC_IP, site.port)]

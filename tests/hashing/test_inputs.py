@@ -226,3 +226,18 @@ def test_error_text_carries_code_and_message() -> None:
     with pytest.raises(HashingError) as caught:
         hash_bytes(b"plain text")
     assert str(caught.value).startswith("unsupported_media: ")
+
+
+def test_threads_hash_concurrently_and_leave_warning_filters_alone(
+    picture: Image.Image,
+) -> None:
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = list(warnings.filters)
+    images = [encode(shapes_image(200, 150, seed=s), "PNG") for s in range(8)]
+    expected = [pdq_from_bytes(data) for data in images]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(pdq_from_bytes, images * 4))
+    assert results == expected * 4
+    assert warnings.filters == before

@@ -123,6 +123,8 @@ def test_search_validates_input() -> None:
         index.search(b"\x00" * 33)
     with pytest.raises(IndexInputError):
         index.search_batch("0" * 64)
+    with pytest.raises(IndexInputError):
+        index.search("0" * 64, strategy="fast")  # type: ignore[arg-type]
 
 
 @st.composite

@@ -97,6 +97,10 @@ class BodyReader:
 
     def feed(self, raw: bytes) -> None:
         self.wire_byte_count += len(raw)
+        if self.wire_byte_count > self.max_bytes:  # bytes after a gzip stream count too
+            raise FetchError(
+                FetchErrorCode.TOO_LARGE, f"the body is larger than {self.max_bytes} bytes"
+            )
         for piece in self._run(raw, 0):
             self._take(piece)
 

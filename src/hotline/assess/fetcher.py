@@ -97,6 +97,8 @@ def _map_transport_error(exc: Exception) -> FetchError:
         return FetchError(FetchErrorCode.TLS_ERROR, f"TLS failed: {exc.reason or exc}")
     if isinstance(exc, OSError):
         return FetchError(FetchErrorCode.CONNECT_FAILED, "network error")
+    if isinstance(exc, (httpcore.ReadError, httpcore.WriteError)):
+        return FetchError(FetchErrorCode.PROTOCOL_ERROR, "the connection broke mid-response")
     return FetchError(FetchErrorCode.PROTOCOL_ERROR, "the server sent a malformed response")
 
 
@@ -140,19 +142,16 @@ class SafeTransport(httpx.BaseTransport):
 
     def __init__(self, policy: FetchPolicy) -> None:
         ctx = policy.ssl_context or _default_ssl_context()
+        proxy = httpx.URL(policy.proxy_url) if policy.proxy_url is not None else None
         trusted: list[tuple[str, int]] = []
-        if policy.proxy_url is not None:
-            proxy = httpx.URL(policy.proxy_url)
+        if proxy is not None:  # the proxy is configuration, not input: it alone skips vetting
             trusted.append((proxy.host, proxy.port or (443 if proxy.scheme == "https" else 80)))
         self.backend = GuardedBackend(
             policy.resolver, policy.allow_networks, policy.network_backend, trusted
         )
         self._pool: httpcore.ConnectionPool | httpcore.HTTPProxy
-        if policy.proxy_url is not None:
-            proxy = httpx.URL(policy.proxy_url)
-            auth = None
-            if proxy.username or proxy.password:
-                auth = (proxy.username, proxy.password)
+        if proxy is not None:
+            auth = (proxy.username, proxy.password) if proxy.username or proxy.password else None
             self._pool = httpcore.HTTPProxy(
                 proxy_url=httpcore.URL(
                     scheme=proxy.raw_scheme, host=proxy.raw_host, port=proxy.port, target=b"/"
@@ -296,6 +295,7 @@ class SafeFetcher:
         for _ in range(self.policy.max_redirects + 1):
             target = parse_target(current)
             trace.hops.append(Hop(url=target.url))
+            trace.headers = {}  # evidence keeps the headers of the last hop only
             try:
                 hop, response = self._send(target, referer)
             except BlockedAddress as exc:
@@ -366,7 +366,7 @@ class SafeFetcher:
         encoding = response.headers.get("content-encoding")
         reader = trace.reader = BodyReader(encoding, cap)
         declared = response.headers.get("content-length", "")
-        if not encoding and declared.isdigit() and int(declared) > cap:
+        if declared.isdigit() and int(declared) > cap:  # wire size: decoded is rarely smaller
             raise FetchError(FetchErrorCode.TOO_LARGE, f"Content-Length is over {cap} bytes")
         stream = response.stream
         assert isinstance(stream, httpx.SyncByteStream)

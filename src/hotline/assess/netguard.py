@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -193,6 +194,7 @@ def parse_target(raw: str) -> Target:
 # --- resolving ---------------------------------------------------------------------------
 
 _DNS_POOL: ThreadPoolExecutor | None = None
+_DNS_POOL_LOCK = threading.Lock()
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -207,9 +209,11 @@ def _resolve_with_deadline(resolver: Resolver, host: str, port: int) -> Sequence
         return resolver(host, port)
     # getaddrinfo has no timeout of its own; a slow DNS server must not outlive the deadline.
     global _DNS_POOL
-    if _DNS_POOL is None:
-        _DNS_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hotline-dns")
-    future = _DNS_POOL.submit(resolver, host, port)
+    with _DNS_POOL_LOCK:
+        if _DNS_POOL is None:
+            _DNS_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hotline-dns")
+        pool = _DNS_POOL
+    future = pool.submit(resolver, host, port)
     try:
         return future.result(timeout=max(remaining, 0.0))
     except FutureTimeout as exc:

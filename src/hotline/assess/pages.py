@@ -6,9 +6,12 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from hotline.assess import queue
-from hotline.errors import AppError
+from hotline.assess import pipeline, queue
+from hotline.assess.fetcher import SafeFetcher
+from hotline.errors import AppError, Conflict
+from hotline.grading import service as grading_service
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor
 from hotline.web.deps import get_db, get_settings, require
@@ -68,16 +71,41 @@ def case_page(
     url_id: int, request: Request, actor: Actor = Depends(require(Action.queue_view))
 ) -> HTMLResponse:
     with get_db(request).write() as session:
-        case = queue.get_case(session, url_id)
+        context = _case_context(session, url_id, actor, {}, {})
         audit.record(session, actor.username, "url.view", "reported_url", url_id, {})
-    return render(request, "assess/case.html", _case_context(case, actor, {}, {}))
+    return render(request, "assess/case.html", context)
+
+
+@router.post("/{url_id}/capture")
+def capture(
+    url_id: int, request: Request, actor: Actor = Depends(require(Action.report_assess))
+) -> Response:
+    """Fetch the page and its media now (safely), hash them and queue new media for grading."""
+    settings = get_settings(request)
+    with get_db(request).read() as session:
+        case = queue.get_case(session, url_id)
+    if case.entry.claimed_by != actor.username:
+        raise Conflict("claim this address before fetching it")
+    with SafeFetcher(request.app.state.fetch_policy) as fetcher:
+        pipeline.capture_url(
+            get_db(request),
+            fetcher,
+            request.app.state.media_store,
+            url_id,
+            actor=actor.username,
+            retention=timedelta(days=settings.media_retention_days),
+        )
+    return RedirectResponse(f"/staff/queue/{url_id}", status_code=303)
 
 
 def _case_context(
-    case: queue.UrlCase, actor: Actor, errors: dict[str, str], values: dict[str, str]
+    session: Session, url_id: int, actor: Actor, errors: dict[str, str], values: dict[str, str]
 ) -> dict[str, object]:
+    case = queue.get_case(session, url_id)
     return {
         "case": case,
+        "media": grading_service.items_for_url(session, url_id),
+        "captures": pipeline.recent_captures(session, url_id),
         "mine": case.entry.claimed_by == actor.username,
         "reasons": {v.value: list(r) for v, r in queue.REASONS.items()},
         "verdict_labels": VERDICT_LABELS,
@@ -135,13 +163,8 @@ async def verdict(
                 },
             )
     except AppError as exc:
+        errors = {f.field: f.message for f in exc.fields} or {"decision": exc.message}
         with get_db(request).read() as session:
-            case = queue.get_case(session, url_id)
-        errors = {f.field: f.message for f in exc.fields} or {"verdict": exc.message}
-        return render(
-            request,
-            "assess/case.html",
-            _case_context(case, actor, errors, values),
-            status_code=exc.status,
-        )
+            context = _case_context(session, url_id, actor, errors, values)
+        return render(request, "assess/case.html", context, status_code=exc.status)
     return RedirectResponse("/staff/queue", status_code=303)

@@ -2,8 +2,16 @@
 
 from hotline.advice import tables as advice_tables
 from hotline.db.base import Base
+from hotline.grading import tables as grading_tables
 from hotline.intake import tables as intake_tables
 from hotline.matching import tables as matching_tables
 from hotline.security import tables as security_tables
 
-__all__ = ["Base", "advice_tables", "intake_tables", "matching_tables", "security_tables"]
+__all__ = [
+    "Base",
+    "advice_tables",
+    "grading_tables",
+    "intake_tables",
+    "matching_tables",
+    "security_tables",
+]

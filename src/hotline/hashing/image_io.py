@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 
 import numpy as np
@@ -67,14 +70,26 @@ def video_demuxer(head: bytes) -> str | None:
     return None
 
 
+# warnings.catch_warnings swaps a process-wide filter list and is not thread-safe: two
+# threads entering and leaving it out of order can leave warnings silenced for the whole
+# process. The lock makes our own uses take turns (Pillow's decoding under it is a few ms).
+_WARNINGS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _pillow_warnings_silenced() -> Iterator[None]:
+    # Pillow warns about big images (we apply our own limit) and damaged metadata such as
+    # truncated EXIF; the pixels still decode, and damaged pixels fail with an exception.
+    with _WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
 def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Open an image lazily (header only) and refuse it if it has too many pixels."""
     if not data:
         raise HashingError(ErrorCode.EMPTY_FILE, "the file is empty")
-    with warnings.catch_warnings():
-        # Pillow warns about big images (we apply our own limit just below) and about
-        # damaged metadata; neither is an error in itself, and damaged pixels fail later.
-        warnings.simplefilter("ignore")
+    with _pillow_warnings_silenced():
         try:
             image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
         except Image.DecompressionBombError as exc:
@@ -111,10 +126,7 @@ def pixels_for_pdq(image: Image.Image) -> U8:
     as RGB, or fails, none of which gives a meaningful hash (see docs/hashing.md).
     """
     try:
-        with warnings.catch_warnings():
-            # Pillow warns on odd but readable files (truncated EXIF, palette transparency);
-            # the pixels still decode, so the warning is not an error here.
-            warnings.simplefilter("ignore")
+        with _pillow_warnings_silenced():
             image.load()
             mode = image.mode
             if mode in ("RGB", "RGBA", "RGBX", "L"):

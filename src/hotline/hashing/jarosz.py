@@ -12,6 +12,8 @@ reference. What we change is only *which* of those operations run, and in which 
 
 Two back ends compute the same bits: a compiled one (numba, used when installed) and a
 pure-numpy one (slower, used as a fallback and in tests to cross-check the compiled one).
+The compiled one also has a streamed kernel (`downsample_pixels_fused`) that computes luma
+and the passes a few rows at a time, so no full-size float image is ever stored.
 """
 
 from __future__ import annotations
@@ -333,10 +335,11 @@ def _fused_nb(  # pragma: no cover
     # four image rows at a time, so no full-size intermediate image is ever written: the
     # working set (a ring of window + 8 rows) stays in cache. Every float operation and its
     # order are those of the separate passes above.
-    ring_size = wc + 8
+    # A multiple of 4, so each block of four rows lands contiguously in the ring and the
+    # row pass can write there directly; wc + 4 rows would be the minimum.
+    ring_size = (wc + 8 + 3) // 4 * 4
     ring = np.empty((ring_size, n_cols), dtype=np.float32)
     luma = np.empty((4, n_cols), dtype=np.float32)
-    b1 = np.empty((4, n_cols), dtype=np.float32)
     c1 = np.empty((4, n_cols), dtype=np.float32)
     every_col = np.arange(n_cols)
     vsum = np.zeros(n_cols, dtype=np.float32)
@@ -351,12 +354,11 @@ def _fused_nb(  # pragma: no cover
     for r0 in range(0, n_rows, 4):
         n = min(4, n_rows - r0)
         _luma_rows_nb(flat, channels, kind, r0, n, n_cols, luma)
-        _box_rows_nb(luma[:n], b1[:n], wr, every_col)
+        slot0 = r0 % ring_size
+        _box_rows_nb(luma[:n], ring[slot0 : slot0 + n], wr, every_col)
         for b in range(n):
             ri = r0 + b
-            row = ring[ri % ring_size]
-            for j in range(n_cols):
-                row[j] = b1[b, j]
+            row = ring[slot0 + b]
             if ri < p1:
                 for j in range(n_cols):
                     vsum[j] += row[j]

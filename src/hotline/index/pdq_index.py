@@ -192,6 +192,7 @@ class PDQIndex:
     ) -> list[Match]:
         """Every live hash within `radius` bits of `code`, nearest first (ties by id)."""
         radius = check_radius(radius)
+        _check_strategy(strategy)
         query = one_to_words(code).reshape(1, WORDS)
         return self._state.search(query, radius, strategy)[0]
 
@@ -204,6 +205,7 @@ class PDQIndex:
     ) -> list[list[Match]]:
         """`search` for many codes at once (vectorised; faster per query than a loop)."""
         radius = check_radius(radius)
+        _check_strategy(strategy)
         queries = to_words(codes)
         state = self._state  # one consistent view for the whole batch
         out: list[list[Match]] = []
@@ -482,6 +484,11 @@ class PDQIndex:
             generation=self._generation,
             compacting=compactor is not None and compactor.is_alive(),
         )
+
+
+def _check_strategy(strategy: str) -> None:
+    if strategy not in ("auto", "multi_index", "scan"):
+        raise IndexInputError(f"strategy must be auto, multi_index or scan, got {strategy!r}")
 
 
 def _bytes_to_words(raw: bytes) -> Words:

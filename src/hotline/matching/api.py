@@ -1,8 +1,11 @@
 """POST /api/v1/match: a member's key, then an uploaded file or hashes; matches back.
 
-Key first (401 before any body is read), then the per-key rate limit (429), then the body:
-multipart with one `file` (hashed in memory, never written to disk), or JSON with one hash
-or a batch of up to 1,000. Each answered call is audited as counts only.
+The key is checked first (401), then the per-key rate limit (429), then the body: multipart
+with one `file` (hashed in memory, never written to disk), or JSON with one hash or a batch
+of up to 1,000. A JSON body (at most 256 KiB) is read before the key's database check so the
+whole answer takes one trip to the thread pool, but its problems are reported only after the
+key passed; an upload is read only after the key passed. Each answered call is audited as
+counts only, and answered only once that record is committed.
 """
 
 from __future__ import annotations
@@ -27,15 +30,16 @@ from hotline.errors import (
 )
 from hotline.hashing import ErrorCode, HashingError, hash_bytes
 from hotline.matching import inputs, keys, store
-from hotline.matching.model import HashQuery, Hit, MatchAnswer
+from hotline.matching.audit_writer import PendingRecord
+from hotline.matching.model import Hit, MatchAnswer
 from hotline.matching.service import MatchService, service_for
 from hotline.matching.upload import read_file_part
-from hotline.security import audit
 
 router = APIRouter(prefix="/api/v1", tags=["match"])
 
 # last_used_at is a hint, not a log: write it at most this often per key.
 _TOUCH_EVERY = timedelta(minutes=1)
+_ENVELOPE_BYTES = 64 * 1024
 
 
 def _unauthorized(message: str, error: str | None = None) -> Unauthorized:
@@ -43,23 +47,38 @@ def _unauthorized(message: str, error: str | None = None) -> Unauthorized:
     return Unauthorized(message, headers={"WWW-Authenticate": challenge})
 
 
-def authenticate(request: Request, svc: MatchService) -> store.StoredKey:
-    """The member key in `Authorization: Bearer`, checked against its stored hash."""
+def bearer_token(request: Request) -> str:
+    """The token in `Authorization: Bearer`, or 401 (no database needed to refuse these)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if not header or scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("send your member key as `Authorization: Bearer <key>`")
-    token = token.strip()
+    return token.strip()
+
+
+def authenticate(svc: MatchService, token: str) -> store.StoredKey:
+    """The stored key for `token`: known, matching its hash, not revoked; else 401."""
     prefix = keys.prefix_of(token)
     stored = None
     if prefix is not None:
-        with svc.db.read() as session:
-            stored = store.find_key(session, prefix)
+        with svc.db.reader.connect() as conn:
+            stored = store.find_key(conn, prefix)
     if not keys.verify(token, stored.key_sha256 if stored else None) or stored is None:
         raise _unauthorized("this key is not valid", "invalid_token")
     if stored.revoked:
         raise _unauthorized("this key has been revoked", "invalid_token")
     return stored
+
+
+def admit(
+    svc: MatchService, token: str, requested: list[str] | None
+) -> tuple[store.StoredKey, list[str]]:
+    """Key, rate limit and scopes, in that order: the key and the lists it may search."""
+    key = authenticate(svc, token)
+    retry_after = svc.limiter.hit(f"member-key:{key.id}")
+    if retry_after is not None:
+        raise RateLimited("this key has made too many requests; try again later", retry_after)
+    return key, keys.searchable_lists(key.scopes, requested)
 
 
 def _hashing_error(exc: HashingError) -> AppError:
@@ -70,19 +89,18 @@ def _hashing_error(exc: HashingError) -> AppError:
     return InvalidInput(f"the file could not be hashed: {exc.message}")
 
 
-async def _json_body(request: Request, limit: int) -> Any:
+async def _read_json(request: Request, limit: int) -> tuple[bytes, AppError | None]:
+    """The body, or the reason it is refused (raised later, once the key has passed)."""
+    too_large = PayloadTooLarge(f"a JSON body must be at most {limit} bytes")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"a JSON body must be at most {limit} bytes")
+        return b"", too_large
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise PayloadTooLarge(f"a JSON body must be at most {limit} bytes")
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedBody("the body is not valid JSON") from exc
+            return b"", too_large
+    return bytes(body), None
 
 
 def _result(index: int, kind: str, hits: list[Hit], cap: int) -> dict[str, Any]:
@@ -94,27 +112,44 @@ def _result(index: int, kind: str, hits: list[Hit], cap: int) -> dict[str, Any]:
     }
 
 
-def _record(
+def _audit(
     svc: MatchService, key: store.StoredKey, form: str, inputs_n: int, matched: int, lists_n: int
 ) -> None:
     """Counts only: never a hash, a file name or anything about the content."""
     now = utcnow()
-    with svc.db.write() as session:
-        audit.record(
-            session,
-            f"member:{key.member}",
-            "match.request",
-            "member_key",
-            key.prefix,
-            {"form": form, "inputs": inputs_n, "inputs_matched": matched, "lists": lists_n},
+    stale = key.last_used_at is None or now - key.last_used_at > _TOUCH_EVERY
+    svc.audit.record(
+        PendingRecord(
+            actor=f"member:{key.member}",
+            action="match.request",
+            object_type="member_key",
+            object_id=key.prefix,
+            detail={"form": form, "inputs": inputs_n, "inputs_matched": matched, "lists": lists_n},
+            touch_key=key.id if stale else None,
+            at=now,
         )
-        if key.last_used_at is None or now - key.last_used_at > _TOUCH_EVERY:
-            store.touch_key(session, key.id, now)
+    )
 
 
-def _match_hashes(
-    svc: MatchService, key: store.StoredKey, queries: list[HashQuery], lists: list[str], form: str
+def _body(results: list[dict[str, Any]], answer: MatchAnswer) -> dict[str, Any]:
+    return {"results": results, "lists": [v.to_json() for v in answer.versions]}
+
+
+def answer_json(
+    svc: MatchService,
+    token: str,
+    requested: list[str] | None,
+    raw: bytes,
+    refused: AppError | None,
 ) -> dict[str, Any]:
+    key, lists = admit(svc, token, requested)
+    if refused is not None:
+        raise refused
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedBody("the body is not valid JSON") from exc
+    queries = inputs.from_json(data)
     answer = svc.matcher.match(queries, lists)
     cap = svc.config.max_matches_per_input
     results = [
@@ -122,11 +157,12 @@ def _match_hashes(
         for i, (q, hits) in enumerate(zip(queries, answer.hits, strict=True))
     ]
     matched = sum(1 for hits in answer.hits if hits)
-    _record(svc, key, form, len(queries), matched, len(answer.versions))
+    form = "batch" if "hashes" in data else "hash"
+    _audit(svc, key, form, len(queries), matched, len(answer.versions))
     return _body(results, answer)
 
 
-def _match_upload(
+def answer_upload(
     svc: MatchService, key: store.StoredKey, data: bytes, lists: list[str]
 ) -> dict[str, Any]:
     try:
@@ -137,12 +173,8 @@ def _match_upload(
     answer = svc.matcher.match(media.queries, lists)
     hits = inputs.merge_hits(answer.hits)
     result = {**_result(0, "upload", hits, svc.config.max_matches_per_input), **media.summary}
-    _record(svc, key, "upload", 1, 1 if hits else 0, len(answer.versions))
+    _audit(svc, key, "upload", 1, 1 if hits else 0, len(answer.versions))
     return _body([result], answer)
-
-
-def _body(results: list[dict[str, Any]], answer: MatchAnswer) -> dict[str, Any]:
-    return {"results": results, "lists": [v.to_json() for v in answer.versions]}
 
 
 @router.post("/match")
@@ -157,26 +189,21 @@ async def match(
     """Match an uploaded image or video, one hash, or up to 1,000 hashes against the lists
     this key may search. Send the key as `Authorization: Bearer <key>`."""
     svc = service_for(request.app.state)
-    key = await run_in_threadpool(authenticate, request, svc)
-    retry_after = svc.limiter.hit(f"member-key:{key.id}")
-    if retry_after is not None:
-        raise RateLimited("this key has made too many requests; try again later", retry_after)
-    lists = keys.searchable_lists(key.scopes, list_names)
+    token = bearer_token(request)
     content_type = request.headers.get("content-type", "")
     kind = content_type.split(";")[0].strip().lower()
     if kind == "application/json":
-        data = await _json_body(request, svc.config.max_json_bytes)
-        queries = inputs.from_json(data)
-        form = "batch" if "hashes" in data else "hash"
-        body = await run_in_threadpool(_match_hashes, svc, key, queries, lists, form)
-    elif kind == "multipart/form-data":
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > svc.config.max_upload_bytes + 64 * 1024:
-            raise PayloadTooLarge(f"an upload must be at most {svc.config.max_upload_bytes} bytes")
-        data = await read_file_part(content_type, request.stream(), svc.config.max_upload_bytes)
-        body = await run_in_threadpool(_match_upload, svc, key, data, lists)
-    else:
+        raw, refused = await _read_json(request, svc.config.max_json_bytes)
+        body = await run_in_threadpool(answer_json, svc, token, list_names, raw, refused)
+        return JSONResponse(body)
+    key, lists = await run_in_threadpool(admit, svc, token, list_names)
+    if kind != "multipart/form-data":
         raise UnsupportedMediaType(
             "send JSON (application/json) with hashes, or a file as multipart/form-data"
         )
-    return JSONResponse(body)
+    limit = svc.config.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + _ENVELOPE_BYTES:
+        raise PayloadTooLarge(f"an upload must be at most {limit} bytes")
+    data = await read_file_part(content_type, request.stream(), limit)
+    return JSONResponse(await run_in_threadpool(answer_upload, svc, key, data, lists))

@@ -13,6 +13,7 @@ from typing import Any
 
 from hotline.config import Settings
 from hotline.db.engine import Database
+from hotline.matching.audit_writer import AuditWriter
 from hotline.matching.matcher import DatabaseSource, Matcher
 from hotline.security.ratelimit import RateLimiter
 
@@ -49,6 +50,7 @@ class MatchService:
         self.db = db
         self.matcher = Matcher(DatabaseSource(db), refresh_seconds=config.refresh_seconds)
         self.limiter = RateLimiter(settings.secret, config.rate_limit, config.rate_window_seconds)
+        self.audit = AuditWriter(db)
 
 
 _create_lock = threading.Lock()

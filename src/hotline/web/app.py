@@ -16,9 +16,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hotline import __version__
+from hotline.assess.fetcher import FetchPolicy
 from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.errors import AppError, FieldError, InvalidInput
+from hotline.grading.media_store import MediaStore
 from hotline.security import sessions
 from hotline.security.crypto import derive_key, sealer_for
 from hotline.security.permissions import Actor
@@ -204,6 +206,10 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     )
     app.state.email_sealer = sealer_for(settings.secret, "reporter-email")
     app.state.totp_sealer = sealer_for(settings.secret, "totp-secret")
+    app.state.media_store = (
+        None if settings.hash_only else MediaStore(settings.data_dir / "media", settings.secret)
+    )
+    app.state.fetch_policy = FetchPolicy()  # tests replace it to reach their local site
 
     _install_error_handlers(app)
     _install_request_context(app, settings, db)
@@ -234,8 +240,10 @@ def _mount(app: FastAPI, settings: Settings) -> None:
     if "staff" in settings.mounted:
         from hotline.advice import editor as advice_editor
         from hotline.assess import pages as assess_pages
+        from hotline.grading import pages as grading_pages
         from hotline.security import pages as security_pages
 
         app.include_router(security_pages.router, dependencies=html)
         app.include_router(assess_pages.router, dependencies=html)
+        app.include_router(grading_pages.router, dependencies=html)
         app.include_router(advice_editor.editor_router, dependencies=html)

@@ -1,0 +1,244 @@
+"""Benchmark POST /api/v1/match over HTTP: hash lookups a second and latency.
+
+    .venv/bin/python bench/bench_match_api.py --entries 100000 --seconds 10 --concurrency 8
+
+A throwaway SQLite database gets one list of `--entries` synthetic entries (a random PDQ
+hash and a random MD5 each; no media at all) and a member key. The app runs under uvicorn
+on 127.0.0.1 in a child process (one worker, as `hotline serve` runs it); this process
+drives it with `--concurrency` httpx clients for `--seconds` per scenario, loopback only.
+Queries are half near-duplicates of stored entries (0-31 bits flipped, or the exact MD5)
+and half random (no match). Every request is a full call: key check, rate limit, search,
+and the audit record written in its own transaction.
+
+Scenarios: one PDQ hash a request, one MD5 a request, batches of 100 and of 1,000 PDQ hashes.
+Prints, per scenario, requests/s, hash lookups/s and p50/p99 request latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+SEED = 20261125
+MAX_DISTANCE = 31
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def random_hex(rng: np.random.Generator, n: int, nbytes: int) -> list[str]:
+    raw = rng.integers(0, 256, size=(n, nbytes), dtype=np.uint8)
+    return [bytes(row).hex() for row in raw]
+
+
+def flip(hex_hash: str, bits: int, rng: np.random.Generator) -> str:
+    value = int(hex_hash, 16)
+    for bit in rng.choice(256, bits, replace=False):
+        value ^= 1 << int(bit)
+    return f"{value:064x}"
+
+
+# ---- set-up and the server (child process) ------------------------------------------------
+
+
+def prepare(root: Path, entries: int) -> dict[str, Any]:
+    """Create and fill the database; returns the key and a sample of stored hashes."""
+    from hotline.db import migrate
+    from hotline.db.engine import Database
+    from hotline.matching import store
+    from hotline.matching.model import NewEntry
+
+    db = Database(f"sqlite:///{root / 'bench.db'}")
+    migrate.upgrade(db)
+    rng = np.random.default_rng(SEED)
+    pdqs = random_hex(rng, entries, 32)
+    md5s = random_hex(rng, entries, 16)
+    started = time.perf_counter()
+    with db.write() as session:
+        store.create_list(session, "bench", "synthetic entries")
+        for start in range(0, entries, 50_000):
+            chunk = [
+                NewEntry("A", md5=md5s[i], pdq=pdqs[i], pdq_quality=100)
+                for i in range(start, min(start + 50_000, entries))
+            ]
+            store.add_entries(session, "bench", chunk)
+        store.create_member(session, "bench-member")
+        issued, _ = store.create_key(session, "bench-member", ["bench"])
+    db.dispose()
+    print(f"stored {entries:,} entries in {time.perf_counter() - started:.1f}s", flush=True)
+    sample = rng.choice(entries, min(entries, 5000), replace=False)
+    return {
+        "url": f"sqlite:///{root / 'bench.db'}",
+        "key": issued.key,
+        "pdq": [pdqs[i] for i in sample],
+        "md5": [md5s[i] for i in sample],
+    }
+
+
+def serve(database_url: str, port: int, data_dir: str) -> None:
+    import uvicorn
+
+    from hotline.config import load_settings
+    from hotline.db.engine import Database
+    from hotline.matching import api
+    from hotline.matching.service import MatchConfig
+    from hotline.web.app import create_app
+
+    settings = load_settings(
+        mode="development",
+        data_dir=Path(data_dir),
+        database_url=database_url,
+        secret_key=secrets.token_urlsafe(48),
+        log_level="warning",
+    )
+    app = create_app(settings, Database(database_url))
+    if not any(getattr(r, "path", "") == "/api/v1/match" for r in app.routes):
+        app.include_router(api.router)
+    # The benchmark measures throughput, not the limiter: lift it out of the way.
+    app.state.match_config = MatchConfig(rate_limit=100_000_000, rate_window_seconds=1)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+# ---- the load (this process) ------------------------------------------------------------------
+
+
+def make_bodies(kind: str, batch: int, data: dict[str, Any], n: int) -> list[bytes]:
+    """n request bodies: half near-duplicates of stored hashes, half random."""
+    rng = np.random.default_rng(SEED + batch + len(kind))
+    bodies = []
+    for _ in range(n):
+        hashes = []
+        for _ in range(batch):
+            known = rng.random() < 0.5
+            if kind == "pdq":
+                value = (
+                    flip(data["pdq"][rng.integers(len(data["pdq"]))], int(rng.integers(0, 32)), rng)
+                    if known
+                    else random_hex(rng, 1, 32)[0]
+                )
+            else:
+                value = (
+                    data["md5"][rng.integers(len(data["md5"]))]
+                    if known
+                    else random_hex(rng, 1, 16)[0]
+                )
+            hashes.append({"type": kind, "value": value})
+        body = {kind: hashes[0]["value"]} if batch == 1 else {"hashes": hashes}
+        bodies.append(json.dumps(body).encode())
+    return bodies
+
+
+async def drive(
+    base: str, key: str, bodies: list[bytes], seconds: float, concurrency: int
+) -> tuple[int, list[float], int]:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async def worker(i: int, client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        n = i
+        while time.perf_counter() < deadline:
+            body = bodies[n % len(bodies)]
+            n += concurrency
+            t0 = time.perf_counter()
+            response = await client.post(f"{base}/api/v1/match", content=body, headers=headers)
+            latencies.append(time.perf_counter() - t0)
+            if response.status_code != 200:
+                errors += 1
+
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        await asyncio.gather(*(worker(i, client) for i in range(concurrency)))
+    return len(latencies), latencies, errors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=10.0, help="per scenario")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--serve", nargs=3, metavar=("URL", "PORT", "DATA_DIR"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve[0], int(args.serve[1]), args.serve[2])
+        return
+
+    with tempfile.TemporaryDirectory(prefix="bench-match-") as tmp:
+        root = Path(tmp)
+        data = prepare(root, args.entries)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        server = subprocess.Popen(
+            [sys.executable, __file__, "--serve", data["url"], str(port), str(root / "data")],
+            env=env,
+        )
+        try:
+            headers = {"Authorization": f"Bearer {data['key']}"}
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    started = time.perf_counter()
+                    # The first call loads the list into memory.
+                    if (
+                        httpx.post(
+                            f"{base}/api/v1/match",
+                            json={"md5": "0" * 32},
+                            headers=headers,
+                            timeout=120,
+                        ).status_code
+                        == 200
+                    ):
+                        break
+                except httpx.TransportError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("the server did not start")
+                time.sleep(0.2)
+            print(f"server up; first call (loads the list) {time.perf_counter() - started:.2f}s")
+            print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs\n")
+            print(
+                f"{'scenario':<22}{'requests/s':>12}{'lookups/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+            )
+            for kind, batch in (("pdq", 1), ("md5", 1), ("pdq", 100), ("pdq", 1000)):
+                bodies = make_bodies(kind, batch, data, 200 if batch <= 100 else 20)
+                count, latencies, errors = asyncio.run(
+                    drive(base, data["key"], bodies, args.seconds, args.concurrency)
+                )
+                ms = np.array(latencies) * 1000
+                rate = count / args.seconds
+                name = f"{kind} x{batch}"
+                print(
+                    f"{name:<22}{rate:>12,.0f}{rate * batch:>12,.0f}"
+                    f"{np.percentile(ms, 50):>9.1f}{np.percentile(ms, 99):>9.1f}{errors:>8}",
+                    flush=True,
+                )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Capture a reported URL: fetch the page and its media safely, hash everything, match known
+material, keep new media encrypted for grading, and record the evidence.
+
+The network part runs outside any database transaction (it can take minutes); the results are
+then written in one transaction, so a capture is recorded whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.assess.capture import PageCapture, collect_media
+from hotline.assess.fetcher import SafeFetcher
+from hotline.db.base import utcnow
+from hotline.db.engine import Database
+from hotline.errors import NotFound
+from hotline.grading import service
+from hotline.grading.media_store import MediaStore
+from hotline.grading.tables import PageCaptureRow
+from hotline.intake.tables import ReportedUrlRow
+from hotline.security import audit
+
+
+@dataclass(frozen=True)
+class CaptureSummary:
+    url_id: int
+    capture_id: int
+    page_status: int | None
+    error_code: str | None
+    new_items: int
+    known_items: int
+    failed_items: int
+
+
+def _evidence_json(capture: PageCapture) -> str:
+    return json.dumps(
+        {
+            "page": capture.page.to_json(),
+            "dropped": capture.dropped,
+            "items": [
+                {
+                    "url": item.url,
+                    "source": item.source,
+                    "evidence": item.evidence.to_json() if item.evidence else None,
+                    "error_code": item.error_code,
+                    "error_message": item.error_message,
+                }
+                for item in capture.items
+            ],
+        },
+        sort_keys=True,
+        default=str,
+    )
+
+
+def capture_url(
+    db: Database,
+    fetcher: SafeFetcher,
+    store: MediaStore | None,
+    url_id: int,
+    *,
+    actor: str,
+    retention: timedelta,
+) -> CaptureSummary:
+    """`store` None means hash-only mode: no media bytes are kept."""
+    with db.read() as session:
+        row = session.get(ReportedUrlRow, url_id)
+        if row is None:
+            raise NotFound("no reported URL with that id")
+        page_url = row.normalized_url
+    capture = collect_media(fetcher, page_url)
+    new = known = failed = 0
+    with db.write() as session:
+        for item in capture.items:
+            if not item.ok or item.hashes is None or item.body is None:
+                failed += 1
+                continue
+            hashes = item.hashes
+            pdq = hashes.pdq
+            media = service.register_media(
+                session,
+                url_id=url_id,
+                source_url=item.url,
+                kind=hashes.kind.value,
+                hashes=service.MediaHashesIn(
+                    md5=hashes.digests.md5,
+                    sha1=hashes.digests.sha1,
+                    sha256=hashes.digests.sha256,
+                    pdq=pdq.hex if pdq else None,
+                    pdq_quality=pdq.quality if pdq else None,
+                ),
+                byte_count=len(item.body),
+                stored=store is not None,
+                purge_after=utcnow() + retention,
+            )
+            if media.status is service.MediaStatus.known_match:
+                known += 1
+            else:
+                new += 1
+                if store is not None:
+                    store.put(media.id, item.body)
+        row_capture = PageCaptureRow(
+            url_id=url_id,
+            at=utcnow(),
+            status=capture.page.status,
+            error_code=capture.page.error_code,
+            item_count=len(capture.items),
+            new_items=new,
+            known_items=known,
+            failed_items=failed,
+            evidence=_evidence_json(capture),
+        )
+        session.add(row_capture)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "url.captured",
+            "reported_url",
+            url_id,
+            {
+                "capture": row_capture.id,
+                "status": capture.page.status,
+                "error": capture.page.error_code,
+                "new": new,
+                "known": known,
+                "failed": failed,
+            },
+        )
+        capture_id = row_capture.id
+    return CaptureSummary(
+        url_id, capture_id, capture.page.status, capture.page.error_code, new, known, failed
+    )
+
+
+@dataclass(frozen=True)
+class CaptureRecord:
+    id: int
+    at: datetime
+    status: int | None
+    error_code: str | None
+    new_items: int
+    known_items: int
+    failed_items: int
+
+
+def recent_captures(session: Session, url_id: int, limit: int = 10) -> list[CaptureRecord]:
+    rows = session.execute(
+        select(PageCaptureRow)
+        .where(PageCaptureRow.url_id == url_id)
+        .order_by(PageCaptureRow.id.desc())
+        .limit(limit)
+    ).scalars()
+    return [
+        CaptureRecord(
+            r.id, r.at, r.status, r.error_code, r.new_items, r.known_items, r.failed_items
+        )
+        for r in rows
+    ]

@@ -1,0 +1,384 @@
+"""Media awaiting grades, independent grading, senior resolution and agreement statistics.
+
+Known material is matched by hash and inherits its grade: it never reaches a grader's screen.
+A grader sees nobody else's grade of an item until their own is in, and grades it once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hotline.db.base import utcnow
+from hotline.errors import Conflict, Forbidden, NotFound
+from hotline.grading.agreement import cohens_kappa
+from hotline.grading.consensus import Decision, Outcome, decide
+from hotline.grading.jurisdictions import derive_all
+from hotline.grading.model import Grade, parse_grade
+from hotline.grading.tables import GradeRow, MediaItemRow
+from hotline.security.tables import UserRow
+
+DEFAULT_PDQ_DISTANCE = 31
+MIN_PDQ_QUALITY = 50
+
+
+class MediaStatus(StrEnum):
+    awaiting_grades = "awaiting_grades"
+    known_match = "known_match"  # inherited an agreed grade by hash; never shown
+    agreed = "agreed"  # N graders agreed: ready for the hash list
+    disagreement = "disagreement"  # waiting for a senior analyst
+    resolved = "resolved"  # a senior decided: ready for the hash list
+
+
+FINAL = (MediaStatus.agreed, MediaStatus.resolved, MediaStatus.known_match)
+
+
+@dataclass(frozen=True)
+class MediaHashesIn:
+    md5: str
+    sha1: str
+    sha256: str
+    pdq: str | None
+    pdq_quality: int | None
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    id: int
+    url_id: int | None
+    source_url: str
+    kind: str
+    status: MediaStatus
+    stored: bool
+    pdq: str | None
+    pdq_quality: int | None
+    sha256: str
+    final_grade: Grade | None
+    inherited_from: int | None
+    qa_sampled: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class GradeView:
+    grader: str
+    grade: Grade
+    is_resolution: bool
+    at: datetime
+    derived: dict[str, str]
+
+
+def _grade_from_json(text: str | None) -> Grade | None:
+    return parse_grade(json.loads(text)) if text else None
+
+
+def _grade_json(grade: Grade) -> str:
+    fields = grade.as_fields()
+    fields.pop("child_present")
+    return json.dumps(fields, sort_keys=True)
+
+
+def _item(row: MediaItemRow) -> MediaItem:
+    return MediaItem(
+        id=row.id,
+        url_id=row.url_id,
+        source_url=row.source_url,
+        kind=row.kind,
+        status=MediaStatus(row.status),
+        stored=row.stored,
+        pdq=row.pdq,
+        pdq_quality=row.pdq_quality,
+        sha256=row.sha256,
+        final_grade=_grade_from_json(row.final_grade),
+        inherited_from=row.inherited_from,
+        qa_sampled=row.qa_sampled,
+        created_at=row.created_at,
+    )
+
+
+def _hamming(a: str, b: str) -> int:
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def find_known(
+    session: Session, hashes: MediaHashesIn, pdq_distance: int = DEFAULT_PDQ_DISTANCE
+) -> MediaItemRow | None:
+    """A finally graded item with the same bytes, or a PDQ within the match distance."""
+    final = [s.value for s in FINAL]
+    exact = session.execute(
+        select(MediaItemRow)
+        .where(MediaItemRow.sha256 == hashes.sha256, MediaItemRow.status.in_(final))
+        .order_by(MediaItemRow.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    if exact is not None:
+        return exact
+    if not hashes.pdq or (hashes.pdq_quality or 0) < MIN_PDQ_QUALITY:
+        return None
+    # The hash list's PDQ index (hotline.index) serves members at scale; graded media on one
+    # hotline is small enough to compare here, and always current within the transaction.
+    candidates = session.execute(
+        select(MediaItemRow.id, MediaItemRow.pdq).where(
+            MediaItemRow.status.in_(final),
+            MediaItemRow.pdq.is_not(None),
+            MediaItemRow.pdq_quality >= MIN_PDQ_QUALITY,
+        )
+    ).all()
+    best = min(
+        ((_hamming(hashes.pdq, pdq), item_id) for item_id, pdq in candidates if pdq),
+        default=None,
+    )
+    if best is not None and best[0] <= pdq_distance:
+        return session.get(MediaItemRow, best[1])
+    return None
+
+
+def register_media(
+    session: Session,
+    *,
+    url_id: int | None,
+    source_url: str,
+    kind: str,
+    hashes: MediaHashesIn,
+    byte_count: int,
+    stored: bool,
+    purge_after: datetime | None,
+) -> MediaItem:
+    """Record a fetched item; a known one inherits its grade and is final at once."""
+    known = find_known(session, hashes)
+    now = utcnow()
+    row = MediaItemRow(
+        url_id=url_id,
+        source_url=source_url,
+        kind=kind,
+        md5=hashes.md5,
+        sha1=hashes.sha1,
+        sha256=hashes.sha256,
+        pdq=hashes.pdq,
+        pdq_quality=hashes.pdq_quality,
+        byte_count=byte_count,
+        status=(MediaStatus.known_match if known else MediaStatus.awaiting_grades).value,
+        stored=stored and known is None,  # known material is never kept to be shown
+        purge_after=purge_after if known is None else None,
+        inherited_from=known.id if known else None,
+        final_grade=known.final_grade if known else None,
+        qa_sampled=False,
+        decided_at=now if known else None,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return _item(row)
+
+
+def get_item(session: Session, media_id: int) -> MediaItem:
+    row = session.get(MediaItemRow, media_id)
+    if row is None:
+        raise NotFound("no media item with that id")
+    return _item(row)
+
+
+def items_for_url(session: Session, url_id: int) -> list[MediaItem]:
+    rows = session.execute(
+        select(MediaItemRow).where(MediaItemRow.url_id == url_id).order_by(MediaItemRow.id)
+    ).scalars()
+    return [_item(r) for r in rows]
+
+
+def to_grade(session: Session, grader_id: int, limit: int = 24) -> list[MediaItem]:
+    """Items waiting for grades that this grader has not graded yet, oldest first."""
+    mine = exists().where(
+        and_(GradeRow.media_id == MediaItemRow.id, GradeRow.grader_id == grader_id)
+    )
+    rows = session.execute(
+        select(MediaItemRow)
+        .where(MediaItemRow.status == MediaStatus.awaiting_grades.value, ~mine)
+        .order_by(MediaItemRow.id)
+        .limit(limit)
+    ).scalars()
+    return [_item(r) for r in rows]
+
+
+def count_to_grade(session: Session, grader_id: int) -> int:
+    mine = exists().where(
+        and_(GradeRow.media_id == MediaItemRow.id, GradeRow.grader_id == grader_id)
+    )
+    return session.execute(
+        select(func.count())
+        .select_from(MediaItemRow)
+        .where(MediaItemRow.status == MediaStatus.awaiting_grades.value, ~mine)
+    ).scalar_one()
+
+
+def has_graded(session: Session, media_id: int, grader_id: int) -> bool:
+    return (
+        session.execute(
+            select(func.count())
+            .select_from(GradeRow)
+            .where(GradeRow.media_id == media_id, GradeRow.grader_id == grader_id)
+        ).scalar_one()
+        > 0
+    )
+
+
+def grades_visible_to(
+    session: Session, media_id: int, viewer_id: int, *, senior: bool
+) -> list[GradeView]:
+    """Other graders' grades, only once the viewer's own is in (seniors see all)."""
+    if not senior and not has_graded(session, media_id, viewer_id):
+        return []
+    rows = session.execute(
+        select(GradeRow, UserRow.username)
+        .join(UserRow, UserRow.id == GradeRow.grader_id)
+        .where(GradeRow.media_id == media_id)
+        .order_by(GradeRow.id)
+    ).all()
+    views = []
+    for row, username in rows:
+        grade = parse_grade(json.loads(row.fields))
+        views.append(
+            GradeView(username, grade, row.is_resolution, row.created_at, derive_all(grade))
+        )
+    return views
+
+
+def _lock_item(session: Session, media_id: int) -> MediaItemRow:
+    row = session.execute(
+        select(MediaItemRow).where(MediaItemRow.id == media_id).with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("no media item with that id")
+    return row
+
+
+def submit_grade(
+    session: Session,
+    media_id: int,
+    grader_id: int,
+    grade: Grade,
+    *,
+    required: int,
+    qa_share: float,
+) -> Decision:
+    """Record one independent grade and decide the item when enough are in."""
+    row = _lock_item(session, media_id)
+    if row.status != MediaStatus.awaiting_grades.value:
+        raise Conflict("this item is no longer waiting for grades")
+    try:
+        with session.begin_nested():
+            session.add(
+                GradeRow(
+                    media_id=media_id,
+                    grader_id=grader_id,
+                    is_resolution=False,
+                    fields=_grade_json(grade),
+                    category=grade.category.value,
+                    created_at=utcnow(),
+                )
+            )
+    except IntegrityError as exc:
+        raise Conflict("you have already graded this item") from exc
+    grades = [
+        parse_grade(json.loads(text))
+        for text in session.execute(
+            select(GradeRow.fields).where(GradeRow.media_id == media_id).order_by(GradeRow.id)
+        ).scalars()
+    ]
+    decision = decide(media_id, grades, required=required, qa_share=qa_share)
+    if decision.outcome is Outcome.agreed and decision.final is not None:
+        row.status = MediaStatus.agreed.value
+        row.final_grade = _grade_json(decision.final)
+        row.qa_sampled = decision.sampled_for_qa
+        row.decided_at = utcnow()
+    elif decision.outcome is Outcome.disagreement:
+        row.status = MediaStatus.disagreement.value
+    session.flush()
+    return decision
+
+
+def disagreements(session: Session, limit: int = 100) -> list[MediaItem]:
+    rows = session.execute(
+        select(MediaItemRow)
+        .where(MediaItemRow.status == MediaStatus.disagreement.value)
+        .order_by(MediaItemRow.id)
+        .limit(limit)
+    ).scalars()
+    return [_item(r) for r in rows]
+
+
+def resolve(session: Session, media_id: int, senior_id: int, grade: Grade) -> None:
+    """A senior analyst's grade decides a disagreement."""
+    row = _lock_item(session, media_id)
+    if row.status != MediaStatus.disagreement.value:
+        raise Conflict("only items in disagreement are resolved by a senior")
+    if has_graded(session, media_id, senior_id):
+        raise Forbidden("you graded this item yourself; another senior must resolve it")
+    session.add(
+        GradeRow(
+            media_id=media_id,
+            grader_id=senior_id,
+            is_resolution=True,
+            fields=_grade_json(grade),
+            category=grade.category.value,
+            created_at=utcnow(),
+        )
+    )
+    row.status = MediaStatus.resolved.value
+    row.final_grade = _grade_json(grade)
+    row.decided_at = utcnow()
+    session.flush()
+
+
+def qa_sample(session: Session, limit: int = 100) -> list[MediaItem]:
+    rows = session.execute(
+        select(MediaItemRow)
+        .where(MediaItemRow.qa_sampled.is_(True))
+        .order_by(MediaItemRow.decided_at.desc())
+        .limit(limit)
+    ).scalars()
+    return [_item(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class GraderAgreement:
+    grader: str
+    graded: int
+    kappa: float | None
+
+
+def grader_agreement(session: Session) -> list[GraderAgreement]:
+    """Cohen's kappa of each grader's categories against the final categories."""
+    rows = session.execute(
+        select(UserRow.username, GradeRow.category, MediaItemRow.final_grade)
+        .join(GradeRow, GradeRow.grader_id == UserRow.id)
+        .join(MediaItemRow, MediaItemRow.id == GradeRow.media_id)
+        .where(MediaItemRow.final_grade.is_not(None), GradeRow.is_resolution.is_(False))
+    ).all()
+    pairs: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    for username, category, final in rows:
+        final_category: Any = json.loads(final or "{}").get("category")
+        pairs[username][0].append(category)
+        pairs[username][1].append(final_category)
+    return [
+        GraderAgreement(name, len(mine), cohens_kappa(mine, final))
+        for name, (mine, final) in sorted(pairs.items())
+    ]
+
+
+def ready_for_hash_list(session: Session) -> list[MediaItem]:
+    """Finally graded illegal items (agreed or resolved by people, not inherited copies)."""
+    rows = session.execute(
+        select(MediaItemRow)
+        .where(MediaItemRow.status.in_([MediaStatus.agreed.value, MediaStatus.resolved.value]))
+        .order_by(MediaItemRow.id)
+    ).scalars()
+    items = [_item(r) for r in rows]
+    return [i for i in items if i.final_grade and i.final_grade.category.value != "not_illegal"]

@@ -1,0 +1,89 @@
+"""Tables for media found on reported pages, grades, and analysts' viewing (wellbeing)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.db.base import Base, UTCDateTime
+
+
+class MediaItemRow(Base):
+    """One image or video found on a reported page (or imported), by its hashes."""
+
+    __tablename__ = "media_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reported_urls.id"), nullable=True, index=True
+    )
+    source_url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(8))  # image or video
+    md5: Mapped[str] = mapped_column(String(32), index=True)
+    sha1: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    pdq: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pdq_quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    byte_count: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # MediaStatus
+    stored: Mapped[bool] = mapped_column(Boolean)  # encrypted bytes kept (not hash-only)
+    purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    inherited_from: Mapped[int | None] = mapped_column(ForeignKey("media_items.id"), nullable=True)
+    final_grade: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON of Grade fields
+    qa_sampled: Mapped[bool] = mapped_column(Boolean)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PageCaptureRow(Base):
+    """The evidence of one capture of a reported page (see hotline.assess.evidence)."""
+
+    __tablename__ = "page_captures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url_id: Mapped[int] = mapped_column(ForeignKey("reported_urls.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    item_count: Mapped[int] = mapped_column(Integer)
+    new_items: Mapped[int] = mapped_column(Integer)
+    known_items: Mapped[int] = mapped_column(Integer)
+    failed_items: Mapped[int] = mapped_column(Integer)
+    evidence: Mapped[str] = mapped_column(Text)  # JSON: page and item fetch evidence
+
+
+class GradeRow(Base):
+    """One grader's independent grade; a grader grades an item once."""
+
+    __tablename__ = "grades"
+    __table_args__ = (UniqueConstraint("media_id", "grader_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media_items.id"), index=True)
+    grader_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    is_resolution: Mapped[bool] = mapped_column(Boolean)  # a senior's deciding grade
+    fields: Mapped[str] = mapped_column(Text)  # JSON of Grade fields
+    category: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MediaViewRow(Base):
+    """Exposure: each thumbnail page and each reveal an analyst saw, with seconds charged."""
+
+    __tablename__ = "media_views"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media_items.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))  # thumbnails, reveal, break
+    seconds: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class StaffPreferenceRow(Base):
+    __tablename__ = "staff_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    blur_strength: Mapped[int] = mapped_column(Integer)
