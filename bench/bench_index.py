@@ -124,6 +124,8 @@ def recall(found: Sequence[set[int]], truth: Sequence[np.ndarray]) -> float:
 
 def run_child(args: argparse.Namespace) -> dict[str, Any]:
     lib, size, dataset = args.child_lib, args.child_size, args.child_dataset
+    if lib == "exact":
+        return bench_exact(size)
     t = time.perf_counter()
     words = make_data(size, dataset)
     near, rand = make_queries(words, max(args.queries, args.recall_queries), SEED + 1)
@@ -148,6 +150,33 @@ def run_child(args: argparse.Namespace) -> dict[str, Any]:
         result.update(bench_threatexchange(args, words, near, rand, sample, truth))
     result["peak_rss_gb"] = peak_rss_gb()
     return result
+
+
+def bench_exact(size: int) -> dict[str, Any]:
+    """ExactHashIndex with MD5-width random digests (no reference library to compare)."""
+    from hotline.index import ExactHashIndex
+
+    rng = np.random.default_rng(SEED)
+    raw = rng.integers(0, 256, size=(size, 16), dtype=np.uint8).tobytes()
+    digests = [raw[i : i + 16] for i in range(0, len(raw), 16)]
+    out: dict[str, Any] = {"lib": "exact", "size": size, "dataset": "md5"}
+    rss0 = rss_bytes()
+    t = time.perf_counter()
+    index = ExactHashIndex.build("md5", np.arange(size, dtype=np.int64), digests)
+    out["build_s"] = time.perf_counter() - t
+    out["rss_delta_gb"] = (rss_bytes() - rss0) / 1e9
+    out["memory_bytes_gb"] = index.memory_bytes() / 1e9
+    hits = [digests[i].hex() for i in rng.integers(0, size, 1000)]
+    misses = [bytes(rng.integers(0, 256, 16, dtype=np.uint8)).hex() for _ in range(1000)]
+    out["hit_lookup"] = latencies_ms(lambda i: index.lookup(hits[i]), 1000)
+    out["miss_lookup"] = latencies_ms(lambda i: index.lookup(misses[i]), 1000)
+    new = [bytes(rng.integers(0, 256, 16, dtype=np.uint8)) for _ in range(10_000)]
+    t = time.perf_counter()
+    index.add(np.arange(size, size + 10_000, dtype=np.int64), new)
+    out["add_10k_visible_s"] = time.perf_counter() - t
+    assert index.lookup(new[-1]) == [size + 9_999]
+    out["peak_rss_gb"] = peak_rss_gb()
+    return out
 
 
 def peak_rss_gb() -> float:
@@ -375,6 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--sizes", default="1000000,10000000")
     p.add_argument("--datasets", default="random,clustered")
     p.add_argument("--libs", default="hotline,threatexchange")
+    p.add_argument("--exact-sizes", default="1000000", help="ExactHashIndex sizes ('' for none)")
     p.add_argument("--queries", type=int, default=1000, help="queries per timing set")
     p.add_argument("--te-queries", type=int, default=200, help="cap for threatexchange")
     p.add_argument("--recall-queries", type=int, default=50)
@@ -416,6 +446,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = []
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     with tempfile.TemporaryDirectory() as truth_dir:
+
+        def child(lib: str, size: int, dataset: str) -> None:
+            cmd = [sys.executable, __file__, *(argv or sys.argv[1:])]
+            cmd += ["--child-lib", lib, "--child-size", str(size)]
+            cmd += ["--child-dataset", dataset, "--truth-dir", truth_dir]
+            t = time.perf_counter()
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                print(proc.stderr, file=sys.stderr)
+                results.append({"lib": lib, "size": size, "dataset": dataset, "error": 1})
+                return
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            r["child_wall_s"] = time.perf_counter() - t
+            results.append(r)
+            print(json.dumps(r), file=sys.stderr, flush=True)
+
         for size in [int(s) for s in args.sizes.split(",")]:
             for dataset in args.datasets.split(","):
                 for lib in args.libs.split(","):
@@ -424,25 +470,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                         or (dataset == "clustered" and size > args.te_clustered_max)
                     ):
                         continue
-                    cmd = [sys.executable, __file__, *(argv or sys.argv[1:])]
-                    cmd += ["--child-lib", lib, "--child-size", str(size)]
-                    cmd += ["--child-dataset", dataset, "--truth-dir", truth_dir]
-                    t = time.perf_counter()
-                    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-                    if proc.returncode != 0:
-                        print(proc.stderr, file=sys.stderr)
-                        results.append(
-                            {"lib": lib, "size": size, "dataset": dataset, "error": proc.returncode}
-                        )
-                        continue
-                    r = json.loads(proc.stdout.strip().splitlines()[-1])
-                    r["child_wall_s"] = time.perf_counter() - t
-                    results.append(r)
-                    print(json.dumps(r), file=sys.stderr, flush=True)
+                    child(lib, size, dataset)
+        for size in [int(s) for s in args.exact_sizes.split(",") if s]:
+            child("exact", size, "md5")
     print(HEADER)
     for r in results:
-        if "error" not in r:
+        if "error" not in r and r["lib"] != "exact":
             print(fmt_row(r))
+    exact = [r for r in results if r["lib"] == "exact" and "error" not in r]
+    if exact:
+        print(
+            "\n| ExactHashIndex (md5) N | build s | RSS Δ GB | memory_bytes GB "
+            "| hit p50 / p99 ms | miss p50 / p99 ms | 10k adds s |"
+        )
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for r in exact:
+            h, m = r["hit_lookup"], r["miss_lookup"]
+            print(
+                f"| {r['size']:,} | {r['build_s']:.1f} | {r['rss_delta_gb']:.2f} "
+                f"| {r['memory_bytes_gb']:.2f} | {h['p50_ms']:.3f} / {h['p99_ms']:.3f} "
+                f"| {m['p50_ms']:.3f} / {m['p99_ms']:.3f} | {r['add_10k_visible_s']:.3f} |"
+            )
     print(f"\nload average at end: {os.getloadavg()}; total {time.perf_counter() - started:.0f} s")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -222,15 +223,20 @@ def test_unreadable_paths(tmp_path: Path) -> None:
     assert error_code(pdq_from_file, tmp_path / "missing.jpg") is ErrorCode.UNREADABLE_FILE
 
 
+def test_special_files_are_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    assert error_code(hash_file, fifo) is ErrorCode.UNREADABLE_FILE
+    assert error_code(pdq_from_file, fifo) is ErrorCode.UNREADABLE_FILE
+
+
 def test_error_text_carries_code_and_message() -> None:
     with pytest.raises(HashingError) as caught:
         hash_bytes(b"plain text")
     assert str(caught.value).startswith("unsupported_media: ")
 
 
-def test_threads_hash_concurrently_and_leave_warning_filters_alone(
-    picture: Image.Image,
-) -> None:
+def test_threads_hash_concurrently_and_leave_warning_filters_alone() -> None:
     import warnings
     from concurrent.futures import ThreadPoolExecutor
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -146,6 +147,14 @@ def test_empty_video_input(tmp_path: Path) -> None:
     with pytest.raises(HashingError) as caught:
         vpdq_from_file(tmp_path / "empty.mp4")
     assert caught.value.code is ErrorCode.EMPTY_FILE
+
+
+def test_fifo_is_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)
+    with pytest.raises(HashingError) as caught:
+        vpdq_from_file(fifo)
+    assert caught.value.code is ErrorCode.UNREADABLE_FILE
 
 
 def test_text_format_round_trip() -> None:

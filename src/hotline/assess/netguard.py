@@ -25,84 +25,13 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import httpcore
 
 from hotline.assess.fetch_errors import BlockedAddress, FetchError, FetchErrorCode
-from hotline.intake.urls import MAX_URL_LENGTH, UrlError, _parse_ipv4_any_spelling
+from hotline.intake.urls import MAX_URL_LENGTH
+from hotline.netaddr import IPAddress, IPNetwork, is_public_address, parse_ipv4_any_spelling
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # (host, port) -> every address the name has. Tests inject a dict-backed one.
 Resolver = Callable[[str, int], Sequence[str]]
 
-_net = ipaddress.ip_network
-# Non-global ranges that Python 3.11's ipaddress flags miss or get wrong, from the IANA
-# special-purpose registries. Checked in addition to the is_* flags, never instead.
-_EXTRA_BLOCKED: tuple[IPNetwork, ...] = (
-    _net("0.0.0.0/8"),  # "this network"
-    _net("100.64.0.0/10"),  # CGNAT shared space
-    _net("192.0.0.0/24"),  # IETF protocol assignments
-    _net("192.88.99.0/24"),  # deprecated 6to4 relay anycast
-    _net("198.18.0.0/15"),  # benchmarking
-    _net("64:ff9b:1::/48"),  # local-use NAT64
-    _net("100::/64"),  # discard-only
-    _net("2001::/23"),  # IETF protocol assignments, Teredo included
-    _net("2001:db8::/32"),  # documentation
-    _net("3fff::/20"),  # documentation (2024)
-    _net("5f00::/16"),  # SRv6 SIDs
-    _net("fc00::/7"),  # unique local
-    _net("fec0::/10"),  # deprecated site-local
-)
-_NAT64 = _net("64:ff9b::/96")  # well-known NAT64 prefix: the last 32 bits are an IPv4 address
-_IPV4_COMPATIBLE = _net("::/96")  # deprecated ::a.b.c.d
-_IPV4_TRANSLATED = _net("::ffff:0:0:0/96")  # SIIT ::ffff:0:a.b.c.d
 _LOCALHOST_ADDRESSES = ("127.0.0.1", "::1")
-
-
-def _ipv4_is_public(ip: ipaddress.IPv4Address) -> bool:
-    return ip.is_global and not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or any(ip in net for net in _EXTRA_BLOCKED if net.version == 4)
-    )
-
-
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    """IPv4 addresses an IPv6 address carries (mapped, compatible, 6to4, Teredo, NAT64)."""
-    found: list[ipaddress.IPv4Address] = []
-    if ip.ipv4_mapped is not None:
-        found.append(ip.ipv4_mapped)
-    if ip.sixtofour is not None:
-        found.append(ip.sixtofour)
-    if ip.teredo is not None:
-        found.extend(ip.teredo)
-    if ip in _NAT64 or ip in _IPV4_COMPATIBLE or ip in _IPV4_TRANSLATED:
-        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-    return found
-
-
-def is_public_address(ip: IPAddress) -> bool:
-    """True only for globally routable unicast addresses, IPv6 forms of private IPv4 refused."""
-    if isinstance(ip, ipaddress.IPv4Address):
-        return _ipv4_is_public(ip)
-    embedded = _embedded_ipv4(ip)
-    if any(not _ipv4_is_public(v4) for v4 in embedded):
-        return False
-    if ip in _NAT64:
-        # Python files 64:ff9b::/96 under the reserved ::/8; it is how an IPv6-only network
-        # with DNS64 reaches public IPv4 sites, so the embedded address decides (checked above).
-        return True
-    return ip.is_global and not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_site_local
-        or ip.is_multicast
-        or ip.is_reserved  # covers ::/8: mapped, compatible and translated forms
-        or ip.is_unspecified
-        or any(ip in net for net in _EXTRA_BLOCKED if net.version == 6)
-    )
 
 
 def is_allowed_address(ip: IPAddress, allow_networks: Iterable[IPNetwork] = ()) -> bool:
@@ -128,8 +57,8 @@ def parse_ip(text: str) -> IPAddress | None:
         except ValueError as exc:
             raise FetchError(FetchErrorCode.BAD_URL, "not a valid IPv6 address") from exc
     try:
-        return _parse_ipv4_any_spelling(host)
-    except UrlError as exc:
+        return parse_ipv4_any_spelling(host)
+    except ValueError as exc:
         raise FetchError(FetchErrorCode.BAD_URL, "not a valid IPv4 address") from exc
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,7 @@ def hash_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHas
 
 def hash_file(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHashes:
     """Exact digests and PDQ or vPDQ of a file; videos are streamed, not read into memory."""
-    path = Path(path)
+    path = _regular_file(Path(path))
     try:
         with path.open("rb") as handle:
             head = handle.read(16)
@@ -120,8 +121,19 @@ def _kind_of(head: bytes) -> MediaKind:
     return kind
 
 
+def _regular_file(path: Path) -> Path:
+    # A FIFO or device found while walking a folder would block or never end on read.
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise HashingError(ErrorCode.UNREADABLE_FILE, f"cannot read {path}: {exc}") from exc
+    if not stat.S_ISREG(mode):
+        raise HashingError(ErrorCode.UNREADABLE_FILE, f"{path} is not a regular file")
+    return path
+
+
 def _read(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return _regular_file(path).read_bytes()
     except OSError as exc:
         raise HashingError(ErrorCode.UNREADABLE_FILE, f"cannot read {path}: {exc}") from exc

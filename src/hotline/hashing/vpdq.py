@@ -69,8 +69,11 @@ def vpdq_from_file(
     The file is opened by Python and handed to FFmpeg as a stream, so FFmpeg never parses
     the path (a name like `concat:a|b` or `http:...` would otherwise select a protocol).
     """
+    path = Path(path)
     try:
-        with Path(path).open("rb") as handle:
+        if not path.is_file():  # a FIFO or device would block or never end
+            raise HashingError(ErrorCode.UNREADABLE_FILE, f"{path} is not a regular file")
+        with path.open("rb") as handle:
             head = handle.read(16)
             if not head:
                 raise HashingError(ErrorCode.EMPTY_FILE, "the file is empty")

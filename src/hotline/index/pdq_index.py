@@ -468,7 +468,12 @@ class PDQIndex:
     # ---- introspection -----------------------------------------------------------------
 
     def memory_bytes(self) -> int:
-        return self._state.memory_bytes()
+        """Bytes of the arrays (memory-mapped ones at full size), the spare delta buffer and
+        an estimate of ~100 bytes per entry of the delta's id dict."""
+        state = self._state
+        spare = self._buf_words.nbytes + self._buf_ids.nbytes
+        spare -= state.delta_words.nbytes + state.delta_ids.nbytes
+        return state.memory_bytes() + max(spare, 0) + 100 * len(self._delta_rows)
 
     def stats(self) -> IndexStats:
         state = self._state
@@ -479,7 +484,7 @@ class PDQIndex:
             delta_rows=state.delta_len,
             tombstones=int(state.dead.shape[0]),
             chunk_widths=state.base.tables.layout.widths,
-            memory_bytes=state.memory_bytes(),
+            memory_bytes=self.memory_bytes(),
             path=str(self._root) if self._root is not None else None,
             generation=self._generation,
             compacting=compactor is not None and compactor.is_alive(),

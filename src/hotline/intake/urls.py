@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
+from hotline.netaddr import is_public_address, parse_ipv4_any_spelling
+
 MAX_URL_LENGTH = 2048
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Schemes without "//" that people paste; "example.com:8080/x" must not look like a scheme.
@@ -48,8 +50,6 @@ _TRACKING_PARAMS = frozenset(
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _UNRESERVED = "-._~"
 _PCT = re.compile(r"%[0-9A-Fa-f]{2}")
-# A host made only of digits, dots and hex markers is an IP address in some spelling.
-_NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}\.?$")
 
 
 class UrlError(ValueError):
@@ -62,46 +62,8 @@ class NormalisedUrl:
     host: str
 
 
-def _parse_ipv4_any_spelling(host: str) -> ipaddress.IPv4Address | None:
-    """inet_aton's rules: 1-4 parts, each decimal, octal (leading 0) or hex (0x)."""
-    if not _NUMERIC_HOST.match(host):
-        return None
-    parts = host.rstrip(".").split(".")
-    values: list[int] = []
-    for part in parts:
-        if part.startswith("0x"):
-            values.append(int(part[2:] or "0", 16))
-        elif len(part) > 1 and part.startswith("0"):
-            if not all(c in "01234567" for c in part):
-                raise UrlError("the address is not a valid IP address")
-            values.append(int(part, 8))
-        else:
-            values.append(int(part))
-    # The last part fills the remaining bytes (e.g. 127.1 = 127.0.0.1, 2130706433 = 127.0.0.1).
-    *head, last = values
-    if any(v > 255 for v in head) or last >= 256 ** (4 - len(head)):
-        raise UrlError("the address is not a valid IP address")
-    number = 0
-    for v in head:
-        number = number * 256 + v
-    number = number * 256 ** (4 - len(head)) + last
-    return ipaddress.IPv4Address(number)
-
-
 def _refuse_non_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
-    if isinstance(ip, ipaddress.IPv6Address):
-        mapped = ip.ipv4_mapped or ip.sixtofour
-        if mapped is not None:
-            _refuse_non_public(mapped)
-    if (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or not ip.is_global
-    ):
+    if not is_public_address(ip):
         raise UrlError("the address points at a private or local network, not a public website")
 
 
@@ -116,7 +78,10 @@ def _normalise_host(raw: str) -> str:
             raise UrlError("the address is not a valid IP address") from exc
         _refuse_non_public(ip6)
         return f"[{ip6.compressed}]"
-    ip4 = _parse_ipv4_any_spelling(host)
+    try:
+        ip4 = parse_ipv4_any_spelling(host)
+    except ValueError as exc:
+        raise UrlError("the address is not a valid IP address") from exc
     if ip4 is not None:
         _refuse_non_public(ip4)
         return str(ip4)
