@@ -170,13 +170,21 @@ async def drive(
     return len(latencies), latencies, errors
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=10.0, help="per scenario")
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--concurrency", default="1,8", help="comma-separated client counts to run each at"
+    )
     parser.add_argument(
         "--serve", nargs=3, metavar=("URL", "PORT", "DATA_DIR"), help=argparse.SUPPRESS
     )
@@ -220,21 +228,26 @@ def main() -> None:
             print(f"server up; first call (loads the list) {time.perf_counter() - started:.2f}s")
             print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs\n")
             print(
-                f"{'scenario':<22}{'requests/s':>12}{'lookups/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+                f"{'scenario':<14}{'clients':>8}{'req/s':>8}{'lookups/s':>11}"
+                f"{'p50 ms':>8}{'p99 ms':>8}{'server CPU ms/req':>19}{'errors':>7}"
             )
             for kind, batch in (("pdq", 1), ("md5", 1), ("pdq", 100), ("pdq", 1000)):
                 bodies = make_bodies(kind, batch, data, 200 if batch <= 100 else 20)
-                count, latencies, errors = asyncio.run(
-                    drive(base, data["key"], bodies, args.seconds, args.concurrency)
-                )
-                ms = np.array(latencies) * 1000
-                rate = count / args.seconds
-                name = f"{kind} x{batch}"
-                print(
-                    f"{name:<22}{rate:>12,.0f}{rate * batch:>12,.0f}"
-                    f"{np.percentile(ms, 50):>9.1f}{np.percentile(ms, 99):>9.1f}{errors:>8}",
-                    flush=True,
-                )
+                for clients in [int(c) for c in args.concurrency.split(",")]:
+                    cpu0 = cpu_seconds(server.pid)
+                    count, latencies, errors = asyncio.run(
+                        drive(base, data["key"], bodies, args.seconds, clients)
+                    )
+                    cpu = (cpu_seconds(server.pid) - cpu0) / max(count, 1) * 1000
+                    ms = np.array(latencies) * 1000
+                    rate = count / args.seconds
+                    print(
+                        f"{kind + ' x' + str(batch):<14}{clients:>8}{rate:>8,.0f}"
+                        f"{rate * batch:>11,.0f}{np.percentile(ms, 50):>8.1f}"
+                        f"{np.percentile(ms, 99):>8.1f}{cpu:>19.2f}{errors:>7}",
+                        flush=True,
+                    )
+            print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
         finally:
             server.terminate()
             server.wait(timeout=30)

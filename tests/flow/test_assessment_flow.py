@@ -20,7 +20,7 @@ from hotline.grading import service
 from hotline.grading.model import parse_grade
 from hotline.security import users
 from tests.assess.conftest import FAKE_CLOSED_IP, FAKE_PUBLIC_IP, LoopbackNat, draw_image
-from tests.conftest import StaffFactory, csrf_from, sign_in
+from tests.conftest import StaffFactory, csrf_from
 
 KNOWN, NEW, SPLIT = draw_image(1), draw_image(2, "JPEG"), draw_image(3)
 PAGE = b"""<!doctype html><html><body><h1>Gallery</h1>
@@ -72,8 +72,11 @@ def flow_app(app, site: int):  # type: ignore[no-untyped-def]
 
 def grade_form(client: TestClient, media_id: int, action: str, **fields: str) -> Any:
     token = csrf_from(client.get(f"/staff/grading/{media_id}").text)
-    return client.post(f"/staff/grading/{media_id}/{action}",
-                       data={"csrf_token": token, **fields}, follow_redirects=False)
+    return client.post(
+        f"/staff/grading/{media_id}/{action}",
+        data={"csrf_token": token, **fields},
+        follow_redirects=False,
+    )
 
 
 def test_report_to_hash_list(flow_app, staff: StaffFactory, db: Database, settings) -> None:  # type: ignore[no-untyped-def]
@@ -85,33 +88,57 @@ def test_report_to_hash_list(flow_app, staff: StaffFactory, db: Database, settin
 
         h = hash_bytes(KNOWN)
         known = service.register_media(
-            session, url_id=None, source_url="https://elsewhere.example/k.png", kind="image",
-            hashes=service.MediaHashesIn(h.digests.md5, h.digests.sha1, h.digests.sha256,
-                                         h.pdq.hex if h.pdq else None,
-                                         h.pdq.quality if h.pdq else None),
-            byte_count=len(KNOWN), stored=False, purge_after=None)
+            session,
+            url_id=None,
+            source_url="https://elsewhere.example/k.png",
+            kind="image",
+            hashes=service.MediaHashesIn(
+                h.digests.md5,
+                h.digests.sha1,
+                h.digests.sha256,
+                h.pdq.hex if h.pdq else None,
+                h.pdq.quality if h.pdq else None,
+            ),
+            byte_count=len(KNOWN),
+            stored=False,
+            purge_after=None,
+        )
         for grader in (g1, g2):
-            service.submit_grade(session, known.id, grader.id,
-                                 parse_grade({"category": "C", "age_band": "11-13"}),
-                                 required=2, qa_share=0)
+            service.submit_grade(
+                session,
+                known.id,
+                grader.id,
+                parse_grade({"category": "C", "age_band": "11-13"}),
+                required=2,
+                qa_share=0,
+            )
 
-    with TestClient(flow_app) as public, TestClient(flow_app) as ana, \
-            TestClient(flow_app) as ben, TestClient(flow_app) as senior:
-        reference = public.post("/api/v1/reports",
-                                json={"url": "http://gallery.example/page.html"}).json()["reference"]
+    with (
+        TestClient(flow_app) as public,
+        TestClient(flow_app) as ana,
+        TestClient(flow_app) as ben,
+        TestClient(flow_app) as senior,
+    ):
+        reference = public.post(
+            "/api/v1/reports", json={"url": "http://gallery.example/page.html"}
+        ).json()["reference"]
         staff.login(ana, ["analyst"])
         staff.login(ben, ["analyst"])
         staff.login(senior, ["senior_analyst"])
 
         token = csrf_from(ana.get("/staff/queue").text)
-        case_url = ana.post("/staff/queue/claim-next", data={"csrf_token": token},
-                            follow_redirects=False).headers["location"]
-        captured = ana.post(f"{case_url}/capture", data={"csrf_token": token},
-                            follow_redirects=False)
+        case_url = ana.post(
+            "/staff/queue/claim-next", data={"csrf_token": token}, follow_redirects=False
+        ).headers["location"]
+        captured = ana.post(
+            f"{case_url}/capture", data={"csrf_token": token}, follow_redirects=False
+        )
         assert captured.status_code == 303
         url_id = int(case_url.rsplit("/", 1)[1])
         with db.read() as session:
-            items = {i.source_url.rsplit("/", 1)[1]: i for i in service.items_for_url(session, url_id)}
+            items = {
+                i.source_url.rsplit("/", 1)[1]: i for i in service.items_for_url(session, url_id)
+            }
         assert set(items) == {"known.png", "new.jpg", "split.png"}  # missing.png failed: 404
         assert items["known.png"].status is service.MediaStatus.known_match
         assert items["known.png"].final_grade is not None
@@ -125,11 +152,14 @@ def test_report_to_hash_list(flow_app, staff: StaffFactory, db: Database, settin
 
         new_id, split_id = items["new.jpg"].id, items["split.png"].id
         # Ana grades first; Ben sees no other grade before his own is in.
-        assert grade_form(ana, new_id, "grade", category="B", age_band="7-10",
-                          sex="girls").status_code == 303
+        assert (
+            grade_form(ana, new_id, "grade", category="B", age_band="7-10", sex="girls").status_code
+            == 303
+        )
         assert 'id="grades"' not in ben.get(f"/staff/grading/{new_id}").text
-        assert grade_form(ana, new_id, "grade", category="B",
-                          age_band="7-10").status_code == 409  # twice is refused
+        assert (
+            grade_form(ana, new_id, "grade", category="B", age_band="7-10").status_code == 409
+        )  # twice is refused
         assert grade_form(ben, new_id, "grade", category="B", age_band="3-6").status_code == 303
         page = ben.get(f"/staff/grading/{new_id}").text
         assert 'id="grades"' in page and "agreed" in page
@@ -140,10 +170,13 @@ def test_report_to_hash_list(flow_app, staff: StaffFactory, db: Database, settin
         grade_form(ben, split_id, "grade", category="C", age_band="11-13")
         review = senior.get("/staff/grading/disagreements").text
         assert f"/staff/grading/{split_id}" in review
-        assert grade_form(ana, split_id, "resolve", category="A",
-                          age_band="11-13").status_code == 403  # not a senior
-        assert grade_form(senior, split_id, "resolve", category="C",
-                          age_band="11-13").status_code == 303
+        assert (
+            grade_form(ana, split_id, "resolve", category="A", age_band="11-13").status_code == 403
+        )  # not a senior
+        assert (
+            grade_form(senior, split_id, "resolve", category="C", age_band="11-13").status_code
+            == 303
+        )
 
         with db.read() as session:
             ready = {i.id: i for i in service.ready_for_hash_list(session)}
@@ -157,16 +190,23 @@ def test_report_to_hash_list(flow_app, staff: StaffFactory, db: Database, settin
 
 def test_capture_of_an_unreachable_page_is_recorded(flow_app, login_as, db: Database) -> None:  # type: ignore[no-untyped-def]
     flow_app.state.fetch_policy = FetchPolicy(
-        resolver=lambda host, port: [FAKE_CLOSED_IP], network_backend=LoopbackNat(1, 1),
-        fetch_timeout_s=3, connect_timeout_s=1,
+        resolver=lambda host, port: [FAKE_CLOSED_IP],
+        network_backend=LoopbackNat(1, 1),
+        fetch_timeout_s=3,
+        connect_timeout_s=1,
     )
     client = login_as(["analyst"])
     client.post("/api/v1/reports", json={"url": "http://gone.example/x"})
     token = csrf_from(client.get("/staff/queue").text)
-    case_url = client.post("/staff/queue/claim-next", data={"csrf_token": token},
-                           follow_redirects=False).headers["location"]
-    assert client.post(f"{case_url}/capture", data={"csrf_token": token},
-                       follow_redirects=False).status_code == 303
+    case_url = client.post(
+        "/staff/queue/claim-next", data={"csrf_token": token}, follow_redirects=False
+    ).headers["location"]
+    assert (
+        client.post(
+            f"{case_url}/capture", data={"csrf_token": token}, follow_redirects=False
+        ).status_code
+        == 303
+    )
     assert "connect_failed" in client.get(case_url).text
 
 
