@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -29,7 +29,7 @@ PAGE = b"""<!doctype html><html><body><h1>Gallery</h1>
 
 
 class Site(BaseHTTPRequestHandler):
-    files: dict[str, tuple[str, bytes]] = {
+    files: ClassVar[dict[str, tuple[str, bytes]]] = {
         "/page.html": ("text/html; charset=utf-8", PAGE),
         "/img/known.png": ("image/png", KNOWN),
         "/img/new.jpg": ("image/jpeg", NEW),
