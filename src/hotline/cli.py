@@ -294,6 +294,27 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+media_app = typer.Typer(help="Fetched media kept for grading.", no_args_is_help=True)
+app.add_typer(media_app, name="media")
+
+
+@media_app.command("purge")
+def media_purge() -> None:
+    """Delete stored media past its retention period (HOTLINE_MEDIA_RETENTION_DAYS).
+
+    Run it daily (cron or a systemd timer); it is safe to run at any time and more than once."""
+    from hotline.db.base import utcnow
+    from hotline.grading.media_store import MediaStore
+    from hotline.security import audit
+
+    settings = _settings()
+    store = MediaStore(settings.data_dir / "media", settings.secret)
+    with _database(settings, upgrade=False) as db, db.write() as session:
+        purged = store.purge_expired(session, utcnow())
+        audit.record(session, "cli", "media.purged", "media", "*", {"count": purged})
+    typer.echo(f"purged {purged} stored media item(s)")
+
+
 app.command("hash")(hash_command)
 
 

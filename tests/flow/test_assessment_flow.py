@@ -146,6 +146,10 @@ def test_report_to_hash_list(flow_app, staff: StaffFactory, db: Database, settin
         assert items["new.jpg"].status is service.MediaStatus.awaiting_grades
         case = ana.get(case_url).text
         assert "1 failed" in case and "2 new" in case and "1 known" in case
+        with db.read() as session:
+            from hotline.assess import queue
+
+            assert queue.get_case(session, url_id).entry.priority == 2  # known-match hint
 
         # Known material is never displayed.
         assert ana.get(f"/staff/media/{items['known.png'].id}/thumb").status_code == 403

@@ -176,3 +176,14 @@ def test_serve_demo_end_to_end(tmp_path: Path) -> None:
     assert f"hotline demo running at {base}" in output
     assert re.search(r"analyst\s+password \S{12,}", output)
     assert (tmp_path / "demo-credentials.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_media_purge_runs_and_is_audited(cli_env: CliRunner, db: Database) -> None:
+    from sqlalchemy import select
+
+    from hotline.security.tables import AuditRow
+
+    result = cli_env.invoke(app, ["media", "purge"])
+    assert result.exit_code == 0 and "purged 0" in result.output
+    with db.read() as session:
+        assert "media.purged" in session.execute(select(AuditRow.action)).scalars().all()

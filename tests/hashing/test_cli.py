@@ -78,6 +78,17 @@ def test_failures_are_reported_and_exit_one(corpus: Path) -> None:
     assert "pdq" in by_name["a.jpg"]
 
 
+def test_unexpected_exceptions_become_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hotline.hashing import media
+
+    def boom(path: str, max_pixels: int) -> None:
+        raise RuntimeError("decoder exploded")
+
+    monkeypatch.setattr(media, "hash_file", boom)
+    record = hash_one("x.jpg")
+    assert record == {"path": "x.jpg", "error": "internal_error: RuntimeError: decoder exploded"}
+
+
 def test_missing_path_is_a_usage_error(corpus: Path) -> None:
     result = runner.invoke(app, ["hash", str(corpus), str(corpus / "nope.jpg")])
     assert result.exit_code == 2

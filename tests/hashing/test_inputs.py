@@ -26,10 +26,10 @@ from hotline.hashing import (
 
 from .conftest import encode, shapes_image
 
-hasher = pytest.importorskip("threatexchange.signal_type.pdq.pdq_hasher")
-
 
 def reference(data: bytes) -> tuple[str, int]:
+    """threatexchange's PDQ; the tests that need it skip when it is not installed."""
+    hasher = pytest.importorskip("threatexchange.signal_type.pdq.pdq_hasher")
     hex_, quality = hasher.pdq_from_bytes(data)
     return hex_, int(quality)
 

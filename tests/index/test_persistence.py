@@ -30,7 +30,7 @@ def test_save_and_open_round_trip(tmp_path: Path, rng: np.random.Generator) -> N
     assert stats.path == str(tmp_path / "idx") and stats.generation == 1
     assert stats.tombstones == 2 and stats.delta_rows == 1
     # The base arrays are memory-mapped, not read into memory.
-    assert isinstance(reopened._state.base.words, np.memmap)
+    assert isinstance(reopened._state.base.words.base, np.memmap)
     reopened.close()
 
 

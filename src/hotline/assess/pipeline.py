@@ -26,6 +26,9 @@ from hotline.intake.tables import ReportedUrlRow
 from hotline.security import audit
 
 
+KNOWN_MATCH_PRIORITY = 2
+
+
 @dataclass(frozen=True)
 class CaptureSummary:
     url_id: int
@@ -104,6 +107,11 @@ def capture_url(
                 new += 1
                 if store is not None:
                     store.put(media.id, item.body)
+        if known:
+            # Known material on the page: the case moves up the queue (a known-match hint).
+            url_row = session.get(ReportedUrlRow, url_id)
+            if url_row is not None:
+                url_row.priority = max(url_row.priority, KNOWN_MATCH_PRIORITY)
         row_capture = PageCaptureRow(
             url_id=url_id,
             at=utcnow(),

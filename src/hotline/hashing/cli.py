@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hotline.hashing.errors import HashingError
+from hotline.hashing.errors import ErrorCode, HashingError
 
 # Kept here rather than imported: importing image_io would load numpy and Pillow for every
 # `hotline` command. test_cli checks it equals image_io.DEFAULT_MAX_PIXELS.
@@ -31,7 +31,8 @@ def hash_one(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
     except HashingError as exc:
         return {"path": path, "error": f"{exc.code.value}: {exc.message}"}
     except Exception as exc:  # a bug or an exotic decoder failure: report it, keep going
-        return {"path": path, "error": f"internal_error: {type(exc).__name__}: {exc}"}
+        code = ErrorCode.INTERNAL_ERROR.value
+        return {"path": path, "error": f"{code}: {type(exc).__name__}: {exc}"}
 
 
 def collect_files(paths: Iterable[Path]) -> list[Path]:

@@ -16,6 +16,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_SIGNAL = "unknown_signal"
     NOT_IMPLEMENTED = "not_implemented"
     UNREADABLE_FILE = "unreadable_file"
+    INTERNAL_ERROR = "internal_error"  # a bug or an unexpected decoder failure (CLI only)
 
 
 class HashingError(Exception):

@@ -33,7 +33,7 @@ Dists = npt.NDArray[np.uint16]
 MIN_CHUNK_BITS = 12
 MAX_CHUNK_BITS = 24
 # Beyond this many candidates (relative to n) a linear scan is cheaper than gathering them.
-SCAN_CANDIDATE_FRACTION = 0.4
+SCAN_CANDIDATE_FRACTION = 0.25
 SCAN_BLOCK_ROWS = 1 << 14
 
 

@@ -168,8 +168,11 @@ class PDQIndex:
             raise IndexStorageError(f"{snap} is not a {FORMAT} v{FORMAT_VERSION} snapshot")
         try:
             layout = ChunkLayout(tuple(int(w) for w in meta["chunk_widths"]))
-            words, ids = arrays["base_words"], arrays["base_ids"]
-            tables = MultiIndex(layout, arrays["table_offsets"], arrays["table_rows"], len(ids))
+            # Plain ndarray views of the memory maps: the np.memmap subclass adds overhead to
+            # every numpy call on the query path.
+            words, ids = np.asarray(arrays["base_words"]), np.asarray(arrays["base_ids"])
+            offsets, rows = np.asarray(arrays["table_offsets"]), np.asarray(arrays["table_rows"])
+            tables = MultiIndex(layout, offsets, rows, len(ids))
             base = BaseSegment(words, ids, tables, source=snap)
             index = cls(base, auto_compact_rows=auto_compact_rows, workers=workers)
             delta_ids = np.array(arrays["delta_ids"], dtype=np.int64)

@@ -1,0 +1,79 @@
+"""Match audit records: grouped into shared transactions, committed before any answer."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from hotline.db.base import utcnow
+from hotline.db.engine import Database
+from hotline.matching import audit_writer
+from hotline.matching.audit_writer import AuditWriter, PendingRecord
+from hotline.security import audit
+from hotline.security.tables import AuditRow
+from tests.matching.conftest import assert_error_shape, bearer
+from tests.matching.helpers import make_key, make_list
+
+
+def pending(i: int) -> PendingRecord:
+    return PendingRecord(
+        "member:m", "match.request", "member_key", "p", {"inputs": i}, None, utcnow()
+    )
+
+
+def test_concurrent_records_all_land_and_the_chain_holds(db: Database) -> None:
+    writer = AuditWriter(db)
+    threads = [threading.Thread(target=writer.record, args=(pending(i),)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    with db.read() as session:
+        count = session.execute(
+            select(func.count()).select_from(AuditRow).where(AuditRow.action == "match.request")
+        ).scalar_one()
+        assert count == 40
+        assert audit.verify(session).ok
+
+
+def test_a_failed_commit_reaches_every_waiting_caller(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(audit_writer.audit, "record", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        AuditWriter(db).record(pending(1))
+
+
+def test_no_answer_without_its_audit_record(
+    mclient: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_list(db, "alpha")
+    key = make_key(db, "m", ["alpha"])
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("audit unavailable")
+
+    monkeypatch.setattr(audit_writer.audit, "record", broken)
+    response = mclient.post("/api/v1/match", json={"md5": "0" * 32}, headers=bearer(key))
+    assert response.status_code == 500
+    body = response.json()
+    assert_error_shape(body, "internal_error")
+    assert "audit unavailable" not in response.text and "results" not in body
+
+
+def test_body_problems_are_reported_only_after_the_key(mclient: TestClient, db: Database) -> None:
+    """An unknown key learns nothing about its body: 401 even for an oversized one."""
+    make_list(db, "alpha")
+    big = b'{"md5": "' + b"0" * 300_000 + b'"}'
+    headers = {
+        "content-type": "application/json",
+        "Authorization": "Bearer hlk_" + "0" * 12 + "_" + "0" * 64,
+    }
+    assert mclient.post("/api/v1/match", content=big, headers=headers).status_code == 401
+    assert mclient.post("/api/v1/match", content=b"{", headers=headers).status_code == 401
