@@ -116,9 +116,11 @@ def unique_emails(emails: Iterable[str]) -> tuple[str, ...]:
 
 def network_for(ip: IPAddress, first: IPAddress, last: IPAddress) -> IPNetwork | None:
     """The CIDR block of the range first..last that holds ip (the whole range when aligned)."""
-    if first.version != ip.version or last.version != ip.version or not first <= ip <= last:
+    if first.version != ip.version or last.version != ip.version:
         return None
-    for net in ipaddress.summarize_address_range(first, last):  # type: ignore[arg-type]
+    if not int(first) <= int(ip) <= int(last):
+        return None
+    for net in ipaddress.summarize_address_range(first, last):
         if ip in net:
             return net
     return None  # pragma: no cover - the blocks cover the whole range

@@ -17,6 +17,7 @@ import csv
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hotline.assess.hosting import (
     MAX_ASN,
@@ -84,7 +85,7 @@ def _parse_row(row: dict[str, str], line: int, problems: _Problems) -> tuple[int
         else:
             if first.version != last.version:
                 problems.add(line, f"start {first} and end {last} are different IP versions")
-            elif first > last:
+            elif int(first) > int(last):
                 problems.add(line, f"start {first} is after end {last}")
     else:
         problems.add(line, "no range: give cidr, or start and end")
@@ -182,7 +183,7 @@ class CsvRangeResolver:
         self.count = sum(len(r) for r in by_version.values())
 
     def _read(
-        self, reader: csv.Reader, by_version: dict[int, list[_Range]], problems: _Problems
+        self, reader: Any, by_version: dict[int, list[_Range]], problems: _Problems
     ) -> None:
         header: list[str] | None = None
         for cells in reader:
