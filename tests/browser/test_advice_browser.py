@@ -4,8 +4,10 @@ fixes a mistake in a form. Real browser: Debian's chromium."""
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
+from playwright.sync_api import expect
 
 from hotline.advice.seed import seed_advice
 from hotline.db.engine import Database
@@ -38,27 +40,27 @@ def test_browse_the_hub_in_french(live_server: str, page, db: Database) -> None:
     _check_page(page)
 
     page.get_by_role("navigation", name="Language").get_by_role("link", name="Français").click()
-    assert page.url.endswith("/advice?lang=fr")
+    page.wait_for_url(re.compile(re.escape("/advice?lang=fr") + "$"))
     assert page.locator("html").get_attribute("lang") == "fr"
     assert page.locator("h1").inner_text() == (
         "Conseils de sécurité en ligne pour les parents et les proches"
     )
-    assert page.get_by_role("heading", name="Conseils par âge").is_visible()
+    expect(page.get_by_role("heading", name="Conseils par âge")).to_be_visible()
     _check_page(page)
 
     page.get_by_role("link", name="De 8 à 10 ans").click()
-    assert page.url.endswith("/advice/age/8-10")
+    page.wait_for_url(re.compile(re.escape("/advice/age/8-10") + "$"))
     # The choice is remembered (cookie) without ?lang= in the address.
     assert page.locator("html").get_attribute("lang") == "fr"
     assert page.locator("h1").inner_text() == (
         "De 8 à 10 ans : jeux, discussions et premiers téléphones"
     )
-    assert page.get_by_role("heading", name="Jeux et discussions", level=2).is_visible()
-    assert page.get_by_role("heading", name="Autres tranches d’âge", level=2).is_visible()
+    expect(page.get_by_role("heading", name="Jeux et discussions", level=2)).to_be_visible()
+    expect(page.get_by_role("heading", name="Autres tranches d’âge", level=2)).to_be_visible()
     _check_page(page)
 
     page.get_by_role("link", name="Où trouver de l’aide, par pays").click()
-    assert page.get_by_role("heading", name="Royaume-Uni", level=2).is_visible()
+    expect(page.get_by_role("heading", name="Royaume-Uni", level=2)).to_be_visible()
     assert page.get_by_role("link", name="0800 1111").get_attribute("href") == "tel:08001111"
     _check_page(page)
 

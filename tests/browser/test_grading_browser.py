@@ -38,13 +38,7 @@ def stored_item(app, db: Database) -> int:  # type: ignore[no-untyped-def]
             url_id=None,
             source_url="https://gallery.example/a.png",
             kind="image",
-            hashes=service.MediaHashesIn(
-                h.digests.md5,
-                h.digests.sha1,
-                h.digests.sha256,
-                h.pdq.hex if h.pdq else None,
-                h.pdq.quality if h.pdq else None,
-            ),
+            hashes=service.MediaHashesIn.of(h),
             byte_count=len(data),
             stored=True,
             purge_after=None,
@@ -62,6 +56,7 @@ def sign_in_page(page, base: str, staff: StaffFactory, roles: list[str]) -> None
     page.get_by_role("button", name="Sign in").click()
     page.get_by_label("Six-digit code from your authenticator app").fill(totp.current_code(secret))
     page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{base}/staff")
 
 
 def test_blurred_until_revealed_then_capped(
@@ -85,8 +80,8 @@ def test_blurred_until_revealed_then_capped(
     assert page.request.get(f"{live_server}/staff/media/{stored_item}/full").status == 403
 
     page.get_by_role("button", name="Reveal this item").click()
-    revealed = page.locator("#revealed")
-    assert revealed.is_visible()
+    revealed = page.wait_for_selector("#revealed")
+    assert revealed is not None and revealed.is_visible()
     assert page.evaluate("() => document.getElementById('revealed').naturalWidth") == 320
 
     # One more reveal's worth of viewing reaches the cap: display stops.
@@ -94,6 +89,7 @@ def test_blurred_until_revealed_then_capped(
     settings.reveal_seconds = 60
     page.goto(f"{live_server}/staff/grading/{stored_item}")
     page.get_by_role("button", name="Reveal this item").click()
+    page.wait_for_selector("#display-off")  # this reveal was allowed; it used up the day
     page.goto(f"{live_server}/staff/grading/{stored_item}")
     assert page.locator("#display-off").is_visible()
     assert page.locator("#cap-reached").is_visible()

@@ -32,6 +32,7 @@ def test_form_errors_are_shown_next_to_fields(live_server: str, page) -> None:  
     page.get_by_label("Your email address (optional)").fill("not-an-email")
     page.get_by_role("button", name="Send report").click()
     alert = page.get_by_role("alert")
+    alert.wait_for()
     assert "private or local network" in alert.inner_text()
     assert "not a valid email" in alert.inner_text()
     # What was typed is kept, so nothing is lost.
@@ -79,5 +80,6 @@ def test_api_report_reaches_the_analyst_queue_after_2fa(
     page.get_by_role("button", name="Sign in").click()
     page.get_by_label("Six-digit code from your authenticator app").fill(totp.current_code(secret))
     page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{live_server}/staff")
     page.goto(f"{live_server}/staff/queue")
     assert page.get_by_text("https://files.example.org/shared/item-42").is_visible()

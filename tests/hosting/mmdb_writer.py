@@ -120,10 +120,11 @@ def write_mmdb(
         queue.extend(c for c in node.children if isinstance(c, _Node))
     node_count = len(nodes)
 
-    offsets, data = [], b""
-    for record in records:
+    offsets: list[int] = []
+    data = b""
+    for encoded in records:
         offsets.append(len(data))
-        data += record
+        data += encoded
 
     def value(child: _Node | int | None) -> int:
         if child is None:

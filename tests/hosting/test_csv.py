@@ -52,9 +52,7 @@ def test_loads_every_range(good: CsvRangeResolver) -> None:
         ("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", "Example V6", "2001:db8::/32"),
     ],
 )
-def test_lookup_at_edges(
-    good: CsvRangeResolver, ip: str, organisation: str, network: str
-) -> None:
+def test_lookup_at_edges(good: CsvRangeResolver, ip: str, organisation: str, network: str) -> None:
     info = good.lookup(ip)
     assert info is not None
     assert (info.organisation, info.network, info.source) == (organisation, network, "csv")
@@ -98,7 +96,7 @@ def test_fields(good: CsvRangeResolver) -> None:
 def test_cidr_only_and_start_end_only_headers(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text("cidr,country\n192.0.2.0/24,FR\n")
-    assert CsvRangeResolver(path).lookup("192.0.2.9").country == "FR"  # type: ignore[union-attr]
+    assert CsvRangeResolver(path).lookup("192.0.2.9").country == "FR"
     path.write_text("START,End\n2001:db8::1,2001:db8::5\n")
     info = CsvRangeResolver(path).lookup("2001:db8::5")
     assert info is not None and info.network == "2001:db8::4/127"  # the block holding it

@@ -182,9 +182,7 @@ class CsvRangeResolver:
             raise CsvRangeError(self.path, sorted(problems.items))
         self.count = sum(len(r) for r in by_version.values())
 
-    def _read(
-        self, reader: Any, by_version: dict[int, list[_Range]], problems: _Problems
-    ) -> None:
+    def _read(self, reader: Any, by_version: dict[int, list[_Range]], problems: _Problems) -> None:
         header: list[str] | None = None
         for cells in reader:
             line = reader.line_num

@@ -23,7 +23,7 @@ def _open(path: str | Path | None) -> Any:
         return None
     try:
         return maxminddb.open_database(str(path))
-    except (OSError, ValueError) as exc:  # maxminddb raises InvalidDatabaseError (a ValueError)
+    except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
         raise ValueError(f"cannot open MaxMind database {path}: {exc}") from exc
 
 

@@ -25,7 +25,6 @@ from hotline.grading.tables import PageCaptureRow
 from hotline.intake.tables import ReportedUrlRow
 from hotline.security import audit
 
-
 KNOWN_MATCH_PRIORITY = 2
 
 
@@ -84,19 +83,12 @@ def capture_url(
                 failed += 1
                 continue
             hashes = item.hashes
-            pdq = hashes.pdq
             media = service.register_media(
                 session,
                 url_id=url_id,
                 source_url=item.url,
                 kind=hashes.kind.value,
-                hashes=service.MediaHashesIn(
-                    md5=hashes.digests.md5,
-                    sha1=hashes.digests.sha1,
-                    sha256=hashes.digests.sha256,
-                    pdq=pdq.hex if pdq else None,
-                    pdq_quality=pdq.quality if pdq else None,
-                ),
+                hashes=service.MediaHashesIn.of(hashes),
                 byte_count=len(item.body),
                 stored=store is not None,
                 purge_after=utcnow() + retention,

@@ -24,6 +24,7 @@ from hotline.grading.consensus import Decision, Outcome, decide
 from hotline.grading.jurisdictions import derive_all
 from hotline.grading.model import Grade, parse_grade
 from hotline.grading.tables import GradeRow, MediaItemRow
+from hotline.hashing import MediaHashes
 from hotline.security.tables import UserRow
 
 DEFAULT_PDQ_DISTANCE = 31
@@ -48,6 +49,17 @@ class MediaHashesIn:
     sha256: str
     pdq: str | None
     pdq_quality: int | None
+
+    @classmethod
+    def of(cls, hashes: MediaHashes) -> MediaHashesIn:
+        pdq = hashes.pdq
+        return cls(
+            hashes.digests.md5,
+            hashes.digests.sha1,
+            hashes.digests.sha256,
+            pdq.hex if pdq else None,
+            pdq.quality if pdq else None,
+        )
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,11 @@ from hotline.errors import (
     InvalidInput,
     MalformedBody,
     PayloadTooLarge,
-    RateLimited,
     UnsupportedMediaType,
 )
 from hotline.intake import reports
-from hotline.security import audit
-from hotline.web.deps import client_address, get_db, get_settings
+from hotline.intake.receive import receive
+from hotline.web.deps import get_db
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -58,22 +57,12 @@ async def create_report(request: Request) -> JSONResponse:
     """Report a web address. No account is needed; keep the reference to check its status."""
     data = await _json_object(request)
     report = reports.validate(data)
-    retry_after = request.app.state.report_limiter.hit(client_address(request))
-    if retry_after is not None:
-        raise RateLimited("too many reports from this connection; try again later", retry_after)
-    settings = get_settings(request)
-    sealer = request.app.state.email_sealer if settings.store_reporter_email else None
-    with get_db(request).write() as session:
-        submitted = reports.submit(session, report, reports.Source.api, sealer)
-        audit.record(
-            session,
-            audit.SYSTEM,
-            "report.received",
-            "report",
-            submitted.reference,
-            {"source": "api", "duplicate": submitted.status == "duplicate"},
-        )
-    # The transaction has committed: only now does the reporter get a reference.
+    submitted = receive(
+        request,
+        report,
+        reports.Source.api,
+        "too many reports from this connection; try again later",
+    )
     return JSONResponse(
         {"reference": submitted.reference, "status": submitted.status.value}, status_code=201
     )

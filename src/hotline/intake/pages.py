@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from hotline.errors import AppError, InvalidInput, RateLimited
+from hotline.errors import AppError, InvalidInput
 from hotline.intake import reports
-from hotline.security import audit
-from hotline.web.deps import client_address, get_db, get_settings
+from hotline.intake.receive import receive
+from hotline.web.deps import get_db
 from hotline.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,24 +37,12 @@ async def report_submit(request: Request) -> HTMLResponse:
         return render(
             request, "intake/report.html", {"values": values, "errors": errors}, status_code=422
         )
-    retry_after = request.app.state.report_limiter.hit(client_address(request))
-    if retry_after is not None:
-        raise RateLimited(
-            "You have sent many reports in a short time. Please wait a few minutes and try again.",
-            retry_after,
-        )
-    settings = get_settings(request)
-    sealer = request.app.state.email_sealer if settings.store_reporter_email else None
-    with get_db(request).write() as session:
-        submitted = reports.submit(session, report, reports.Source.web, sealer)
-        audit.record(
-            session,
-            audit.SYSTEM,
-            "report.received",
-            "report",
-            submitted.reference,
-            {"source": "web", "duplicate": submitted.status == "duplicate"},
-        )
+    submitted = receive(
+        request,
+        report,
+        reports.Source.web,
+        "You have sent many reports in a short time. Please wait a few minutes and try again.",
+    )
     return render(request, "intake/thanks.html", {"submitted": submitted})
 
 
