@@ -140,6 +140,24 @@ class Settings(BaseSettings):
     hash_only: bool = Field(
         default=False, description="Keep no media bytes at all: hashes and evidence only."
     )
+    hosting_asn_db: str = Field(
+        default="", description="Path of a MaxMind-format ASN database (.mmdb) for host tracing."
+    )
+    hosting_country_db: str = Field(
+        default="", description="Path of a MaxMind-format country database (.mmdb)."
+    )
+    hosting_ranges_csv: str = Field(
+        default="",
+        description="Path of a CSV of IP ranges (cidr or start,end; asn, organisation, country, "
+        "abuse_email) consulted first: a hotline's own knowledge of hosts.",
+    )
+    rdap_bootstrap: str = Field(
+        default="",
+        description="Comma-separated paths of IANA RDAP bootstrap files (ipv4.json, ipv6.json).",
+    )
+    rdap_base_url: str = Field(
+        default="", description="A fixed RDAP server to ask when bootstrap data has no answer."
+    )
     store_reporter_email: bool = Field(
         default=True,
         description="Keep a reporter's optional email (encrypted with AES-GCM). Off: never stored.",

@@ -143,7 +143,12 @@ def test_non_public_addresses_are_refused_before_any_resolver(ip: str) -> None:
 
 @pytest.mark.parametrize(
     ("ip", "fragment"),
-    [(None, "no address"), ("", "no address"), ("site.example", "not an IP address")],
+    [
+        (None, "no address"),
+        ("", "no address"),
+        ("site.example", "not an IP address"),
+        ("2001:db8::1%eth0", "not an IP address"),
+    ],
 )
 def test_nothing_to_trace(ip: str | None, fragment: str) -> None:
     stub = Stub("a", info("a", asn=1))

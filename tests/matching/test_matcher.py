@@ -200,3 +200,50 @@ def test_the_same_digest_on_two_entries_answers_both(db: Database, exact: str) -
     matcher = Matcher(DatabaseSource(db), refresh_seconds=0)
     hits = matcher.match([HashQuery(exact, "9" * width)], ["alpha"]).hits[0]
     assert sorted(h.category for h in hits) == ["A", "B"]
+
+
+def test_polling_while_writers_race_ends_exactly_at_the_database(db: Database) -> None:
+    """Writers add and withdraw concurrently while a refresher polls without pause; after a
+    final refresh the loaded entries are exactly the live ones in the database."""
+    make_list(db, "alpha")
+    matcher = Matcher(DatabaseSource(db), refresh_seconds=0)
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def writer(seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        try:
+            for _ in range(15):
+                add(db, "alpha", [entry(pdq=random_pdq(rng), category="A") for _ in range(3)])
+                live = entry_ids(db, "alpha")
+                if live and rng.random() < 0.5:
+                    with db.write() as session:
+                        store.withdraw_entries(session, "alpha", [int(rng.choice(live))])
+        except BaseException as exc:  # surfaced below
+            failures.append(exc)
+
+    def poller() -> None:
+        while not stop.is_set():
+            try:
+                matcher.refresh()
+            except BaseException as exc:
+                failures.append(exc)
+                return
+
+    threads = [threading.Thread(target=writer, args=(s,)) for s in range(3)]
+    polling = threading.Thread(target=poller)
+    polling.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    stop.set()
+    polling.join(30)
+    assert failures == []
+    matcher.refresh()
+    index = matcher._lists["alpha"]
+    live = set(entry_ids(db, "alpha"))
+    assert set(index.categories) == live
+    assert len(index.pdq) == len(live)
+    with db.read() as session:
+        assert index.info.version == store.get_list(session, "alpha").version

@@ -22,7 +22,7 @@ from starlette import formparsers
 
 from hotline.db.engine import Database
 from tests.matching.conftest import bearer
-from tests.matching.helpers import entry_for, make_key, make_list, noise_png
+from tests.matching.helpers import VIDEO, entry_for, make_key, make_list, noise_png
 
 _SQLITE_SUFFIXES = (".db", ".db-wal", ".db-shm", ".db-journal")
 
@@ -117,3 +117,23 @@ def test_the_spy_does_catch_starlette_spooling(
     assert response.json() == {"size": len(image)}
     assert "starlette.SpooledTemporaryFile" in spy.events
     assert "tempfile.TemporaryFile" in spy.events  # it rolled over to a real file on disk
+
+
+@pytest.mark.slow
+def test_a_video_upload_is_decoded_without_touching_disk(
+    match_app: FastAPI, db: Database, disk_spy: tuple[DiskSpy, Path]
+) -> None:
+    spy, scratch = disk_spy
+    make_list(db, "alpha")
+    key = make_key(db, "m", ["alpha"])
+    with TestClient(match_app) as client:
+        spy.events.clear()
+        response = client.post(
+            "/api/v1/match",
+            files={"file": ("v.mp4", VIDEO.read_bytes(), "video/mp4")},
+            headers=bearer(key),
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["media"] == "video"
+    assert spy.events == []
+    assert list(scratch.iterdir()) == []

@@ -82,10 +82,14 @@ class HostResolver(Protocol):
 
 
 def parse_address(ip: IPAddress | str) -> IPAddress:
-    """An address object from text; IPv4-mapped IPv6 (::ffff:a.b.c.d) becomes the IPv4 one."""
+    """An address object from text (ValueError if it is not one); IPv4-mapped IPv6
+    (::ffff:a.b.c.d) becomes the IPv4 address it carries."""
     address = ip if not isinstance(ip, str) else ipaddress.ip_address(ip.strip())
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id:  # a zone (fe80::1%eth0) names a local link, not a host
+            raise ValueError(f"{address} has a zone identifier")
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
     return address
 
 

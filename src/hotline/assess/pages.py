@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from hotline.assess import pipeline, queue
 from hotline.assess.fetcher import SafeFetcher
+from hotline.assess.hosting_store import latest_trace
 from hotline.errors import AppError, Conflict
 from hotline.grading import service as grading_service
 from hotline.security import audit
@@ -94,6 +95,7 @@ def capture(
             url_id,
             actor=actor.username,
             retention=timedelta(days=settings.media_retention_days),
+            host_resolvers=request.app.state.host_resolvers,
         )
     return RedirectResponse(f"/staff/queue/{url_id}", status_code=303)
 
@@ -106,6 +108,7 @@ def _case_context(
         "case": case,
         "media": grading_service.items_for_url(session, url_id),
         "captures": pipeline.recent_captures(session, url_id),
+        "host": latest_trace(session, url_id),
         "mine": case.entry.claimed_by == actor.username,
         "reasons": {v.value: list(r) for v, r in queue.REASONS.items()},
         "verdict_labels": VERDICT_LABELS,

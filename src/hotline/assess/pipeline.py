@@ -8,6 +8,7 @@ then written in one transaction, so a capture is recorded whole or not at all.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from hotline.assess.capture import PageCapture, collect_media
 from hotline.assess.fetcher import SafeFetcher
+from hotline.assess.hosting import HostResolver, trace_host
+from hotline.assess.hosting_store import record_trace
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
 from hotline.errors import NotFound
@@ -68,6 +71,7 @@ def capture_url(
     *,
     actor: str,
     retention: timedelta,
+    host_resolvers: Sequence[HostResolver] | None = None,
 ) -> CaptureSummary:
     """`store` None means hash-only mode: no media bytes are kept."""
     with db.read() as session:
@@ -76,6 +80,8 @@ def capture_url(
             raise NotFound("no reported URL with that id")
         page_url = row.normalized_url
     capture = collect_media(fetcher, page_url)
+    # Tracing may ask RDAP servers over the network: done before the transaction opens.
+    trace = trace_host(capture.page.resolved_ip, host_resolvers or [])
     new = known = failed = 0
     with db.write() as session:
         for item in capture.items:
@@ -117,6 +123,7 @@ def capture_url(
         )
         session.add(row_capture)
         session.flush()
+        stored_trace = record_trace(session, url_id, row_capture.id, trace)
         audit.record(
             session,
             actor,
@@ -130,6 +137,7 @@ def capture_url(
                 "new": new,
                 "known": known,
                 "failed": failed,
+                "host_trace": stored_trace.outcome,
             },
         )
         capture_id = row_capture.id

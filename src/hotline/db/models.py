@@ -1,6 +1,7 @@
 """Imports every capability's tables so `Base.metadata` is complete (Alembic, drift test)."""
 
 from hotline.advice import tables as advice_tables
+from hotline.assess import hosting_tables
 from hotline.db.base import Base
 from hotline.grading import tables as grading_tables
 from hotline.intake import tables as intake_tables
@@ -11,6 +12,7 @@ __all__ = [
     "Base",
     "advice_tables",
     "grading_tables",
+    "hosting_tables",
     "intake_tables",
     "matching_tables",
     "security_tables",

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hotline import __version__
 from hotline.assess.fetcher import FetchPolicy
+from hotline.assess.hosting_setup import build_resolvers
 from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.errors import AppError, FieldError, InvalidInput
@@ -210,6 +211,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         None if settings.hash_only else MediaStore(settings.data_dir / "media", settings.secret)
     )
     app.state.fetch_policy = FetchPolicy()  # tests replace it to reach their local site
+    app.state.host_resolvers = build_resolvers(settings, app.state.fetch_policy)
 
     _install_error_handlers(app)
     _install_request_context(app, settings, db)
