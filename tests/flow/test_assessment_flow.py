@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hotline.assess.fetcher import FetchPolicy
+from hotline.assess.hosting_csv import CsvRangeResolver
 from hotline.db.engine import Database
 from hotline.grading import service
 from hotline.grading.model import parse_grade
@@ -79,7 +80,7 @@ def grade_form(client: TestClient, media_id: int, action: str, **fields: str) ->
     )
 
 
-def test_report_to_hash_list(flow_app, staff: StaffFactory, db: Database, settings) -> None:  # type: ignore[no-untyped-def]
+def test_report_to_hash_list(flow_app, staff: StaffFactory, db: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]
     # Earlier work: the "known" image was graded and agreed, so it is known material.
     with db.write() as session:
         g1 = users.create_user(session, "earlier1", "a long enough password", ["analyst"])
@@ -120,6 +121,12 @@ def test_report_to_hash_list(flow_app, staff: StaffFactory, db: Database, settin
         staff.login(ben, ["analyst"])
         staff.login(senior, ["senior_analyst"])
 
+        ranges = tmp_path / "ranges.csv"
+        ranges.write_text(
+            "cidr,asn,organisation,country,abuse_email\n"
+            f"{FAKE_PUBLIC_IP}/32,64500,Example Hosting Ltd,NL,abuse@hosting.example\n"
+        )
+        flow_app.state.host_resolvers = [CsvRangeResolver(ranges)]
         token = csrf_from(ana.get("/staff/queue").text)
         case_url = ana.post(
             "/staff/queue/claim-next", data={"csrf_token": token}, follow_redirects=False
@@ -140,6 +147,8 @@ def test_report_to_hash_list(flow_app, staff: StaffFactory, db: Database, settin
         assert items["new.jpg"].status is service.MediaStatus.awaiting_grades
         case = ana.get(case_url).text
         assert "1 failed" in case and "2 new" in case and "1 known" in case
+        # The host was traced from the address the page was fetched from.
+        assert "Example Hosting Ltd" in case and "abuse@hosting.example" in case
         with db.read() as session:
             from hotline.assess import queue
 
