@@ -21,6 +21,8 @@ from hotline.db import migrate
 from hotline.db.engine import Database
 from hotline.errors import AppError
 from hotline.hashing.cli import hash_command
+from hotline.lists.cli import lists_app
+from hotline.matching.cli import match_command, member_app
 
 app = typer.Typer(
     help="hotline: from a public report of a web address to its removal.",
@@ -34,6 +36,9 @@ audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
+app.add_typer(member_app, name="member")
+app.add_typer(lists_app, name="lists")
+app.command("match")(match_command)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

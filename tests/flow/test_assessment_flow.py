@@ -6,6 +6,8 @@ backend dials on loopback, exactly as the fetcher tests do."""
 
 from __future__ import annotations
 
+import json
+
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +17,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hotline.assess.fetcher import FetchPolicy
+from hotline.lists import from_grades, release, signing
+from hotline.lists import store as lists_store
+from hotline.lists.model import ListConfig
+from hotline.lists.verify import verify_dir
+from hotline.matching import store as match_store
 from hotline.assess.hosting_csv import CsvRangeResolver
 from hotline.db.engine import Database
 from hotline.grading import service
@@ -80,7 +87,9 @@ def grade_form(client: TestClient, media_id: int, action: str, **fields: str) ->
     )
 
 
-def test_report_to_hash_list(flow_app, staff: StaffFactory, db: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_report_to_hash_list(
+    flow_app, staff: StaffFactory, db: Database, tmp_path, settings
+) -> None:  # type: ignore[no-untyped-def]
     # Earlier work: the "known" image was graded and agreed, so it is known material.
     with db.write() as session:
         g1 = users.create_user(session, "earlier1", "a long enough password", ["analyst"])
@@ -193,6 +202,27 @@ def test_report_to_hash_list(flow_app, staff: StaffFactory, db: Database, tmp_pa
             agreement = {a.grader: a for a in service.grader_agreement(session)}
         assert len(agreement) == 4  # the two earlier graders, Ana and Ben
         assert public.get(f"/api/v1/reports/{reference}").json()["status"] == "in_assessment"
+
+    # The verified items become a signed hash list release (issue #6).
+    with db.write() as session:
+        match_store.create_list(session, "hotline-hashes")
+        lists_store.set_config(
+            session, "hotline-hashes", ListConfig.parse({"fields": ["age_band", "sex"]})
+        )
+        synced = from_grades.sync(session, "hotline-hashes")
+    assert synced.added == 3  # the earlier known image, the agreed one and the resolved one
+    with db.write() as session:
+        assert from_grades.sync(session, "hotline-hashes").added == 0  # each item joins once
+    made = release.publish(db, tmp_path / "releases", "hotline-hashes", settings.secret, "test")
+    with db.read() as session:
+        verify_dir(made.path, signing.keyring(session))
+    lines = [json.loads(x) for x in (made.path / "entries.jsonl").read_text().splitlines()[1:]]
+    by_pdq = {line.get("pdq"): line for line in lines}
+    agreed = by_pdq[items["new.jpg"].pdq]
+    assert agreed["category"] == "B" and agreed["metadata"] == {"age_band": "3-6", "sex": "girls"}
+    assert agreed["jurisdictions"]["us_vics"] == "1"
+    assert by_pdq[items["split.png"].pdq]["category"] == "C"
+    assert all("url" not in line and "source_url" not in line for line in lines)
 
 
 def test_capture_of_an_unreachable_page_is_recorded(flow_app, login_as, db: Database) -> None:  # type: ignore[no-untyped-def]

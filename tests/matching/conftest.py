@@ -10,15 +10,12 @@ from fastapi.testclient import TestClient
 
 from hotline.config import Settings
 from hotline.db.engine import Database
-from hotline.matching import api, tables  # noqa: F401 - registers the tables on Base.metadata
 from hotline.matching.service import MatchConfig
 from hotline.web.app import create_app
 
 
 def build_app(settings: Settings, db: Database, config: MatchConfig) -> FastAPI:
     app = create_app(settings, db)
-    if not any(getattr(r, "path", "") == "/api/v1/match" for r in app.routes):
-        app.include_router(api.router)  # until the lead mounts it in web/app.py
     app.state.match_config = config
     return app
 

@@ -160,7 +160,7 @@ def test_export_then_match_offline(runner: CliRunner, db: Database, tmp_path: Pa
         {"sha256": "2" * 64, "category": "C"},
     ]
     ok(runner, "lists", "add-entries", "alpha", str(entries_file(tmp_path, entries)))
-    ok(runner, "lists", "withdraw", "alpha", "3")
+    ok(runner, "lists", "withdraw", "alpha", "3", "--reason", "regraded as not illegal")
     out = tmp_path / "alpha.jsonl"
     assert "exported 2 entries of alpha version 2" in ok(
         runner, "lists", "export", "alpha", "--out", str(out)

@@ -5,6 +5,7 @@ from hotline.assess import hosting_tables
 from hotline.db.base import Base
 from hotline.grading import tables as grading_tables
 from hotline.intake import tables as intake_tables
+from hotline.lists import tables as lists_tables
 from hotline.matching import tables as matching_tables
 from hotline.security import tables as security_tables
 
@@ -14,6 +15,7 @@ __all__ = [
     "grading_tables",
     "hosting_tables",
     "intake_tables",
+    "lists_tables",
     "matching_tables",
     "security_tables",
 ]

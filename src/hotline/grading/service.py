@@ -77,6 +77,8 @@ class MediaItem:
     inherited_from: int | None
     qa_sampled: bool
     created_at: datetime
+    md5: str = ""
+    sha1: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ def _item(row: MediaItemRow) -> MediaItem:
         inherited_from=row.inherited_from,
         qa_sampled=row.qa_sampled,
         created_at=row.created_at,
+        md5=row.md5,
+        sha1=row.sha1,
     )
 
 

@@ -1,7 +1,6 @@
 """`hotline member`, `hotline lists` and `hotline match`.
 
-The lead registers them with `app.add_typer(member_app, name="member")`,
-`app.add_typer(lists_app, name="lists")` and `app.command("match")(match_command)`.
+`hotline.cli` registers them; `hotline.lists.cli` adds the release commands to `lists_app`.
 Exit codes as elsewhere: 0 done; 1 the command ran and found a problem (an entries file with
 bad lines, inputs that could not be matched); 2 a usage or settings error.
 """
@@ -292,11 +291,17 @@ def lists_add_entries(
 def lists_withdraw(
     name: Annotated[str, typer.Argument(help="The list.")],
     entry_ids: Annotated[list[int], typer.Argument(help="Entry ids to withdraw.")],
+    reason: Annotated[
+        str, typer.Option(help="Why (found wrong, regraded…); it travels in the next delta.")
+    ],
 ) -> None:
-    """Withdraw entries: members stop matching them at the next refresh."""
+    """Withdraw entries: members stop matching them at the next refresh, and the next
+    release's delta tells members' copies to drop them."""
+    if not reason.strip():
+        raise _fail("give a --reason for the withdrawal")
     try:
         with _database() as db, db.write() as session:
-            count = store.withdraw_entries(session, name, entry_ids)
+            count = store.withdraw_entries(session, name, entry_ids, reason.strip())
             info = store.get_list(session, name)
             audit.record(
                 session,
@@ -304,7 +309,7 @@ def lists_withdraw(
                 "hash_list.entries_withdrawn",
                 "hash_list",
                 info.name,
-                {"withdrawn": count, "version": info.version},
+                {"withdrawn": count, "version": info.version, "reason": reason.strip()},
             )
     except AppError as exc:
         raise _app_error(exc) from exc

@@ -6,7 +6,8 @@ line per live entry. `hotline lists export` writes them; `hotline match` reads t
     {"id": 1, "category": "A", "md5": "…", "pdq": "…", "pdq_quality": 100}
     {"id": 2, "category": "C", "sha256": "…"}
 
-Signed releases (issue #6) will wrap this; the format here stays plain.
+Signed releases (`hotline lists release`) write this same format as `entries.jsonl`, with
+`added_at`, `jurisdictions` and `metadata` on each entry, which matching does not need.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from hotline.matching.model import HASH_TYPES, ListEntry, ListInfo
 
 FORMAT = "hotline-hash-list"
 FORMAT_VERSION = 1
+# Fields a signed release's entries.jsonl adds to each entry (hotline.lists).
+RELEASE_FIELDS = ("added_at", "jurisdictions", "metadata")
 
 
 class ListFileError(Exception):
@@ -117,6 +120,8 @@ def _entry(number: int, data: Any, seen: set[int]) -> ListEntry:
     if not isinstance(data, dict):
         raise ListFileError(f"line {number}: not a JSON object")
     record = dict(data)
+    for extra in RELEASE_FIELDS:  # carried by release files; not needed to match
+        record.pop(extra, None)
     entry_id = record.pop("id", None)
     if isinstance(entry_id, bool) or not isinstance(entry_id, int) or entry_id <= 0:
         raise ListFileError(f"line {number}: id must be a positive whole number")

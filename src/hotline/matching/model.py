@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 # The hash types a list entry can hold and a member can ask about.
 EXACT_TYPES = ("md5", "sha1", "sha256")
@@ -43,7 +45,9 @@ class ListInfo:
 
 @dataclass(frozen=True, slots=True)
 class NewEntry:
-    """A validated entry about to be added to a list."""
+    """A validated entry about to be added to a list. `shared` holds what a release shares
+    besides the hashes (derived jurisdiction categories, chosen grade fields); `media_id` the
+    graded item it came from; `source` the provenance of an imported entry."""
 
     category: str
     md5: str | None = None
@@ -51,6 +55,9 @@ class NewEntry:
     sha256: str | None = None
     pdq: str | None = None
     pdq_quality: int | None = None
+    shared: Mapping[str, Any] | None = None
+    media_id: int | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ class MatchConfig:
 class MatchService:
     def __init__(self, config: MatchConfig, settings: Settings, db: Database) -> None:
         self.config = config
+        self.settings = settings
         self.db = db
         self.matcher = Matcher(DatabaseSource(db), refresh_seconds=config.refresh_seconds)
         self.limiter = RateLimiter(settings.secret, config.rate_limit, config.rate_window_seconds)

@@ -268,6 +268,10 @@ def add_entries(session: Session, list_name: str, entries: Sequence[NewEntry]) -
                     "category": e.category,
                     "added_at": now,
                     "changed_in": row.version,
+                    "added_in": row.version,
+                    "shared": json.dumps(e.shared, sort_keys=True) if e.shared else None,
+                    "media_id": e.media_id,
+                    "source": e.source,
                 }
                 for e in entries
             ],
@@ -275,8 +279,11 @@ def add_entries(session: Session, list_name: str, entries: Sequence[NewEntry]) -
     return _list_info(row, _live_count(session, row.id))
 
 
-def withdraw_entries(session: Session, list_name: str, entry_ids: Sequence[int]) -> int:
-    """Withdraw live entries of a list (one new version); returns how many were withdrawn."""
+def withdraw_entries(
+    session: Session, list_name: str, entry_ids: Sequence[int], reason: str = ""
+) -> int:
+    """Withdraw live entries of a list (one new version); returns how many were withdrawn.
+    The reason travels in the next release's delta."""
     row = _bump(session, list_name)
     result = session.execute(
         update(HashListEntryRow)
@@ -285,7 +292,12 @@ def withdraw_entries(session: Session, list_name: str, entry_ids: Sequence[int])
             HashListEntryRow.id.in_(list(entry_ids)),
             HashListEntryRow.withdrawn_at.is_(None),
         )
-        .values(withdrawn_at=utcnow(), changed_in=row.version)
+        .values(
+            withdrawn_at=utcnow(),
+            changed_in=row.version,
+            withdrawn_in=row.version,
+            withdrawn_reason=reason or None,
+        )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 

@@ -50,6 +50,10 @@ class HashListRow(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     pdq_max_distance: Mapped[int] = mapped_column(Integer, default=31)
     version: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every change
+    # What a release shares (hotline.lists.model.ListConfig as JSON); where an imported list
+    # came from (None for the hotline's own lists).
+    config: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    source: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -58,7 +62,10 @@ class HashListEntryRow(Base):
     """One known item on a list: any of its exact digests and its PDQ hash, and its category."""
 
     __tablename__ = "hash_list_entries"
-    __table_args__ = (Index(None, "list_id", "changed_in"),)
+    __table_args__ = (
+        Index(None, "list_id", "changed_in"),
+        Index(None, "list_id", "media_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("hash_lists.id"))
@@ -71,3 +78,13 @@ class HashListEntryRow(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     changed_in: Mapped[int] = mapped_column(Integer)  # the list version that last changed it
+    # History by version, so any release can be rebuilt and any delta computed:
+    # live at version V when added_in <= V and not (withdrawn_in <= V).
+    added_in: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    withdrawn_in: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Shared grade fields and derived jurisdiction categories (JSON), the graded media item it
+    # came from, and the provenance of an imported entry.
+    shared: Mapped[str | None] = mapped_column(Text, nullable=True)
+    media_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    source: Mapped[str | None] = mapped_column(Text, nullable=True)

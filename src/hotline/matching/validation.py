@@ -67,7 +67,14 @@ def entry(record: Mapping[str, Any]) -> NewEntry:
     if problems:
         raise InvalidInput("the entry has problems", fields=problems)
     assert isinstance(category, str)
-    return NewEntry(category=category, pdq_quality=quality, **hashes)
+    return NewEntry(
+        category=category,
+        md5=hashes.get("md5"),
+        sha1=hashes.get("sha1"),
+        sha256=hashes.get("sha256"),
+        pdq=hashes.get("pdq"),
+        pdq_quality=quality,
+    )
 
 
 def pdq_max_distance(value: int) -> int:

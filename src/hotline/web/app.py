@@ -237,8 +237,12 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         app.include_router(advice_pages.router, dependencies=html)
     if "api" in settings.mounted:
         from hotline.intake import api as intake_api
+        from hotline.lists import api as lists_api
+        from hotline.matching import api as match_api
 
         app.include_router(intake_api.router)
+        app.include_router(match_api.router)
+        app.include_router(lists_api.router)
     if "staff" in settings.mounted:
         from hotline.advice import editor as advice_editor
         from hotline.assess import pages as assess_pages

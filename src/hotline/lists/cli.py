@@ -1,0 +1,319 @@
+"""`hotline lists …` for releases: configure, sync from grades, release, verify, keys, deltas.
+
+These join the list commands of `hotline.matching.cli` (create, add-entries, withdraw, export)
+on the same `lists_app`. Exit codes: 0 done; 1 the command ran and found a problem (a release
+that does not verify, a delta that does not fit); 2 a usage or settings error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+import typer
+
+from hotline.config import Settings, SettingsError, load_settings
+from hotline.db import migrate
+from hotline.db.engine import Database
+from hotline.errors import AppError
+from hotline.lists import from_grades, offline, release, signing
+from hotline.lists import store as lists_store
+from hotline.lists.api import release_root
+
+# TODO-import from hotline.lists.import_cli import import_command
+from hotline.lists.model import ListConfig
+from hotline.lists.verify import VerifyError, verify_dir
+from hotline.matching.cli import _app_error, _fail, lists_app
+from hotline.security import audit
+
+ACTOR = "cli"
+keys_app = typer.Typer(help="The Ed25519 keys that sign releases.", no_args_is_help=True)
+lists_app.add_typer(keys_app, name="keys")
+# TODO-import lists_app.command("import")(import_command)
+
+
+@contextmanager
+def _context() -> Iterator[tuple[Settings, Database]]:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from exc
+    db = Database(settings.database_url)
+    try:
+        migrate.upgrade(db)
+        yield settings, db
+    finally:
+        db.dispose()
+
+
+def _csv_option(value: str | None) -> list[str] | None:
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+
+@lists_app.command("configure")
+def lists_configure(
+    name: Annotated[str, typer.Argument(help="The list.")],
+    categories: Annotated[
+        str | None, typer.Option(help="UK categories that join from grading, e.g. A,B,C.")
+    ] = None,
+    fields: Annotated[
+        str | None,
+        typer.Option(
+            help="Grade fields shared with each entry: age_band, sex, self_generated, "
+            "non_photographic, grid, tags (comma-separated; empty for none)."
+        ),
+    ] = None,
+    jurisdictions: Annotated[
+        bool | None,
+        typer.Option("--jurisdictions/--no-jurisdictions", help="Share derived categories."),
+    ] = None,
+    formats: Annotated[
+        str | None, typer.Option(help="Release files: jsonl,csv,vics,threatexchange.")
+    ] = None,
+) -> None:
+    """Choose what a list takes from grading and what its releases carry; prints the result."""
+    try:
+        with _context() as (_, db), db.write() as session:
+            current = json.loads(lists_store.get_config(session, name).to_json())
+            for key, value in (
+                ("categories", _csv_option(categories)),
+                ("fields", _csv_option(fields)),
+                ("formats", _csv_option(formats)),
+                ("jurisdictions", jurisdictions),
+            ):
+                if value is not None:
+                    current[key] = value
+            config = ListConfig.parse(current)
+            lists_store.set_config(session, name, config)
+            audit.record(
+                session,
+                ACTOR,
+                "hash_list.configured",
+                "hash_list",
+                name,
+                json.loads(config.to_json()),
+            )
+    except AppError as exc:
+        raise _app_error(exc) from exc
+    typer.echo(config.to_json())
+
+
+@lists_app.command("sync-grades")
+def lists_sync_grades(name: Annotated[str, typer.Argument(help="The list.")]) -> None:
+    """Add items whose grades are verified (agreed by N graders or resolved by a senior) and
+    in the list's categories; each item joins once."""
+    try:
+        with _context() as (_, db), db.write() as session:
+            result = from_grades.sync(session, name)
+            audit.record(
+                session,
+                ACTOR,
+                "hash_list.synced_from_grades",
+                "hash_list",
+                name,
+                {"added": result.added, "version": result.version},
+            )
+    except AppError as exc:
+        raise _app_error(exc) from exc
+    typer.echo(
+        f"added {result.added} verified items to {name} ({result.already} already on it): "
+        f"version {result.version}"
+    )
+
+
+@lists_app.command("release")
+def lists_release(name: Annotated[str, typer.Argument(help="The list.")]) -> None:
+    """Publish the list at its current version: every format, the delta from the previous
+    release, a manifest of SHA-256s and its Ed25519 signature."""
+    try:
+        with _context() as (settings, db):
+            made = release.publish(db, release_root(settings), name, settings.secret, ACTOR)
+    except AppError as exc:
+        raise _app_error(exc) from exc
+    m = made.manifest
+    delta = (
+        f", delta from {m.since}: +{m.additions} -{m.withdrawals}" if m.since is not None else ""
+    )
+    typer.echo(
+        f"released {m.list} version {m.version}: {m.entries} entries{delta}; "
+        f"signed by {m.key_id}; {made.path}"
+    )
+
+
+@lists_app.command("releases")
+def lists_releases(name: Annotated[str, typer.Argument(help="The list.")]) -> None:
+    """A list's releases, newest first, one JSON object a line."""
+    try:
+        with _context() as (_, db), db.read() as session:
+            found = lists_store.releases(session, name)
+    except AppError as exc:
+        raise _app_error(exc) from exc
+    for item in found:
+        typer.echo(json.dumps(item.to_json()))
+
+
+@lists_app.command("delta")
+def lists_delta(
+    name: Annotated[str, typer.Argument(help="The list.")],
+    since: Annotated[int, typer.Option(help="The release a copy is at (0: none).")],
+) -> None:
+    """Make (or find) the signed delta from release SINCE to the latest; prints its folder."""
+    try:
+        with _context() as (settings, db):
+            made = release.delta(db, release_root(settings), name, since, settings.secret)
+    except AppError as exc:
+        raise _app_error(exc) from exc
+    m = made.manifest
+    typer.echo(f"delta {m.since}-{m.version}: +{m.additions} -{m.withdrawals}; {made.path}")
+
+
+def _keyring(path: Path | None) -> signing.Keyring:
+    if path is not None:
+        try:
+            return signing.Keyring.load(path)
+        except ValueError as exc:
+            raise _fail(str(exc)) from exc
+    with _context() as (_, db), db.read() as session:
+        return signing.keyring(session)
+
+
+def _download(url: str, key: str | None, into: Path) -> None:
+    """Fetch a release or delta descriptor and every file it names into `into`."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    with httpx.Client(timeout=60, headers=headers, follow_redirects=False) as client:
+        answer = client.get(url)
+        if answer.status_code != 200:
+            raise _fail(f"{url} answered {answer.status_code}: {_message(answer)}", 1)
+        try:
+            files = answer.json()["files"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _fail(f"{url} did not answer with a release descriptor", 1) from exc
+        for item in files:
+            name = str(item.get("name", ""))
+            if not name or "/" in name or "\\" in name or name.startswith("."):
+                raise _fail(f"the descriptor names an unsafe file {name!r}", 1)
+            target = urljoin(url, str(item.get("url", "")))
+            if urlsplit(target).netloc != urlsplit(url).netloc:
+                raise _fail(f"the descriptor points {name} at another host", 1)
+            with client.stream("GET", target) as stream:
+                if stream.status_code != 200:
+                    raise _fail(f"{target} answered {stream.status_code}", 1)
+                with (into / name).open("wb") as out:
+                    for chunk in stream.iter_bytes():
+                        out.write(chunk)
+
+
+def _message(answer: httpx.Response) -> str:
+    try:
+        return str(answer.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return answer.text[:200]
+
+
+@lists_app.command("verify")
+def lists_verify(
+    source: Annotated[str, typer.Argument(help="A release folder, or a release's API URL.")],
+    keyring: Annotated[
+        Path | None,
+        typer.Option(help="Trusted keys (`hotline lists keys export`); default: this hotline's."),
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="Member key for a URL (or HOTLINE_MEMBER_KEY).")
+    ] = None,
+    into: Annotated[
+        Path | None, typer.Option(help="Keep a downloaded release in this folder.")
+    ] = None,
+) -> None:
+    """Check a release's signature and every file's SHA-256 (exit 1 if anything is off)."""
+    trusted = _keyring(keyring)
+    if source.startswith(("http://", "https://")):
+        member_key = key or os.environ.get("HOTLINE_MEMBER_KEY")
+        with tempfile.TemporaryDirectory() as scratch:
+            folder = into or Path(scratch)
+            folder.mkdir(parents=True, exist_ok=True)
+            _download(source, member_key, folder)
+            _check(folder, trusted)
+        return
+    folder = Path(source)
+    if not folder.is_dir():
+        raise _fail(f"{source} is neither a folder nor an http(s) URL")
+    _check(folder, trusted)
+
+
+def _check(folder: Path, trusted: signing.Keyring) -> None:
+    try:
+        result = verify_dir(folder, trusted)
+    except VerifyError as exc:
+        typer.echo(f"release NOT verified: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    m = result.manifest
+    typer.echo(
+        f"verified {m.list} {m.kind} version {m.version}: {result.files} files, "
+        f"{result.bytes} bytes, signed by {m.key_id} at {m.created_at.isoformat()}"
+    )
+
+
+@lists_app.command("apply-delta")
+def lists_apply_delta(
+    copy: Annotated[Path, typer.Argument(help="Your copy (a release's entries.jsonl).")],
+    delta: Annotated[Path, typer.Argument(help="A delta folder (verified first).")],
+    keyring: Annotated[
+        Path | None, typer.Option(help="Trusted keys; default: this hotline's.")
+    ] = None,
+) -> None:
+    """Bring a local copy up to date: verify the delta, then apply it in place."""
+    _check(delta, _keyring(keyring))
+    try:
+        done = offline.apply(copy, delta / "delta.jsonl")
+    except offline.DeltaError as exc:
+        typer.echo(f"delta NOT applied: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(
+        f"{done.list}: version {done.since} -> {done.version}, +{done.added} -{done.withdrawn}, "
+        f"{done.entries} entries"
+    )
+
+
+@keys_app.command("show")
+def keys_show() -> None:
+    """The signing keys, current and retired (public halves only)."""
+    with _context() as (_, db), db.read() as session:
+        ring = signing.keyring(session)
+    for item in ring.keys.values():
+        state = f"retired {item.retired_at.isoformat()}" if item.retired_at else "current"
+        typer.echo(f"{item.key_id}  created {item.created_at.isoformat()}  {state}")
+
+
+@keys_app.command("export")
+def keys_export(
+    out: Annotated[Path, typer.Option(help="Where to write the keyring JSON.")],
+) -> None:
+    """Write the public keyring for members (`hotline lists verify --keyring FILE`)."""
+    with _context() as (_, db), db.read() as session:
+        ring = signing.keyring(session)
+    out.write_text(json.dumps(ring.to_json(), indent=2) + "\n", encoding="utf-8")
+    typer.echo(f"wrote {len(ring.keys)} keys to {out}")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Retire the current signing key and make a new one. Older releases keep verifying with
+    the retired key; give members the new keyring."""
+    with _context() as (settings, db), db.write() as session:
+        old, new = signing.rotate(session, settings.secret)
+        audit.record(
+            session,
+            ACTOR,
+            "list_signing_key.rotated",
+            "list_signing_key",
+            new.key_id,
+            {"retired": old.key_id if old else None},
+        )
+    typer.echo(f"new signing key {new.key_id}" + (f"; retired {old.key_id}" if old else ""))

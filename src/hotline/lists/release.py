@@ -1,0 +1,280 @@
+"""Write releases and deltas into the release store, signed, and moved into place whole.
+
+A release of version V of a list is a folder `<store>/<list>/<V>/` holding the files of the
+list's formats, `delta.jsonl` from the previous release (when there is one), `manifest.json`
+(the SHA-256 and size of every file) and `manifest.sig` (Ed25519 over the manifest's bytes).
+A delta asked for between two releases is the same kind of folder under
+`<store>/<list>/deltas/<since>-<V>/`, made on first request and kept.
+
+Nothing is ever half-published: files are written into a temporary folder beside the final
+one, the release row and its audit record are flushed, the folder is renamed into place, and
+the transaction commits; if anything fails the folder is removed and the row rolled back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import shutil
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hotline.db.base import utcnow
+from hotline.db.engine import Database
+from hotline.errors import Conflict
+from hotline.grading.jurisdictions import jurisdictions
+from hotline.lists import formats, signing
+from hotline.lists import store as lists_store
+from hotline.lists.formats_te import ThreatExchangeWriter
+from hotline.lists.model import ListConfig, Manifest, ManifestFile, ReleaseEntry
+from hotline.matching import list_files
+from hotline.matching import store as match_store
+from hotline.matching.model import ListInfo
+from hotline.matching.tables import HashListEntryRow
+from hotline.security import audit
+
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+
+
+def release_path(root: Path, list_name: str, version: int) -> Path:
+    return root / list_name / str(version)
+
+
+def delta_path(root: Path, list_name: str, since: int, version: int) -> Path:
+    return root / list_name / "deltas" / f"{since}-{version}"
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    manifest: Manifest
+    path: Path
+
+
+def _writers(config: ListConfig) -> list[formats.EntryWriter]:
+    names = [j.name for j in jurisdictions()] if config.jurisdictions else []
+    chosen: dict[str, formats.EntryWriter] = {
+        "jsonl": formats.JsonLinesWriter(),
+        "csv": formats.CsvWriter(names, config.fields),
+        "vics": formats.VicsWriter(),
+        "threatexchange": ThreatExchangeWriter(),
+    }
+    return [chosen[f] for f in config.formats]
+
+
+def _live_count(session: Session, list_id: int, version: int) -> int:
+    return session.execute(
+        select(func.count())
+        .select_from(HashListEntryRow)
+        .where(HashListEntryRow.list_id == list_id, lists_store._live_at(version))
+    ).scalar_one()
+
+
+@contextmanager
+def _staging(final: Path) -> Iterator[Path]:
+    """A temporary folder beside `final`; removed if the block fails."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{final.name}-{secrets.token_hex(4)}"
+    tmp.mkdir()
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write(
+    folder: Path,
+    writers: Iterable[formats.EntryWriter],
+    header: dict[str, Any],
+    entries: Iterable[ReleaseEntry],
+) -> list[ManifestFile]:
+    """Feed every writer from one pass over `entries`."""
+    writers = list(writers)
+    outs = [formats.HashingFile(folder / w.name) for w in writers]
+    for writer, out in zip(writers, outs, strict=True):
+        writer.begin(out, header)
+    for entry in entries:
+        for writer in writers:
+            writer.entry(entry)
+    done = []
+    for writer, out in zip(writers, outs, strict=True):
+        writer.end()
+        digest = out.close()
+        done.append(ManifestFile(writer.name, writer.format, out.bytes, digest))
+    return done
+
+
+def _write_delta(
+    session: Session, folder: Path, info: ListInfo, since: int, version: int
+) -> tuple[ManifestFile, int, int]:
+    writer = formats.DeltaWriter()
+    out = formats.HashingFile(folder / writer.name)
+    header = {
+        "format": formats.DELTA_FORMAT,
+        "format_version": 1,
+        "list": info.name,
+        "since": since,
+        "version": version,
+        "pdq_max_distance": info.pdq_max_distance,
+    }
+    writer.begin(out, header)
+    added = withdrawn = 0
+    for entry in lists_store.additions(session, info.id, since, version):
+        writer.entry(entry)
+        added += 1
+    for gone in lists_store.withdrawals(session, info.id, since, version):
+        writer.withdrawal(gone)
+        withdrawn += 1
+    writer.end()
+    digest = out.close()
+    return ManifestFile(writer.name, writer.format, out.bytes, digest), added, withdrawn
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _sign(folder: Path, manifest: Manifest, signer: signing.Signer) -> str:
+    data = manifest.to_bytes()
+    (folder / MANIFEST).write_bytes(data)
+    (folder / SIGNATURE).write_bytes(signer.sign(data))
+    return sha256_bytes(data)
+
+
+def publish(db: Database, root: Path, list_name: str, secret: bytes, actor: str) -> Published:
+    """Release the list at its current version. Conflict if that version is released."""
+    placed: list[Path] = []
+    try:
+        return _publish(db, root, list_name, secret, actor, placed)
+    except BaseException:
+        # The commit (at the end of the write block) or something after the rename failed:
+        # the row is rolled back, so the folder must go too.
+        for folder in placed:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _publish(
+    db: Database, root: Path, list_name: str, secret: bytes, actor: str, placed: list[Path]
+) -> Published:
+    with db.write() as session:
+        info = match_store.get_list(session, list_name, lock=True)
+        version = info.version
+        if any(r.version == version for r in lists_store.releases(session, list_name)):
+            raise Conflict(
+                f"version {version} of {list_name!r} is already released; change the list first"
+            )
+        previous = lists_store.latest_release(session, list_name)
+        config = lists_store.get_config(session, list_name)
+        signer = signing.signer(session, secret)
+        final = release_path(root, list_name, version)
+        now = utcnow()
+        count = _live_count(session, info.id, version)
+        header = {
+            "format": list_files.FORMAT,
+            "format_version": list_files.FORMAT_VERSION,
+            "list": info.name,
+            "version": version,
+            "description": info.description,
+            "pdq_max_distance": info.pdq_max_distance,
+            "entries": count,
+            "exported_at": now.isoformat(),
+        }
+        with _staging(final) as tmp:
+            files = _write(
+                tmp, _writers(config), header, lists_store.entries_at(session, info.id, version)
+            )
+            since = additions = withdrawals = None
+            if previous is not None:
+                delta_file, additions, withdrawals = _write_delta(
+                    session, tmp, info, previous.version, version
+                )
+                files.append(delta_file)
+                since = previous.version
+            manifest = Manifest(
+                info.name,
+                version,
+                "full",
+                now,
+                signer.key_id,
+                count,
+                tuple(files),
+                since,
+                additions,
+                withdrawals,
+            )
+            digest = _sign(tmp, manifest, signer)
+            release = lists_store.Release(
+                info.name, version, now, count, since, signer.key_id, digest
+            )
+            lists_store.add_release(session, info.id, info.name, release)
+            audit.record(
+                session,
+                actor,
+                "hash_list.released",
+                "hash_list",
+                info.name,
+                {
+                    "version": version,
+                    "entries": count,
+                    "key_id": signer.key_id,
+                    "manifest_sha256": digest,
+                },
+            )
+            if final.exists():  # left by a publish whose commit failed: never published
+                shutil.rmtree(final)
+            tmp.rename(final)
+            placed.append(final)
+    return Published(manifest, final)
+
+
+def delta(db: Database, root: Path, list_name: str, since: int, secret: bytes) -> Published:
+    """The signed delta from release `since` (or 0) to the latest release, made once."""
+    with db.read() as session:
+        latest = lists_store.check_since(session, list_name, since)
+    final = delta_path(root, list_name, since, latest.version)
+    if (final / SIGNATURE).exists():
+        return Published(Manifest.from_bytes((final / MANIFEST).read_bytes()), final)
+    with db.write() as session:
+        info = match_store.get_list(session, list_name)
+        signer = signing.signer(session, secret)
+        with _staging(final) as tmp:
+            file, added, withdrawn = _write_delta(session, tmp, info, since, latest.version)
+            manifest = Manifest(
+                info.name,
+                latest.version,
+                "delta",
+                utcnow(),
+                signer.key_id,
+                latest.entries,
+                (file,),
+                since,
+                added,
+                withdrawn,
+            )
+            _sign(tmp, manifest, signer)
+            try:
+                tmp.rename(final)
+            except OSError:
+                if not (final / SIGNATURE).exists():  # not a concurrent twin: a real failure
+                    raise
+                return Published(Manifest.from_bytes((final / MANIFEST).read_bytes()), final)
+    return Published(manifest, final)
+
+
+def read_manifest(folder: Path) -> Manifest:
+    return Manifest.from_bytes((folder / MANIFEST).read_bytes())
