@@ -36,6 +36,8 @@ class ReportedUrlRow(Base):
     verdict_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     verdict_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     verdict_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the content was found gone (takedown); the URL list drops it then.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("reported_urls.id"), nullable=True
     )

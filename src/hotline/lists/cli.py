@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from hotline.config import Settings, SettingsError, load_settings
 from hotline.db import migrate
 from hotline.db.engine import Database
 from hotline.errors import AppError
-from hotline.lists import from_grades, offline, release, signing
+from hotline.lists import from_grades, offline, release, signing, text_lists
 from hotline.lists import store as lists_store
 from hotline.lists.api import release_root
 
@@ -126,6 +127,73 @@ def lists_sync_grades(name: Annotated[str, typer.Argument(help="The list.")]) ->
         f"added {result.added} verified items to {name} ({result.already} already on it): "
         f"version {result.version}"
     )
+
+
+@lists_app.command("sync-urls")
+def lists_sync_urls(name: Annotated[str, typer.Argument(help="A url list.")]) -> None:
+    """Add URLs found to hold criminal content; withdraw those whose removal is recorded."""
+    try:
+        with _context() as (_, db), db.write() as session:
+            change = text_lists.sync_urls(session, name)
+            audit.record(
+                session,
+                ACTOR,
+                "url_list.synced",
+                "hash_list",
+                name,
+                {"added": change.added, "withdrawn": change.withdrawn, "version": change.version},
+            )
+    except AppError as exc:
+        raise _app_error(exc) from exc
+    typer.echo(
+        f"{name}: +{change.added} confirmed URLs, -{change.withdrawn} removed: "
+        f"version {change.version}"
+    )
+
+
+@lists_app.command("add-terms")
+def lists_add_terms(
+    name: Annotated[str, typer.Argument(help="A keyword list.")],
+    source: Annotated[Path, typer.Argument(help='JSON lines {"term", "note"?}; - for stdin.')],
+) -> None:
+    """Add curated terms: all of them, or (if any line is bad or already listed) none."""
+    handle = sys.stdin if str(source) == "-" else None
+    try:
+        text = handle.read() if handle else source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot read {source}: {exc.strerror}") from exc
+    terms, problems = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError
+            terms.append(text_lists.parse_term(record))
+        except ValueError:
+            problems.append(f"line {number}: not a JSON object")
+        except AppError as exc:
+            details = "; ".join(f"{f.field}: {f.message}" for f in exc.fields)
+            problems.append(f"line {number}: {details}")
+    if problems:
+        for problem in problems:
+            typer.echo(problem, err=True)
+        raise typer.Exit(1)
+    try:
+        with _context() as (_, db), db.write() as session:
+            change = text_lists.add_terms(session, name, terms)
+            audit.record(
+                session,
+                ACTOR,
+                "keyword_list.terms_added",
+                "hash_list",
+                name,
+                {"added": change.added, "version": change.version},
+            )
+    except AppError as exc:
+        raise _app_error(exc) from exc
+    typer.echo(f"added {change.added} terms to {name}: version {change.version}")
 
 
 @lists_app.command("release")

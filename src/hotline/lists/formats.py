@@ -17,7 +17,7 @@ import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import orjson
 
@@ -56,7 +56,10 @@ class EntryWriter(Protocol):
     format: str
 
     def begin(self, out: HashingFile, header: dict[str, Any]) -> None: ...
-    def entry(self, entry: ReleaseEntry) -> None: ...
+
+    # `record` is entry.record(), made once and shared by every writer.
+    def entry(self, entry: ReleaseEntry, record: dict[str, Any]) -> None: ...
+
     def end(self) -> None: ...
 
 
@@ -90,8 +93,8 @@ class JsonLinesWriter(_Buffered):
         self.out = out
         self.put(orjson.dumps(header) + b"\n")
 
-    def entry(self, entry: ReleaseEntry) -> None:
-        self.put(orjson.dumps(entry.record()) + b"\n")
+    def entry(self, entry: ReleaseEntry, record: dict[str, Any]) -> None:
+        self.put(orjson.dumps(record) + b"\n")
 
     def end(self) -> None:
         self.flush()
@@ -100,10 +103,17 @@ class JsonLinesWriter(_Buffered):
 class CsvWriter(_Buffered):
     name = "entries.csv"
     format = "csv"
-    BASE = ("id", "category", "md5", "sha1", "sha256", "pdq", "pdq_quality", "added_at")
+    HASH_COLUMNS = ("id", "category", "md5", "sha1", "sha256", "pdq", "pdq_quality", "added_at")
+    TEXT_COLUMNS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "url": ("id", "category", "url", "added_at"),
+        "keyword": ("id", "term", "note", "added_at"),
+    }
 
-    def __init__(self, jurisdictions: Sequence[str], fields: Sequence[str]) -> None:
+    def __init__(
+        self, jurisdictions: Sequence[str], fields: Sequence[str], kind: str = "hash"
+    ) -> None:
         super().__init__()
+        self._kind = kind
         self._jurisdictions = list(jurisdictions)
         self._fields = list(fields)
         self._text = io.StringIO()
@@ -111,7 +121,10 @@ class CsvWriter(_Buffered):
 
     def begin(self, out: HashingFile, header: dict[str, Any]) -> None:
         self.out = out
-        self._row([*self.BASE, *self._jurisdictions, *self._fields])
+        if self._kind == "hash":
+            self._row([*self.HASH_COLUMNS, *self._jurisdictions, *self._fields])
+        else:
+            self._row(self.TEXT_COLUMNS[self._kind])
 
     def _row(self, values: Sequence[object]) -> None:
         self._csv.writerow(values)
@@ -123,7 +136,10 @@ class CsvWriter(_Buffered):
         self._text.seek(0)
         self._text.truncate()
 
-    def entry(self, entry: ReleaseEntry) -> None:
+    def entry(self, entry: ReleaseEntry, record: dict[str, Any]) -> None:
+        if self._kind != "hash":
+            self._row([record.get(c, "") for c in self.TEXT_COLUMNS[self._kind]])
+            return
         meta = entry.metadata
         self._row(
             [
@@ -134,7 +150,7 @@ class CsvWriter(_Buffered):
                 entry.sha256 or "",
                 entry.pdq or "",
                 "" if entry.pdq_quality is None else entry.pdq_quality,
-                entry.added_at.isoformat(),
+                record["added_at"],
                 *(entry.jurisdictions.get(j, "") for j in self._jurisdictions),
                 *(_csv_value(meta.get(f)) for f in self._fields),
             ]
@@ -169,7 +185,7 @@ class VicsWriter(_Buffered):
         self._first = True
         self.put(b'{"odata.metadata":' + orjson.dumps(VICS_ODATA) + b',"value":[')
 
-    def entry(self, entry: ReleaseEntry) -> None:
+    def entry(self, entry: ReleaseEntry, record: dict[str, Any]) -> None:
         self.put((b"" if self._first else b",") + b"\n" + orjson.dumps(vics_media(entry)))
         self._first = False
 
@@ -207,8 +223,8 @@ class DeltaWriter(_Buffered):
         self.out = out
         self.put(orjson.dumps(header) + b"\n")
 
-    def entry(self, entry: ReleaseEntry) -> None:
-        self.put(orjson.dumps({"op": "add", **entry.record()}) + b"\n")
+    def entry(self, entry: ReleaseEntry, record: dict[str, Any]) -> None:
+        self.put(orjson.dumps({"op": "add", **record}) + b"\n")
 
     def withdrawal(self, withdrawal: Withdrawal) -> None:
         self.put(orjson.dumps(withdrawal.record()) + b"\n")

@@ -21,7 +21,7 @@ class ThreatExchangeWriter(_Buffered):
     def begin(self, out: HashingFile, header: dict[str, Any]) -> None:
         self.out = out
 
-    def entry(self, entry: ReleaseEntry) -> None:
+    def entry(self, entry: ReleaseEntry, record: dict[str, Any]) -> None:
         if entry.pdq is not None:
             self.put(f"{PDQ_SIGNAL} {entry.pdq}\n".encode())
 

@@ -87,7 +87,7 @@ class ReleaseEntry:
 
     id: int
     category: str
-    added_at: datetime
+    added_at: str  # ISO 8601, UTC
     md5: str | None = None
     sha1: str | None = None
     sha256: str | None = None
@@ -95,6 +95,9 @@ class ReleaseEntry:
     pdq_quality: int | None = None
     jurisdictions: Mapping[str, str] = field(default_factory=dict)
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    url: str | None = None  # URL lists
+    term: str | None = None  # keyword lists
+    note: str | None = None
 
     def hashes(self) -> dict[str, str]:
         found = {"md5": self.md5, "sha1": self.sha1, "sha256": self.sha256, "pdq": self.pdq}
@@ -105,7 +108,10 @@ class ReleaseEntry:
         out: dict[str, Any] = {"id": self.id, "category": self.category, **self.hashes()}
         if self.pdq_quality is not None:
             out["pdq_quality"] = self.pdq_quality
-        out["added_at"] = self.added_at.isoformat()
+        for name in ("url", "term", "note"):
+            if (value := getattr(self, name)) is not None:
+                out[name] = value
+        out["added_at"] = self.added_at
         if self.jurisdictions:
             out["jurisdictions"] = dict(self.jurisdictions)
         if self.metadata:

@@ -53,15 +53,24 @@ def _lines(path: Path) -> list[dict[str, Any]]:
     return out
 
 
+def _check_copy(path: Path) -> None:
+    """A hash list copy is checked line by line (what the offline matcher reads); a URL or
+    keyword list copy by its header and count."""
+    lines = _lines(path)
+    if lines[0].get("format") == list_files.FORMAT:
+        try:
+            list_files.read(path)
+        except list_files.ListFileError as exc:
+            raise DeltaError(f"{path.name}: {exc}") from exc
+    elif lines[0].get("entries") != len(lines) - 1:
+        raise DeltaError(f"{path.name}: the header's entry count does not match its lines")
+
+
 def apply(copy: Path, delta_file: Path) -> Applied:
     """Apply `delta_file` (a verified delta.jsonl) to the copy at `copy`, in place."""
-    # The copy must be a valid list file first (list_files checks every line and the count).
-    try:
-        list_files.read(copy)
-    except list_files.ListFileError as exc:
-        raise DeltaError(f"{copy.name}: {exc}") from exc
     copy_lines = _lines(copy)
     header, records = copy_lines[0], copy_lines[1:]
+    _check_copy(copy)
     delta_lines = _lines(delta_file)
     dheader = delta_lines[0]
     if dheader.get("format") != DELTA_FORMAT:
@@ -100,9 +109,9 @@ def apply(copy: Path, delta_file: Path) -> Applied:
             out.write(json.dumps(header) + "\n")
             for entry_id in sorted(entries):
                 out.write(json.dumps(entries[entry_id]) + "\n")
-        list_files.read(partial)  # the result must itself be a valid copy
+        _check_copy(partial)  # the result must itself be a valid copy
         partial.replace(copy)
-    except (OSError, list_files.ListFileError) as exc:
+    except (OSError, DeltaError) as exc:
         partial.unlink(missing_ok=True)
         raise DeltaError(f"could not write the updated copy: {exc}") from exc
     return Applied(

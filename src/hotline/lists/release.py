@@ -32,7 +32,7 @@ from hotline.grading.jurisdictions import jurisdictions
 from hotline.lists import formats, signing
 from hotline.lists import store as lists_store
 from hotline.lists.formats_te import ThreatExchangeWriter
-from hotline.lists.model import ListConfig, Manifest, ManifestFile, ReleaseEntry
+from hotline.lists.model import FORMATS, ListConfig, Manifest, ManifestFile, ReleaseEntry
 from hotline.matching import list_files
 from hotline.matching import store as match_store
 from hotline.matching.model import ListInfo
@@ -57,15 +57,24 @@ class Published:
     path: Path
 
 
-def _writers(config: ListConfig) -> list[formats.EntryWriter]:
-    names = [j.name for j in jurisdictions()] if config.jurisdictions else []
+# What each kind of list can be written as (VICS and threatexchange carry hashes only).
+KIND_FORMATS = {"hash": FORMATS, "url": ("jsonl", "csv"), "keyword": ("jsonl", "csv")}
+KIND_HEADERS = {
+    "hash": list_files.FORMAT,
+    "url": "hotline-url-list",
+    "keyword": "hotline-keyword-list",
+}
+
+
+def _writers(config: ListConfig, kind: str) -> list[formats.EntryWriter]:
+    names = [j.name for j in jurisdictions()] if config.jurisdictions and kind == "hash" else []
     chosen: dict[str, formats.EntryWriter] = {
         "jsonl": formats.JsonLinesWriter(),
-        "csv": formats.CsvWriter(names, config.fields),
+        "csv": formats.CsvWriter(names, config.fields, kind),
         "vics": formats.VicsWriter(),
         "threatexchange": ThreatExchangeWriter(),
     }
-    return [chosen[f] for f in config.formats]
+    return [chosen[f] for f in config.formats if f in KIND_FORMATS[kind]]
 
 
 def _live_count(session: Session, list_id: int, version: int) -> int:
@@ -100,8 +109,9 @@ def _write(
     for writer, out in zip(writers, outs, strict=True):
         writer.begin(out, header)
     for entry in entries:
+        record = entry.record()
         for writer in writers:
-            writer.entry(entry)
+            writer.entry(entry, record)
     done = []
     for writer, out in zip(writers, outs, strict=True):
         writer.end()
@@ -118,6 +128,7 @@ def _write_delta(
     header = {
         "format": formats.DELTA_FORMAT,
         "format_version": 1,
+        "kind": info.kind,
         "list": info.name,
         "since": since,
         "version": version,
@@ -125,8 +136,8 @@ def _write_delta(
     }
     writer.begin(out, header)
     added = withdrawn = 0
-    for entry in lists_store.additions(session, info.id, since, version):
-        writer.entry(entry)
+    for entry in lists_store.additions(session, info.id, since, version, info.kind):
+        writer.entry(entry, entry.record())
         added += 1
     for gone in lists_store.withdrawals(session, info.id, since, version):
         writer.withdrawal(gone)
@@ -185,8 +196,9 @@ def _publish(
         now = utcnow()
         count = _live_count(session, info.id, version)
         header = {
-            "format": list_files.FORMAT,
+            "format": KIND_HEADERS[info.kind],
             "format_version": list_files.FORMAT_VERSION,
+            "kind": info.kind,
             "list": info.name,
             "version": version,
             "description": info.description,
@@ -196,7 +208,10 @@ def _publish(
         }
         with _staging(final) as tmp:
             files = _write(
-                tmp, _writers(config), header, lists_store.entries_at(session, info.id, version)
+                tmp,
+                _writers(config, info.kind),
+                header,
+                lists_store.entries_at(session, info.id, version, info.kind),
             )
             since = additions = withdrawals = None
             if previous is not None:

@@ -8,12 +8,14 @@ rebuilt and a delta from any earlier version computed, however the list moved on
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+import orjson
+from sqlalchemy import String, and_, or_, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -28,29 +30,49 @@ _SINCE = FieldError("since", "a version this list was released at, or 0")
 _COLUMNS = (
     HashListEntryRow.id,
     HashListEntryRow.category,
-    HashListEntryRow.added_at,
+    # Raw, without the UTC type's per-row processing: `_iso` converts each distinct value once.
+    type_coerce(HashListEntryRow.added_at, String),
     HashListEntryRow.md5,
     HashListEntryRow.sha1,
     HashListEntryRow.sha256,
     HashListEntryRow.pdq,
     HashListEntryRow.pdq_quality,
     HashListEntryRow.shared,
+    HashListEntryRow.value,
+    HashListEntryRow.note,
 )
 
 
-def _entry(row: Sequence[object]) -> ReleaseEntry:
-    shared = json.loads(row[8]) if row[8] else {}  # type: ignore[arg-type]
+@lru_cache(maxsize=4096)
+def _shared(text: str | None) -> dict[str, Any]:
+    # Few distinct combinations of shared fields exist; parse each once. Read-only after.
+    return orjson.loads(text) if text else {}
+
+
+@lru_cache(maxsize=4096)
+def _iso(raw: str | datetime) -> str:
+    # Entries added in one batch share a timestamp. SQLite gives naive UTC text, PostgreSQL
+    # an aware datetime.
+    at = raw if isinstance(raw, datetime) else datetime.fromisoformat(raw)
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
+def _entry(row: Sequence[Any], kind: str) -> ReleaseEntry:
+    shared = _shared(row[8])
     return ReleaseEntry(
-        id=row[0],  # type: ignore[arg-type]
-        category=row[1],  # type: ignore[arg-type]
-        added_at=row[2],  # type: ignore[arg-type]
-        md5=row[3],  # type: ignore[arg-type]
-        sha1=row[4],  # type: ignore[arg-type]
-        sha256=row[5],  # type: ignore[arg-type]
-        pdq=row[6],  # type: ignore[arg-type]
-        pdq_quality=row[7],  # type: ignore[arg-type]
+        id=row[0],
+        category=row[1],
+        added_at=_iso(row[2]),
+        md5=row[3],
+        sha1=row[4],
+        sha256=row[5],
+        pdq=row[6],
+        pdq_quality=row[7],
         jurisdictions=shared.get("jurisdictions", {}),
         metadata=shared.get("metadata", {}),
+        url=row[9] if kind == "url" else None,
+        term=row[9] if kind == "keyword" else None,
+        note=row[10],
     )
 
 
@@ -67,26 +89,35 @@ def _batched(
     """Rows by id, in batches (keyset pagination: no OFFSET, steady cost per batch)."""
     last = 0
     while True:
-        rows = session.execute(
-            select(*columns)  # type: ignore[call-overload]
-            .where(where, HashListEntryRow.id > last)
-            .order_by(HashListEntryRow.id)
-            .limit(_BATCH)
-        ).all()
+        # Core rows on the session's connection: no ORM loading for millions of rows.
+        rows = (
+            session.connection()
+            .execute(
+                select(*columns)  # type: ignore[call-overload]
+                .where(where, HashListEntryRow.id > last)
+                .order_by(HashListEntryRow.id)
+                .limit(_BATCH)
+            )
+            .all()
+        )
         yield from rows
         if len(rows) < _BATCH:
             return
         last = rows[-1][0]
 
 
-def entries_at(session: Session, list_id: int, version: int) -> Iterator[ReleaseEntry]:
+def entries_at(
+    session: Session, list_id: int, version: int, kind: str = "hash"
+) -> Iterator[ReleaseEntry]:
     """Every entry live at `version`, by id."""
     where = and_(HashListEntryRow.list_id == list_id, _live_at(version))
     for row in _batched(session, _COLUMNS, where):
-        yield _entry(row)
+        yield _entry(row, kind)
 
 
-def additions(session: Session, list_id: int, since: int, version: int) -> Iterator[ReleaseEntry]:
+def additions(
+    session: Session, list_id: int, since: int, version: int, kind: str = "hash"
+) -> Iterator[ReleaseEntry]:
     """Entries added after `since` and still live at `version`."""
     where = and_(
         HashListEntryRow.list_id == list_id,
@@ -94,7 +125,7 @@ def additions(session: Session, list_id: int, since: int, version: int) -> Itera
         _live_at(version),
     )
     for row in _batched(session, _COLUMNS, where):
-        yield _entry(row)
+        yield _entry(row, kind)
 
 
 def withdrawals(session: Session, list_id: int, since: int, version: int) -> Iterator[Withdrawal]:

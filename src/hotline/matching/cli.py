@@ -187,15 +187,23 @@ def lists_create(
     pdq_max_distance: Annotated[
         int, typer.Option(min=0, max=63, help="PDQ matches at or under this Hamming distance.")
     ] = 31,
+    kind: Annotated[
+        str, typer.Option(help="hash (matched), url (confirmed URLs) or keyword (terms).")
+    ] = "hash",
 ) -> None:
-    """Create an empty hash list."""
+    """Create an empty list: a hash list by default."""
     try:
         with _database() as db, db.write() as session:
-            info = store.create_list(session, name, description, pdq_max_distance)
-            audit.record(session, ACTOR, "hash_list.created", "hash_list", info.name, {})
+            info = store.create_list(session, name, description, pdq_max_distance, kind)
+            audit.record(
+                session, ACTOR, "hash_list.created", "hash_list", info.name, {"kind": kind}
+            )
     except AppError as exc:
         raise _app_error(exc) from exc
-    typer.echo(f"created list {info.name} (pdq_max_distance {info.pdq_max_distance})")
+    if kind == "hash":
+        typer.echo(f"created list {info.name} (pdq_max_distance {info.pdq_max_distance})")
+    else:
+        typer.echo(f"created {kind} list {info.name}")
 
 
 @lists_app.command("list")
@@ -211,6 +219,7 @@ def lists_list(
                 json.dumps(
                     {
                         "name": info.name,
+                        "kind": info.kind,
                         "version": info.version,
                         "entries": info.entries,
                         "pdq_max_distance": info.pdq_max_distance,
@@ -218,7 +227,9 @@ def lists_list(
                 )
             )
         else:
-            typer.echo(f"{info.name:<32} version {info.version:<6} {info.entries} entries")
+            typer.echo(
+                f"{info.name:<32} {info.kind:<8} version {info.version:<6} {info.entries} entries"
+            )
 
 
 def _read_entries(source: Path) -> tuple[list[NewEntry], list[str]]:

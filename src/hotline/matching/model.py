@@ -10,6 +10,7 @@ from typing import Any
 # The hash types a list entry can hold and a member can ask about.
 EXACT_TYPES = ("md5", "sha1", "sha256")
 HASH_TYPES = (*EXACT_TYPES, "pdq")
+LIST_KINDS = ("hash", "url", "keyword")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class ListInfo:
     version: int
     entries: int = 0  # live entries (filled in where it is cheap to know)
     updated_at: datetime | None = None
+    kind: str = "hash"  # hash, url or keyword (only hash lists are matched)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from hotline.db.base import utcnow
 from hotline.errors import Conflict, FieldError, InvalidInput, NotFound
 from hotline.matching import keys, validation
-from hotline.matching.model import KeyInfo, ListEntry, ListInfo, Member, NewEntry
+from hotline.matching.model import LIST_KINDS, KeyInfo, ListEntry, ListInfo, Member, NewEntry
 from hotline.matching.tables import HashListEntryRow, HashListRow, MemberKeyRow, MemberRow
 
 # -- members -----------------------------------------------------------------------------------
@@ -184,13 +184,22 @@ def _list_info(row: HashListRow, entries: int = 0) -> ListInfo:
         row.version,
         entries,
         row.updated_at,
+        row.kind,
     )
 
 
 def create_list(
-    session: Session, name: str, description: str = "", pdq_max_distance: int = 31
+    session: Session,
+    name: str,
+    description: str = "",
+    pdq_max_distance: int = 31,
+    kind: str = "hash",
 ) -> ListInfo:
     name = validation.name(name, "list")
+    if kind not in LIST_KINDS:
+        raise InvalidInput(
+            f"a list is one of: {', '.join(LIST_KINDS)}", fields=[FieldError("kind", "unknown")]
+        )
     if session.execute(select(HashListRow.id).where(HashListRow.name == name)).first():
         raise Conflict(f"a list called {name!r} already exists")
     now = utcnow()
@@ -201,6 +210,7 @@ def create_list(
         version=0,
         created_at=now,
         updated_at=now,
+        kind=kind,
     )
     session.add(row)
     session.flush()
@@ -236,7 +246,7 @@ def list_lists(session: Session) -> list[ListInfo]:
     return [_list_info(r, counts.get(r.id, 0)) for r in rows]
 
 
-def _bump(session: Session, name: str) -> HashListRow:
+def bump_version(session: Session, name: str) -> HashListRow:
     """Lock the list's row and move it to its next version. Writers to one list queue here,
     so versions commit in order (what lets readers poll by version)."""
     row = session.execute(
@@ -252,7 +262,9 @@ def _bump(session: Session, name: str) -> HashListRow:
 
 def add_entries(session: Session, list_name: str, entries: Sequence[NewEntry]) -> ListInfo:
     """Add validated entries as one new version of the list."""
-    row = _bump(session, list_name)
+    row = bump_version(session, list_name)
+    if row.kind != "hash":
+        raise Conflict(f"{list_name!r} is a {row.kind} list; hash entries go on hash lists")
     now = utcnow()
     if entries:
         session.execute(
@@ -284,7 +296,7 @@ def withdraw_entries(
 ) -> int:
     """Withdraw live entries of a list (one new version); returns how many were withdrawn.
     The reason travels in the next release's delta."""
-    row = _bump(session, list_name)
+    row = bump_version(session, list_name)
     result = session.execute(
         update(HashListEntryRow)
         .where(
@@ -352,7 +364,8 @@ def live_entries(session: Session, list_id: int, *, batch: int = 20_000) -> Iter
 
 
 def list_infos(session: Session) -> list[ListInfo]:
-    """Every list's id, name, settings and version; one cheap query (what a refresh polls)."""
+    """Every hash list's id, name, settings and version; one cheap query (what a refresh
+    polls). URL and keyword lists are released, never matched."""
     rows = session.execute(
         select(
             HashListRow.id,
@@ -360,6 +373,6 @@ def list_infos(session: Session) -> list[ListInfo]:
             HashListRow.description,
             HashListRow.pdq_max_distance,
             HashListRow.version,
-        )
+        ).where(HashListRow.kind == "hash")
     ).all()
     return [ListInfo(r[0], r[1], r[2], r[3], r[4]) for r in rows]

@@ -54,6 +54,9 @@ class HashListRow(Base):
     # came from (None for the hotline's own lists).
     config: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     source: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # "hash" (matched by the match API), "url" (confirmed URLs) or "keyword" (curated terms):
+    # one versioned, released list machinery for all three.
+    kind: Mapped[str] = mapped_column(String(16), default="hash", server_default="hash")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -65,6 +68,7 @@ class HashListEntryRow(Base):
     __table_args__ = (
         Index(None, "list_id", "changed_in"),
         Index(None, "list_id", "media_id"),
+        Index(None, "list_id", "url_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -88,3 +92,7 @@ class HashListEntryRow(Base):
     shared: Mapped[str | None] = mapped_column(Text, nullable=True)
     media_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     source: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # URL and keyword lists: the URL or term, a staff note, and the reported URL it came from.
+    value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    url_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

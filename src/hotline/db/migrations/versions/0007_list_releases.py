@@ -1,5 +1,6 @@
 """List releases: entry history by version (added in, withdrawn in, why), shared grade
-fields, signed releases and the Ed25519 keys that signed them.
+fields, URL and keyword lists beside hash lists, signed releases and the Ed25519 keys that
+signed them; when a reported URL's removal was recorded.
 
 Revision ID: 0007_list_releases
 Revises: 0006_host_traces
@@ -23,6 +24,9 @@ def upgrade() -> None:
     with op.batch_alter_table("hash_lists") as batch:
         batch.add_column(sa.Column("config", sa.Text, nullable=False, server_default="{}"))
         batch.add_column(sa.Column("source", sa.Text, nullable=True))
+        batch.add_column(sa.Column("kind", sa.String(16), nullable=False, server_default="hash"))
+    with op.batch_alter_table("reported_urls") as batch:
+        batch.add_column(sa.Column("removed_at", UTCDateTime, nullable=True))
     with op.batch_alter_table("hash_list_entries") as batch:
         batch.add_column(sa.Column("added_in", sa.Integer, nullable=False, server_default="0"))
         batch.add_column(sa.Column("withdrawn_in", sa.Integer, nullable=True))
@@ -30,6 +34,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("shared", sa.Text, nullable=True))
         batch.add_column(sa.Column("media_id", sa.Integer, nullable=True))
         batch.add_column(sa.Column("source", sa.Text, nullable=True))
+        batch.add_column(sa.Column("value", sa.Text, nullable=True))
+        batch.add_column(sa.Column("note", sa.Text, nullable=True))
+        batch.add_column(sa.Column("url_id", sa.Integer, nullable=True))
     # Entries from before this revision: a live entry was added in its changed_in; a withdrawn
     # one was withdrawn in it (when it was added is unknown: say version 0).
     op.execute(
@@ -40,6 +47,9 @@ def upgrade() -> None:
     )
     op.create_index(
         "ix_hash_list_entries_list_id_media_id", "hash_list_entries", ["list_id", "media_id"]
+    )
+    op.create_index(
+        "ix_hash_list_entries_list_id_url_id", "hash_list_entries", ["list_id", "url_id"]
     )
 
     op.create_table(
@@ -74,11 +84,17 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("list_releases")
     op.drop_table("list_signing_keys")
+    op.drop_index("ix_hash_list_entries_list_id_url_id", table_name="hash_list_entries")
     op.drop_index("ix_hash_list_entries_list_id_media_id", table_name="hash_list_entries")
     with op.batch_alter_table("hash_list_entries") as batch:
-        for column in ("source", "media_id", "shared", "withdrawn_reason", "withdrawn_in"):
+        for column in (
+            "url_id", "note", "value", "source", "media_id", "shared", "withdrawn_reason",
+            "withdrawn_in", "added_in",
+        ):
             batch.drop_column(column)
-        batch.drop_column("added_in")
+    with op.batch_alter_table("reported_urls") as batch:
+        batch.drop_column("removed_at")
     with op.batch_alter_table("hash_lists") as batch:
+        batch.drop_column("kind")
         batch.drop_column("source")
         batch.drop_column("config")
