@@ -53,6 +53,7 @@ Provenance: each entry's `source` is `FORMAT:FILE#KEY=VALUE[&KEY=VALUE…]`, e.g
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -141,9 +142,7 @@ class _Collector:
     def count(self) -> None:
         self.batch.records += 1
         if self.batch.records > self._max_records:
-            self.problem(
-                0, "file", f"more than {self._max_records:,} records; split the file"
-            )
+            self.problem(0, "file", f"more than {self._max_records:,} records; split the file")
             raise _Stop
 
     def skip(self, reason: str) -> None:
@@ -202,9 +201,12 @@ class _Collector:
         self.batch.entries.append(
             NewEntry(
                 category=category,
+                md5=kept.get("md5"),
+                sha1=kept.get("sha1"),
+                sha256=kept.get("sha256"),
+                pdq=kept.get("pdq"),
                 pdq_quality=quality if "pdq" in kept else None,
                 source=f"{self._prefix}#{where}",
-                **kept,
             )
         )
 
@@ -236,10 +238,8 @@ def parse(
     if not data.removeprefix(_BOM).strip():
         batch.problems.append(ImportProblem(0, "file", "the file is empty"))
         return batch
-    try:
+    with contextlib.suppress(_Stop):
         parser(collector, data.removeprefix(_BOM))
-    except _Stop:
-        pass
     if not batch.problems and batch.records == 0:
         batch.problems.append(ImportProblem(0, "file", "the file holds no records"))
     return batch
@@ -401,23 +401,24 @@ def _vics_record(c: _Collector, number: int, fields: dict[str, Any]) -> None:
             ok = False
             continue
         alt = {k.lower(): v for k, v in alternative.items()}
-        name = alt.get("hashname")
-        if not isinstance(name, str):
+        hash_name = alt.get("hashname")
+        if not isinstance(hash_name, str):
             c.problem(number, f"{where}.HashName", "missing")
             ok = False
             continue
-        kind = _VICS_ALTERNATIVES.get(name.strip().lower())
-        if kind is None:
+        alt_kind = _VICS_ALTERNATIVES.get(hash_name.strip().lower())
+        if alt_kind is None:
             others += 1
             continue
-        value = c.hash(number, f"{where} ({name.strip()})", kind, alt.get("hashvalue"))
+        where = f"{where} ({hash_name.strip()})"
+        value = c.hash(number, where, alt_kind, alt.get("hashvalue"))
         if value is None:
             ok = False
-        elif hashes.get(kind, value) != value:
-            c.problem(number, where, f"a second, different {kind} hash in one record")
+        elif hashes.get(alt_kind, value) != value:
+            c.problem(number, where, f"a second, different {alt_kind} hash in one record")
             ok = False
         else:
-            hashes[kind] = value
+            hashes[alt_kind] = value
     if not ok:
         return
     if not hashes:
@@ -502,7 +503,9 @@ def _parse_ncmec(c: _Collector, data: bytes) -> None:
     path: list[str] = []
     number = 0
     try:
-        for event, element in ET.iterparse(io.BytesIO(data), events=("start", "end")):
+        # Safe here: declarations are refused above, so no entity can be defined.
+        events = ET.iterparse(io.BytesIO(data), events=("start", "end"))  # noqa: S314
+        for event, element in events:
             if event == "start":
                 path.append(_local(element.tag))
                 continue

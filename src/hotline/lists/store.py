@@ -58,22 +58,27 @@ def _iso(raw: str | datetime) -> str:
 
 
 def _entry(row: Sequence[Any], kind: str) -> ReleaseEntry:
+    # Positional: this runs once per entry of a release, millions of times.
     shared = _shared(row[8])
+    value = row[9]
     return ReleaseEntry(
-        id=row[0],
-        category=row[1],
-        added_at=_iso(row[2]),
-        md5=row[3],
-        sha1=row[4],
-        sha256=row[5],
-        pdq=row[6],
-        pdq_quality=row[7],
-        jurisdictions=shared.get("jurisdictions", {}),
-        metadata=shared.get("metadata", {}),
-        url=row[9] if kind == "url" else None,
-        term=row[9] if kind == "keyword" else None,
-        note=row[10],
+        row[0],
+        row[1],
+        _iso(row[2]),
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        shared.get("jurisdictions", _EMPTY),
+        shared.get("metadata", _EMPTY),
+        value if kind == "url" else None,
+        value if kind == "keyword" else None,
+        row[10],
     )
+
+
+_EMPTY: dict[str, Any] = {}
 
 
 def _live_at(version: int) -> ColumnElement[bool]:
@@ -85,25 +90,22 @@ def _live_at(version: int) -> ColumnElement[bool]:
 
 def _batched(
     session: Session, columns: Sequence[object], where: ColumnElement[bool]
-) -> Iterator[Sequence[object]]:
-    """Rows by id, in batches (keyset pagination: no OFFSET, steady cost per batch)."""
-    last = 0
-    while True:
-        # Core rows on the session's connection: no ORM loading for millions of rows.
-        rows = (
-            session.connection()
-            .execute(
-                select(*columns)  # type: ignore[call-overload]
-                .where(where, HashListEntryRow.id > last)
-                .order_by(HashListEntryRow.id)
-                .limit(_BATCH)
-            )
-            .all()
+) -> Iterator[Sequence[Any]]:
+    """Rows by id from one query, streamed in batches (a server-side cursor on PostgreSQL).
+    One query, not keyset pages: with the (list_id, changed_in) index each page would be a
+    fresh scan and sort of the whole list, quadratic at millions of entries. Core rows on the
+    session's connection: no ORM loading."""
+    result = (
+        session.connection()
+        .execution_options(stream_results=True, yield_per=_BATCH)
+        .execute(
+            select(*columns)  # type: ignore[call-overload]
+            .where(where)
+            .order_by(HashListEntryRow.id)
         )
-        yield from rows
-        if len(rows) < _BATCH:
-            return
-        last = rows[-1][0]
+    )
+    for batch in result.partitions():
+        yield from batch
 
 
 def entries_at(
@@ -143,7 +145,7 @@ def withdrawals(session: Session, list_id: int, since: int, version: int) -> Ite
         HashListEntryRow.withdrawn_reason,
     )
     for row in _batched(session, columns, where):
-        yield Withdrawal(row[0], row[1], row[2] or "")  # type: ignore[arg-type]
+        yield Withdrawal(row[0], row[1], row[2] or "")
 
 
 # -- list settings -----------------------------------------------------------------------------

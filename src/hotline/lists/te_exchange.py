@@ -23,9 +23,10 @@ SHA digests of a photo's bytes.
 Not checked here: the release signature (`manifest.sig`). The SHA-256 comes from the same
 server over TLS; a deployment that wants end-to-end proof runs `hotline lists verify` (or
 `hotline.lists.verify.verify_dir`) against the hotline's published keyring.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: the threatexchange CLI builds its
+`config collab edit` flags from the real types of the config dataclass fields.
+"""
 
 import hashlib
 import json
@@ -86,7 +87,7 @@ class _HotlineCollabRequired:
 class HotlineCollabConfig(CollaborationConfigWithDefaults, _HotlineCollabRequired):
     """One hotline list to sync: where the instance is and which list."""
 
-    api: str = API_NAME
+    api: str = field(init=False, default=API_NAME)
 
 
 @dataclass
@@ -100,7 +101,7 @@ class HotlineCredentials(auth.CredentialHelper):
     api_key: str = field(metadata={"help": "member API key, hlk_<prefix>_<secret>"})
 
     @classmethod
-    def _from_str(cls, s: str) -> HotlineCredentials:
+    def _from_str(cls, s: str) -> "HotlineCredentials":
         return cls(s.strip())
 
     def _are_valid(self) -> bool:
@@ -114,10 +115,10 @@ class HotlineCheckpoint(state.FetchCheckpointBase):
 
     version: int
     list_name: str = ""
-    released_at: int = 0  # the release's creation, seconds since the epoch
+    created_at: int = 0  # the delta's `created_at`, seconds since the epoch
 
     def get_progress_timestamp(self) -> int | None:
-        return self.released_at or None
+        return self.created_at or None
 
 
 @dataclass
@@ -187,7 +188,7 @@ class HotlineSignalExchangeAPI(
     @classmethod
     def for_collab(
         cls, collab: HotlineCollabConfig, credentials: HotlineCredentials | None = None
-    ) -> HotlineSignalExchangeAPI:
+    ) -> "HotlineSignalExchangeAPI":
         credentials = credentials or HotlineCredentials.get(cls)
         return cls(collab, credentials.api_key)
 

@@ -1,0 +1,115 @@
+"""`hotline lists import NAME FILE --format csv|vics|ncmec|stopncii [--create]`.
+
+Every record is checked first (`imports.parse`); a file with any problem stores nothing.
+A clean file is stored in one transaction: the list (with `--create`), its entries as one
+new version, the list's provenance (`hash_lists.source`) and the audit record, or none of
+them. Exit codes as in `hotline.matching.cli`: 0 imported; 1 the file has problems or
+nothing to import; 2 a usage error (no such file, unknown format, list missing or existing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hotline.db.base import utcnow
+from hotline.errors import AppError, NotFound
+from hotline.lists import imports
+from hotline.lists import store as lists_store
+from hotline.matching import store, validation
+from hotline.matching.cli import _app_error, _database, _fail
+from hotline.security import audit
+
+ACTOR = "cli"
+SHOWN_PROBLEMS = 200  # more would bury the first ones; the count says how many there are
+
+
+def _read(path: Path, limit: int) -> bytes:
+    """At most `limit` + 1 bytes: enough for `parse` to see the file is over the limit."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(limit + 1)
+    except OSError as exc:
+        raise _fail(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _skipped(batch: imports.ImportBatch) -> str:
+    reasons = ", ".join(f"{n} {why}" for why, n in sorted(batch.skipped.items()))
+    return f"skipped {batch.skipped_total} records" + (f" ({reasons})" if reasons else "")
+
+
+def import_command(
+    name: Annotated[str, typer.Argument(help="The list (bank) to import into.")],
+    path: Annotated[Path, typer.Argument(help="The file to import.", show_default=False)],
+    fmt: Annotated[
+        str, typer.Option("--format", help=f"The file's format: {', '.join(imports.FORMATS)}.")
+    ],
+    create: Annotated[
+        bool, typer.Option("--create", help="Create the list (refused if it exists).")
+    ] = False,
+    description: Annotated[str, typer.Option(help="What the list holds (with --create).")] = "",
+) -> None:
+    """Import an external hash list: every record, or (if any record is bad) none."""
+    try:
+        name = validation.name(name, "list")
+    except AppError as exc:
+        raise _app_error(exc) from exc
+    kind = fmt.strip().lower()
+    if kind not in imports.FORMATS:
+        raise _fail(f"unknown format {fmt!r}; use one of {', '.join(imports.FORMATS)}")
+    if not path.is_file():
+        raise _fail(f"no such file: {path}")
+    data = _read(path, imports.MAX_BYTES)
+    digest = hashlib.sha256(data).hexdigest()
+    batch = imports.parse(kind, data, source_name=path.name, max_bytes=imports.MAX_BYTES)
+    if batch.problems:
+        for problem in batch.problems[:SHOWN_PROBLEMS]:
+            typer.echo(f"error: {problem}", err=True)
+        more = len(batch.problems) - SHOWN_PROBLEMS
+        typer.echo(
+            f"nothing was imported: {len(batch.problems)} problems"
+            + (f" ({more} more not shown)" if more > 0 else ""),
+            err=True,
+        )
+        raise typer.Exit(1)
+    if not batch.entries:
+        typer.echo(f"nothing to import: {_skipped(batch)}", err=True)
+        raise typer.Exit(1)
+    counts = {
+        "format": kind,
+        "records": batch.records,
+        "added": len(batch.entries),
+        "skipped": batch.skipped_total,
+        "duplicates": batch.duplicates,
+    }
+    try:
+        with _database() as db, db.write() as session:
+            if create:
+                store.create_list(session, name, description)
+                audit.record(session, ACTOR, "hash_list.created", "hash_list", name, {})
+            try:
+                info = store.add_entries(session, name, batch.entries)
+            except NotFound as exc:
+                raise NotFound(f"{exc.message} (use --create to make it)") from exc
+            at = utcnow().isoformat(timespec="seconds")
+            lists_store.set_source(
+                session, name, f"{kind}:{path.name} sha256={digest} imported {at}"
+            )
+            audit.record(
+                session,
+                ACTOR,
+                "hash_list.imported",
+                "hash_list",
+                info.name,
+                {**counts, "version": info.version},
+            )
+    except AppError as exc:
+        raise _app_error(exc) from exc
+    repeated = f"; {batch.duplicates} repeated hashes not added twice" if batch.duplicates else ""
+    typer.echo(
+        f"imported {len(batch.entries)} entries into {info.name}: version {info.version}, "
+        f"{info.entries} live; {_skipped(batch)}{repeated}"
+    )
