@@ -7,7 +7,6 @@ backend dials on loopback, exactly as the fetcher tests do."""
 from __future__ import annotations
 
 import json
-
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,15 +16,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hotline.assess.fetcher import FetchPolicy
+from hotline.assess.hosting_csv import CsvRangeResolver
+from hotline.db.engine import Database
+from hotline.grading import service
+from hotline.grading.model import parse_grade
 from hotline.lists import from_grades, release, signing
 from hotline.lists import store as lists_store
 from hotline.lists.model import ListConfig
 from hotline.lists.verify import verify_dir
 from hotline.matching import store as match_store
-from hotline.assess.hosting_csv import CsvRangeResolver
-from hotline.db.engine import Database
-from hotline.grading import service
-from hotline.grading.model import parse_grade
 from hotline.security import users
 from tests.assess.conftest import FAKE_CLOSED_IP, FAKE_PUBLIC_IP, LoopbackNat, draw_image
 from tests.conftest import StaffFactory, csrf_from

@@ -13,8 +13,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import pickle
 import random
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -409,8 +412,12 @@ def test_a_revoked_key_is_a_clear_auth_error(hotline: FakeHotline, releases: Rel
             next(api.fetch_iter([PdqSignal], None))
     finally:
         api.close()
-    with pytest.raises(SignalExchangeAPIInvalidAuthException) as caught:
-        next(HotlineSignalExchangeAPI(collab, "hlk_x_y").fetch_iter([PdqSignal], None))
+    api = HotlineSignalExchangeAPI(collab, "hlk_x_y")
+    try:  # threatexchange's own bad-credentials exception, for the CLI and HMA to report
+        with pytest.raises(SignalExchangeAPIInvalidAuthException) as caught:
+            next(api.fetch_iter([PdqSignal], None))
+    finally:
+        api.close()
     assert caught.value.src_api is HotlineSignalExchangeAPI
 
 
@@ -510,4 +517,56 @@ def test_plug_in_registration() -> None:
     assert manifest.apis == (HotlineSignalExchangeAPI,)
     assert HotlineSignalExchangeAPI.get_name() == "hotline"
     assert HotlineCollabConfig(name="x", base_url="u", list_name="l").api == "hotline"
+    # HMA's POST /c/exchanges: {"bank": …, "api": "hotline", "api_json": {…}} loaded like this
+    api_json = {"base_url": "https://hotline.example.org", "list_name": LIST}
+    collab = dataclass_json.dataclass_load_dict(
+        {**api_json, "name": "IWF_HASHES", "enabled": True, "api": "hotline"}, HotlineCollabConfig
+    )
+    assert (collab.name, collab.api, collab.list_name) == ("IWF_HASHES", "hotline", LIST)
+    assert dataclass_json.dataclass_loads(dataclass_json.dataclass_dumps(collab), type(collab)) == (
+        collab
+    )
+    # …and its stored credentials
+    creds = dataclass_json.dataclass_load_dict({"api_key": KEY}, HotlineCredentials)
+    assert creds._are_valid() and HotlineCredentials._from_str(f"{KEY}\n") == creds
     assert DELTA_FORMAT == formats.DELTA_FORMAT  # the plug-in keeps its own copy
+
+
+def test_the_threatexchange_cli_fetches_and_matches_through_the_plug_in(
+    hotline: FakeHotline, releases: Releases, tmp_path: Path
+) -> None:
+    """The real `threatexchange` CLI, with its own state storage (pickled checkpoints):
+    load the plug-in, add the list as a collab, fetch twice, match a benign photo."""
+    with Image.open(BENIGN) as image:
+        smaller = image.convert("RGB").resize((image.width // 2, image.height // 2))
+    photo = tmp_path / "altered.jpg"
+    smaller.save(photo, "JPEG", quality=60)
+    env = {**os.environ, "HOME": str(tmp_path), HotlineCredentials.ENV_VARIABLE: KEY}
+
+    def tx(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "threatexchange", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout + done.stderr  # fetch reports progress on stderr
+
+    tx("config", "extensions", "add", "hotline.lists.te_exchange")
+    tx(
+        "config", "collab", "edit", "hotline", "--create", "iwf",
+        "--base-url", hotline.base_url, "--list-name", LIST,
+    )  # fmt: skip
+    assert "Up to date" in tx("fetch")
+    assert tx("dataset").split() == ["pdq:", "3"]  # entries 1, 2, 4 (3 has no PDQ)
+    tx("fetch")  # from the checkpoint: withdraws 2, adds 5
+    assert [q for q, _ in hotline.seen if "delta?" in q] == [
+        f"/api/v1/lists/{LIST}/delta?since=0",
+        f"/api/v1/lists/{LIST}/delta?since=1",
+    ]
+    assert tx("dataset").split() == ["pdq:", "3"]  # entries 1, 4, 5
+    assert "(iwf) POSITIVE_CLASS category_a" in tx("match", "photo", str(photo))
+    assert "category_b" in tx("match", "--hashes", "photo", "--", releases.fifth)
+    assert "iwf" not in tx("match", "--hashes", "photo", "--", releases.second)  # withdrawn

@@ -27,8 +27,7 @@ from hotline.errors import AppError
 from hotline.lists import from_grades, offline, release, signing, text_lists
 from hotline.lists import store as lists_store
 from hotline.lists.api import release_root
-
-# TODO-import from hotline.lists.import_cli import import_command
+from hotline.lists.import_cli import import_command
 from hotline.lists.model import ListConfig
 from hotline.lists.verify import VerifyError, verify_dir
 from hotline.matching.cli import _app_error, _fail, lists_app
@@ -37,7 +36,7 @@ from hotline.security import audit
 ACTOR = "cli"
 keys_app = typer.Typer(help="The Ed25519 keys that sign releases.", no_args_is_help=True)
 lists_app.add_typer(keys_app, name="keys")
-# TODO-import lists_app.command("import")(import_command)
+lists_app.command("import")(import_command)
 
 
 @contextmanager

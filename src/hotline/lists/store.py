@@ -95,14 +95,12 @@ def _batched(
     One query, not keyset pages: with the (list_id, changed_in) index each page would be a
     fresh scan and sort of the whole list, quadratic at millions of entries. Core rows on the
     session's connection: no ORM loading."""
-    result = (
-        session.connection()
+    result = session.connection().execute(
+        select(*columns)  # type: ignore[call-overload]
+        .where(where)
+        .order_by(HashListEntryRow.id)
+        # On the statement, not the connection: a connection's options outlive the query.
         .execution_options(stream_results=True, yield_per=_BATCH)
-        .execute(
-            select(*columns)  # type: ignore[call-overload]
-            .where(where)
-            .order_by(HashListEntryRow.id)
-        )
     )
     for batch in result.partitions():
         yield from batch

@@ -386,14 +386,17 @@ def _apply(
         pdq = line.get("pdq")
         if not pdq:
             return
-        quality = line.get("pdq_quality")
-        jurisdictions = line.get("jurisdictions")
+        quality, added, jurisdictions = (
+            line.get("pdq_quality"),
+            line.get("added_at"),
+            line.get("jurisdictions"),
+        )
         updates[entry_id] = HotlineSignalMetadata(
             entry_id=entry_id,
             category=str(line.get("category", "")),
             pdq=str(pdq).lower(),
             pdq_quality=quality if isinstance(quality, int) else None,
-            added_at=line.get("added_at"),
+            added_at=added if isinstance(added, str) else None,
             jurisdictions=(
                 {str(k): str(v) for k, v in jurisdictions.items()}
                 if isinstance(jurisdictions, dict)

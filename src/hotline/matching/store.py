@@ -328,19 +328,19 @@ _ENTRY_COLUMNS = (
 
 
 def _entries(session: Session, where: Sequence[object], batch: int) -> Iterator[ListEntry]:
-    last = 0
-    while True:
-        rows = session.execute(
-            select(*_ENTRY_COLUMNS)
-            .where(*where, HashListEntryRow.id > last)  # type: ignore[arg-type]
-            .order_by(HashListEntryRow.id)
-            .limit(batch)
-        ).all()
+    """Entries by id from one streamed query (a server-side cursor on PostgreSQL). Keyset
+    pages would each rescan and sort every row the (list_id, changed_in) index finds:
+    quadratic once a list holds millions of entries."""
+    result = session.connection().execute(
+        select(*_ENTRY_COLUMNS)
+        .where(*where)  # type: ignore[arg-type]
+        .order_by(HashListEntryRow.id)
+        # On the statement, not the connection: a connection's options outlive the query.
+        .execution_options(stream_results=True, yield_per=batch)
+    )
+    for rows in result.partitions():
         for r in rows:
             yield ListEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] is not None, r[8])
-        if len(rows) < batch:
-            return
-        last = rows[-1][0]
 
 
 def changed_entries(
