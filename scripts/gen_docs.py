@@ -48,28 +48,24 @@ def configuration_md() -> str:
 
 
 def cli_md() -> str:
+    from typing import Any
+
+    import typer
     from typer.testing import CliRunner
 
     from hotline.cli import app
 
     runner = CliRunner()
-    commands = [
-        [],
-        ["serve"],
-        ["db"],
-        ["db", "upgrade"],
-        ["db", "current"],
-        ["user"],
-        ["user", "add"],
-        ["user", "list"],
-        ["user", "disable"],
-        ["user", "enable"],
-        ["user", "code"],
-        ["audit"],
-        ["audit", "verify"],
-        ["hash"],
-        ["version"],
-    ]
+
+    # Every command, walked from the command tree, so a new command cannot go undocumented.
+    def walk(command: Any, path: list[str]) -> list[list[str]]:
+        found = [path]
+        subcommands = getattr(command, "commands", {})  # groups have them, commands do not
+        for name in sorted(subcommands):
+            found += walk(subcommands[name], [*path, name])
+        return found
+
+    commands = walk(typer.main.get_command(app), [])
     out = [
         "# Command line",
         "",

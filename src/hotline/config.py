@@ -167,6 +167,110 @@ class Settings(BaseSettings):
         description="Comma-separated parts to mount: public (report form, advice hub), staff "
         "(staff pages), api (JSON API).",
     )
+    organisation_name: str = Field(
+        default="hotline",
+        max_length=200,
+        description="This hotline's name, as notices to hosts and partner hotlines show it.",
+    )
+    smtp_host: str = Field(
+        default="", description="SMTP server for notices. Empty: email notices are not sent."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port.")
+    smtp_username: str = Field(default="", description="SMTP user; empty: no authentication.")
+    smtp_password: SecretStr = Field(default=SecretStr(""), description="SMTP password.")
+    smtp_starttls: bool = Field(
+        default=False, description="Upgrade the SMTP connection with STARTTLS before sending."
+    )
+    smtp_timeout_seconds: int = Field(
+        default=30, ge=1, le=600, description="How long one SMTP conversation may take."
+    )
+    mail_from: str = Field(
+        default="hotline@localhost",
+        description="The From address of notices; bounces come back to it.",
+    )
+    notice_auto_send: bool = Field(
+        default=False,
+        description="Send notices without a takedown officer's confirmation when the traced "
+        "host is in the directory.",
+    )
+    notice_legal_basis: str = Field(
+        default="Protection of Children Act 1978, s.1 (England and Wales); Criminal Justice "
+        "Act 1988, s.160",
+        description="The law a notice cites.",
+    )
+    notice_max_attempts: int = Field(
+        default=6,
+        ge=1,
+        le=50,
+        description="Delivery attempts for one notice before it is flagged to staff.",
+    )
+    notice_retry_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=86_400,
+        description="First retry delay of a failed delivery; it doubles with each attempt.",
+    )
+    webhook_timeout_seconds: int = Field(
+        default=10, ge=1, le=120, description="How long a webhook notice may take to answer."
+    )
+    recheck_early_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=24 * 60,
+        description="Re-check interval while a notice is young (see RECHECK_EARLY_HOURS).",
+    )
+    recheck_early_hours: int = Field(
+        default=24,
+        ge=0,
+        le=24 * 30,
+        description="How long after the first notice the early re-check interval applies.",
+    )
+    recheck_late_hours: int = Field(
+        default=24, ge=1, le=24 * 30, description="Re-check interval after the early period."
+    )
+    removal_unreachable_checks: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Consecutive unreachable re-checks after which content counts as removed.",
+    )
+    reminder_hours: int = Field(
+        default=24, ge=1, le=24 * 30, description="Hours between reminders until removal."
+    )
+    escalate_after_reminders: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Reminders after which a case escalates (to ESCALATION_EMAIL if set, and "
+        "always to the staff escalation queue).",
+    )
+    escalation_email: str = Field(
+        default="",
+        description="Where escalations go by email (e.g. a police liaison); empty: staff only.",
+    )
+    exchange_clock_skew_seconds: int = Field(
+        default=300,
+        ge=5,
+        le=3600,
+        description="How far a partner hotline's message timestamp may be from our clock.",
+    )
+    exchange_timeout_seconds: int = Field(
+        default=15, ge=1, le=120, description="How long a call to a partner hotline may take."
+    )
+    worker_in_process: bool | None = Field(
+        default=None,
+        description="Run the job workers inside `hotline serve`. Empty: on with SQLite (the "
+        "embedded mode), off with PostgreSQL (run `hotline worker`).",
+    )
+    worker_poll_seconds: float = Field(
+        default=2.0, ge=0.05, le=60, description="How often an idle worker looks for due jobs."
+    )
+    job_lease_seconds: int = Field(
+        default=300,
+        ge=5,
+        le=24 * 3600,
+        description="How long a worker holds a job before another may take it over.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `hotline serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `hotline serve` binds to.")
     log_level: str = Field(default="info", description="debug, info, warning or error.")
@@ -217,6 +321,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def runs_worker_in_process(self) -> bool:
+        if self.worker_in_process is None:
+            return self.is_sqlite
+        return self.worker_in_process
 
 
 def _ensure_secret(settings: Settings) -> None:

@@ -3,19 +3,25 @@
 from hotline.advice import tables as advice_tables
 from hotline.assess import hosting_tables
 from hotline.db.base import Base
+from hotline.exchange import tables as exchange_tables
 from hotline.grading import tables as grading_tables
 from hotline.intake import tables as intake_tables
+from hotline.jobs import tables as jobs_tables
 from hotline.lists import tables as lists_tables
 from hotline.matching import tables as matching_tables
 from hotline.security import tables as security_tables
+from hotline.takedown import tables as takedown_tables
 
 __all__ = [
     "Base",
     "advice_tables",
+    "exchange_tables",
     "grading_tables",
     "hosting_tables",
     "intake_tables",
+    "jobs_tables",
     "lists_tables",
     "matching_tables",
     "security_tables",
+    "takedown_tables",
 ]

@@ -27,6 +27,8 @@ class Action(StrEnum):
     grade_resolve = "grade.resolve"
     taskforce_grade = "taskforce.grade"
     takedown_manage = "takedown.manage"
+    stats_view = "stats.view"
+    partners_manage = "partners.manage"
     advice_edit = "advice.edit"
     users_manage = "users.manage"
     audit_view = "audit.view"
@@ -36,15 +38,24 @@ _ANALYST = {Action.staff_home, Action.queue_view, Action.report_assess, Action.i
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.analyst: frozenset(_ANALYST),
-    Role.senior_analyst: frozenset(_ANALYST | {Action.grade_resolve, Action.audit_view}),
+    Role.senior_analyst: frozenset(
+        _ANALYST | {Action.grade_resolve, Action.audit_view, Action.stats_view}
+    ),
     Role.taskforce_grader: frozenset({Action.staff_home, Action.taskforce_grade}),
     Role.takedown_officer: frozenset(
-        {Action.staff_home, Action.queue_view, Action.takedown_manage}
+        {Action.staff_home, Action.queue_view, Action.takedown_manage, Action.stats_view}
     ),
     Role.content_editor: frozenset({Action.staff_home, Action.advice_edit}),
     # Admins run the system; they grade only if also given a grading role.
     Role.admin: frozenset(
-        {Action.staff_home, Action.users_manage, Action.audit_view, Action.queue_view}
+        {
+            Action.staff_home,
+            Action.users_manage,
+            Action.audit_view,
+            Action.queue_view,
+            Action.stats_view,
+            Action.partners_manage,
+        }
     ),
 }
 

@@ -1,0 +1,1 @@
+"""The signed exchange between partner hotlines (one `hotline` instance to another)."""

@@ -1,0 +1,1 @@
+"""Durable background jobs: a database table, leases with fencing tokens, workers."""

@@ -1,0 +1,1 @@
+"""Statistics: time-to-removal figures and their charts."""

@@ -1,0 +1,120 @@
+"""`hotline stats removal`: the time-to-removal figures on the command line.
+
+Exit codes: 0 done; 2 a usage or settings error (a bad date, a range the page would refuse).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from hotline.config import SettingsError, load_settings
+from hotline.db import migrate
+from hotline.db.base import utcnow
+from hotline.db.engine import Database
+from hotline.errors import InvalidInput
+from hotline.security import audit
+from hotline.stats import export
+from hotline.stats.removal import GroupBy, GroupFigures, summarise
+from hotline.stats.store import load_clocks, parse_range
+
+ACTOR = "cli"
+stats_app = typer.Typer(help="Statistics: time to removal.", no_args_is_help=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _database() -> Iterator[Database]:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from exc
+    db = Database(settings.database_url)
+    try:
+        migrate.upgrade(db)
+        yield db
+    finally:
+        db.dispose()
+
+
+def _hours(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _share(group: GroupFigures) -> str:
+    if group.share_24h is None:
+        return "-"
+    return f"{group.share_24h * 100:.0f}% ({group.within_24h}/{group.decided_24h})"
+
+
+def _table(groups: list[GroupFigures]) -> str:
+    header = ("group", "urls", "removed", "median_h", "p90_h", "median_notice_h",
+              "p90_notice_h", "within_24h")  # fmt: skip
+    rows = [header] + [
+        (
+            g.key if g.key is not None else ("all" if g.by is GroupBy.all else "(unknown)"),
+            str(g.count),
+            str(g.removed),
+            _hours(g.median_report_h),
+            _hours(g.p90_report_h),
+            _hours(g.median_notice_h),
+            _hours(g.p90_notice_h),
+            _share(g),
+        )
+        for g in groups
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+@stats_app.command("removal")
+def removal(
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="First reported on or after this date (YYYY-MM-DD)."),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--to", help="First reported on or before this date (default today)."),
+    ] = None,
+    by: Annotated[
+        GroupBy, typer.Option("--by", help="Group the figures by this.", case_sensitive=False)
+    ] = GroupBy.all,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Write CSV instead of a table.")] = False,
+) -> None:
+    """Median, p90 and the share removed within 24 h of notice, for the URLs first reported
+    in the range (default: the year to today)."""
+    try:
+        dates = parse_range(start, end, utcnow().date())
+    except InvalidInput as exc:
+        details = "; ".join(f"--{f.field}: {f.message}" for f in exc.fields)
+        raise _fail(f"{exc.message}: {details}") from exc
+    with _database() as db:
+        with db.read() as session:
+            clocks = load_clocks(session, dates)
+        summary = summarise(clocks, utcnow())
+        groups = [summary.overall] if by is GroupBy.all else summary.groups[by]
+        with db.write() as session:
+            audit.record(
+                session,
+                ACTOR,
+                "stats.export" if as_csv else "stats.view",
+                "stats",
+                "removal",
+                {"from": dates.start.isoformat(), "to": dates.end.isoformat(), "by": by.value},
+            )
+    if as_csv:
+        typer.echo(export.groups_csv(groups), nl=False)
+        return
+    typer.echo(f"First reported {dates.start.isoformat()} to {dates.end.isoformat()} (UTC)")
+    typer.echo(_table(groups))

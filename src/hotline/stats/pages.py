@@ -1,0 +1,204 @@
+"""Time-to-removal pages: the figures with charts, and two CSV exports. Every view and export
+is audited (stats.view, stats.export)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from hotline.db.base import utcnow
+from hotline.errors import FieldError, InvalidInput
+from hotline.security import audit
+from hotline.security.permissions import Action, Actor
+from hotline.stats import charts, export
+from hotline.stats.removal import Clock, GroupBy, GroupFigures, Summary, summarise
+from hotline.stats.store import DateRange, load_clocks, parse_range
+from hotline.web.deps import get_db, require
+from hotline.web.i18n import gettext_ as _
+from hotline.web.templating import render
+
+router = APIRouter(prefix="/staff/stats", include_in_schema=False)
+TABLE_ROWS = 50  # per group table on the page; the groups CSV has every group
+CHART_ROWS = 12  # bars per chart, largest groups first
+
+
+def _load(request: Request, start: str | None, end: str | None) -> tuple[DateRange, list[Clock]]:
+    dates = parse_range(start, end, utcnow().date())
+    with get_db(request).read() as session:
+        return dates, load_clocks(session, dates)
+
+
+def _audit(actor: Actor, action: str, request: Request, detail: dict[str, Any]) -> None:
+    with get_db(request).write() as session:
+        audit.record(session, actor.username, action, "stats", "removal", detail)
+
+
+def _label(group: GroupFigures) -> str:
+    return group.key if group.key is not None else _("Unknown")
+
+
+def _bar_chart(chart_id: str, title: str, groups: list[GroupFigures]) -> Markup:
+    shown = sorted(groups, key=lambda g: (-g.count, g.key is None, g.key or ""))[:CHART_ROWS]
+    return Markup(  # noqa: S704 - charts.esc escapes every text and attribute value
+        charts.bar_chart(
+            chart_id=chart_id,
+            title=title,
+            desc=_(
+                "Median and 90th percentile hours from first report to removal for the "
+                "%(count)s largest groups; the table below gives every figure."
+            )
+            % {"count": len(shown)},
+            labels=[_label(g) for g in shown],
+            series=[
+                charts.Series(_("Median"), [g.median_report_h for g in shown]),
+                charts.Series(_("90th percentile"), [g.p90_report_h for g in shown]),
+            ],
+            unit="h",
+            axis_label=_("Hours from first report to removal"),
+            empty_text=_("Nothing was removed in this period."),
+        )
+    )
+
+
+def _monthly_title() -> str:
+    return _("Time to removal and share removed within 24 hours, by month of first report")
+
+
+def _monthly_chart(months: list[GroupFigures]) -> Markup:
+    text = charts.MonthlyText(
+        title=_monthly_title(),
+        desc=_(
+            "Bars: median hours from first report to removal. Line: share of notified "
+            "addresses removed within 24 hours of the first notice. The table by month "
+            "gives every figure."
+        ),
+        hours_label=_("Median hours from first report to removal"),
+        share_label=_("Removed within 24 hours of first notice"),
+        empty_text=_("Nothing was removed in this period."),
+    )
+    return Markup(  # noqa: S704 - charts.esc escapes every text and attribute value
+        charts.monthly_chart(
+            chart_id="chart-month",
+            text=text,
+            months=[g.key or "" for g in months],
+            median_hours=[g.median_report_h for g in months],
+            share=[g.share_24h for g in months],
+        )
+    )
+
+
+def _charts(summary: Summary) -> list[tuple[str, Markup]]:
+    """(visible caption, chart) pairs; the caption repeats the chart's accessible name."""
+    host, country = _("Hours to removal by host"), _("Hours to removal by country")
+    return [
+        (_monthly_title(), _monthly_chart(summary.groups[GroupBy.month])),
+        (host, _bar_chart("chart-host", host, summary.groups[GroupBy.host])),
+        (country, _bar_chart("chart-country", country, summary.groups[GroupBy.country])),
+    ]
+
+
+def _range_detail(dates: DateRange) -> dict[str, Any]:
+    return {"from": dates.start.isoformat(), "to": dates.end.isoformat()}
+
+
+@router.get("/removal", response_class=HTMLResponse)
+def removal_page(
+    request: Request,
+    start: str | None = Query(None, alias="from"),
+    end: str | None = Query(None, alias="to"),
+    actor: Actor = Depends(require(Action.stats_view)),
+) -> HTMLResponse:
+    dates, clocks = _load(request, start, end)
+    summary = summarise(clocks, utcnow())
+    _audit(actor, "stats.view", request, {**_range_detail(dates), "urls": len(clocks)})
+    query = f"from={dates.start.isoformat()}&to={dates.end.isoformat()}"
+    return render(
+        request,
+        "stats/removal.html",
+        {
+            "dates": dates,
+            "query": query,
+            "summary": summary,
+            "overall": summary.overall,
+            "tables": [
+                (_("By host"), _("Host"), summary.groups[GroupBy.host]),
+                (_("By country"), _("Country"), summary.groups[GroupBy.country]),
+                (_("By category"), _("Category"), summary.groups[GroupBy.category]),
+                (_("By month of first report"), _("Month"), summary.groups[GroupBy.month]),
+            ],
+            "table_rows": TABLE_ROWS,
+            "charts": _charts(summary),
+            "label": _label,
+        },
+    )
+
+
+def _csv(content: str, name: str, dates: DateRange) -> Response:
+    filename = f"{name}_{dates.start.isoformat()}_{dates.end.isoformat()}.csv"
+    return Response(
+        content,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/removal.csv")
+def removal_csv(
+    request: Request,
+    start: str | None = Query(None, alias="from"),
+    end: str | None = Query(None, alias="to"),
+    actor: Actor = Depends(require(Action.stats_view)),
+) -> Response:
+    """One row per URL with its clocks."""
+    dates, clocks = _load(request, start, end)
+    content = export.clocks_csv(clocks)
+    _audit(
+        actor,
+        "stats.export",
+        request,
+        {**_range_detail(dates), "file": "removal.csv", "rows": len(clocks)},
+    )
+    return _csv(content, "time-to-removal", dates)
+
+
+def parse_group_by(value: str | None) -> list[GroupBy]:
+    """All groupings for nothing, else the one named; InvalidInput (field 'by') otherwise."""
+    if not value:
+        return list(GroupBy)
+    try:
+        return [GroupBy(value)]
+    except ValueError:
+        names = ", ".join(GroupBy)
+        raise InvalidInput(
+            "unknown grouping", fields=[FieldError("by", f"use one of: {names}")]
+        ) from None
+
+
+@router.get("/removal-groups.csv")
+def removal_groups_csv(
+    request: Request,
+    start: str | None = Query(None, alias="from"),
+    end: str | None = Query(None, alias="to"),
+    by: str | None = Query(None),
+    actor: Actor = Depends(require(Action.stats_view)),
+) -> Response:
+    """The group figures: every grouping, or the one `by` names."""
+    kinds = parse_group_by(by)
+    dates, clocks = _load(request, start, end)
+    summary = summarise(clocks, utcnow())
+    groups = [
+        g
+        for kind in kinds
+        for g in ([summary.overall] if kind is GroupBy.all else summary.groups[kind])
+    ]
+    content = export.groups_csv(groups)
+    _audit(
+        actor,
+        "stats.export",
+        request,
+        {**_range_detail(dates), "file": "removal-groups.csv", "rows": len(groups)},
+    )
+    return _csv(content, "time-to-removal-groups", dates)

@@ -1,0 +1,1 @@
+"""Notice and takedown: the host directory, notices and reminders, re-checks, removal."""
