@@ -48,8 +48,9 @@ def fill(db: object, n: int, seed: int, name: str = "bench") -> None:
                 session,
                 name,
                 [
-                    NewEntry("A", md5=md5[i], sha1=sha1[i], pdq=pdq[i], pdq_quality=100,
-                             shared=shared)
+                    NewEntry(
+                        "A", md5=md5[i], sha1=sha1[i], pdq=pdq[i], pdq_quality=100, shared=shared
+                    )
                     for i in range(size)
                 ],
             )
@@ -100,9 +101,11 @@ def main() -> None:
     # Change the list: 10k additions and 10k withdrawals, then the JSONL-only release.
     with db.write() as session:
         lists_store.set_config(session, "bench", ListConfig.parse({"formats": ["jsonl"]}))
-        first = session.execute(
-            select(HashListEntryRow.id).order_by(HashListEntryRow.id).limit(10_000)
-        ).scalars().all()
+        first = (
+            session.execute(select(HashListEntryRow.id).order_by(HashListEntryRow.id).limit(10_000))
+            .scalars()
+            .all()
+        )
         store.withdraw_entries(session, "bench", first, "benchmark")
     fill(db, 10_000, 2)
     second = timed(
@@ -121,7 +124,8 @@ def main() -> None:
         "floor: sha256sum of the 4-format release's files",
         lambda: subprocess.run(
             ["sha256sum", *[str(full.path / f.name) for f in full.manifest.files]],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         ),
     )
 

@@ -16,13 +16,18 @@ from typing import Annotated
 import typer
 
 from hotline import __version__
+from hotline.cli_support import fail
 from hotline.config import Mode, Settings, SettingsError, load_settings
 from hotline.db import migrate
 from hotline.db.engine import Database
 from hotline.errors import AppError
+from hotline.exchange.cli import partner_app
 from hotline.hashing.cli import hash_command
+from hotline.jobs.cli import worker_command
 from hotline.lists.cli import lists_app
 from hotline.matching.cli import match_command, member_app
+from hotline.stats.cli import stats_app
+from hotline.takedown.cli import hosts_app, takedown_app
 
 app = typer.Typer(
     help="hotline: from a public report of a web address to its removal.",
@@ -39,18 +44,18 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(member_app, name="member")
 app.add_typer(lists_app, name="lists")
 app.command("match")(match_command)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
+app.add_typer(hosts_app, name="hosts")
+app.add_typer(takedown_app, name="takedown")
+app.add_typer(partner_app, name="partner")
+app.add_typer(stats_app, name="stats")
+app.command("worker")(worker_command)
 
 
 def _settings(**overrides: object) -> Settings:
     try:
         return load_settings(**overrides)
     except SettingsError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
 
 
 @contextmanager
@@ -61,7 +66,7 @@ def _database(settings: Settings, *, upgrade: bool = True) -> Iterator[Database]
         if upgrade:
             migrate.upgrade(db)
         elif not migrate.is_current(db):
-            raise _fail("the database is not migrated; run `hotline db upgrade` first")
+            raise fail("the database is not migrated; run `hotline db upgrade` first")
         yield db
     finally:
         db.dispose()
@@ -124,15 +129,26 @@ def _serve(settings: Settings, db: Database, demo: bool) -> None:
         )
     else:
         typer.echo(f"hotline serving at {url}")
-    uvicorn.run(
-        create_app(settings, db),
-        host=settings.host,
-        port=settings.port,
-        access_log=False,  # our own access log leaves out client addresses
-        proxy_headers=True,
-        forwarded_allow_ips=settings.trusted_proxies,
-        log_level=settings.log_level,
-    )
+    web_app = create_app(settings, db)
+    stop = None
+    if settings.runs_worker_in_process:
+        from hotline.jobs.worker import start_in_process
+
+        _thread, stop = start_in_process(db, settings, web_app.state.fetch_policy)
+        typer.echo("  Background jobs run in this process (HOTLINE_WORKER_IN_PROCESS).")
+    try:
+        uvicorn.run(
+            web_app,
+            host=settings.host,
+            port=settings.port,
+            access_log=False,  # our own access log leaves out client addresses
+            proxy_headers=True,
+            forwarded_allow_ips=settings.trusted_proxies,
+            log_level=settings.log_level,
+        )
+    finally:
+        if stop is not None:
+            stop.set()
 
 
 @db_app.command("upgrade")
@@ -177,7 +193,7 @@ def user_add(
     else:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Repeat password: ") != password:
-            raise _fail("the passwords differ")
+            raise fail("the passwords differ")
     try:
         with _database(settings) as db, db.write() as session:
             user = users.create_user(session, username, password, role, display_name=name)
@@ -191,7 +207,7 @@ def user_add(
             )
     except AppError as exc:
         details = "; ".join(f"{f.field}: {f.message}" for f in exc.fields)
-        raise _fail(f"{exc.message}{': ' + details if details else ''}") from exc
+        raise fail(f"{exc.message}{': ' + details if details else ''}") from exc
     typer.echo(f"added {user.username} ({', '.join(sorted(user.roles))})")
 
 
@@ -242,7 +258,7 @@ def _set_disabled(username: str, disabled: bool) -> None:
                 {"username": user.username},
             )
     except AppError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     typer.echo(f"{'disabled' if disabled else 'enabled'} {username}")
 
 
@@ -270,14 +286,14 @@ def user_code(username: str) -> None:
         with _database(settings, upgrade=False) as db, db.read() as session:
             user = users.get_user(session, username)
             if not user.is_demo:
-                raise _fail("only demo accounts' codes can be printed")
+                raise fail("only demo accounts' codes can be printed")
             secret = users.pending_totp_secret(
                 session, user.id, sealer_for(settings.secret, "totp-secret")
             )
     except AppError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     if secret is None:
-        raise _fail("this account has no two-factor secret")
+        raise fail("this account has no two-factor secret")
     typer.echo(totp.current_code(secret))
 
 

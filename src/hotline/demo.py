@@ -10,13 +10,18 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+
+from sqlalchemy import select
 
 from hotline.assess import queue
 from hotline.config import Settings
+from hotline.db.base import utcnow
 from hotline.db.engine import Database
 from hotline.errors import NotFound
 from hotline.intake import reports
+from hotline.intake.tables import ReportedUrlRow
 from hotline.security import audit, passwords, totp, users
 from hotline.security.crypto import sealer_for
 from hotline.security.tables import UserRow
@@ -119,10 +124,106 @@ def seed_reports(db: Database) -> int:
     return len(SAMPLE_REPORTS)
 
 
+DEMO_HOSTS = [
+    {
+        "name": "Example Hosting Ltd",
+        "asns": "64500",
+        "countries": "GB",
+        "abuse_email": "abuse@hosting.example",
+        "channel": "email",
+        "language": "en",
+        "notes": "Demo entry (reserved AS number and domain).",
+    },
+    {
+        "name": "Exemple Hébergement SAS",
+        "asns": "64501",
+        "countries": "FR",
+        "abuse_email": "abus@hebergement.example",
+        "channel": "email",
+        "language": "fr",
+        "notes": "Demo entry (reserved AS number and domain).",
+    },
+]
+
+# Past takedown cases for the figures page: (days ago first reported, hours to the notice,
+# hours from notice to removal or None while open, host index, country, category).
+DEMO_CASE_HISTORY = [
+    (150, 2, 20, 0, "GB", "A"),
+    (140, 5, 60, 1, "FR", "B"),
+    (120, 1, 9, 0, "GB", "C"),
+    (95, 3, 30, 1, "FR", "C"),
+    (80, 2, 14, 0, "GB", "B"),
+    (60, 6, 100, 1, "FR", "A"),
+    (45, 1, 6, 0, "GB", "C"),
+    (30, 2, 22, 0, "GB", "B"),
+    (20, 4, 52, 1, "FR", "C"),
+    (10, 1, 11, 0, "GB", "A"),
+    (3, 2, None, 1, "FR", "B"),
+]
+
+
+def seed_takedown(db: Database, settings: Settings) -> int:
+    """A small host directory and past takedown cases (on reserved example domains), so the
+    takedown pages and the time-to-removal figures have something to show; once."""
+    from hotline.takedown import directory, provider_rules
+    from hotline.takedown.tables import HostingProviderRow, TakedownCaseRow
+
+    with db.read() as session:
+        if session.query(HostingProviderRow.id).first() is not None:
+            return 0
+    now = utcnow()
+    with db.write() as session:
+        hosts = [
+            directory.create_provider(session, provider_rules.parse(h), None, audit.SYSTEM)
+            for h in DEMO_HOSTS
+        ]
+        for n, (days, to_notice, to_removal, host, country, category) in enumerate(
+            DEMO_CASE_HISTORY, start=1
+        ):
+            first = now - timedelta(days=days)
+            report = reports.validate({"url": f"https://files.example.net/demo/case-{n}"})
+            reports.submit(session, report, reports.Source.web, sealer=None)
+            url = session.scalars(
+                select(ReportedUrlRow).where(ReportedUrlRow.normalized_url == report.url)
+            ).one()
+            notice = first + timedelta(hours=to_notice)
+            removed = notice + timedelta(hours=to_removal) if to_removal is not None else None
+            url.first_reported_at = url.last_reported_at = first
+            url.status, url.verdict = reports.UrlStatus.actioned.value, queue.Verdict.criminal.value
+            url.verdict_reason, url.verdict_at = "indecent_images", first
+            url.removed_at = removed
+            session.add(
+                TakedownCaseRow(
+                    url_id=url.id,
+                    reference=f"TD-DEMO{n:04d}",
+                    state="removed" if removed else "notified",
+                    route="notice",
+                    provider_id=hosts[host].id,
+                    host_name=hosts[host].name,
+                    country=country,
+                    category=category,
+                    first_reported_at=first,
+                    proposed_at=first,
+                    confirmed_at=notice,
+                    first_notice_at=notice,
+                    last_notice_at=notice,
+                    reminders_sent=0,
+                    checks=1,
+                    unreachable_streak=0,
+                    removed_at=removed,
+                    removal_reason="gone" if removed else None,
+                    next_check_at=None if removed else now + timedelta(days=365),
+                    flagged=False,
+                )
+            )
+    return len(DEMO_CASE_HISTORY)
+
+
 def seed(db: Database, settings: Settings) -> list[DemoAccount]:
     from hotline.advice.seed import seed_advice
 
     accounts = seed_accounts(db, settings)
     seed_advice(db)
     seed_reports(db)
+    seed_takedown(db, settings)
     return accounts

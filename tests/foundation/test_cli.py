@@ -174,6 +174,7 @@ def test_serve_demo_end_to_end(tmp_path: Path) -> None:
         proc.terminate()
         output, _ = proc.communicate(timeout=30)
     assert f"hotline demo running at {base}" in output
+    assert "Background jobs run in this process" in output
     assert re.search(r"analyst\s+password \S{12,}", output)
     assert (tmp_path / "demo-credentials.json").stat().st_mode & 0o777 == 0o600
 

@@ -19,34 +19,17 @@ from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.jobs import queue
 from hotline.jobs.tables import JobRow
-from hotline.jobs.worker import JobContext, Worker, job_handler
-from hotline.security import audit
+from hotline.jobs.worker import Worker
 from hotline.security.tables import AuditRow
 from tests.conftest import TEST_SECRET
-
-KIND = "test.slow_effect"
-
-# The same handler in the child and here: the first attempt is slow (the child is killed or
-# frozen during it); a later attempt runs at once. Its effect is one audit row.
-HANDLER = """
-@job_handler(KIND)
-def slow_effect(ctx: JobContext) -> None:
-    if ctx.job.attempts == 1:
-        time.sleep(float(ctx.payload["sleep"]))
-    with ctx.db.write() as s:
-        audit.record(s, audit.SYSTEM, "test.slow_effect", "job", ctx.job.id)
-        ctx.complete(s)
-"""
-exec(HANDLER)  # registers the handler in this process too
+from tests.jobs.slow_handler import KIND
 
 CHILD = """
-import sys, time
+import sys
 from hotline.config import load_settings
 from hotline.db.engine import Database
-from hotline.jobs.worker import JobContext, Worker, job_handler
-from hotline.security import audit
-KIND = {kind!r}
-{handler}
+from hotline.jobs.worker import Worker
+from tests.jobs.slow_handler import KIND
 settings = load_settings(mode="development", database_url=sys.argv[1], data_dir=sys.argv[2],
                          secret_key={secret!r}, job_lease_seconds=5)
 db = Database(settings.database_url)
@@ -58,12 +41,7 @@ print("child finished", flush=True)
 def _effects(db: Database) -> int:
     with db.read() as s:
         return int(
-            s.scalar(
-                select(func.count())
-                .select_from(AuditRow)
-                .where(AuditRow.action == "test.slow_effect")
-            )
-            or 0
+            s.scalar(select(func.count()).select_from(AuditRow).where(AuditRow.action == KIND)) or 0
         )
 
 
@@ -77,9 +55,7 @@ def _job(db: Database, job_id: int) -> JobRow:
 @pytest.fixture
 def child(db: Database, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     script = tmp_path / "child_worker.py"
-    script.write_text(
-        textwrap.dedent(CHILD.format(kind=KIND, handler=HANDLER, secret=TEST_SECRET))
-    )
+    script.write_text(textwrap.dedent(CHILD.format(secret=TEST_SECRET)))
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
     proc = subprocess.Popen(

@@ -63,6 +63,7 @@ class PublicStatus(StrEnum):
 class Source(StrEnum):
     web = "web"
     api = "api"
+    partner = "partner"  # forwarded by a partner hotline (hotline.exchange)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from hotline.cli_support import fail
 from hotline.config import SettingsError, load_settings
 from hotline.db import migrate
 from hotline.db.engine import Database
@@ -30,17 +31,12 @@ def worker_command(
     try:
         settings = load_settings()
     except SettingsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise fail(str(exc)) from exc
     configure_logging(settings.log_level)
     known = registry()
     unknown = sorted(set(kind or ()) - set(known))
     if unknown:
-        typer.echo(
-            f"error: unknown job kind(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}",
-            err=True,
-        )
-        raise typer.Exit(2)
+        raise fail(f"unknown job kind(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     db = Database(settings.database_url)
     try:
         migrate.upgrade(db)

@@ -61,9 +61,11 @@ def enqueue(
     run_at: datetime | None = None,
     dedupe_key: str | None = None,
     max_attempts: int = 5,
+    move_earlier: bool = True,
 ) -> int:
     """Add a job in the caller's transaction and return its id. With `dedupe_key`, a live job
-    with that key is kept (moved earlier if this one is due sooner) instead of adding another."""
+    with that key is kept instead of adding another (moved earlier if this one is due sooner
+    and `move_earlier`)."""
     now = utcnow()
     due = run_at or now
     if dedupe_key is not None:
@@ -71,7 +73,7 @@ def enqueue(
             select(JobRow).where(JobRow.dedupe_key == dedupe_key).with_for_update()
         ).scalar_one_or_none()
         if existing is not None:
-            if existing.state == JobState.queued.value and due < existing.run_at:
+            if move_earlier and existing.state == JobState.queued.value and due < existing.run_at:
                 existing.run_at = due
             return existing.id
     row = JobRow(

@@ -129,6 +129,7 @@ def ensure_periodic(db: Database) -> None:
                     {},
                     dedupe_key=_periodic_key(reg.kind),
                     max_attempts=reg.max_attempts,
+                    move_earlier=False,  # a restart keeps the schedule it finds
                 )
 
 

@@ -15,12 +15,12 @@ from typing import Annotated
 
 import typer
 
+from hotline.cli_support import app_error, configured_database, fail
 from hotline.db.base import utcnow
 from hotline.errors import AppError, NotFound
 from hotline.lists import imports
 from hotline.lists import store as lists_store
 from hotline.matching import store, validation
-from hotline.matching.cli import _app_error, _database, _fail
 from hotline.security import audit
 
 ACTOR = "cli"
@@ -33,7 +33,7 @@ def _read(path: Path, limit: int) -> bytes:
         with path.open("rb") as handle:
             return handle.read(limit + 1)
     except OSError as exc:
-        raise _fail(f"cannot read {path}: {exc.strerror}") from exc
+        raise fail(f"cannot read {path}: {exc.strerror}") from exc
 
 
 def _skipped(batch: imports.ImportBatch) -> str:
@@ -56,12 +56,12 @@ def import_command(
     try:
         name = validation.name(name, "list")
     except AppError as exc:
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     kind = fmt.strip().lower()
     if kind not in imports.FORMATS:
-        raise _fail(f"unknown format {fmt!r}; use one of {', '.join(imports.FORMATS)}")
+        raise fail(f"unknown format {fmt!r}; use one of {', '.join(imports.FORMATS)}")
     if not path.is_file():
-        raise _fail(f"no such file: {path}")
+        raise fail(f"no such file: {path}")
     data = _read(path, imports.MAX_BYTES)
     digest = hashlib.sha256(data).hexdigest()
     batch = imports.parse(kind, data, source_name=path.name, max_bytes=imports.MAX_BYTES)
@@ -86,7 +86,7 @@ def import_command(
         "duplicates": batch.duplicates,
     }
     try:
-        with _database() as db, db.write() as session:
+        with configured_database() as db, db.write() as session:
             if create:
                 store.create_list(session, name, description)
                 audit.record(session, ACTOR, "hash_list.created", "hash_list", name, {})
@@ -107,7 +107,7 @@ def import_command(
                 {**counts, "version": info.version},
             )
     except AppError as exc:
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     repeated = f"; {batch.duplicates} repeated hashes not added twice" if batch.duplicates else ""
     typer.echo(
         f"imported {len(batch.entries)} entries into {info.name}: version {info.version}, "

@@ -5,16 +5,12 @@ Exit codes: 0 done; 2 a usage or settings error (a bad date, a range the page wo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
-from hotline.config import SettingsError, load_settings
-from hotline.db import migrate
+from hotline.cli_support import configured_database, fail
 from hotline.db.base import utcnow
-from hotline.db.engine import Database
 from hotline.errors import InvalidInput
 from hotline.security import audit
 from hotline.stats import export
@@ -23,25 +19,6 @@ from hotline.stats.store import load_clocks, parse_range
 
 ACTOR = "cli"
 stats_app = typer.Typer(help="Statistics: time to removal.", no_args_is_help=True)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-@contextmanager
-def _database() -> Iterator[Database]:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        raise _fail(str(exc)) from exc
-    db = Database(settings.database_url)
-    try:
-        migrate.upgrade(db)
-        yield db
-    finally:
-        db.dispose()
 
 
 def _hours(value: float | None) -> str:
@@ -98,8 +75,8 @@ def removal(
         dates = parse_range(start, end, utcnow().date())
     except InvalidInput as exc:
         details = "; ".join(f"--{f.field}: {f.message}" for f in exc.fields)
-        raise _fail(f"{exc.message}: {details}") from exc
-    with _database() as db:
+        raise fail(f"{exc.message}: {details}") from exc
+    with configured_database() as db:
         with db.read() as session:
             clocks = load_clocks(session, dates)
         summary = summarise(clocks, utcnow())

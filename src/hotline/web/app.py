@@ -205,6 +205,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.login_limiter = RateLimiter(
         settings.secret, settings.login_rate_limit, settings.login_rate_window_seconds
     )
+    # Refused partner-exchange calls are audited; this bounds how many one client can cause.
+    app.state.exchange_refusal_limiter = RateLimiter(settings.secret, 20, 600)
     app.state.email_sealer = sealer_for(settings.secret, "reporter-email")
     app.state.totp_sealer = sealer_for(settings.secret, "totp-secret")
     app.state.media_store = (
@@ -236,6 +238,7 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         app.include_router(intake_pages.router, dependencies=html)
         app.include_router(advice_pages.router, dependencies=html)
     if "api" in settings.mounted:
+        from hotline.exchange import api as exchange_api
         from hotline.intake import api as intake_api
         from hotline.lists import api as lists_api
         from hotline.matching import api as match_api
@@ -243,13 +246,22 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         app.include_router(intake_api.router)
         app.include_router(match_api.router)
         app.include_router(lists_api.router)
+        app.include_router(exchange_api.router)
     if "staff" in settings.mounted:
         from hotline.advice import editor as advice_editor
         from hotline.assess import pages as assess_pages
+        from hotline.exchange import pages as exchange_pages
         from hotline.grading import pages as grading_pages
         from hotline.security import pages as security_pages
+        from hotline.stats import pages as stats_pages
+        from hotline.takedown import hosts_pages
+        from hotline.takedown import pages as takedown_pages
 
         app.include_router(security_pages.router, dependencies=html)
         app.include_router(assess_pages.router, dependencies=html)
         app.include_router(grading_pages.router, dependencies=html)
         app.include_router(advice_editor.editor_router, dependencies=html)
+        app.include_router(hosts_pages.router, dependencies=html)
+        app.include_router(takedown_pages.router, dependencies=html)
+        app.include_router(stats_pages.router, dependencies=html)
+        app.include_router(exchange_pages.router, dependencies=html)

@@ -39,9 +39,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("url_id", sa.Integer, nullable=True))
     # Entries from before this revision: a live entry was added in its changed_in; a withdrawn
     # one was withdrawn in it (when it was added is unknown: say version 0).
-    op.execute(
-        "UPDATE hash_list_entries SET added_in = changed_in WHERE withdrawn_at IS NULL"
-    )
+    op.execute("UPDATE hash_list_entries SET added_in = changed_in WHERE withdrawn_at IS NULL")
     op.execute(
         "UPDATE hash_list_entries SET withdrawn_in = changed_in WHERE withdrawn_at IS NOT NULL"
     )
@@ -88,8 +86,15 @@ def downgrade() -> None:
     op.drop_index("ix_hash_list_entries_list_id_media_id", table_name="hash_list_entries")
     with op.batch_alter_table("hash_list_entries") as batch:
         for column in (
-            "url_id", "note", "value", "source", "media_id", "shared", "withdrawn_reason",
-            "withdrawn_in", "added_in",
+            "url_id",
+            "note",
+            "value",
+            "source",
+            "media_id",
+            "shared",
+            "withdrawn_reason",
+            "withdrawn_in",
+            "added_in",
         ):
             batch.drop_column(column)
     with op.batch_alter_table("reported_urls") as batch:

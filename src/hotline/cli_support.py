@@ -1,0 +1,46 @@
+"""What every command group shares: failing with a message and exit code 2, turning an
+AppError into that, and opening the configured (migrated) database for one command."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+
+from hotline.config import Settings, SettingsError, load_settings
+from hotline.db import migrate
+from hotline.db.engine import Database
+from hotline.errors import AppError
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print `error: message` on stderr; raise the returned Exit."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def app_error(exc: AppError) -> typer.Exit:
+    details = "; ".join(f"{f.field}: {f.message}" for f in exc.fields)
+    return fail(f"{exc.message}{': ' + details if details else ''}")
+
+
+@contextmanager
+def configured() -> Iterator[tuple[Settings, Database]]:
+    """The settings and the configured database, migrated, closed when the command ends."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise fail(str(exc)) from exc
+    db = Database(settings.database_url)
+    try:
+        migrate.upgrade(db)
+        yield settings, db
+    finally:
+        db.dispose()
+
+
+@contextmanager
+def configured_database() -> Iterator[Database]:
+    with configured() as (_settings, db):
+        yield db

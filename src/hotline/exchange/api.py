@@ -1,0 +1,154 @@
+"""The partner exchange API: POST /api/v1/exchange/reports and /api/v1/exchange/status.
+
+Every request is signed by a partner hotline (hotline.exchange.protocol). The signature, the
+partner, the clock and the nonce are checked before the body is even parsed; a refusal is a
+401 in the one error shape that does not say which check failed (the partner's admin asks
+ours, whose audit log has the reason), is audited without the body, and stores nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from hotline.config import Settings
+from hotline.db.base import utcnow
+from hotline.db.engine import Database
+from hotline.errors import (
+    MalformedBody,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from hotline.exchange import auth, forwarding, inbound, messages, protocol
+from hotline.exchange.partners import Partner
+from hotline.exchange.protocol import Refused
+from hotline.security import audit
+from hotline.security.ratelimit import RateLimiter
+from hotline.web.deps import client_address, get_db, get_settings
+
+router = APIRouter(prefix="/api/v1/exchange", tags=["exchange"])
+
+MAX_BODY_BYTES = 16 * 1024
+_REFUSED = "the exchange signature was refused; this instance's administrators can say why"
+
+Work = Callable[[Session, Partner, Any], tuple[int, dict[str, Any]]]
+
+
+async def _read_body(request: Request) -> bytes:
+    """The raw body (its hash is signed), capped before and while reading."""
+    too_large = PayloadTooLarge(f"the body must be at most {MAX_BODY_BYTES} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise too_large
+    return bytes(body)
+
+
+def _json(content_type: str, body: bytes) -> Any:
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise UnsupportedMediaType("send JSON with Content-Type: application/json")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedBody("the body is not valid JSON") from exc
+
+
+def _handle(
+    db: Database,
+    settings: Settings,
+    headers: dict[str, str],
+    path: str,
+    body: bytes,
+    work: Work,
+    refusal_limiter: RateLimiter,
+    client: str,
+) -> tuple[int, dict[str, Any]]:
+    """Authenticate, then do `work` in the same transaction; a refusal rolls everything back
+    (the nonce included) and is audited on its own."""
+    try:
+        with db.write() as session:
+            partner = auth.authenticate(
+                session,
+                headers,
+                method="POST",
+                path=path,
+                body=body,
+                recipient=settings.organisation_name,
+                now=utcnow(),
+                skew_seconds=settings.exchange_clock_skew_seconds,
+            )
+            return work(session, partner, _json(headers.get("content-type", ""), body))
+    except Refused as exc:
+        # Refusals are audited, so a stranger could grow the audit log: past a few refusals
+        # per client and window, refuse without auditing (keyed by HMAC, never the address).
+        retry_after = refusal_limiter.hit(client)
+        if retry_after is not None:
+            raise RateLimited("too many refused exchange requests", retry_after) from exc
+        with db.write() as session:
+            audit.record(
+                session,
+                audit.SYSTEM,
+                "exchange.refused",
+                "partner",
+                (exc.partner or "-")[:64],
+                {"reason": exc.reason.value, "endpoint": path},
+            )
+        raise Unauthorized(_REFUSED) from exc
+
+
+async def _serve(request: Request, path: str, work: Work) -> JSONResponse:
+    body = await _read_body(request)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    status, answer = await run_in_threadpool(
+        _handle,
+        get_db(request),
+        get_settings(request),
+        headers,
+        path,
+        body,
+        work,
+        request.app.state.exchange_refusal_limiter,
+        client_address(request),
+    )
+    return JSONResponse(answer, status_code=status)
+
+
+@router.post("/reports", status_code=201)
+async def receive_report(request: Request) -> JSONResponse:
+    """A partner hotline forwards a report of content hosted in our country:
+    `{"forward_id", "url", "first_reported_at", "category", "reference"}`. Answers 201 with
+    our reference; the same forward id again answers 200 with the same reference."""
+
+    def work(session: Session, partner: Partner, data: Any) -> tuple[int, dict[str, Any]]:
+        forward = messages.parse_forward(data)
+        received = inbound.receive(session, partner, forward, partner.key_id, utcnow())
+        answer = {"reference": received.reference, "status": "received"}
+        return (201 if received.created else 200), answer
+
+    return await _serve(request, protocol.REPORTS_PATH, work)
+
+
+@router.post("/status")
+async def receive_status(request: Request) -> JSONResponse:
+    """A partner hotline tells us how a report we forwarded stands:
+    `{"forward_id", "status": "received" | "actioned" | "removed", "at"}`."""
+    skew = get_settings(request).exchange_clock_skew_seconds
+
+    def work(session: Session, partner: Partner, data: Any) -> tuple[int, dict[str, Any]]:
+        update = messages.parse_status(data)
+        held = forwarding.record_remote_status(session, partner, update, skew)
+        return 200, {"forward_id": update.forward_id, "status": held}
+
+    return await _serve(request, protocol.STATUS_PATH, work)

@@ -1,0 +1,95 @@
+"""Admin pages for the exchange: partner hotlines (list, add, enable, disable), our public key
+to hand to partners, and what has been forwarded and received."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from hotline.config import Settings
+from hotline.errors import AppError
+from hotline.exchange import forwarding, inbound, keys, partners, protocol
+from hotline.security import audit
+from hotline.security.permissions import Action, Actor
+from hotline.web.deps import get_db, get_settings, require
+from hotline.web.templating import render
+
+router = APIRouter(prefix="/staff/partners", include_in_schema=False)
+
+
+def _context(session: Session, settings: Settings) -> dict[str, Any]:
+    found = partners.listing(session)
+    names = {p.id: p.name for p in found}
+    return {
+        "items": found,
+        "our_name": settings.organisation_name,
+        "name_ok": protocol.valid_name(settings.organisation_name),
+        "our_key": keys.current(session, settings.secret),  # made on first view
+        "forwards": forwarding.recent(session, names),
+        "inbound": inbound.recent(session, names),
+        "errors": {},
+        "values": {},
+    }
+
+
+@router.get("", response_class=HTMLResponse)
+def partner_list(
+    request: Request, actor: Actor = Depends(require(Action.partners_manage))
+) -> Response:
+    with get_db(request).write() as session:
+        context = _context(session, get_settings(request))
+        audit.record(session, actor.username, "partners.view", "partner", "*", {})
+    return render(request, "exchange/partners.html", context)
+
+
+@router.post("", response_class=HTMLResponse)
+async def partner_add(
+    request: Request, actor: Actor = Depends(require(Action.partners_manage))
+) -> Response:
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("name", "countries", "url", "public_key")}
+    try:
+        with get_db(request).write() as session:
+            added = partners.add(
+                session, values["name"], values["countries"], values["url"], values["public_key"]
+            )
+            audit.record(
+                session,
+                actor.username,
+                "partner.added",
+                "partner",
+                added.id,
+                {"name": added.name, "countries": list(added.countries), "key_id": added.key_id},
+            )
+    except AppError as exc:
+        with get_db(request).write() as session:
+            context = _context(session, get_settings(request))
+        context["errors"] = {f.field: f.message for f in exc.fields} or {"name": exc.message}
+        context["values"] = values
+        return render(request, "exchange/partners.html", context, status_code=exc.status)
+    return RedirectResponse("/staff/partners", status_code=303)
+
+
+def _set_enabled(request: Request, actor: Actor, partner_id: int, enabled: bool) -> Response:
+    with get_db(request).write() as session:
+        partner = partners.set_enabled(session, partners.get(session, partner_id).name, enabled)
+        action = "partner.enabled" if enabled else "partner.disabled"
+        audit.record(session, actor.username, action, "partner", partner.id, {"name": partner.name})
+    return RedirectResponse("/staff/partners", status_code=303)
+
+
+@router.post("/{partner_id}/disable")
+def partner_disable(
+    partner_id: int, request: Request, actor: Actor = Depends(require(Action.partners_manage))
+) -> Response:
+    return _set_enabled(request, actor, partner_id, False)
+
+
+@router.post("/{partner_id}/enable")
+def partner_enable(
+    partner_id: int, request: Request, actor: Actor = Depends(require(Action.partners_manage))
+) -> Response:
+    return _set_enabled(request, actor, partner_id, True)

@@ -1,0 +1,121 @@
+"""The admin page for partner hotlines: our key, the partners, adding one by form (with its
+errors), enabling and disabling; other roles are refused."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+
+from hotline.db.engine import Database
+from hotline.exchange import keys, partners
+from hotline.exchange.tables import PartnerRow
+from tests.conftest import csrf_from
+from tests.exchange.helpers import audit_actions, count
+
+Login = Callable[[list[str]], TestClient]
+
+
+def _key() -> str:
+    return base64.b64encode(Ed25519PrivateKey.generate().public_key().public_bytes_raw()).decode()
+
+
+def test_admin_adds_disables_and_enables_a_partner(login_as: Login, db: Database) -> None:
+    client = login_as(["admin"])
+    page = client.get("/staff/partners")
+    assert page.status_code == 200
+    assert "Our exchange key" in page.text and "No partner hotlines yet." in page.text
+    with db.read() as session:
+        ours = keys.history(session)
+    assert len(ours) == 1 and ours[0].public_key in page.text  # made on first view
+
+    response = client.post(
+        "/staff/partners",
+        data={
+            "name": "Hotline B",
+            "countries": "IE",
+            "url": "https://b.example.org",
+            "public_key": _key(),
+            "csrf_token": csrf_from(page.text),
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    page = client.get("/staff/partners")
+    assert "Hotline B" in page.text and "https://b.example.org" in page.text
+    with db.read() as session:
+        partner = partners.by_name(session, "Hotline B")
+    response = client.post(
+        f"/staff/partners/{partner.id}/disable",
+        data={"csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    with db.read() as session:
+        assert not partners.by_name(session, "Hotline B").enabled
+    client.post(f"/staff/partners/{partner.id}/enable", data={"csrf_token": csrf_from(page.text)})
+    with db.read() as session:
+        assert partners.by_name(session, "Hotline B").enabled
+    assert len(audit_actions(db, "partner.added")) == 1
+    assert len(audit_actions(db, "partner.disabled")) == 1
+    assert len(audit_actions(db, "partner.enabled")) == 1
+    assert len(audit_actions(db, "partners.view")) >= 2
+
+
+def test_a_bad_form_shows_every_problem_and_keeps_what_was_typed(
+    login_as: Login, db: Database
+) -> None:
+    client = login_as(["admin"])
+    page = client.get("/staff/partners")
+    response = client.post(
+        "/staff/partners",
+        data={
+            "name": "Hotline B",
+            "countries": "XX",
+            "url": "ftp://b.example.org",
+            "public_key": "abc",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
+    assert response.status_code == 422
+    assert 'role="alert"' in response.text
+    for field in ("countries", "url", "public_key"):
+        assert f"<li>{field}:" in response.text
+    assert 'value="Hotline B"' in response.text
+    assert count(db, PartnerRow) == 0
+
+
+def test_a_form_without_its_csrf_token_is_refused(login_as: Login, db: Database) -> None:
+    client = login_as(["admin"])
+    response = client.post(
+        "/staff/partners",
+        data={
+            "name": "Hotline B",
+            "countries": "IE",
+            "url": "https://b.example.org",
+            "public_key": _key(),
+        },
+    )
+    assert response.status_code == 403
+    assert count(db, PartnerRow) == 0
+
+
+def test_other_roles_cannot_manage_partners(login_as: Login, db: Database) -> None:
+    client = login_as(["takedown_officer", "senior_analyst"])
+    assert client.get("/staff/partners").status_code == 403
+    with db.write() as session:
+        partner = partners.add(session, "Hotline B", "IE", "https://b.example.org", _key())
+    token = csrf_from(client.get("/staff").text)
+    refused = client.post(f"/staff/partners/{partner.id}/disable", data={"csrf_token": token})
+    assert refused.status_code == 403 and "your role does not allow this" in refused.text
+    with db.read() as session:
+        assert partners.by_name(session, "Hotline B").enabled
+    assert audit_actions(db, "partners.view") == []
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client: TestClient) -> None:
+    response = client.get("/staff/partners", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/staff/login")
