@@ -58,6 +58,15 @@ def _settings(**overrides: object) -> Settings:
         raise fail(str(exc)) from exc
 
 
+def _settings_without_secret() -> Settings:
+    """For commands that only read the database and use no key (`audit verify`): the secret is
+    neither needed nor checked, so they work on any instance, demo or not."""
+    try:
+        return Settings()
+    except ValueError as exc:  # pydantic's ValidationError
+        raise fail(f"invalid settings: {exc}") from exc
+
+
 @contextmanager
 def _database(settings: Settings, *, upgrade: bool = True) -> Iterator[Database]:
     """The database for one command, migrated (or checked to be), closed when it ends."""
@@ -302,7 +311,7 @@ def audit_verify() -> None:
     """Check the audit chain; name the first altered or missing row (exit 1 if any)."""
     from hotline.security import audit
 
-    with _database(_settings(), upgrade=False) as db, db.read() as session:
+    with _database(_settings_without_secret(), upgrade=False) as db, db.read() as session:
         result = audit.verify(session)
     if result.ok:
         typer.echo(f"audit log intact: {result.rows_checked} rows, head {result.head_hash}")

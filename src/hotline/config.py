@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -139,6 +140,14 @@ class Settings(BaseSettings):
     )
     hash_only: bool = Field(
         default=False, description="Keep no media bytes at all: hashes and evidence only."
+    )
+    fetch_proxy: SecretStr = Field(
+        default=SecretStr(""),
+        description="Outbound forward proxy for every fetch (reported pages and media, "
+        "re-checks, webhooks, RDAP, partner hotlines), so they do not come from the hotline's "
+        "own address: http://host:port or https://host:port, credentials allowed "
+        "(http://user:password@host:port). Targets are still vetted first; see docs/fetcher.md. "
+        "SOCKS is not supported. Empty: fetch directly.",
     )
     hosting_asn_db: str = Field(
         default="", description="Path of a MaxMind-format ASN database (.mmdb) for host tracing."
@@ -282,6 +291,33 @@ class Settings(BaseSettings):
         if value not in {"debug", "info", "warning", "error"}:
             raise ValueError("must be debug, info, warning or error")
         return value
+
+    @field_validator("fetch_proxy")
+    @classmethod
+    def _proxy_url(cls, value: SecretStr) -> SecretStr:
+        text = value.get_secret_value().strip()
+        if not text:
+            return SecretStr("")
+        parts = urlsplit(text)
+        if parts.scheme.lower().startswith("socks"):
+            raise ValueError("SOCKS proxies are not supported; use an http:// or https:// proxy")
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if (
+            parts.scheme.lower() not in ("http", "https")
+            or not parts.hostname
+            or port == -1
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError(
+                "must be a proxy URL such as http://proxy.internal:3128 (http or https, a host, "
+                "an optional port, nothing after it), or empty"
+            )
+        return SecretStr(text)
 
     @field_validator("components")
     @classmethod

@@ -1,9 +1,10 @@
 """Wellbeing by design, in a real browser: previews are blurred greyscale, the full item needs
-a click, and the daily cap stops media display."""
+a click, a revealed video plays muted, and the daily cap stops media display."""
 
 from __future__ import annotations
 
 import io
+from fractions import Fraction
 
 import pytest
 from PIL import Image, ImageDraw
@@ -28,16 +29,38 @@ def benign_image() -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-def stored_item(app, db: Database) -> int:  # type: ignore[no-untyped-def]
-    data = benign_image()
+def benign_video(frames: int = 10) -> bytes:
+    """A few frames of a drawn colour gradient sliding across, with no sound track."""
+    import av
+    import numpy as np
+
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        y, x = np.mgrid[0:64, 0:96]
+        for i in range(frames):
+            rgb = np.stack(
+                [(x * 2 + i * 8) % 256, (y * 3 + i * 5) % 256, ((x + y) * 2) % 256], axis=-1
+            ).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = i
+            frame.time_base = Fraction(1, 10)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def store_item(app, db: Database, data: bytes, kind: str) -> int:  # type: ignore[no-untyped-def]
     h = hash_bytes(data)
     with db.write() as session:
         item = service.register_media(
             session,
             url_id=None,
-            source_url="https://gallery.example/a.png",
-            kind="image",
+            source_url=f"https://gallery.example/a.{'mp4' if kind == 'video' else 'png'}",
+            kind=kind,
             hashes=service.MediaHashesIn.of(h),
             byte_count=len(data),
             stored=True,
@@ -46,6 +69,11 @@ def stored_item(app, db: Database) -> int:  # type: ignore[no-untyped-def]
     store: MediaStore = app.state.media_store
     store.put(item.id, data)
     return item.id
+
+
+@pytest.fixture
+def stored_item(app, db: Database) -> int:  # type: ignore[no-untyped-def]
+    return store_item(app, db, benign_image(), "image")
 
 
 def sign_in_page(page, base: str, staff: StaffFactory, roles: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -97,3 +125,25 @@ def test_blurred_until_revealed_then_capped(
     assert page.request.get(f"{live_server}/staff/media/{stored_item}/thumb").status == 403
     page.goto(f"{live_server}/staff/wellbeing")
     assert int(page.locator("#exposure-minutes").inner_text().split()[0]) >= 1
+
+
+def test_a_revealed_video_is_muted(
+    live_server: str,
+    page,  # type: ignore[no-untyped-def]
+    staff: StaffFactory,
+    app,  # type: ignore[no-untyped-def]
+    db: Database,
+) -> None:
+    video = store_item(app, db, benign_video(), "video")
+    sign_in_page(page, live_server, staff, ["analyst"])
+    page.goto(f"{live_server}/staff/grading/{video}")
+    assert page.locator("#blurred").is_visible()  # a blurred poster frame, not the video
+    assert page.locator("video").count() == 0
+    page.get_by_role("button", name="Reveal this item").click()
+    page.wait_for_selector("video#revealed")
+    state = page.evaluate(
+        """() => { const v = document.getElementById('revealed');
+                   return {muted: v.muted, defaultMuted: v.defaultMuted, autoplay: v.autoplay,
+                           controls: v.controls}; }"""
+    )
+    assert state == {"muted": True, "defaultMuted": True, "autoplay": False, "controls": True}

@@ -10,6 +10,8 @@ import orjson
 import pytest
 
 from hotline.errors import InvalidInput
+from hotline.hashing.signals import VpdqSignal
+from hotline.hashing.vpdq import VpdqFrame
 from hotline.lists import imports
 from hotline.lists.formats import vics_media
 from hotline.lists.model import ReleaseEntry
@@ -181,7 +183,7 @@ def test_vics_media_map_to_categories(wrapped: bool) -> None:
     assert batch.skipped == {
         "VICS category 0 (non-pertinent)": 1,
         "VICS category 4 (comparison)": 1,
-        "no MD5, SHA1, SHA256 or PDQ (other hash types only)": 1,
+        "no MD5, SHA1, SHA256, PDQ or vPDQ (other hash types only)": 1,
     }
 
 
@@ -207,6 +209,29 @@ def test_vics_reads_what_the_release_writer_writes() -> None:
     )
 
 
+def test_vics_reads_a_videos_vpdq_as_the_release_writer_writes_it() -> None:
+    frames = tuple(VpdqFrame(i, 80, PDQ[i % 2], i / 10) for i in range(4))
+    entry = ReleaseEntry(
+        id=8, category="A", added_at="2024-01-01T00:00:00+00:00", md5=MD5[5], vpdq=frames
+    )
+    media = vics_media(entry)
+    bad = {
+        "MediaID": 9,
+        "Category": 1,
+        "AlternativeHashes": [{"HashName": "VPDQ", "HashValue": "0,80,xyz,0.0"}],
+    }
+    only_video = {"MediaID": 10, "Category": 3, "AlternativeHashes": media["AlternativeHashes"]}
+    batch = parse("vics", orjson.dumps({"value": [media, bad]}))
+    assert problems(batch) == [
+        "record 2: AlternativeHashes[0] (VPDQ): line 1: "
+        "hash must be 64 hex digits, got 3 characters"
+    ]
+    (parsed,) = parse("vics", orjson.dumps({"value": [media]})).entries
+    assert (parsed.md5, parsed.vpdq) == (MD5[5], VpdqSignal.serialise(list(frames)))
+    (alone,) = parse("vics", orjson.dumps([only_video])).entries
+    assert (alone.category, alone.md5, alone.vpdq) == ("vics-3", None, parsed.vpdq)
+
+
 def test_vics_problems_name_record_and_field() -> None:
     data = vics(
         {"MediaID": 1, "MD5": MD5[0]},
@@ -226,7 +251,7 @@ def test_vics_problems_name_record_and_field() -> None:
         "record 4: MD5: md5 hash must be 32 hex digits, got 3 characters",
         "record 5: AlternativeHashes[0] (PDQ): a hash must be a string",
         "record 6: record: not a JSON object",
-        "record 7: MD5: a record needs MD5, SHA1, or a PDQ or SHA256 hash",
+        "record 7: MD5: a record needs MD5, SHA1, or a PDQ, SHA256 or vPDQ hash",
     ]
 
 

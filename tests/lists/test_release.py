@@ -4,6 +4,7 @@ tampering, unknown keys and impossible deltas refused; nothing half-published.""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,7 @@ def test_full_release_verifies_and_holds_every_format(
     assert {h["HashName"] for h in media["AlternativeHashes"]} == {"PDQ"}
 
     rows = (made.path / "entries.csv").read_text().splitlines()
-    assert rows[0].startswith("id,category,md5,sha1,sha256,pdq,pdq_quality,added_at")
+    assert rows[0].startswith("id,category,md5,sha1,sha256,pdq,pdq_quality,vpdq,added_at")
     assert len(rows) == 6
     assert len((made.path / "threatexchange.txt").read_text().splitlines()) == 5
 
@@ -73,9 +74,11 @@ def test_delta_carries_additions_and_withdrawals_with_reasons(
     new_list(db, "alpha", entries(4))
     publish(db, root, settings)  # version 1
     first_ids = ids(db, "alpha")
+    before = datetime.now(UTC)
     with db.write() as session:
         store.withdraw_entries(session, "alpha", first_ids[:1], "regraded: not illegal")
         store.add_entries(session, "alpha", entries(2, seed=2))
+    after = datetime.now(UTC)
     with db.write() as session:  # added and withdrawn between releases: in neither half
         latest = ids(db, "alpha")[-1]
         store.withdraw_entries(session, "alpha", [latest], "duplicate")
@@ -86,6 +89,11 @@ def test_delta_carries_additions_and_withdrawals_with_reasons(
     assert lines[0]["format"] == "hotline-hash-list-delta" and lines[0]["since"] == 1
     assert [line["op"] for line in lines[1:]] == ["add", "withdraw"]
     assert lines[2] == {**lines[2], "id": first_ids[0], "reason": "regraded: not illegal"}
+    assert set(lines[2]) == {"op", "id", "withdrawn_at", "reason"}
+    # When it was withdrawn: an ISO 8601 time with its UTC offset, the time of the withdrawal.
+    withdrawn_at = datetime.fromisoformat(lines[2]["withdrawn_at"])
+    assert withdrawn_at.utcoffset() == timedelta(0)
+    assert before - timedelta(seconds=1) <= withdrawn_at <= after + timedelta(seconds=1)
 
     # The first release is unchanged by later work, and a delta from 0 is the whole list.
     assert verify_dir(root / "alpha" / "1", ring(db)).manifest.entries == 4

@@ -22,6 +22,7 @@ from tests.matching.helpers import (
     VIDEO,
     entry,
     entry_for,
+    entry_ids,
     flat_png,
     flip_bits,
     make_key,
@@ -93,6 +94,39 @@ def test_video_upload_is_matched_frame_by_frame(
     (result,) = response.json()["results"]
     assert result["media"] == "video" and result["frames"] == len(frames)
     assert any(h["category"] == "B" and h["distance"] == 0 for h in result["matches"])
+
+
+@pytest.mark.slow
+def test_video_upload_is_matched_whole_against_a_vpdq_entry(
+    mclient: TestClient, db: Database, key: str
+) -> None:
+    video = VIDEO.read_bytes()
+    # The entry holds Meta's expected vPDQ of the video (not hashed again here).
+    meta_text = VIDEO.with_suffix(".txt").read_text()
+    with db.write() as session:
+        store.add_entries(session, "alpha", [entry(vpdq=meta_text, category="B")])
+    video_id = entry_ids(db, "alpha")[-1]
+    (result,) = post_file(mclient, key, video, "v.mp4").json()["results"]
+    (hit,) = [h for h in result["matches"] if h["signal"] == "vpdq"]
+    assert (hit["entry_id"], hit["category"], hit["distance"]) == (video_id, "B", 0)
+
+
+def test_every_match_names_its_entry(mclient: TestClient, db: Database, key: str) -> None:
+    orig_id, shapes_id = entry_ids(db, "alpha")
+    digests = hash_bytes(ORIG)
+    assert digests.pdq is not None
+    hashes = [
+        {"type": "md5", "value": digests.digests.md5},
+        {"type": "pdq", "value": flip_bits(digests.pdq.hex, 5)},
+        {"type": "sha256", "value": hash_bytes(shapes_png(3)).digests.sha256},
+    ]
+    batch = mclient.post(URL, json={"hashes": hashes}, headers=bearer(key)).json()["results"]
+    single = mclient.post(URL, json={"sha1": digests.digests.sha1}, headers=bearer(key))
+    upload = post_file(mclient, key, BLURRED).json()["results"]
+    results = [*batch, *single.json()["results"], *upload]
+    matches = [m for r in results for m in r["matches"]]
+    assert [m["entry_id"] for m in matches] == [orig_id, orig_id, shapes_id, orig_id, orig_id]
+    assert all(set(m) == {"list", "entry_id", "category", "distance", "signal"} for m in matches)
 
 
 @pytest.mark.parametrize("kind", ["md5", "sha1", "sha256"])
@@ -247,6 +281,38 @@ def test_missing_unknown_or_wrong_keys_get_401(
     assert_error_shape(response.json(), "unauthorized")
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_answers_carry_the_security_headers_and_set_no_cookie(
+    mclient: TestClient, key: str
+) -> None:
+    """The JSON paths skip the pages' locale, session and CSRF work, not their headers."""
+    mclient.cookies.set("hotline_session", "not-a-session")
+    mclient.cookies.set("lang", "fr")
+    answered = mclient.post(f"{URL}?lang=fr", json={"md5": "0" * 32}, headers=bearer(key))
+    refused = mclient.post(URL, json={"md5": "0" * 32})
+    live = mclient.get("/healthz/live?lang=fr")
+    assert [answered.status_code, refused.status_code, live.status_code] == [200, 401, 200]
+    for response in (answered, refused, live):
+        assert "default-src 'self'" in response.headers["content-security-policy"]
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert "camera=()" in response.headers["permissions-policy"]
+        assert "set-cookie" not in response.headers
+    assert answered.headers["cache-control"] == refused.headers["cache-control"] == "no-store"
+    assert answered.headers["content-type"] == "application/json"
+    assert set(answered.json()) == {"results", "lists"}
+
+
+def test_the_list_parameter_is_documented(mclient: TestClient) -> None:
+    operation = mclient.get("/api/openapi.json").json()["paths"][URL]["post"]
+    (parameter,) = operation["parameters"]
+    assert (parameter["name"], parameter["in"], parameter["schema"]["type"]) == (
+        "list",
+        "query",
+        "array",
+    )
 
 
 def test_unauthenticated_upload_is_refused_before_the_body(mclient: TestClient, key: str) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import threading
+from concurrent.futures import Future
 
 import pytest
 from fastapi.testclient import TestClient
@@ -39,13 +42,62 @@ def test_concurrent_records_all_land_and_the_chain_holds(db: Database) -> None:
         assert audit.verify(session).ok
 
 
+def _rows(db: Database) -> list[AuditRow]:
+    with db.read() as session:
+        return list(session.execute(select(AuditRow).order_by(AuditRow.seq)).scalars())
+
+
+def test_a_group_appends_what_audit_record_appends(db: Database) -> None:
+    """The writer's bulk append and `audit.record` write the same chain, interleaved."""
+    detail = {"form": "hash", "inputs": 1, "inputs_matched": 0, "lists": 1, "note": "é"}
+    before = len(_rows(db))
+    with db.write() as session:
+        audit.record(session, "member:m", "match.request", "member_key", "p", detail)
+    writer = AuditWriter(db)
+    record = PendingRecord("member:m", "match.request", "member_key", "p", detail, None, utcnow())
+
+    async def three() -> None:
+        await asyncio.gather(*(writer.committed(record) for _ in range(3)))
+
+    asyncio.run(three())
+    with db.write() as session:
+        audit.record(session, "member:m", "match.request", "member_key", "p", detail)
+    rows = _rows(db)[before:]
+    assert len(rows) == 5
+    first = rows[0]
+    for previous, row in itertools.pairwise(rows):
+        assert row.seq == previous.seq + 1 and row.prev_hash == previous.hash
+        assert (row.actor, row.action, row.object_type, row.object_id, row.detail) == (
+            first.actor,
+            first.action,
+            first.object_type,
+            first.object_id,
+            first.detail,
+        )
+        assert row.at >= previous.at
+    with db.read() as session:
+        assert audit.verify(session).ok
+
+
+def test_a_cancelled_caller_is_not_recorded_and_the_writer_goes_on(db: Database) -> None:
+    writer = AuditWriter(db)
+    gave_up: Future[None] = Future()
+    assert gave_up.cancel()
+    waiting: Future[None] = Future()
+    before = len(_rows(db))
+    writer._commit([(pending(1), gave_up), (pending(2), waiting)])
+    assert waiting.result(0) is None
+    writer.record(pending(3))
+    assert [row.detail for row in _rows(db)[before:]] == ['{"inputs":2}', '{"inputs":3}']
+
+
 def test_a_failed_commit_reaches_every_waiting_caller(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(audit_writer.audit, "record", broken)
+    monkeypatch.setattr(audit_writer, "append", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         AuditWriter(db).record(pending(1))
 
@@ -59,7 +111,7 @@ def test_no_answer_without_its_audit_record(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("audit unavailable")
 
-    monkeypatch.setattr(audit_writer.audit, "record", broken)
+    monkeypatch.setattr(audit_writer, "append", broken)
     response = mclient.post("/api/v1/match", json={"md5": "0" * 32}, headers=bearer(key))
     assert response.status_code == 500
     body = response.json()

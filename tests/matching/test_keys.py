@@ -7,9 +7,11 @@ import re
 import pytest
 from sqlalchemy import select
 
+from hotline.db.base import utcnow
 from hotline.db.engine import Database
 from hotline.errors import Forbidden, NotFound
 from hotline.matching import keys, store
+from hotline.matching.service import KeyLookup
 from hotline.matching.tables import MemberKeyRow
 from tests.matching.helpers import make_key, make_list
 
@@ -88,3 +90,31 @@ def test_revoke_and_list_keys(db: Database) -> None:
     assert stored is not None and stored.revoked
     with pytest.raises(NotFound), db.write() as session:
         store.revoke_key(session, "000000000000")
+
+
+def test_key_lookup_reads_what_find_key_reads(db: Database) -> None:
+    """The API's bare-cursor lookup agrees with the ORM store, dates and revocation included."""
+    make_list(db, "alpha")
+    make_list(db, "beta")
+    key = make_key(db, "m", ["alpha", "beta"])
+    prefix = keys.prefix_of(key)
+    assert prefix
+    lookup = KeyLookup(db)
+    assert lookup.find("0" * 12) is None
+
+    def both() -> tuple[store.StoredKey | None, store.StoredKey | None]:
+        with db.read() as session:
+            return lookup.find(prefix), store.find_key(session, prefix)
+
+    fresh, expected = both()
+    assert fresh == expected and fresh is not None and fresh.last_used_at is None
+    assert fresh.scopes == ("alpha", "beta") and not fresh.revoked
+    with db.write() as session:
+        store.touch_key(session, fresh.id, utcnow())
+    used, expected = both()
+    assert used == expected and used is not None and used.last_used_at is not None
+    assert used.last_used_at.tzinfo is not None
+    with db.write() as session:
+        store.revoke_key(session, prefix)
+    revoked, expected = both()
+    assert revoked == expected and revoked is not None and revoked.revoked

@@ -106,6 +106,27 @@ def test_refresh_interval_bounds_staleness(db: Database) -> None:
     assert len(matcher.match(query, ["alpha"]).hits[0]) == 1
 
 
+def test_refresh_due_lets_a_caller_refresh_elsewhere_then_search(db: Database) -> None:
+    """The API refreshes on a thread when `refresh_due`, then searches on the event loop with
+    `refresh=False`, which never reads the database."""
+    now = [0.0]
+    make_list(db, "alpha", [])
+    source = CountingSource(db)
+    matcher = Matcher(source, refresh_seconds=5, clock=lambda: now[0])
+    assert matcher.refresh_due()  # nothing loaded yet
+    matcher.maybe_refresh()
+    assert not matcher.refresh_due()
+    add(db, "alpha", [entry(md5="d" * 32, category="A")])
+    query = [HashQuery("md5", "d" * 32)]
+    now[0] = 6.0
+    assert matcher.refresh_due()
+    assert matcher.match(query, ["alpha"], refresh=False).hits == [[]]
+    assert source.calls == [("alpha", 0)]
+    matcher.maybe_refresh()
+    assert not matcher.refresh_due()
+    assert len(matcher.match(query, ["alpha"], refresh=False).hits[0]) == 1
+
+
 def test_two_refreshes_never_run_at_once(db: Database) -> None:
     make_list(db, "alpha", [entry(md5="e" * 32, category="A")])
     entered, release = threading.Event(), threading.Event()

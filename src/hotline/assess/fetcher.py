@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -40,6 +40,9 @@ from hotline.assess.netguard import (
     set_deadline,
     system_resolver,
 )
+
+if TYPE_CHECKING:
+    from hotline.config import Settings
 
 MiB = 1024 * 1024
 # A common desktop browser: sites that cloak for crawlers must show analysts what the public
@@ -78,6 +81,12 @@ class FetchPolicy:
         object.__setattr__(self, "allow_networks", nets)
         if self.proxy_url is not None and urlsplit(self.proxy_url).scheme not in ("http", "https"):
             raise ValueError("proxy_url must be an http:// or https:// proxy")
+
+
+def fetch_policy_from(settings: Settings) -> FetchPolicy:
+    """The policy of a running hotline, from its settings (HOTLINE_FETCH_PROXY). The web app,
+    the worker inside `hotline serve` and `hotline worker` all fetch under this one."""
+    return FetchPolicy(proxy_url=settings.fetch_proxy.get_secret_value() or None)
 
 
 def _map_transport_error(exc: Exception) -> FetchError:

@@ -21,6 +21,8 @@ from hotline.web.templating import render
 
 router = APIRouter(prefix="/staff/queue", include_in_schema=False)
 PAGE_SIZE = 50
+# The waiting count stops here (the page then says "10000+"), so its cost stays bounded.
+COUNT_LIMIT = 10_000
 VERDICT_LABELS = {
     queue.Verdict.criminal.value: "Criminal content present",
     queue.Verdict.not_criminal.value: "Not criminal",
@@ -36,24 +38,35 @@ def _lease(request: Request) -> timedelta:
 @router.get("", response_class=HTMLResponse)
 def queue_page(
     request: Request,
-    page: int = Query(1, ge=1, le=100_000),
+    after: str | None = Query(None, max_length=80),
+    before: str | None = Query(None, max_length=80),
     actor: Actor = Depends(require(Action.queue_view)),
 ) -> HTMLResponse:
+    """The waiting list, a page at a time; "Next" and "Previous" carry the place in the queue
+    where the page ends (or starts), so a deep page costs what the first one does."""
+    after_key = queue.QueueKey.parse(after) if after else None
+    before_key = queue.QueueKey.parse(before) if before and not after_key else None
     with get_db(request).write() as session:
-        items = queue.waiting(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-        total = queue.waiting_count(session)
+        page = queue.waiting_page(session, limit=PAGE_SIZE, after=after_key, before=before_key)
+        total = queue.waiting_count(session, limit=COUNT_LIMIT + 1)
         audit.record(
             session,
             actor.username,
             "queue.view",
             "queue",
             "assessment",
-            {"page": page, "shown": len(items)},
+            {"after": after, "before": before, "shown": len(page.entries)},
         )
     return render(
         request,
         "assess/queue.html",
-        {"items": items, "total": total, "page": page, "has_next": page * PAGE_SIZE < total},
+        {
+            "items": page.entries,
+            "total": min(total, COUNT_LIMIT),
+            "more_than": total > COUNT_LIMIT,
+            "previous": page.previous.token() if page.previous else None,
+            "next": page.next.token() if page.next else None,
+        },
     )
 
 

@@ -3,15 +3,20 @@
 A claim is one conditional UPDATE (free, expired, or already mine), so two analysts can never
 hold the same item, on SQLite or PostgreSQL, without explicit locks. An abandoned claim simply
 expires and the item is claimable again. The reporter's public status follows the verdict.
+
+The waiting list pages by key, not by offset: a page ends with its last item's place in queue
+order (`QueueKey`) and the next page starts after it, so a deep page costs what the first one
+does. A partial index of open items only (`ix_reported_urls_waiting`: priority, first report,
+id) makes every step an index range.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
@@ -23,6 +28,10 @@ from hotline.security.tables import UserRow
 DEFAULT_CLAIM = timedelta(minutes=30)
 MAX_NOTE = 2000
 _OPEN = (UrlStatus.received.value, UrlStatus.in_assessment.value)
+# Open items, written with literal values (not bound parameters) so that SQLite and PostgreSQL
+# can both prove the partial index ix_reported_urls_waiting (intake/tables.py) covers a query.
+_OPEN_ITEMS = ReportedUrlRow.status.in_([literal_column(f"'{s}'") for s in _OPEN])
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Verdict(StrEnum):
@@ -125,30 +134,143 @@ def _usernames(session: Session, ids: set[int]) -> dict[int, str]:
     return {user_id: name for user_id, name in rows}
 
 
-def waiting(session: Session, *, limit: int = 50, offset: int = 0) -> list[QueueEntry]:
-    """Open items: highest priority first, then the oldest report."""
-    rows = list(
-        session.execute(
-            select(ReportedUrlRow)
-            .where(ReportedUrlRow.status.in_(_OPEN))
-            .order_by(
-                ReportedUrlRow.priority.desc(),
-                ReportedUrlRow.first_reported_at,
-                ReportedUrlRow.id,
-            )
-            .limit(limit)
-            .offset(offset)
-        ).scalars()
-    )
+@dataclass(frozen=True)
+class QueueKey:
+    """An item's place in queue order (priority high first, then first report, then id); a
+    page link carries it as text, e.g. `0.1767225600000000.42`."""
+
+    priority: int
+    first_reported_at: datetime
+    url_id: int
+
+    @classmethod
+    def of(cls, entry: QueueEntry) -> QueueKey:
+        return cls(entry.priority, entry.first_reported_at, entry.url_id)
+
+    def token(self) -> str:
+        micros = (self.first_reported_at - _EPOCH) // timedelta(microseconds=1)
+        return f"{self.priority}.{micros}.{self.url_id}"
+
+    @classmethod
+    def parse(cls, token: str) -> QueueKey:
+        parts = token.split(".")
+        try:
+            priority, micros, url_id = (int(p) for p in parts)
+            at = _EPOCH + timedelta(microseconds=micros)
+        except (ValueError, OverflowError):
+            raise InvalidInput(
+                "that page link is not valid",
+                fields=[FieldError("page", "a place in the queue, as the page links give it")],
+            ) from None
+        return cls(priority, at, url_id)
+
+
+@dataclass(frozen=True)
+class WaitingPage:
+    entries: list[QueueEntry]
+    previous: QueueKey | None  # `before` for the previous page; None on the first page
+    next: QueueKey | None  # `after` for the next page; None on the last page
+
+
+_IN_LEVEL = {
+    True: (ReportedUrlRow.first_reported_at.asc(), ReportedUrlRow.id.asc()),
+    False: (ReportedUrlRow.first_reported_at.desc(), ReportedUrlRow.id.desc()),
+}
+
+
+def _past(key: QueueKey, forward: bool) -> ColumnElement[bool]:
+    """Within the key's priority level: after it (forward) or before it."""
+    at, column = key.first_reported_at, ReportedUrlRow.first_reported_at
+    if forward:
+        return and_(column >= at, or_(column > at, ReportedUrlRow.id > key.url_id))
+    return and_(column <= at, or_(column < at, ReportedUrlRow.id < key.url_id))
+
+
+def _adjacent_level(session: Session, level: int | None, forward: bool) -> int | None:
+    """The next priority level holding open items: the highest below `level` (forward), or
+    the lowest above it; with `level` None, the highest (forward) or lowest of all."""
+    query = select(ReportedUrlRow.priority).where(_OPEN_ITEMS)
+    if level is not None:
+        query = query.where(
+            ReportedUrlRow.priority < level if forward else ReportedUrlRow.priority > level
+        )
+    order = ReportedUrlRow.priority.desc() if forward else ReportedUrlRow.priority.asc()
+    return session.execute(query.order_by(order).limit(1)).scalar_one_or_none()
+
+
+def _in_order(
+    session: Session,
+    *,
+    limit: int,
+    key: QueueKey | None = None,
+    forward: bool = True,
+    where: tuple[ColumnElement[bool], ...] = (),
+) -> list[ReportedUrlRow]:
+    """Open rows in queue order (or its reverse), from just past `key` (or the start).
+
+    Priority levels are few (0 for public reports, 1 for partner hotlines, 2 for known
+    material...), so this walks them one at a time: each step is a range of the partial
+    index (priority, first_reported_at, id), never an OFFSET and never a sort of the queue.
+    """
+    rows: list[ReportedUrlRow] = []
+    level = key.priority if key is not None else _adjacent_level(session, None, forward)
+    while level is not None and len(rows) < limit:
+        query = select(ReportedUrlRow).where(_OPEN_ITEMS, ReportedUrlRow.priority == level, *where)
+        if key is not None and level == key.priority:
+            query = query.where(_past(key, forward))
+        query = query.order_by(*_IN_LEVEL[forward]).limit(limit - len(rows))
+        rows += session.execute(query).scalars()
+        if len(rows) < limit:
+            level = _adjacent_level(session, level, forward)
+    return rows
+
+
+def waiting(
+    session: Session,
+    *,
+    limit: int = 50,
+    after: QueueKey | None = None,
+    before: QueueKey | None = None,
+) -> list[QueueEntry]:
+    """Open items in queue order (highest priority first, then the oldest report): the first
+    `limit`, or those just after `after`, or just before `before`."""
+    return waiting_page(session, limit=limit, after=after, before=before).entries
+
+
+def waiting_page(
+    session: Session,
+    *,
+    limit: int = 50,
+    after: QueueKey | None = None,
+    before: QueueKey | None = None,
+) -> WaitingPage:
+    """One page of open items, with the keys of the pages either side."""
+    if before is not None:
+        rows = _in_order(session, limit=limit + 1, key=before, forward=False)
+        if len(rows) <= limit:  # back at the top: show the first page
+            return waiting_page(session, limit=limit)
+        rows = list(reversed(rows[:limit]))
+        has_previous, has_next = True, True
+    else:
+        rows = _in_order(session, limit=limit + 1, key=after)
+        has_previous, has_next = after is not None, len(rows) > limit
+        rows = rows[:limit]
     now = utcnow()
     names = _usernames(session, {r.claimed_by for r in rows if r.claimed_by})
-    return [_entry(r, names, now) for r in rows]
+    entries = [_entry(r, names, now) for r in rows]
+    return WaitingPage(
+        entries,
+        previous=QueueKey.of(entries[0]) if has_previous and entries else None,
+        next=QueueKey.of(entries[-1]) if has_next and entries else None,
+    )
 
 
-def waiting_count(session: Session) -> int:
-    return session.execute(
-        select(func.count()).select_from(ReportedUrlRow).where(ReportedUrlRow.status.in_(_OPEN))
-    ).scalar_one()
+def waiting_count(session: Session, *, limit: int | None = None) -> int:
+    """How many items are open; with `limit`, counting stops there (a bounded cost)."""
+    found = select(ReportedUrlRow.id).where(_OPEN_ITEMS)
+    if limit is not None:
+        found = found.limit(limit)
+    return session.execute(select(func.count()).select_from(found.subquery())).scalar_one()
 
 
 def get_case(session: Session, url_id: int) -> UrlCase:
@@ -177,7 +299,7 @@ def get_case(session: Session, url_id: int) -> UrlCase:
 
 def _claimable(user_id: int, now: datetime):  # type: ignore[no-untyped-def]
     return and_(
-        ReportedUrlRow.status.in_(_OPEN),
+        _OPEN_ITEMS,
         or_(
             ReportedUrlRow.claimed_by.is_(None),
             ReportedUrlRow.claim_expires_at <= now,
@@ -213,16 +335,10 @@ def claim_next(
     session: Session, user_id: int, lease: timedelta = DEFAULT_CLAIM, tries: int = 5
 ) -> int | None:
     """Claim the first claimable item in queue order; None when nothing is free."""
-    now = utcnow()
-    candidates = session.execute(
-        select(ReportedUrlRow.id)
-        .where(_claimable(user_id, now))
-        .order_by(
-            ReportedUrlRow.priority.desc(), ReportedUrlRow.first_reported_at, ReportedUrlRow.id
-        )
-        .limit(tries)
-    ).scalars()
-    for url_id in list(candidates):
+    candidates = [
+        row.id for row in _in_order(session, limit=tries, where=(_claimable(user_id, utcnow()),))
+    ]
+    for url_id in candidates:
         try:
             claim(session, url_id, user_id, lease)
         except Conflict:

@@ -49,6 +49,7 @@ class MediaHashesIn:
     sha256: str
     pdq: str | None
     pdq_quality: int | None
+    vpdq: str | None = None  # videos: Meta's text format, a line a frame
 
     @classmethod
     def of(cls, hashes: MediaHashes) -> MediaHashesIn:
@@ -59,6 +60,7 @@ class MediaHashesIn:
             hashes.digests.sha256,
             pdq.hex if pdq else None,
             pdq.quality if pdq else None,
+            "\n".join(frame.to_line() for frame in hashes.vpdq) or None,
         )
 
 
@@ -79,6 +81,7 @@ class MediaItem:
     created_at: datetime
     md5: str = ""
     sha1: str = ""
+    vpdq: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ def _item(row: MediaItemRow) -> MediaItem:
         created_at=row.created_at,
         md5=row.md5,
         sha1=row.sha1,
+        vpdq=row.vpdq,
     )
 
 
@@ -180,6 +184,7 @@ def register_media(
         sha256=hashes.sha256,
         pdq=hashes.pdq,
         pdq_quality=hashes.pdq_quality,
+        vpdq=hashes.vpdq,
         byte_count=byte_count,
         status=(MediaStatus.known_match if known else MediaStatus.awaiting_grades).value,
         stored=stored and known is None,  # known material is never kept to be shown

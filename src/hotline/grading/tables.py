@@ -26,6 +26,8 @@ class MediaItemRow(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     pdq: Mapped[str | None] = mapped_column(String(64), nullable=True)
     pdq_quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Videos: the vPDQ, one `frame,quality,pdq,timestamp` line a frame (Meta's text format).
+    vpdq: Mapped[str | None] = mapped_column(Text, nullable=True)
     byte_count: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), index=True)  # MediaStatus
     stored: Mapped[bool] = mapped_column(Boolean)  # encrypted bytes kept (not hash-only)

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from babel import Locale
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -64,6 +64,13 @@ class Source(StrEnum):
     web = "web"
     api = "api"
     partner = "partner"  # forwarded by a partner hotline (hotline.exchange)
+
+
+# The queue priority a report gives its URL (the queue lists higher first; a URL keeps the
+# highest it was given). A partner hotline forwards what its own analysts have already looked
+# at, so it ranks above public reports. Known material found on the page ranks higher still
+# (hotline.assess.pipeline.KNOWN_MATCH_PRIORITY).
+SOURCE_PRIORITY: dict[Source, int] = {Source.web: 0, Source.api: 0, Source.partner: 1}
 
 
 @dataclass(frozen=True)
@@ -162,11 +169,15 @@ def clean_reference(text: str) -> str:
     return reference
 
 
-def _upsert_url(session: Session, report: ReportInput, now: datetime) -> tuple[int, bool]:
-    """Insert the URL or count one more report of it; return (id, whether it is new)."""
+def _upsert_url(
+    session: Session, report: ReportInput, source: Source, now: datetime
+) -> tuple[int, bool]:
+    """Insert the URL or count one more report of it (raising its priority to what this
+    report's source gives, if higher); return (id, whether it is new)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = ReportedUrlRow.__table__
+    priority = SOURCE_PRIORITY[source]
     stmt = insert(ReportedUrlRow).values(
         url_hash=sha256_hex(report.url),
         normalized_url=report.url,
@@ -175,12 +186,14 @@ def _upsert_url(session: Session, report: ReportInput, now: datetime) -> tuple[i
         report_count=1,
         first_reported_at=now,
         last_reported_at=now,
+        priority=priority,
     )
     upsert = stmt.on_conflict_do_update(
         index_elements=[table.c.url_hash],
         set_={
             "report_count": table.c.report_count + 1,
             "last_reported_at": stmt.excluded.last_reported_at,
+            "priority": case((table.c.priority < priority, priority), else_=table.c.priority),
         },
     ).returning(table.c.id, table.c.report_count)
     url_id, count = session.execute(upsert).one()
@@ -192,7 +205,7 @@ def submit(
 ) -> SubmittedReport:
     """Store a checked report in the caller's transaction. `sealer` None: email not kept."""
     now = utcnow()
-    url_id, is_new = _upsert_url(session, report, now)
+    url_id, is_new = _upsert_url(session, report, source, now)
     email = sealer.seal(report.email.encode()) if (sealer and report.email) else None
     reference = new_reference()
     session.add(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db.base import Base, UTCDateTime
+
+# Open queue items (UrlStatus.received, UrlStatus.in_assessment), as the partial index has it.
+WAITING = "status IN ('received', 'in_assessment')"
 
 
 class ReportedUrlRow(Base):
@@ -16,15 +19,24 @@ class ReportedUrlRow(Base):
 
     __tablename__ = "reported_urls"
     __table_args__ = (
-        # The queue query: waiting items by priority, then oldest first.
-        Index("ix_reported_urls_queue", "status", "priority", "first_reported_at"),
+        # The queue (hotline.assess.queue): open items only, by priority level, then oldest
+        # first, so that every page is a plain index range. Same predicate as the queries.
+        Index(
+            "ix_reported_urls_waiting",
+            "priority",
+            "first_reported_at",
+            "id",
+            sqlite_where=text(WAITING),
+            postgresql_where=text(WAITING),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of normalised URL
     normalized_url: Mapped[str] = mapped_column(Text)
     host: Mapped[str] = mapped_column(String(255), index=True)
-    status: Mapped[str] = mapped_column(String(32), index=True)  # UrlStatus
+    # UrlStatus. Not indexed by itself: open items are in ix_reported_urls_waiting.
+    status: Mapped[str] = mapped_column(String(32))
     report_count: Mapped[int] = mapped_column(Integer)
     first_reported_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     last_reported_at: Mapped[datetime] = mapped_column(UTCDateTime)

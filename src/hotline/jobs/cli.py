@@ -26,6 +26,7 @@ def worker_command(
 ) -> None:
     """Run background jobs (notices, re-checks, reminders, forwards to partners) until stopped.
     Several workers may run at once, on one machine or many: a job is held by one at a time."""
+    from hotline.assess.fetcher import fetch_policy_from
     from hotline.jobs.worker import Worker, ensure_periodic, registry
 
     try:
@@ -40,7 +41,9 @@ def worker_command(
     db = Database(settings.database_url)
     try:
         migrate.upgrade(db)
-        worker = Worker(db, settings, kinds=frozenset(kind) if kind else None)
+        worker = Worker(
+            db, settings, fetch_policy_from(settings), kinds=frozenset(kind) if kind else None
+        )
         if once:
             ensure_periodic(db)
             ran = worker.run_until_idle()

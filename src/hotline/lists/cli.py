@@ -11,8 +11,6 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urljoin, urlsplit
@@ -20,9 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import typer
 
-from hotline.config import Settings, SettingsError, load_settings
-from hotline.db import migrate
-from hotline.db.engine import Database
+from hotline.cli_support import app_error, configured, fail
 from hotline.errors import AppError
 from hotline.lists import from_grades, offline, release, signing, text_lists
 from hotline.lists import store as lists_store
@@ -30,27 +26,13 @@ from hotline.lists.api import release_root
 from hotline.lists.import_cli import import_command
 from hotline.lists.model import ListConfig
 from hotline.lists.verify import VerifyError, verify_dir
-from hotline.matching.cli import _app_error, _fail, lists_app
+from hotline.matching.cli import lists_app
 from hotline.security import audit
 
 ACTOR = "cli"
 keys_app = typer.Typer(help="The Ed25519 keys that sign releases.", no_args_is_help=True)
 lists_app.add_typer(keys_app, name="keys")
 lists_app.command("import")(import_command)
-
-
-@contextmanager
-def _context() -> Iterator[tuple[Settings, Database]]:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        raise _fail(str(exc)) from exc
-    db = Database(settings.database_url)
-    try:
-        migrate.upgrade(db)
-        yield settings, db
-    finally:
-        db.dispose()
 
 
 def _csv_option(value: str | None) -> list[str] | None:
@@ -80,7 +62,7 @@ def lists_configure(
 ) -> None:
     """Choose what a list takes from grading and what its releases carry; prints the result."""
     try:
-        with _context() as (_, db), db.write() as session:
+        with configured() as (_, db), db.write() as session:
             current = json.loads(lists_store.get_config(session, name).to_json())
             for key, value in (
                 ("categories", _csv_option(categories)),
@@ -101,7 +83,7 @@ def lists_configure(
                 json.loads(config.to_json()),
             )
     except AppError as exc:
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     typer.echo(config.to_json())
 
 
@@ -110,7 +92,7 @@ def lists_sync_grades(name: Annotated[str, typer.Argument(help="The list.")]) ->
     """Add items whose grades are verified (agreed by N graders or resolved by a senior) and
     in the list's categories; each item joins once."""
     try:
-        with _context() as (_, db), db.write() as session:
+        with configured() as (_, db), db.write() as session:
             result = from_grades.sync(session, name)
             audit.record(
                 session,
@@ -121,7 +103,7 @@ def lists_sync_grades(name: Annotated[str, typer.Argument(help="The list.")]) ->
                 {"added": result.added, "version": result.version},
             )
     except AppError as exc:
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     typer.echo(
         f"added {result.added} verified items to {name} ({result.already} already on it): "
         f"version {result.version}"
@@ -132,7 +114,7 @@ def lists_sync_grades(name: Annotated[str, typer.Argument(help="The list.")]) ->
 def lists_sync_urls(name: Annotated[str, typer.Argument(help="A url list.")]) -> None:
     """Add URLs found to hold criminal content; withdraw those whose removal is recorded."""
     try:
-        with _context() as (_, db), db.write() as session:
+        with configured() as (_, db), db.write() as session:
             change = text_lists.sync_urls(session, name)
             audit.record(
                 session,
@@ -143,7 +125,7 @@ def lists_sync_urls(name: Annotated[str, typer.Argument(help="A url list.")]) ->
                 {"added": change.added, "withdrawn": change.withdrawn, "version": change.version},
             )
     except AppError as exc:
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     typer.echo(
         f"{name}: +{change.added} confirmed URLs, -{change.withdrawn} removed: "
         f"version {change.version}"
@@ -160,7 +142,7 @@ def lists_add_terms(
     try:
         text = handle.read() if handle else source.read_text(encoding="utf-8")
     except OSError as exc:
-        raise _fail(f"cannot read {source}: {exc.strerror}") from exc
+        raise fail(f"cannot read {source}: {exc.strerror}") from exc
     terms, problems = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -180,7 +162,7 @@ def lists_add_terms(
             typer.echo(problem, err=True)
         raise typer.Exit(1)
     try:
-        with _context() as (_, db), db.write() as session:
+        with configured() as (_, db), db.write() as session:
             change = text_lists.add_terms(session, name, terms)
             audit.record(
                 session,
@@ -191,7 +173,7 @@ def lists_add_terms(
                 {"added": change.added, "version": change.version},
             )
     except AppError as exc:
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     typer.echo(f"added {change.added} terms to {name}: version {change.version}")
 
 
@@ -200,10 +182,10 @@ def lists_release(name: Annotated[str, typer.Argument(help="The list.")]) -> Non
     """Publish the list at its current version: every format, the delta from the previous
     release, a manifest of SHA-256s and its Ed25519 signature."""
     try:
-        with _context() as (settings, db):
+        with configured() as (settings, db):
             made = release.publish(db, release_root(settings), name, settings.secret, ACTOR)
     except AppError as exc:
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     m = made.manifest
     delta = (
         f", delta from {m.since}: +{m.additions} -{m.withdrawals}" if m.since is not None else ""
@@ -218,10 +200,10 @@ def lists_release(name: Annotated[str, typer.Argument(help="The list.")]) -> Non
 def lists_releases(name: Annotated[str, typer.Argument(help="The list.")]) -> None:
     """A list's releases, newest first, one JSON object a line."""
     try:
-        with _context() as (_, db), db.read() as session:
+        with configured() as (_, db), db.read() as session:
             found = lists_store.releases(session, name)
     except AppError as exc:
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     for item in found:
         typer.echo(json.dumps(item.to_json()))
 
@@ -233,10 +215,10 @@ def lists_delta(
 ) -> None:
     """Make (or find) the signed delta from release SINCE to the latest; prints its folder."""
     try:
-        with _context() as (settings, db):
+        with configured() as (settings, db):
             made = release.delta(db, release_root(settings), name, since, settings.secret)
     except AppError as exc:
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     m = made.manifest
     typer.echo(f"delta {m.since}-{m.version}: +{m.additions} -{m.withdrawals}; {made.path}")
 
@@ -246,8 +228,8 @@ def _keyring(path: Path | None) -> signing.Keyring:
         try:
             return signing.Keyring.load(path)
         except ValueError as exc:
-            raise _fail(str(exc)) from exc
-    with _context() as (_, db), db.read() as session:
+            raise fail(str(exc)) from exc
+    with configured() as (_, db), db.read() as session:
         return signing.keyring(session)
 
 
@@ -257,21 +239,21 @@ def _download(url: str, key: str | None, into: Path) -> None:
     with httpx.Client(timeout=60, headers=headers, follow_redirects=False) as client:
         answer = client.get(url)
         if answer.status_code != 200:
-            raise _fail(f"{url} answered {answer.status_code}: {_message(answer)}", 1)
+            raise fail(f"{url} answered {answer.status_code}: {_message(answer)}", 1)
         try:
             files = answer.json()["files"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise _fail(f"{url} did not answer with a release descriptor", 1) from exc
+            raise fail(f"{url} did not answer with a release descriptor", 1) from exc
         for item in files:
             name = str(item.get("name", ""))
             if not name or "/" in name or "\\" in name or name.startswith("."):
-                raise _fail(f"the descriptor names an unsafe file {name!r}", 1)
+                raise fail(f"the descriptor names an unsafe file {name!r}", 1)
             target = urljoin(url, str(item.get("url", "")))
             if urlsplit(target).netloc != urlsplit(url).netloc:
-                raise _fail(f"the descriptor points {name} at another host", 1)
+                raise fail(f"the descriptor points {name} at another host", 1)
             with client.stream("GET", target) as stream:
                 if stream.status_code != 200:
-                    raise _fail(f"{target} answered {stream.status_code}", 1)
+                    raise fail(f"{target} answered {stream.status_code}", 1)
                 with (into / name).open("wb") as out:
                     for chunk in stream.iter_bytes():
                         out.write(chunk)
@@ -310,7 +292,7 @@ def lists_verify(
         return
     folder = Path(source)
     if not folder.is_dir():
-        raise _fail(f"{source} is neither a folder nor an http(s) URL")
+        raise fail(f"{source} is neither a folder nor an http(s) URL")
     _check(folder, trusted)
 
 
@@ -351,7 +333,7 @@ def lists_apply_delta(
 @keys_app.command("show")
 def keys_show() -> None:
     """The signing keys, current and retired (public halves only)."""
-    with _context() as (_, db), db.read() as session:
+    with configured() as (_, db), db.read() as session:
         ring = signing.keyring(session)
     for item in ring.keys.values():
         state = f"retired {item.retired_at.isoformat()}" if item.retired_at else "current"
@@ -363,7 +345,7 @@ def keys_export(
     out: Annotated[Path, typer.Option(help="Where to write the keyring JSON.")],
 ) -> None:
     """Write the public keyring for members (`hotline lists verify --keyring FILE`)."""
-    with _context() as (_, db), db.read() as session:
+    with configured() as (_, db), db.read() as session:
         ring = signing.keyring(session)
     out.write_text(json.dumps(ring.to_json(), indent=2) + "\n", encoding="utf-8")
     typer.echo(f"wrote {len(ring.keys)} keys to {out}")
@@ -373,7 +355,7 @@ def keys_export(
 def keys_rotate() -> None:
     """Retire the current signing key and make a new one. Older releases keep verifying with
     the retired key; give members the new keyring."""
-    with _context() as (settings, db), db.write() as session:
+    with configured() as (settings, db), db.write() as session:
         old, new = signing.rotate(session, settings.secret)
         audit.record(
             session,

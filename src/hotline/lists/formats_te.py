@@ -1,17 +1,36 @@
 """The python-threatexchange format: what its `LocalFileSignalExchangeAPI` (the "file"
-exchange, which HMA can use) loads. One signal a line, `<signal type> <value>`; PDQ hashes
-only, since python-threatexchange has no signal type for image MD5/SHA digests (its `md5` is
-`video_md5`). Entries without a PDQ hash are left out of this file, and the manifest counts
-what the file holds, not the list."""
+exchange, which HMA can use) loads. One signal a line, `<signal type> <value>`:
+
+- `pdq <hash>` for an entry with a PDQ hash (threatexchange's `PdqSignal`);
+- `vpdq <json>` for an entry with a video's vPDQ, the value as the vPDQ signal type of
+  threatexchange's `vpdq` extension (`threatexchange.extensions.vpdq`, `VPDQSignal`) writes
+  it: a JSON array of `"<pdq>,<quality>,<timestamp>"`, one string a frame. A member loads
+  those lines with that extension enabled; without it they are skipped as an unknown type.
+  An entry none of whose frames reaches quality 50 is left out: threatexchange's vPDQ index
+  refuses a video with nothing to compare.
+
+python-threatexchange has no signal type for image MD5/SHA digests (its `md5` is
+`video_md5`), so entries with neither PDQ nor vPDQ are left out of this file, and the
+manifest counts what the file holds, not the list."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hotline.lists.formats import HashingFile, _Buffered
 from hotline.lists.model import ReleaseEntry
+from hotline.matching.video import good_frames
 
 PDQ_SIGNAL = "pdq"  # threatexchange's PdqSignal.get_name()
+VPDQ_SIGNAL = "vpdq"  # threatexchange.extensions.vpdq's VPDQSignal.get_name()
+
+
+def vpdq_signal(entry: ReleaseEntry) -> str | None:
+    """The entry's vPDQ as threatexchange's `vpdq_to_json` serialises it, or None."""
+    if not good_frames(entry.vpdq):
+        return None
+    return json.dumps([f"{f.pdq},{f.quality},{f.timestamp:.3f}" for f in entry.vpdq])
 
 
 class ThreatExchangeWriter(_Buffered):
@@ -21,9 +40,13 @@ class ThreatExchangeWriter(_Buffered):
     def begin(self, out: HashingFile, header: dict[str, Any]) -> None:
         self.out = out
 
-    def entry(self, entry: ReleaseEntry, record: dict[str, Any]) -> None:
+    def encode(self, entry: ReleaseEntry, record: dict[str, Any]) -> bytes:
+        lines = ""
         if entry.pdq is not None:
-            self.put(f"{PDQ_SIGNAL} {entry.pdq}\n".encode())
+            lines += f"{PDQ_SIGNAL} {entry.pdq}\n"
+        if entry.vpdq and (signal := vpdq_signal(entry)) is not None:
+            lines += f"{VPDQ_SIGNAL} {signal}\n"
+        return lines.encode()
 
     def end(self) -> None:
         self.flush()

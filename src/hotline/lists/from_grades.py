@@ -66,6 +66,7 @@ def sync(session: Session, list_name: str) -> SyncResult:
                 sha256=item.sha256,
                 pdq=item.pdq,
                 pdq_quality=item.pdq_quality,
+                vpdq=item.vpdq,
                 shared=shared_fields(grade, config),
                 media_id=item.id,
             )

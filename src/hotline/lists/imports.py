@@ -13,7 +13,9 @@ Formats, and the category label each entry gets:
   other column is a problem: a misspelt hash column would otherwise be dropped unseen.
 - `vics`: Project VIC JSON, `{"value": [media, ...]}` (what `formats.VicsWriter` writes) or a
   bare array of media. `MD5` and `SHA1` in any case; `PDQ` and `SHA256` from
-  `AlternativeHashes` (`HashName` in any case, other hash names ignored). `Category`:
+  `AlternativeHashes` (`HashName` in any case, other hash names ignored), and a video's vPDQ
+  from an `AlternativeHashes` item named `vPDQ` whose value is Meta's vPDQ text
+  (`frame,quality,pdq,timestamp` a line; what `formats.VicsWriter` writes). `Category`:
   1 -> "vics-1" (child abuse material), 2 -> "vics-2" (child exploitative, age difficult),
   3 -> "vics-3" (computer-generated or drawn). Category 0 (non-pertinent) and 4 (comparison
   material) are not about abuse material, so those records are skipped and counted.
@@ -66,8 +68,9 @@ from urllib.parse import quote
 import orjson
 
 from hotline.errors import FieldError, InvalidInput
+from hotline.hashing.signals import VpdqSignal
 from hotline.matching import validation
-from hotline.matching.model import HASH_TYPES, NewEntry
+from hotline.matching.model import HASH_TYPES, VPDQ, NewEntry
 
 FORMATS = ("csv", "vics", "ncmec", "stopncii")
 MIB = 1024 * 1024
@@ -155,6 +158,17 @@ class _Collector:
             self.problem(record, where, exc.message)
             return None
 
+    def vpdq(self, record: int, where: str, value: object) -> str | None:
+        """A video's vPDQ in Meta's text format, checked and written canonically."""
+        if not isinstance(value, str):
+            self.problem(record, where, "Meta's vPDQ text: frame,quality,pdq,timestamp a line")
+            return None
+        try:
+            return VpdqSignal.serialise(validation.vpdq_frames(value))
+        except ValueError as exc:
+            self.problem(record, where, str(exc))
+            return None
+
     def ref(self, record: int, where: str, value: object) -> str | None:
         """An external id for provenance: printable text, at most MAX_REF characters."""
         if isinstance(value, bool) or not isinstance(value, str | int):
@@ -207,6 +221,7 @@ class _Collector:
                 pdq=kept.get("pdq"),
                 pdq_quality=quality if "pdq" in kept else None,
                 source=f"{self._prefix}#{where}",
+                vpdq=kept.get(VPDQ),
             )
         )
 
@@ -345,7 +360,7 @@ def _json_records(c: _Collector, data: bytes, key: str, what: str) -> list[Any] 
     return records
 
 
-_VICS_ALTERNATIVES = {"pdq": "pdq", "sha256": "sha256", "sha-256": "sha256"}
+_VICS_ALTERNATIVES = {"pdq": "pdq", "sha256": "sha256", "sha-256": "sha256", "vpdq": VPDQ}
 
 
 def _vics_category(value: object) -> int | None:
@@ -411,7 +426,10 @@ def _vics_record(c: _Collector, number: int, fields: dict[str, Any]) -> None:
             others += 1
             continue
         where = f"{where} ({hash_name.strip()})"
-        value = c.hash(number, where, alt_kind, alt.get("hashvalue"))
+        if alt_kind == VPDQ:
+            value = c.vpdq(number, where, alt.get("hashvalue"))
+        else:
+            value = c.hash(number, where, alt_kind, alt.get("hashvalue"))
         if value is None:
             ok = False
         elif hashes.get(alt_kind, value) != value:
@@ -423,9 +441,9 @@ def _vics_record(c: _Collector, number: int, fields: dict[str, Any]) -> None:
         return
     if not hashes:
         if others:
-            c.skip("no MD5, SHA1, SHA256 or PDQ (other hash types only)")
+            c.skip("no MD5, SHA1, SHA256, PDQ or vPDQ (other hash types only)")
         else:
-            c.problem(number, "MD5", "a record needs MD5, SHA1, or a PDQ or SHA256 hash")
+            c.problem(number, "MD5", "a record needs MD5, SHA1, or a PDQ, SHA256 or vPDQ hash")
         return
     c.add(number, VICS_CATEGORIES[vics], hashes, None, ref)
 

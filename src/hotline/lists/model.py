@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from hotline.errors import FieldError, InvalidInput
+from hotline.hashing.vpdq import VpdqFrame
+from hotline.matching.model import vpdq_records
 
 # Grade fields a list may choose to share with members (never media, never a URL).
 SHAREABLE_FIELDS = ("age_band", "sex", "self_generated", "non_photographic", "grid", "tags")
@@ -83,7 +85,8 @@ class ListConfig:
 
 @dataclass(frozen=True, slots=True)
 class ReleaseEntry:
-    """An entry as a release carries it: hashes, category, and what the list shares."""
+    """An entry as a release carries it: hashes, category, and what the list shares. `vpdq`:
+    a video's frames (empty for anything else)."""
 
     id: int
     category: str
@@ -98,6 +101,7 @@ class ReleaseEntry:
     url: str | None = None  # URL lists
     term: str | None = None  # keyword lists
     note: str | None = None
+    vpdq: tuple[VpdqFrame, ...] = ()
 
     def hashes(self) -> dict[str, str]:
         found = {"md5": self.md5, "sha1": self.sha1, "sha256": self.sha256, "pdq": self.pdq}
@@ -108,6 +112,8 @@ class ReleaseEntry:
         out: dict[str, Any] = {"id": self.id, "category": self.category, **self.hashes()}
         if self.pdq_quality is not None:
             out["pdq_quality"] = self.pdq_quality
+        if self.vpdq:
+            out["vpdq"] = vpdq_records(self.vpdq)
         for name in ("url", "term", "note"):
             if (value := getattr(self, name)) is not None:
                 out[name] = value

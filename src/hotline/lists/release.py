@@ -16,13 +16,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
@@ -32,11 +31,10 @@ from hotline.grading.jurisdictions import jurisdictions
 from hotline.lists import formats, signing
 from hotline.lists import store as lists_store
 from hotline.lists.formats_te import ThreatExchangeWriter
-from hotline.lists.model import FORMATS, ListConfig, Manifest, ManifestFile, ReleaseEntry
+from hotline.lists.model import FORMATS, ListConfig, Manifest, ManifestFile
 from hotline.matching import list_files
 from hotline.matching import store as match_store
 from hotline.matching.model import ListInfo
-from hotline.matching.tables import HashListEntryRow
 from hotline.security import audit
 
 MANIFEST = "manifest.json"
@@ -77,14 +75,6 @@ def _writers(config: ListConfig, kind: str) -> list[formats.EntryWriter]:
     return [chosen[f] for f in config.formats if f in KIND_FORMATS[kind]]
 
 
-def _live_count(session: Session, list_id: int, version: int) -> int:
-    return session.execute(
-        select(func.count())
-        .select_from(HashListEntryRow)
-        .where(HashListEntryRow.list_id == list_id, lists_store._live_at(version))
-    ).scalar_one()
-
-
 @contextmanager
 def _staging(final: Path) -> Iterator[Path]:
     """A temporary folder beside `final`; removed if the block fails."""
@@ -101,30 +91,37 @@ def _write(
     folder: Path,
     writers: Iterable[formats.EntryWriter],
     header: dict[str, Any],
-    entries: Iterable[ReleaseEntry],
-) -> list[ManifestFile]:
-    """Feed every writer from one pass over `entries`."""
+    batches: Iterable[Sequence[Sequence[Any]]],
+    shape: formats.RowShape,
+) -> tuple[list[ManifestFile], int]:
+    """Feed every writer from one pass over the rows, a batch at a time: the files, and how
+    many rows there were."""
     writers = list(writers)
-    outs = [formats.HashingFile(folder / w.name) for w in writers]
-    for writer, out in zip(writers, outs, strict=True):
-        writer.begin(out, header)
-    for entry in entries:
-        record = entry.record()
-        for writer in writers:
-            writer.entry(entry, record)
-    done = []
-    for writer, out in zip(writers, outs, strict=True):
-        writer.end()
-        digest = out.close()
-        done.append(ManifestFile(writer.name, writer.format, out.bytes, digest))
-    return done
+    behind = formats.WriteBehind()
+    outs = []
+    try:
+        outs = [formats.HashingFile(folder / w.name, behind) for w in writers]
+        for writer, out in zip(writers, outs, strict=True):
+            writer.begin(out, header)
+        encoder = formats.RowEncoder(writers, shape)
+        for batch in batches:
+            encoder.write(batch)
+        done = []
+        for writer, out in zip(writers, outs, strict=True):
+            writer.end()
+            digest = out.close()
+            done.append(ManifestFile(writer.name, writer.format, out.bytes, digest))
+        return done, encoder.rows
+    finally:
+        behind.close()
+        for out in outs:
+            out.discard()
 
 
 def _write_delta(
     session: Session, folder: Path, info: ListInfo, since: int, version: int
 ) -> tuple[ManifestFile, int, int]:
     writer = formats.DeltaWriter()
-    out = formats.HashingFile(folder / writer.name)
     header = {
         "format": formats.DELTA_FORMAT,
         "format_version": 1,
@@ -134,17 +131,25 @@ def _write_delta(
         "version": version,
         "pdq_max_distance": info.pdq_max_distance,
     }
-    writer.begin(out, header)
-    added = withdrawn = 0
-    for entry in lists_store.additions(session, info.id, since, version, info.kind):
-        writer.entry(entry, entry.record())
-        added += 1
-    for gone in lists_store.withdrawals(session, info.id, since, version):
-        writer.withdrawal(gone)
-        withdrawn += 1
-    writer.end()
-    digest = out.close()
-    return ManifestFile(writer.name, writer.format, out.bytes, digest), added, withdrawn
+    behind = formats.WriteBehind()
+    out = None
+    try:
+        out = formats.HashingFile(folder / writer.name, behind)
+        writer.begin(out, header)
+        encoder = formats.RowEncoder([writer], lists_store.row_shape(info.kind))
+        for batch in lists_store.addition_rows(session, info.id, since, version, info.entries):
+            encoder.write(batch)
+        added, withdrawn = encoder.rows, 0
+        for gone in lists_store.withdrawals(session, info.id, since, version, info.entries):
+            writer.withdrawal(gone)
+            withdrawn += 1
+        writer.end()
+        digest = out.close()
+        return ManifestFile(writer.name, writer.format, out.bytes, digest), added, withdrawn
+    finally:
+        behind.close()
+        if out is not None:
+            out.discard()
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -194,7 +199,8 @@ def _publish(
         signer = signing.signer(session, secret)
         final = release_path(root, list_name, version)
         now = utcnow()
-        count = _live_count(session, info.id, version)
+        # The list is locked at `version`, so what is live now is what is live at it.
+        count = info.entries
         header = {
             "format": KIND_HEADERS[info.kind],
             "format_version": list_files.FORMAT_VERSION,
@@ -207,12 +213,24 @@ def _publish(
             "exported_at": now.isoformat(),
         }
         with _staging(final) as tmp:
-            files = _write(
+            files, written = _write(
                 tmp,
                 _writers(config, info.kind),
                 header,
-                lists_store.entries_at(session, info.id, version, info.kind),
+                lists_store.entry_rows_at(session, info.id, version, count),
+                lists_store.row_shape(info.kind),
             )
+            if written != count:
+                # Live now and live at the version are the same rows unless the history
+                # was edited by hand; the header must count what the file holds, so again.
+                count = header["entries"] = written
+                files, written = _write(
+                    tmp,
+                    _writers(config, info.kind),
+                    header,
+                    lists_store.entry_rows_at(session, info.id, version, count),
+                    lists_store.row_shape(info.kind),
+                )
             since = additions = withdrawals = None
             if previous is not None:
                 delta_file, additions, withdrawals = _write_delta(

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from hotline.config import SettingsError, load_settings
-from hotline.db import migrate
+from hotline.cli_support import app_error, configured_database, fail
 from hotline.db.base import utcnow
-from hotline.db.engine import Database
 from hotline.errors import AppError
 from hotline.hashing import HashingError
 from hotline.hashing.cli import collect_files
@@ -37,31 +33,6 @@ lists_app = typer.Typer(help="Hash lists that members match against.", no_args_i
 ACTOR = "cli"
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def _app_error(exc: AppError) -> typer.Exit:
-    details = "; ".join(f"{f.field}: {f.message}" for f in exc.fields)
-    return _fail(f"{exc.message}{': ' + details if details else ''}")
-
-
-@contextmanager
-def _database() -> Iterator[Database]:
-    """The configured database, migrated, closed when the command ends."""
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        raise _fail(str(exc)) from exc
-    db = Database(settings.database_url)
-    try:
-        migrate.upgrade(db)
-        yield db
-    finally:
-        db.dispose()
-
-
 def _when(value: Any) -> str:
     return value.isoformat(timespec="seconds") if value is not None else "-"
 
@@ -75,13 +46,13 @@ def member_add(
 ) -> None:
     """Add an industry member."""
     try:
-        with _database() as db, db.write() as session:
+        with configured_database() as db, db.write() as session:
             member = store.create_member(session, name)
             audit.record(
                 session, ACTOR, "member.created", "member", member.id, {"name": member.name}
             )
     except AppError as exc:
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     typer.echo(f"added member {member.name}")
 
 
@@ -90,7 +61,7 @@ def member_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List members."""
-    with _database() as db, db.read() as session:
+    with configured_database() as db, db.read() as session:
         members = store.list_members(session)
     for m in members:
         if as_json:
@@ -108,7 +79,7 @@ def key_create(
 ) -> None:
     """Issue an API key. It is printed once, on stdout; only its hash is kept."""
     try:
-        with _database() as db, db.write() as session:
+        with configured_database() as db, db.write() as session:
             issued, info = store.create_key(session, member, list_name)
             audit.record(
                 session,
@@ -119,7 +90,7 @@ def key_create(
                 {"member": info.member, "lists": list(info.scopes)},
             )
     except AppError as exc:
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     typer.echo(issued.key)
     typer.echo(
         f"key hlk_{info.prefix} for {info.member}, lists {', '.join(info.scopes)}. "
@@ -132,7 +103,7 @@ def key_create(
 def key_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix (hlk_…).")]) -> None:
     """Revoke a key; requests with it are refused from now on."""
     try:
-        with _database() as db, db.write() as session:
+        with configured_database() as db, db.write() as session:
             info = store.revoke_key(session, prefix)
             audit.record(
                 session,
@@ -143,7 +114,7 @@ def key_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix (hlk
                 {"member": info.member},
             )
     except AppError as exc:
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     typer.echo(f"revoked hlk_{info.prefix} ({info.member})")
 
 
@@ -154,10 +125,10 @@ def key_list(
 ) -> None:
     """List keys by prefix (the keys themselves are never stored)."""
     try:
-        with _database() as db, db.read() as session:
+        with configured_database() as db, db.read() as session:
             found = store.list_keys(session, member)
     except AppError as exc:
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     for k in found:
         record = {
             "prefix": f"hlk_{k.prefix}",
@@ -193,13 +164,13 @@ def lists_create(
 ) -> None:
     """Create an empty list: a hash list by default."""
     try:
-        with _database() as db, db.write() as session:
+        with configured_database() as db, db.write() as session:
             info = store.create_list(session, name, description, pdq_max_distance, kind)
             audit.record(
                 session, ACTOR, "hash_list.created", "hash_list", info.name, {"kind": kind}
             )
     except AppError as exc:
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     if kind == "hash":
         typer.echo(f"created list {info.name} (pdq_max_distance {info.pdq_max_distance})")
     else:
@@ -211,7 +182,7 @@ def lists_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List hash lists with their versions and live entry counts."""
-    with _database() as db, db.read() as session:
+    with configured_database() as db, db.read() as session:
         found = store.list_lists(session)
     for info in found:
         if as_json:
@@ -263,14 +234,15 @@ def lists_add_entries(
     source: Annotated[
         Path,
         typer.Argument(
-            help='JSON lines {"md5"?, "sha1"?, "sha256"?, "pdq"?, "pdq_quality"?, "category"}; '
-            "- reads standard input."
+            help='JSON lines {"md5"?, "sha1"?, "sha256"?, "pdq"?, "pdq_quality"?, "vpdq"?, '
+            '"category"} ("vpdq": [{"frame", "quality", "pdq", "timestamp"}, …] or Meta\'s '
+            "vPDQ text); - reads standard input."
         ),
     ],
 ) -> None:
     """Add entries from a JSON-lines file: all of them, or (if any line is bad) none."""
     if str(source) != "-" and not source.is_file():
-        raise _fail(f"no such file: {source}")
+        raise fail(f"no such file: {source}")
     entries, problems = _read_entries(source)
     if problems:
         for problem in problems[:50]:
@@ -279,9 +251,9 @@ def lists_add_entries(
         typer.echo(f"nothing was added: {len(problems)} bad lines{more}", err=True)
         raise typer.Exit(1)
     if not entries:
-        raise _fail("the file has no entries")
+        raise fail("the file has no entries")
     try:
-        with _database() as db, db.write() as session:
+        with configured_database() as db, db.write() as session:
             info = store.add_entries(session, name, entries)
             audit.record(
                 session,
@@ -292,7 +264,7 @@ def lists_add_entries(
                 {"added": len(entries), "version": info.version},
             )
     except AppError as exc:
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     typer.echo(
         f"added {len(entries)} entries to {info.name}: version {info.version}, {info.entries} live"
     )
@@ -309,9 +281,9 @@ def lists_withdraw(
     """Withdraw entries: members stop matching them at the next refresh, and the next
     release's delta tells members' copies to drop them."""
     if not reason.strip():
-        raise _fail("give a --reason for the withdrawal")
+        raise fail("give a --reason for the withdrawal")
     try:
-        with _database() as db, db.write() as session:
+        with configured_database() as db, db.write() as session:
             count = store.withdraw_entries(session, name, entry_ids, reason.strip())
             info = store.get_list(session, name)
             audit.record(
@@ -323,7 +295,7 @@ def lists_withdraw(
                 {"withdrawn": count, "version": info.version, "reason": reason.strip()},
             )
     except AppError as exc:
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     typer.echo(f"withdrew {count} entries from {info.name}: version {info.version}")
 
 
@@ -337,7 +309,7 @@ def lists_export(
     try:
         # A write transaction holding the list's row: no change lands mid-export, so the
         # file is exactly the version its header names.
-        with _database() as db, db.write() as session:
+        with configured_database() as db, db.write() as session:
             info = store.get_list(session, name, lock=True)
             with partial.open("w", encoding="utf-8") as handle:
                 written = list_files.write(
@@ -354,10 +326,10 @@ def lists_export(
         partial.replace(out)
     except AppError as exc:
         partial.unlink(missing_ok=True)
-        raise _app_error(exc) from exc
+        raise app_error(exc) from exc
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise _fail(f"cannot write {out}: {exc.strerror}") from exc
+        raise fail(f"cannot write {out}: {exc.strerror}") from exc
     typer.echo(f"exported {written} entries of {info.name} version {info.version} to {out}")
 
 
@@ -388,18 +360,20 @@ def match_command(
     """Match files or hashes offline against exported list files.
 
     Prints one JSON object per input: "matches" (list, entry_id, category, distance, signal)
-    and "lists" (name and version of each list file), or "error". Exits 0 when every input
-    was matched (found or not), 1 when some could not be, 2 on a usage error.
+    and "lists" (name and version of each list file), or "error". A video's frames are
+    matched against PDQ entries one by one, and the whole video against vPDQ entries
+    (signal "vpdq"). Exits 0 when every input was matched (found or not), 1 when some could
+    not be, 2 on a usage error.
     """
     loaded = []
     for path in list_file:
         try:
             loaded.append(list_files.read(path))
         except list_files.ListFileError as exc:
-            raise _fail(f"{path}: {exc}") from exc
+            raise fail(f"{path}: {exc}") from exc
     names = [info.name for info, _ in loaded]
     if len(set(names)) != len(names):
-        raise _fail("two list files hold the same list")
+        raise fail("two list files hold the same list")
     matcher = Matcher(StaticSource(loaded), refresh_seconds=float("inf"))
     versions = [ListVersion(info.name, info.version).to_json() for info, _ in loaded]
     # Check every argument first, so a typo exits 2 before any output.
@@ -411,7 +385,7 @@ def match_command(
             plan.append((item, f"invalid_hash: {exc.message}"))
             continue
         if query is None and not Path(item).exists():
-            raise _fail(f"no such file or folder, and not TYPE:HASH: {item}")
+            raise fail(f"no such file or folder, and not TYPE:HASH: {item}")
         plan.append((item, query))
     failed = 0
     for item, what in plan:

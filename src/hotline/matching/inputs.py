@@ -8,8 +8,9 @@ from typing import Any
 
 from hotline.errors import FieldError, InvalidInput, PayloadTooLarge
 from hotline.hashing import QUALITY_THRESHOLD, MediaHashes, MediaKind
+from hotline.hashing.signals import VpdqSignal
 from hotline.matching import validation
-from hotline.matching.model import HASH_TYPES, HashQuery, Hit
+from hotline.matching.model import EXACT_TYPES, HASH_TYPES, VPDQ, HashQuery, Hit
 
 MAX_BATCH = 1000
 _MAX_FIELD_ERRORS = 50
@@ -78,7 +79,8 @@ class MediaQueries:
 
 def from_media(hashes: MediaHashes) -> MediaQueries:
     """Exact digests, plus PDQ (an image, whatever its quality: low quality is reported, not
-    refused) or the distinct PDQ hashes of a video's good-quality frames."""
+    refused), or for a video the distinct PDQ hashes of its good-quality frames (each can
+    match an image entry) and its whole vPDQ (which can match a video entry)."""
     d = hashes.digests
     queries = [HashQuery("md5", d.md5), HashQuery("sha1", d.sha1), HashQuery("sha256", d.sha256)]
     summary: dict[str, Any] = {
@@ -95,6 +97,9 @@ def from_media(hashes: MediaHashes) -> MediaQueries:
     if hashes.kind is MediaKind.VIDEO:
         good = {f.pdq for f in hashes.vpdq if f.quality >= QUALITY_THRESHOLD}
         queries.extend(HashQuery("pdq", h) for h in sorted(good))
+        if hashes.vpdq:
+            frames = tuple(hashes.vpdq)
+            queries.append(HashQuery(VPDQ, VpdqSignal.serialise(list(frames)), frames))
         summary["frames"] = len(hashes.vpdq)
         summary["frames_searched"] = len(good)
     return MediaQueries(queries, summary)
@@ -108,9 +113,9 @@ def merge_hits(per_query: list[list[Hit]]) -> list[Hit]:
         for hit in hits:
             key = (hit.list, hit.entry_id)
             known = best.get(key)
-            if known is None or (hit.distance, hit.signal == "pdq") < (
+            if known is None or (hit.distance, hit.signal not in EXACT_TYPES) < (
                 known.distance,
-                known.signal == "pdq",
+                known.signal not in EXACT_TYPES,
             ):
                 best[key] = hit
     return sorted(best.values(), key=lambda h: (h.distance, h.list, h.entry_id))

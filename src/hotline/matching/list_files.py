@@ -5,6 +5,11 @@ line per live entry. `hotline lists export` writes them; `hotline match` reads t
      "pdq_max_distance": 31, "entries": 2, "exported_at": "2026-11-25T18:00:00+00:00"}
     {"id": 1, "category": "A", "md5": "…", "pdq": "…", "pdq_quality": 100}
     {"id": 2, "category": "C", "sha256": "…"}
+    {"id": 3, "category": "A", "md5": "…", "vpdq": [{"frame": 0, "quality": 90, "pdq": "…",
+     "timestamp": 0.0}, …]}
+
+`vpdq` is a video's vPDQ, one object a frame; `hotline match` matches a video against it as
+a whole (see `hotline.matching.video`).
 
 Signed releases (`hotline lists release`) write this same format as `entries.jsonl`, with
 `added_at`, `jurisdictions` and `metadata` on each entry, which matching does not need.
@@ -20,7 +25,7 @@ from typing import IO, Any
 
 from hotline.errors import InvalidInput
 from hotline.matching import validation
-from hotline.matching.model import HASH_TYPES, ListEntry, ListInfo
+from hotline.matching.model import HASH_TYPES, VPDQ, ListEntry, ListInfo, vpdq_of, vpdq_records
 
 FORMAT = "hotline-hash-list"
 FORMAT_VERSION = 1
@@ -50,6 +55,8 @@ def write(out: IO[str], info: ListInfo, entries: Iterable[ListEntry], at: dateti
         record: dict[str, Any] = {"id": entry.id, "category": entry.category, **entry.hashes()}
         if entry.pdq_quality is not None:
             record["pdq_quality"] = entry.pdq_quality
+        if entry.vpdq:
+            record[VPDQ] = vpdq_records(entry.vpdq)
         out.write(json.dumps(record) + "\n")
         written += 1
     return written
@@ -134,4 +141,5 @@ def _entry(number: int, data: Any, seen: set[int]) -> ListEntry:
         details = "; ".join(f"{f.field}: {f.message}" for f in exc.fields)
         raise ListFileError(f"line {number}: {details}") from exc
     hashes = {k: getattr(new, k) for k in HASH_TYPES}
-    return ListEntry(entry_id, new.category, pdq_quality=new.pdq_quality, **hashes)
+    frames = vpdq_of(new.vpdq)
+    return ListEntry(entry_id, new.category, pdq_quality=new.pdq_quality, vpdq=frames, **hashes)

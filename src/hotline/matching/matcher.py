@@ -1,5 +1,6 @@
 """`Matcher`: every list's live entries in memory (a `PDQIndex` and an `ExactHashIndex` per
-digest, per list), kept current by polling for changes, never by rebuilding.
+digest, per list, and a `VideoIndex` for entries that carry a video's vPDQ), kept current by
+polling for changes, never by rebuilding.
 
 Refresh reads each list's version (one small query) and, for lists that moved on, only the
 entries whose last change is newer than the version already applied (`changed_in`). A lock
@@ -21,6 +22,7 @@ from hotline.index import ExactHashIndex, PDQIndex
 from hotline.matching import store
 from hotline.matching.model import (
     EXACT_TYPES,
+    VPDQ,
     HashQuery,
     Hit,
     ListEntry,
@@ -28,6 +30,7 @@ from hotline.matching.model import (
     ListVersion,
     MatchAnswer,
 )
+from hotline.matching.video import VideoIndex
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,8 @@ class StaticSource:
 
 
 class ListIndex:
-    """One list's live entries: PDQ and exact indexes keyed by entry id, and categories."""
+    """One list's live entries: PDQ, exact and video (vPDQ) indexes keyed by entry id, and
+    categories."""
 
     def __init__(self, info: ListInfo, entries: Iterable[ListEntry]) -> None:
         live = [e for e in entries if not e.withdrawn]
@@ -90,6 +94,8 @@ class ListIndex:
             self.exact[kind] = ExactHashIndex.build(
                 kind, [i for i, _ in rows], [d for _, d in rows]
             )
+        self.videos = VideoIndex()
+        self.videos.add((e.id, e.vpdq) for e in live if e.vpdq)
         self._exact_adds = 0
 
     def __len__(self) -> int:
@@ -115,10 +121,12 @@ class ListIndex:
             rows = [(e.id, getattr(e, kind)) for e in added if getattr(e, kind)]
             if rows:
                 index.add([i for i, _ in rows], [d for _, d in rows])
+        self.videos.add((e.id, e.vpdq) for e in added if e.vpdq)
         if removed:
             self.pdq.remove(removed, missing_ok=True)
             for index in self.exact.values():
                 index.remove(removed, missing_ok=True)
+            self.videos.remove(removed)
             for entry_id in removed:
                 self.categories.pop(entry_id, None)
         self._exact_adds += len(added)
@@ -153,6 +161,11 @@ class ListIndex:
                 ):
                     for entry_id in ids:
                         hit(position, entry_id, 0, kind)
+        if len(self.videos):
+            for position, query in enumerate(queries):
+                if query.type == VPDQ:
+                    for video in self.videos.search(query.frames, info.pdq_max_distance):
+                        hit(position, video.entry_id, video.distance, VPDQ)
         return hits
 
 
@@ -216,6 +229,15 @@ class Matcher:
         finally:
             self._refresh_lock.release()
 
+    def refresh_due(self) -> bool:
+        """Whether the next `match` would refresh first: nothing loaded yet, or the last
+        refresh is older than `refresh_seconds` and none is running. Lets a caller on an event
+        loop refresh on a thread, then search with `refresh=False`."""
+        if not self._loaded:
+            return True
+        stale = self._clock() - self._last_refresh >= self.refresh_seconds
+        return stale and not self._refresh_lock.locked()
+
     def maybe_refresh(self) -> None:
         if not self._loaded:
             self.refresh()
@@ -237,10 +259,14 @@ class Matcher:
     def list_sizes(self) -> dict[str, int]:
         return {name: len(index) for name, index in self._lists.items()}
 
-    def match(self, queries: Sequence[HashQuery], lists: Iterable[str]) -> MatchAnswer:
+    def match(
+        self, queries: Sequence[HashQuery], lists: Iterable[str], *, refresh: bool = True
+    ) -> MatchAnswer:
         """Hits per query (nearest first) in the named lists that exist; the versions used
-        are those fully applied when the search began."""
-        self.maybe_refresh()
+        are those fully applied when the search began. `refresh=False`: search what is
+        loaded, never touching the database (the caller saw to `refresh_due`)."""
+        if refresh:
+            self.maybe_refresh()
         loaded = self._lists
         chosen = [loaded[n] for n in sorted(set(lists)) if n in loaded]
         versions = [ListVersion(index.info.name, index.info.version) for index in chosen]

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# The hash types a list entry can hold and a member can ask about.
+from hotline.hashing.vpdq import VpdqFrame, parse_vpdq_lines
+
+# The hash types a list entry can hold and a member can ask about one at a time. A list entry
+# may also carry a video's vPDQ (a PDQ hash per frame), matched as a whole video, never as a
+# single hash: see `hotline.matching.video`.
 EXACT_TYPES = ("md5", "sha1", "sha256")
 HASH_TYPES = (*EXACT_TYPES, "pdq")
+VPDQ = "vpdq"
 LIST_KINDS = ("hash", "url", "keyword")
+
+
+def vpdq_records(frames: Sequence[VpdqFrame]) -> list[dict[str, Any]]:
+    """Frames as list files and releases write them: `{frame, quality, pdq, timestamp}`."""
+    return [
+        {"frame": f.frame, "quality": f.quality, "pdq": f.pdq, "timestamp": f.timestamp}
+        for f in frames
+    ]
+
+
+def vpdq_of(text: str | None) -> tuple[VpdqFrame, ...]:
+    """The frames of a vPDQ in Meta's text format, as stored (validated on the way in)."""
+    return tuple(parse_vpdq_lines(text)) if text else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +67,8 @@ class ListInfo:
 class NewEntry:
     """A validated entry about to be added to a list. `shared` holds what a release shares
     besides the hashes (derived jurisdiction categories, chosen grade fields); `media_id` the
-    graded item it came from; `source` the provenance of an imported entry."""
+    graded item it came from; `source` the provenance of an imported entry. `vpdq`: a
+    video's frames in Meta's text format (`frame,quality,pdq,timestamp` a line), validated."""
 
     category: str
     md5: str | None = None
@@ -60,11 +79,13 @@ class NewEntry:
     shared: Mapping[str, Any] | None = None
     media_id: int | None = None
     source: str | None = None
+    vpdq: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ListEntry:
-    """An entry as stored; `withdrawn` entries are removed from indexes when seen."""
+    """An entry as stored; `withdrawn` entries are removed from indexes when seen. `vpdq`:
+    a video's frames (empty for anything else)."""
 
     id: int
     category: str
@@ -75,6 +96,7 @@ class ListEntry:
     pdq_quality: int | None = None
     withdrawn: bool = False
     changed_in: int = 0
+    vpdq: tuple[VpdqFrame, ...] = ()
 
     def hashes(self) -> dict[str, str]:
         found = {"md5": self.md5, "sha1": self.sha1, "sha256": self.sha256, "pdq": self.pdq}
@@ -83,10 +105,12 @@ class ListEntry:
 
 @dataclass(frozen=True, slots=True)
 class HashQuery:
-    """One hash to look up; `value` is already validated and lower-case."""
+    """One hash to look up; `value` is already validated and lower-case. A `vpdq` query is
+    a whole video: `frames` holds its frames (and `value` their text form)."""
 
     type: str
     value: str
+    frames: tuple[VpdqFrame, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +119,9 @@ class Hit:
     entry_id: int
     category: str
     distance: int
-    signal: str  # which hash matched: md5, sha1, sha256 or pdq
+    # Which hash matched: md5, sha1, sha256 or pdq (distance in bits), or vpdq (a video's
+    # frames: distance = 100 minus the smaller of the two shares of matching frames, in %).
+    signal: str
 
     def to_json(self) -> dict[str, object]:
         return {

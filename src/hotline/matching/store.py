@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 from hotline.db.base import utcnow
 from hotline.errors import Conflict, FieldError, InvalidInput, NotFound
 from hotline.matching import keys, validation
-from hotline.matching.model import LIST_KINDS, KeyInfo, ListEntry, ListInfo, Member, NewEntry
+from hotline.matching.model import (
+    LIST_KINDS,
+    KeyInfo,
+    ListEntry,
+    ListInfo,
+    Member,
+    NewEntry,
+    vpdq_of,
+)
 from hotline.matching.tables import HashListEntryRow, HashListRow, MemberKeyRow, MemberRow
 
 # -- members -----------------------------------------------------------------------------------
@@ -284,6 +292,9 @@ def add_entries(session: Session, list_name: str, entries: Sequence[NewEntry]) -
                     "shared": json.dumps(e.shared, sort_keys=True) if e.shared else None,
                     "media_id": e.media_id,
                     "source": e.source,
+                    # On a hash list `value` holds a video's vPDQ (Meta's text format); on URL
+                    # and keyword lists, the URL or term.
+                    "value": e.vpdq,
                 }
                 for e in entries
             ],
@@ -324,13 +335,18 @@ _ENTRY_COLUMNS = (
     HashListEntryRow.pdq_quality,
     HashListEntryRow.withdrawn_at,
     HashListEntryRow.changed_in,
+    HashListEntryRow.value,  # a video's vPDQ on a hash list (None for anything else)
 )
 
 
-def _entries(session: Session, where: Sequence[object], batch: int) -> Iterator[ListEntry]:
+def _entries(
+    session: Session, list_id: int, where: Sequence[object], batch: int
+) -> Iterator[ListEntry]:
     """Entries by id from one streamed query (a server-side cursor on PostgreSQL). Keyset
     pages would each rescan and sort every row the (list_id, changed_in) index finds:
     quadratic once a list holds millions of entries."""
+    kind = session.execute(select(HashListRow.kind).where(HashListRow.id == list_id)).scalar()
+    videos = kind == "hash"  # `value` is a vPDQ only on a hash list (a URL or term elsewhere)
     result = session.connection().execute(
         select(*_ENTRY_COLUMNS)
         .where(*where)  # type: ignore[arg-type]
@@ -340,7 +356,9 @@ def _entries(session: Session, where: Sequence[object], batch: int) -> Iterator[
     )
     for rows in result.partitions():
         for r in rows:
-            yield ListEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] is not None, r[8])
+            withdrawn = r[7] is not None
+            frames = vpdq_of(r[9]) if videos and not withdrawn else ()
+            yield ListEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], withdrawn, r[8], frames)
 
 
 def changed_entries(
@@ -355,12 +373,12 @@ def changed_entries(
     ]
     if after == 0:
         where.append(HashListEntryRow.withdrawn_at.is_(None))
-    return _entries(session, where, batch)
+    return _entries(session, list_id, where, batch)
 
 
 def live_entries(session: Session, list_id: int, *, batch: int = 20_000) -> Iterator[ListEntry]:
     where = [HashListEntryRow.list_id == list_id, HashListEntryRow.withdrawn_at.is_(None)]
-    return _entries(session, where, batch)
+    return _entries(session, list_id, where, batch)
 
 
 def list_infos(session: Session) -> list[ListInfo]:

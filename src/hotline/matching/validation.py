@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from hotline.errors import FieldError, InvalidInput
 from hotline.hashing import HashingError, get_signal_type
-from hotline.matching.model import HASH_TYPES, HashQuery, NewEntry
+from hotline.hashing.hexhash import normalise_hex
+from hotline.hashing.pdq import HEX_LENGTH as PDQ_HEX_LENGTH
+from hotline.hashing.signals import VpdqSignal
+from hotline.hashing.vpdq import VpdqFrame, parse_vpdq_lines
+from hotline.matching.model import HASH_TYPES, VPDQ, HashQuery, NewEntry, vpdq_records
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _CATEGORY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,31}$")
-ENTRY_FIELDS = frozenset({*HASH_TYPES, "pdq_quality", "category"})
+ENTRY_FIELDS = frozenset({*HASH_TYPES, VPDQ, "pdq_quality", "category"})
+ENTRY_HASHES = (*HASH_TYPES, VPDQ)
+_FRAME_FIELDS = frozenset({"frame", "quality", "pdq", "timestamp"})
 
 
 def name(value: object, what: str = "name") -> str:
@@ -41,6 +48,47 @@ def hash_value(hash_type: object, value: object) -> HashQuery:
         raise InvalidInput(exc.message, fields=[FieldError("value", exc.message)]) from exc
 
 
+def vpdq_frames(value: object) -> list[VpdqFrame]:
+    """A video's vPDQ: an array of `{frame, quality, pdq, timestamp}` (what list files and
+    releases write) or Meta's text format (`frame,quality,pdq,timestamp` a line). ValueError
+    names the first problem."""
+    if isinstance(value, str):
+        parsed = []
+        for number, line in enumerate(value.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                parsed.extend(parse_vpdq_lines(line))
+            except HashingError as exc:
+                reason = exc.message.removeprefix("line 1: ")
+                raise ValueError(f"line {number}: {reason}") from exc
+        value = vpdq_records(parsed)
+    if not isinstance(value, list) or not value:
+        raise ValueError("a non-empty array of {frame, quality, pdq, timestamp}")
+    frames = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or set(item) != _FRAME_FIELDS:
+            raise ValueError(f"frame {i}: an object with exactly frame, quality, pdq, timestamp")
+        number, quality, stamp, pdq = item["frame"], item["quality"], item["timestamp"], item["pdq"]
+        if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+            raise ValueError(f"frame {i}: frame is a whole number, 0 or more")
+        if isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100:
+            raise ValueError(f"frame {i}: quality is a whole number from 0 to 100")
+        if (
+            isinstance(stamp, bool)
+            or not isinstance(stamp, int | float)
+            or not math.isfinite(stamp)
+            or stamp < 0
+        ):
+            raise ValueError(f"frame {i}: timestamp is a number of seconds, 0 or more")
+        try:
+            pdq = normalise_hex(pdq, PDQ_HEX_LENGTH, name="pdq")
+        except HashingError as exc:
+            raise ValueError(f"frame {i}: {exc.message}") from exc
+        frames.append(VpdqFrame(number, quality, pdq, round(float(stamp), 3)))
+    return frames
+
+
 def entry(record: Mapping[str, Any]) -> NewEntry:
     """One list entry from a JSON object; every problem is reported at once."""
     problems: list[FieldError] = [
@@ -54,8 +102,16 @@ def entry(record: Mapping[str, Any]) -> NewEntry:
             hashes[kind] = hash_value(kind, record[kind]).value
         except InvalidInput as exc:
             problems.append(FieldError(kind, exc.message))
-    if not hashes and not any(record.get(k) is not None for k in HASH_TYPES):
-        problems.append(FieldError("md5", "an entry needs at least one of md5, sha1, sha256, pdq"))
+    vpdq: str | None = None
+    if record.get(VPDQ) is not None:
+        try:
+            vpdq = VpdqSignal.serialise(vpdq_frames(record[VPDQ]))
+        except ValueError as exc:
+            problems.append(FieldError(VPDQ, str(exc)))
+    if not hashes and vpdq is None and not any(record.get(k) is not None for k in ENTRY_HASHES):
+        problems.append(
+            FieldError("md5", "an entry needs at least one of md5, sha1, sha256, pdq, vpdq")
+        )
     category = record.get("category")
     if not isinstance(category, str) or not _CATEGORY_RE.match(category):
         problems.append(FieldError("category", "1-32 letters, digits, spaces, '.', '_' or '-'"))
@@ -74,6 +130,7 @@ def entry(record: Mapping[str, Any]) -> NewEntry:
         sha256=hashes.get("sha256"),
         pdq=hashes.get("pdq"),
         pdq_quality=quality,
+        vpdq=vpdq,
     )
 
 

@@ -14,9 +14,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.base import BaseHTTPMiddleware, DispatchFunction
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline import __version__
-from hotline.assess.fetcher import FetchPolicy
+from hotline.assess.fetcher import fetch_policy_from
 from hotline.assess.hosting_setup import build_resolvers
 from hotline.config import Settings
 from hotline.db.engine import Database
@@ -125,10 +127,71 @@ def _load_actor(request: Request, db: Database, token: str) -> None:
     request.state.actor = Actor(user.id, user.username, user.roles, mfa_passed)
 
 
+def _crash_response(method: str, path: str) -> JSONResponse:
+    """The 500 for an unhandled error: an incident id to quote, nothing internal."""
+    incident = secrets.token_hex(8)
+    log.exception("incident %s: unhandled error on %s %s", incident, method, path)
+    body = error_body(
+        "internal_error", f"something went wrong on our side; the incident id is {incident}"
+    )
+    body["error"]["incident"] = incident
+    return JSONResponse(body, status_code=500)
+
+
+def _raw_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+_JSON_HEADERS = _raw_headers(_SECURITY_HEADERS)
+_API_HEADERS = _raw_headers({**_SECURITY_HEADERS, "Cache-Control": "no-store"})
+
+
+class _RequestContext:
+    """`request_context` for pages. The JSON paths (`/api/`, `/healthz`) get only their share
+    of it, as plain ASGI: the same security headers and `Cache-Control`, the one error shape
+    for a crash, the access log; not the locale, the staff session or the CSRF token, which
+    only pages use (the JSON API takes no cookies), nor BaseHTTPMiddleware's streams and task
+    group. Together those cost more CPU than the rest of a one-hash match call."""
+
+    def __init__(self, app: ASGIApp, pages: DispatchFunction) -> None:
+        self.app = app
+        self.pages = BaseHTTPMiddleware(app, dispatch=pages)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path.startswith("/api/") or path.startswith("/healthz")):
+            await self.pages(scope, receive, send)
+            return
+        started = time.perf_counter()
+        scope.setdefault("state", {}).update(user=None, actor=None, session_token=None)
+        extra = _API_HEADERS if path.startswith("/api/") else _JSON_HEADERS
+        status = 0
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in extra if h[0] not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            if status:  # the answer has begun: nothing left to replace it with
+                raise
+            await _crash_response(scope["method"], path)(scope, receive, send_with_headers)
+        # Access log without client addresses: reporters stay anonymous.
+        log.info(
+            "%s %s %s %.1fms", scope["method"], path, status, (time.perf_counter() - started) * 1000
+        )
+
+
 def _install_request_context(app: FastAPI, settings: Settings, db: Database) -> None:
     csrf_key = derive_key(settings.secret, "csrf")
 
-    @app.middleware("http")
     async def request_context(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
@@ -154,15 +217,7 @@ def _install_request_context(app: FastAPI, settings: Settings, db: Database) -> 
         try:
             response = await call_next(request)
         except Exception:
-            incident = secrets.token_hex(8)
-            log.exception(
-                "incident %s: unhandled error on %s %s", incident, request.method, request.url.path
-            )
-            body = error_body(
-                "internal_error", f"something went wrong on our side; the incident id is {incident}"
-            )
-            body["error"]["incident"] = incident
-            response = JSONResponse(body, status_code=500)
+            response = _crash_response(request.method, request.url.path)
         secure = cookie_secure(request, settings)
         if new_csrf_cookie and not _wants_json(request):  # the JSON API takes no cookies
             response.set_cookie(
@@ -185,6 +240,8 @@ def _install_request_context(app: FastAPI, settings: Settings, db: Database) -> 
             (time.perf_counter() - started) * 1000,
         )
         return response
+
+    app.add_middleware(_RequestContext, pages=request_context)
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
@@ -212,7 +269,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.media_store = (
         None if settings.hash_only else MediaStore(settings.data_dir / "media", settings.secret)
     )
-    app.state.fetch_policy = FetchPolicy()  # tests replace it to reach their local site
+    # Settings decide the proxy; tests replace the policy to reach their local site.
+    app.state.fetch_policy = fetch_policy_from(settings)
     app.state.host_resolvers = build_resolvers(settings, app.state.fetch_policy)
 
     _install_error_handlers(app)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from hotline.db import migrate
+from hotline.web.app import error_body
 from hotline.web.deps import get_db
 
 router = APIRouter(prefix="/healthz", include_in_schema=False)
@@ -14,6 +15,12 @@ router = APIRouter(prefix="/healthz", include_in_schema=False)
 @router.get("/live")
 def live() -> dict[str, str]:
     return {"status": "ok"}
+
+
+def _not_ready(checks: dict[str, str]) -> JSONResponse:
+    # A 503 is an error like any other: the one error shape, plus the checks an operator reads.
+    body = error_body("not_ready", "this instance cannot serve yet; see checks")
+    return JSONResponse(body | {"status": "not_ready", "checks": checks}, status_code=503)
 
 
 @router.get("/ready")
@@ -25,10 +32,9 @@ def ready(request: Request) -> JSONResponse:
         checks["database"] = "ok"
     except Exception:  # any failure to reach the database means not ready
         checks["database"] = "unreachable"
-        return JSONResponse({"status": "not_ready", "checks": checks}, status_code=503)
+        return _not_ready(checks)
     current, head = migrate.current_revision(db), migrate.head_revision(db)
     checks["migrations"] = "current" if current == head else f"at {current}, head is {head}"
-    ok = current == head
-    return JSONResponse(
-        {"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503
-    )
+    if current != head:
+        return _not_ready(checks)
+    return JSONResponse({"status": "ready", "checks": checks})
