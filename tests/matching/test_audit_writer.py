@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -59,7 +59,9 @@ def test_a_group_appends_what_audit_record_appends(db: Database) -> None:
     async def three() -> None:
         await asyncio.gather(*(writer.committed(record) for _ in range(3)))
 
-    asyncio.run(three())
+    # A thread of its own: the session's Playwright browser keeps a loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, three()).result()
     with db.write() as session:
         audit.record(session, "member:m", "match.request", "member_key", "p", detail)
     rows = _rows(db)[before:]
