@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from hotline.db.base import utcnow
 from hotline.exchange.tables import ExchangeKeyRow
 from hotline.lists.signing import key_id_of
-from hotline.security.crypto import sealer_for
+from hotline.security.crypto import new_sealed_ed25519, open_sealed_ed25519
 
 # Its own purpose, so the exchange key and the list-signing key are sealed independently.
 _SEAL_PURPOSE = "exchange-signing-key"
@@ -48,13 +48,11 @@ def _public(row: ExchangeKeyRow) -> PublicIdentity:
 
 
 def _create(session: Session, secret: bytes, at: datetime) -> ExchangeKeyRow:
-    private = Ed25519PrivateKey.generate()
-    public_raw = private.public_key().public_bytes_raw()
-    sealed = sealer_for(secret, _SEAL_PURPOSE).seal(private.private_bytes_raw())
+    public_raw, sealed = new_sealed_ed25519(secret, _SEAL_PURPOSE)
     row = ExchangeKeyRow(
         key_id=key_id_of(public_raw),
         public_key=base64.b64encode(public_raw).decode(),
-        private_sealed=base64.b64encode(sealed).decode(),
+        private_sealed=sealed,
         created_at=at,
     )
     session.add(row)
@@ -81,8 +79,8 @@ def current(session: Session, secret: bytes) -> PublicIdentity:
 def identity(session: Session, secret: bytes) -> Identity:
     """The current key with its private half opened, made on first use."""
     row = _current(session) or _create(session, secret, utcnow())
-    raw = sealer_for(secret, _SEAL_PURPOSE).open(base64.b64decode(row.private_sealed))
-    return Identity(row.key_id, row.public_key, Ed25519PrivateKey.from_private_bytes(raw))
+    private = open_sealed_ed25519(secret, _SEAL_PURPOSE, row.private_sealed)
+    return Identity(row.key_id, row.public_key, private)
 
 
 def rotate(session: Session, secret: bytes) -> tuple[PublicIdentity | None, PublicIdentity]:

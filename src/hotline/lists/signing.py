@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
 from hotline.lists.tables import SigningKeyRow
-from hotline.security.crypto import sealer_for
+from hotline.security.crypto import new_sealed_ed25519, open_sealed_ed25519
 
 KEYRING_FORMAT = "hotline-keyring"
 _SEAL_PURPOSE = "list-signing-key"
@@ -128,15 +128,11 @@ def _public(row: SigningKeyRow) -> PublicKey:
 
 
 def _create(session: Session, secret: bytes, at: datetime) -> SigningKeyRow:
-    private = Ed25519PrivateKey.generate()
-    raw_private = private.private_bytes_raw()
-    raw_public = private.public_key().public_bytes_raw()
+    raw_public, sealed = new_sealed_ed25519(secret, _SEAL_PURPOSE)
     row = SigningKeyRow(
         key_id=key_id_of(raw_public),
         public_key=raw_public.hex(),
-        private_sealed=base64.b64encode(
-            sealer_for(secret, _SEAL_PURPOSE).seal(raw_private)
-        ).decode(),
+        private_sealed=sealed,
         created_at=at,
     )
     session.add(row)
@@ -157,8 +153,7 @@ def _current(session: Session) -> SigningKeyRow | None:
 def signer(session: Session, secret: bytes) -> Signer:
     """The current signing key, made on first use."""
     row = _current(session) or _create(session, secret, utcnow())
-    raw = sealer_for(secret, _SEAL_PURPOSE).open(base64.b64decode(row.private_sealed))
-    return Signer(row.key_id, Ed25519PrivateKey.from_private_bytes(raw))
+    return Signer(row.key_id, open_sealed_ed25519(secret, _SEAL_PURPOSE, row.private_sealed))
 
 
 def rotate(session: Session, secret: bytes) -> tuple[PublicKey | None, PublicKey]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -55,3 +57,16 @@ def sha256_hex(data: bytes | str) -> str:
 
 def hmac_hex(key: bytes, message: str) -> str:
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def new_sealed_ed25519(secret: bytes, purpose: str) -> tuple[bytes, str]:
+    """A fresh Ed25519 key: (raw public key, base64 of the private key sealed for `purpose`).
+    List signing and the partner exchange both keep their keys this way."""
+    private = Ed25519PrivateKey.generate()
+    sealed = sealer_for(secret, purpose).seal(private.private_bytes_raw())
+    return private.public_key().public_bytes_raw(), base64.b64encode(sealed).decode()
+
+
+def open_sealed_ed25519(secret: bytes, purpose: str, sealed_b64: str) -> Ed25519PrivateKey:
+    raw = sealer_for(secret, purpose).open(base64.b64decode(sealed_b64))
+    return Ed25519PrivateKey.from_private_bytes(raw)

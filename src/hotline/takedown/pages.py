@@ -4,6 +4,7 @@ and decision is audited."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -100,27 +101,39 @@ def _provider_id(text: str) -> int:
         ) from None
 
 
-@router.post("/{case_id}/confirm")
-async def confirm(
-    case_id: int, request: Request, actor: Actor = Depends(require(Action.takedown_manage))
+async def _send_form(
+    case_id: int, request: Request, send: Callable[[Session, int], object]
 ) -> Response:
-    """Confirm the host and send the notice (queued; the worker delivers it)."""
+    """The confirm and resend forms: read the chosen provider, send, or show the errors."""
     form = await request.form()
     values = {"provider_id": str(form.get("provider_id", "") or "")}
     try:
         provider_id = _provider_id(values["provider_id"])
         with get_db(request).write() as session:
-            cases.confirm(
-                session,
-                case_id,
-                provider_id=provider_id,
-                settings=get_settings(request),
-                actor=actor.username,
-                user_id=actor.id,
-            )
+            send(session, provider_id)
     except AppError as exc:
         return _form_error(request, case_id, exc, values)
     return _redirect(case_id, "?sent=1")
+
+
+@router.post("/{case_id}/confirm")
+async def confirm(
+    case_id: int, request: Request, actor: Actor = Depends(require(Action.takedown_manage))
+) -> Response:
+    """Confirm the host and send the notice (queued; the worker delivers it)."""
+    settings = get_settings(request)
+    return await _send_form(
+        case_id,
+        request,
+        lambda session, provider_id: cases.confirm(
+            session,
+            case_id,
+            provider_id=provider_id,
+            settings=settings,
+            actor=actor.username,
+            user_id=actor.id,
+        ),
+    )
 
 
 @router.post("/{case_id}/resend")
@@ -128,21 +141,14 @@ async def resend(
     case_id: int, request: Request, actor: Actor = Depends(require(Action.takedown_manage))
 ) -> Response:
     """Send the notice again, to the same or another provider (after a failure or bounce)."""
-    form = await request.form()
-    values = {"provider_id": str(form.get("provider_id", "") or "")}
-    try:
-        provider_id = _provider_id(values["provider_id"])
-        with get_db(request).write() as session:
-            cases.resend(
-                session,
-                case_id,
-                provider_id=provider_id,
-                settings=get_settings(request),
-                actor=actor.username,
-            )
-    except AppError as exc:
-        return _form_error(request, case_id, exc, values)
-    return _redirect(case_id, "?sent=1")
+    settings = get_settings(request)
+    return await _send_form(
+        case_id,
+        request,
+        lambda session, provider_id: cases.resend(
+            session, case_id, provider_id=provider_id, settings=settings, actor=actor.username
+        ),
+    )
 
 
 def parse_removed_at(text: str) -> datetime:
