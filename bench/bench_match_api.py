@@ -4,8 +4,9 @@
 
 A throwaway SQLite database gets one list of `--entries` synthetic entries (a random PDQ
 hash and a random MD5 each; no media at all) and a member key. The app runs under uvicorn
-on 127.0.0.1 in a child process (one worker, uvloop and httptools, as `hotline serve` runs
-it); this process drives it with `--concurrency` keep-alive connections for `--seconds` per
+on 127.0.0.1 in a child process (uvloop and httptools, built by the same factory as
+`hotline serve --workers N` uses, with `--workers` web processes, default 1); this process
+drives it with `--concurrency` keep-alive connections for `--seconds` per
 scenario, loopback only. Queries are half near-duplicates of stored entries (0-31 bits
 flipped, or the exact MD5) and half random (no match). Every request is a full call: key
 check in the database, rate limit, search, and its audit record committed (group commit)
@@ -14,9 +15,10 @@ before the answer.
 Scenarios (`--scenarios`, TYPE:BATCH, comma-separated): by default one PDQ hash a request,
 one MD5 a request, and batches of 10, 20, 100 and 1,000 PDQ hashes; `live` is
 `GET /healthz/live`, the HTTP stack alone, for comparison. Prints, per scenario and
-client count, requests/s, hash lookups/s, p50/p99 request latency, the server process's CPU
-time (user + system) per request, the load generator's own CPU per request, and the 1-minute
-load average when the row ended: the server and the load share the machine's cores.
+client count, requests/s, hash lookups/s, p50/p99 request latency, the server processes'
+CPU time (user + system, every web process) per request, the load generator's own CPU per
+request, and the 1-minute load average when the row ended: the server and the load share
+the machine's cores.
 
 The load comes from a minimal HTTP/1.1 client on asyncio streams (`--client raw`, the
 default: pre-built requests, responses read by Content-Length, about a tenth of httpx's CPU
@@ -37,6 +39,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +74,14 @@ def flip(hex_hash: str, bits: int, rng: np.random.Generator) -> str:
 # ---- set-up and the server (child process) ------------------------------------------------
 
 
-def prepare(root: Path, entries: int) -> dict[str, Any]:
+def prepare(url: str, entries: int) -> dict[str, Any]:
     """Create and fill the database; returns the key and a sample of stored hashes."""
     from hotline.db import migrate
     from hotline.db.engine import Database
     from hotline.matching import store
     from hotline.matching.model import NewEntry
 
-    db = Database(f"sqlite:///{root / 'bench.db'}")
+    db = Database(url)
     migrate.upgrade(db)
     rng = np.random.default_rng(SEED)
     pdqs = random_hex(rng, entries, 32)
@@ -97,35 +101,63 @@ def prepare(root: Path, entries: int) -> dict[str, Any]:
     print(f"stored {entries:,} entries in {time.perf_counter() - started:.1f}s", flush=True)
     sample = rng.choice(entries, min(entries, 5000), replace=False)
     return {
-        "url": f"sqlite:///{root / 'bench.db'}",
+        "url": url,
         "key": issued.key,
         "pdq": [pdqs[i] for i in sample],
         "md5": [md5s[i] for i in sample],
     }
 
 
-def serve(database_url: str, port: int, data_dir: str) -> None:
+@contextmanager
+def database(postgres: str, tmp: str) -> Iterator[str]:
+    """A throwaway database: SQLite in `tmp`, or a scratch schema on `postgres`, dropped after."""
+    if not postgres:
+        yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    from sqlalchemy import text
+
+    from hotline.db.engine import Database
+
+    schema = f"bench_{secrets.token_hex(4)}"
+    admin = Database(postgres)
+    with admin.writer.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in postgres else "?"
+    try:
+        yield f"{postgres}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.writer.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def serve(database_url: str, port: int, data_dir: str, workers: int) -> None:
+    """The app as `hotline serve [--workers N]` runs it: settings from the environment, the
+    factory in each web process."""
     import uvicorn
 
-    from hotline.config import load_settings
-    from hotline.db.engine import Database
-    from hotline.matching import api
-    from hotline.matching.service import MatchConfig
-    from hotline.web.app import create_app
-
-    settings = load_settings(
-        mode="development",
-        data_dir=Path(data_dir),
-        database_url=database_url,
-        secret_key=secrets.token_urlsafe(48),
-        log_level="warning",
+    os.environ.update(
+        {
+            "HOTLINE_MODE": "development",
+            "HOTLINE_DATA_DIR": data_dir,
+            "HOTLINE_DATABASE_URL": database_url,
+            "HOTLINE_SECRET_KEY": secrets.token_urlsafe(48),
+            "HOTLINE_LOG_LEVEL": "warning",
+            "HOTLINE_WORKER_IN_PROCESS": "false",
+            # The benchmark measures throughput, not the limiter: lift it out of the way.
+            "HOTLINE_MATCH_RATE_LIMIT": "100000000",
+            "HOTLINE_MATCH_RATE_WINDOW_SECONDS": "1",
+        }
     )
-    app = create_app(settings, Database(database_url))
-    if not any(getattr(r, "path", "") == "/api/v1/match" for r in app.routes):
-        app.include_router(api.router)
-    # The benchmark measures throughput, not the limiter: lift it out of the way.
-    app.state.match_config = MatchConfig(rate_limit=100_000_000, rate_window_seconds=1)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        "hotline.web.app:app_from_environment",
+        factory=True,
+        workers=workers if workers > 1 else None,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 # ---- the load (this process) ------------------------------------------------------------------
@@ -230,9 +262,18 @@ async def drive(
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time so far of a process and its children (the web processes of
+    `--workers`), from Linux /proc."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pid_text, rest = stat.read_text().split(" (", 1)
+        except OSError:  # gone meanwhile
+            continue
+        fields = rest.rsplit(")", 1)[1].split()
+        if int(pid_text) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -252,21 +293,44 @@ def main() -> None:
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw")
     parser.add_argument("--repeat", type=int, default=1, help="runs of every row")
     parser.add_argument(
-        "--serve", nargs=3, metavar=("URL", "PORT", "DATA_DIR"), help=argparse.SUPPRESS
+        "--workers",
+        type=int,
+        default=1,
+        help="web processes, as `hotline serve --workers N` (default 1)",
+    )
+    parser.add_argument(
+        "--postgres",
+        default="",
+        help="use PostgreSQL at this URL instead of SQLite, e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test (a scratch schema, dropped after)",
+    )
+    parser.add_argument(
+        "--serve", nargs=4, metavar=("URL", "PORT", "DATA_DIR", "WORKERS"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve[0], int(args.serve[1]), args.serve[2])
+        serve(args.serve[0], int(args.serve[1]), args.serve[2], int(args.serve[3]))
         return
 
-    with tempfile.TemporaryDirectory(prefix="bench-match-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-match-") as tmp,
+        database(args.postgres, tmp) as url,
+    ):
         root = Path(tmp)
-        data = prepare(root, args.entries)
+        data = prepare(url, args.entries)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         server = subprocess.Popen(
-            [sys.executable, __file__, "--serve", data["url"], str(port), str(root / "data")],
+            [
+                sys.executable,
+                __file__,
+                "--serve",
+                data["url"],
+                str(port),
+                str(root / "data"),
+                str(args.workers),
+            ],
             env=env,
         )
         try:

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from hotline import __version__
 from hotline.cli_support import fail
-from hotline.config import Mode, Settings, SettingsError, load_settings
+from hotline.config import Mode, Settings, SettingsError, load_settings, settings_environment
 from hotline.db import migrate
 from hotline.db.engine import Database
 from hotline.errors import AppError
@@ -96,6 +97,15 @@ def serve(
         str | None, typer.Option(help="Address to bind (default HOTLINE_HOST).")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default HOTLINE_PORT).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Web processes on the port (default HOTLINE_WEB_WORKERS, 1). Each keeps its own "
+            "copy of the hash lists and its own rate-limit counts.",
+            min=1,
+            max=64,
+        ),
+    ] = None,
 ) -> None:
     """Serve the web app. Creates and migrates the database first."""
     from hotline.logs import configure_logging
@@ -105,6 +115,8 @@ def serve(
         overrides["host"] = host
     if port:
         overrides["port"] = port
+    if workers:
+        overrides["web_workers"] = workers
     settings = _settings(**overrides)
     configure_logging(settings.log_level)
     with _database(settings) as db:
@@ -138,16 +150,26 @@ def _serve(settings: Settings, db: Database, demo: bool) -> None:
         )
     else:
         typer.echo(f"hotline serving at {url}")
-    web_app = create_app(settings, db)
+    several = settings.web_workers > 1
+    # One process: the app is built here. Several: each web process builds its own from the
+    # same settings (handed over in the environment), and this one only supervises them.
+    target: Any = "hotline.web.app:app_from_environment" if several else create_app(settings, db)
+    if several:
+        os.environ.update(settings_environment(settings))
+        typer.echo(f"  {settings.web_workers} web processes (HOTLINE_WEB_WORKERS).")
     stop = None
     if settings.runs_worker_in_process:
+        from hotline.assess.fetcher import fetch_policy_from
         from hotline.jobs.worker import start_in_process
 
-        _thread, stop = start_in_process(db, settings, web_app.state.fetch_policy)
+        # One job worker, in this process, however many web processes there are.
+        _thread, stop = start_in_process(db, settings, fetch_policy_from(settings))
         typer.echo("  Background jobs run in this process (HOTLINE_WORKER_IN_PROCESS).")
     try:
         uvicorn.run(
-            web_app,
+            target,
+            factory=several,
+            workers=settings.web_workers if several else None,
             host=settings.host,
             port=settings.port,
             access_log=False,  # our own access log leaves out client addresses

@@ -8,7 +8,7 @@ in step.
 from __future__ import annotations
 
 import secrets
-from enum import StrEnum
+from enum import Enum, StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -280,6 +280,32 @@ class Settings(BaseSettings):
         le=24 * 3600,
         description="How long a worker holds a job before another may take it over.",
     )
+    web_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Web processes `hotline serve` runs on its port (uvicorn workers). More than "
+        "one uses more cores; each keeps its own copy of the hash lists in memory and its own "
+        "rate-limit counts, so a client may get up to this many times each limit.",
+    )
+    match_rate_limit: int = Field(
+        default=600, ge=1, description="Match API calls a member key may make per window."
+    )
+    match_rate_window_seconds: int = Field(
+        default=60, ge=1, le=86400, description="The match API's rate-limit window, in seconds."
+    )
+    match_max_upload_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        description="Largest image or video the match API accepts in one call.",
+    )
+    match_refresh_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=3600,
+        description="How stale a match answer may be after a list changes (the lists are "
+        "polled for changes at most this often).",
+    )
     host: str = Field(default="127.0.0.1", description="Address `hotline serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `hotline serve` binds to.")
     log_level: str = Field(default="info", description="debug, info, warning or error.")
@@ -401,3 +427,23 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(f"invalid settings: {exc}") from exc
     _ensure_secret(settings)
     return settings
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """`settings` as the HOTLINE_* environment that rebuilds them: how `hotline serve` hands
+    its settings (command-line options, a generated development secret) to its web
+    processes."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            text = value.get_secret_value()
+        elif isinstance(value, Enum):
+            text = str(value.value)
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            text = str(value)
+        env[f"HOTLINE_{name.upper()}"] = text
+    return env

@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
@@ -99,7 +99,7 @@ def test_a_failed_commit_reaches_every_waiting_caller(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(audit_writer, "append", broken)
+    monkeypatch.setattr(audit_writer, "record_many", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         AuditWriter(db).record(pending(1))
 
@@ -113,7 +113,7 @@ def test_no_answer_without_its_audit_record(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("audit unavailable")
 
-    monkeypatch.setattr(audit_writer, "append", broken)
+    monkeypatch.setattr(audit_writer, "record_many", broken)
     response = mclient.post("/api/v1/match", json={"md5": "0" * 32}, headers=bearer(key))
     assert response.status_code == 500
     body = response.json()
@@ -131,3 +131,21 @@ def test_body_problems_are_reported_only_after_the_key(mclient: TestClient, db: 
     }
     assert mclient.post("/api/v1/match", content=big, headers=headers).status_code == 401
     assert mclient.post("/api/v1/match", content=b"{", headers=headers).status_code == 401
+
+
+def test_the_writer_survives_a_dropped_connection(db: Database) -> None:
+    """On PostgreSQL the writer holds its connection between groups; if the server drops it
+    (a restart), the next group is written on a new one and nobody sees an error."""
+    writer = AuditWriter(db)
+    before = len(_rows(db))
+    writer.record(pending(1))
+    if not db.is_sqlite:
+        held = writer._conn
+        assert held is not None
+        pid = held.connection.driver_connection.info.backend_pid
+        with db.writer.begin() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    writer.record(pending(2))
+    assert [row.detail for row in _rows(db)[before:]] == ['{"inputs":1}', '{"inputs":2}']
+    with db.read() as session:
+        assert audit.verify(session).ok

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
@@ -118,3 +118,25 @@ def test_key_lookup_reads_what_find_key_reads(db: Database) -> None:
         store.revoke_key(session, prefix)
     revoked, expected = both()
     assert revoked == expected and revoked is not None and revoked.revoked
+
+
+def test_key_lookup_survives_a_dropped_connection(db: Database) -> None:
+    """A database restart leaves pooled connections dead: the lookup retries on a new one."""
+    make_list(db, "alpha")
+    key = make_key(db, "m", ["alpha"])
+    prefix = keys.prefix_of(key)
+    assert prefix
+    lookup = KeyLookup(db)
+    assert lookup.find(prefix) is not None
+    if db.is_sqlite:
+        return  # no server to drop connections; the PostgreSQL run checks this
+    pool_pids = set()
+    for _ in range(3):
+        conn = db.autocommit_reader.raw_connection()
+        pool_pids.add(conn.driver_connection.info.backend_pid)
+        conn.close()
+    with db.writer.begin() as admin:
+        for pid in pool_pids:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    found = lookup.find(prefix)
+    assert found is not None and found.prefix == prefix

@@ -63,6 +63,7 @@ class Database:
         else:
             self.writer = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
             self.reader = self.writer
+        self._autocommit: Engine | None = None
         self._write_sessions = sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.reader, expire_on_commit=False)
 
@@ -79,11 +80,33 @@ class Database:
         with self._read_sessions() as session:
             yield session
 
+    @property
+    def autocommit_reader(self) -> Engine:
+        """For hot single-statement reads on bare DB-API connections (the match API's key
+        check). On PostgreSQL, a small pool of its own in autocommit with nothing done on
+        checkout or return: through the main pool the same read also paid a ping and a
+        ROLLBACK round trip, four times the query. Nothing tests a connection before handing
+        it out, so a caller retries once on the driver's `OperationalError` (the database was
+        restarted). On SQLite, the reader engine (already autocommit)."""
+        if self.is_sqlite:
+            return self.reader
+        if self._autocommit is None:
+            self._autocommit = create_engine(
+                self.url,
+                pool_size=4,
+                max_overflow=4,
+                pool_reset_on_return=None,
+                isolation_level="AUTOCOMMIT",
+            )
+        return self._autocommit
+
     def ping(self) -> None:
         with self.reader.connect() as conn:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        if self._autocommit is not None:
+            self._autocommit.dispose()
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()

@@ -176,7 +176,7 @@ def find_key(session: Session | Connection, prefix: str) -> StoredKey | None:
     )
 
 
-def touch_key(session: Session, key_id: int, at: datetime) -> None:
+def touch_key(session: Session | Connection, key_id: int, at: datetime) -> None:
     session.execute(update(MemberKeyRow).where(MemberKeyRow.id == key_id).values(last_used_at=at))
 
 

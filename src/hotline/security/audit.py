@@ -9,12 +9,12 @@ number is a removed row. The database also refuses UPDATE and DELETE on audit_lo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
@@ -57,6 +57,71 @@ def _row_hash(
     return sha256_hex(payload)
 
 
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """An entry still to be appended: what was done, by whom, to what (never content)."""
+
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    detail: dict[str, Any]
+
+
+# Built once: building these statements costs more than running them.
+_HEAD = (
+    select(AuditHeadRow.last_seq, AuditHeadRow.last_hash)
+    .where(AuditHeadRow.id == 1)
+    .with_for_update()
+)
+_INSERT = insert(AuditRow)
+_MOVE_HEAD = (
+    update(AuditHeadRow)
+    .where(AuditHeadRow.id == 1)
+    .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
+)
+
+
+def record_many(conn: Connection, entries: Sequence[NewEntry]) -> list[AuditEntry]:
+    """Append `entries`, in order, in the caller's transaction: lock the head, insert every
+    row, move the head (three statements however many entries). Each is stamped as appended."""
+    if not entries:
+        return []
+    seq, prev_hash = conn.execute(_HEAD).one()
+    rows: list[dict[str, Any]] = []
+    appended: list[AuditEntry] = []
+    for entry in entries:
+        seq += 1
+        at = utcnow()
+        detail = _canonical(entry.detail)
+        object_id = str(entry.object_id)
+        row_hash = _row_hash(
+            prev_hash, seq, at, entry.actor, entry.action, entry.object_type, object_id, detail
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": entry.actor,
+                "action": entry.action,
+                "object_type": entry.object_type,
+                "object_id": object_id,
+                "detail": detail,
+                "prev_hash": prev_hash,
+                "hash": row_hash,
+            }
+        )
+        appended.append(
+            AuditEntry(
+                seq, at, entry.actor, entry.action, entry.object_type, object_id, entry.detail
+            )
+        )
+        prev_hash = row_hash
+    conn.execute(_INSERT, rows)
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev_hash})
+    return appended
+
+
 def record(
     session: Session,
     actor: str,
@@ -67,32 +132,10 @@ def record(
 ) -> AuditEntry:
     """Append one entry in the caller's transaction: the entry exists if and only if the work
     it describes was committed."""
-    head = session.execute(
-        select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()
-    ).scalar_one()
-    seq = head.last_seq + 1
-    at = utcnow()
-    detail_text = _canonical(detail or {})
-    row_hash = _row_hash(
-        head.last_hash, seq, at, actor, action, object_type, str(object_id), detail_text
-    )
-    session.add(
-        AuditRow(
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            detail=detail_text,
-            prev_hash=head.last_hash,
-            hash=row_hash,
-        )
-    )
-    head.last_seq = seq
-    head.last_hash = row_hash
+    # The session's pending work goes first, as a query would autoflush it before the lock.
     session.flush()
-    return AuditEntry(seq, at, actor, action, object_type, str(object_id), detail or {})
+    entry = NewEntry(actor, action, object_type, str(object_id), detail or {})
+    return record_many(session.connection(), [entry])[0]
 
 
 @dataclass(frozen=True)
@@ -143,7 +186,10 @@ def verify(session: Session) -> VerifyResult:
         prev_hash = row.hash
         expected_seq += 1
         checked += 1
-    head = session.execute(select(AuditHeadRow).where(AuditHeadRow.id == 1)).scalar_one()
+    # populate_existing: this session may hold an older copy of the head.
+    head = session.execute(
+        select(AuditHeadRow).where(AuditHeadRow.id == 1).execution_options(populate_existing=True)
+    ).scalar_one()
     if head.last_seq != checked or head.last_hash != prev_hash:
         missing = checked + 1
         return VerifyResult(

@@ -323,3 +323,14 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         app.include_router(takedown_pages.router, dependencies=html)
         app.include_router(stats_pages.router, dependencies=html)
         app.include_router(exchange_pages.router, dependencies=html)
+
+
+def app_from_environment() -> FastAPI:
+    """The app for one of `hotline serve --workers N`'s web processes: settings from the
+    HOTLINE_* environment the supervising process set, the database already migrated."""
+    from hotline.config import load_settings
+    from hotline.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
