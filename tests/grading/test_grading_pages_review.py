@@ -8,13 +8,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hotline.config import Settings
 from hotline.db.engine import Database
-from hotline.grading import service
+from hotline.grading import pages, service
 from hotline.grading.media_store import MediaStore
 from hotline.hashing import hash_bytes
 from hotline.security.tables import AuditRow
@@ -124,3 +125,17 @@ def test_the_break_prompt_shows_when_due(
 
     assert post(analyst, "/staff/wellbeing/break").status_code == 303
     assert 'id="break-prompt"' not in analyst.get(f"/staff/grading/{item}").text
+
+
+def test_the_list_count_is_bounded(
+    app: FastAPI,
+    login_as: Callable[[list[str]], TestClient],
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for seed in (31, 32, 33):
+        stored_item(app, db, seed)
+    analyst = login_as(["analyst"])
+    assert re.search(r'id="grading-count">3 items', analyst.get("/staff/grading").text)
+    monkeypatch.setattr(pages, "COUNT_LIMIT", 2)
+    assert re.search(r'id="grading-count">2\+ items', analyst.get("/staff/grading").text)

@@ -194,3 +194,15 @@ def test_blur_cannot_be_switched_off(db: Database, people: dict[str, int], value
         assert wellbeing.set_blur_strength(session, people["ana"], "20") == 20
         assert wellbeing.blur_strength(session, people["ana"], 12) == 20
         assert wellbeing.blur_strength(session, people["ben"], 12) == 12
+
+
+def test_the_count_to_grade_stops_at_its_limit(db: Database, people: dict[str, int]) -> None:
+    first = add(db, 901)
+    for n in (902, 903, 904):
+        add(db, n)
+    grade(db, first, people["ana"], "C")
+    with db.read() as session:
+        assert service.count_to_grade(session, people["ana"]) == 3  # her graded one is not
+        assert service.count_to_grade(session, people["ben"]) == 4
+        assert service.count_to_grade(session, people["ben"], limit=2) == 2
+        assert service.count_to_grade(session, people["ben"], limit=10) == 4

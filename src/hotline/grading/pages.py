@@ -28,6 +28,8 @@ from hotline.web.deps import get_db, get_settings, require
 from hotline.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
+# The waiting count stops here (the page then says "10000+"), so its cost stays bounded.
+COUNT_LIMIT = 10_000
 TICKET_SECONDS = 120
 
 
@@ -80,7 +82,7 @@ def grading_list(
     settings = get_settings(request)
     with get_db(request).write() as session:
         items = service.to_grade(session, actor.id)
-        total = service.count_to_grade(session, actor.id)
+        total = service.count_to_grade(session, actor.id, limit=COUNT_LIMIT + 1)
         exposure = _exposure(request, session, actor)
         if items and not exposure.capped:
             wellbeing.charge(session, actor.id, "thumbnails", settings.thumbnail_page_seconds)
@@ -92,7 +94,8 @@ def grading_list(
         "grading/list.html",
         {
             "items": items,
-            "total": total,
+            "total": min(total, COUNT_LIMIT),
+            "more_than": total > COUNT_LIMIT,
             "exposure": exposure,
             "senior": allowed(actor, Action.grade_resolve),
         },

@@ -228,15 +228,18 @@ def to_grade(session: Session, grader_id: int, limit: int = 24) -> list[MediaIte
     return [_item(r) for r in rows]
 
 
-def count_to_grade(session: Session, grader_id: int) -> int:
+def count_to_grade(session: Session, grader_id: int, *, limit: int | None = None) -> int:
+    """How many items wait for this grader's grade; with `limit`, counting stops there (a
+    bounded cost, however long the backlog)."""
     mine = exists().where(
         and_(GradeRow.media_id == MediaItemRow.id, GradeRow.grader_id == grader_id)
     )
-    return session.execute(
-        select(func.count())
-        .select_from(MediaItemRow)
-        .where(MediaItemRow.status == MediaStatus.awaiting_grades.value, ~mine)
-    ).scalar_one()
+    found = select(MediaItemRow.id).where(
+        MediaItemRow.status == MediaStatus.awaiting_grades.value, ~mine
+    )
+    if limit is not None:
+        found = found.limit(limit)
+    return session.execute(select(func.count()).select_from(found.subquery())).scalar_one()
 
 
 def has_graded(session: Session, media_id: int, grader_id: int) -> bool:

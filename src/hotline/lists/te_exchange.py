@@ -16,9 +16,11 @@ the entry id. Keyed by id, like the NCMEC exchange, a withdrawal is simply `id â
 two entries with the same PDQ stay two records (withdrawing one keeps the other). Keying by
 hash would need an idâ†’PDQ map of the whole list in the checkpoint, which HMA rewrites on
 every fetch, or a full download every time. `naive_convert_to_signal_type` turns the
-records into PDQ signals; HMA converts each record on its own and keeps one bank item per
-entry. Entries without a PDQ are skipped: threatexchange has no signal type for the MD5 or
-SHA digests of a photo's bytes.
+records into PDQ signals, and videos' into vPDQ signals (the string threatexchange's `vpdq`
+extension, `VPDQSignal`, reads, as the release's `threatexchange.txt` writes it) when the
+caller supports that signal type; HMA converts each record on its own and keeps one bank item
+per entry. Entries with neither are skipped: threatexchange has no signal type for the MD5
+or SHA digests of a photo's bytes.
 
 Not checked here: the release signature (`manifest.sig`). The SHA-256 comes from the same
 server over TLS; a deployment that wants end-to-end proof runs `hotline lists verify` (or
@@ -54,6 +56,11 @@ DELTA_FORMAT = "hotline-hash-list-delta"  # = hotline.lists.formats.DELTA_FORMAT
 DELTA_FORMAT_VERSION = 1
 DELTA_FILE = "delta.jsonl"
 _KEY_RE = re.compile(r"^hlk_[0-9a-f]+_[0-9a-f]+$")
+PDQ_SIGNAL = PdqSignal.get_name()
+# threatexchange.extensions.vpdq's VPDQSignal.get_name(): matched by name, because importing
+# that extension needs Meta's compiled `vpdq` package, which HMA has and this plug-in need not.
+VPDQ_SIGNAL = "vpdq"
+VPDQ_QUALITY_THRESHOLD = 50  # frames below it never match (hotline's and Meta's rule alike)
 
 
 class HotlineExchangeError(Exception):
@@ -128,10 +135,11 @@ class HotlineSignalMetadata(state.FetchedSignalMetadata):
 
     entry_id: int
     category: str
-    pdq: str
+    pdq: str | None = None  # None for a video that has only a vPDQ
     pdq_quality: int | None = None
     added_at: str | None = None
     jurisdictions: dict[str, str] = field(default_factory=dict)
+    vpdq: str | None = None  # as VPDQSignal's signal string: JSON ["pdq,quality,timestamp", ...]
 
     def get_as_opinions(self) -> Sequence[state.SignalOpinion]:
         tags = {f"category_{self.category.lower()}"}
@@ -320,27 +328,41 @@ class HotlineSignalExchangeAPI(
         collab: HotlineCollabConfig,
         fetched: Mapping[int, HotlineSignalMetadata | None],
     ) -> dict[type[SignalType], dict[str, HotlineSignalMetadata]]:
-        """Entries as PDQ signals. Where entries share a PDQ, the most severe category (A
-        before B before C) speaks for it. Nothing usable: `{}` (HMA then drops the record)."""
-        pdq_type = next((s for s in signal_types if s.get_name() == PdqSignal.get_name()), None)
-        if pdq_type is None:
-            return {}
-        by_hash: dict[str, HotlineSignalMetadata] = {}
-        for record in fetched.values():
-            if record is None:
+        """Entries as PDQ signals, and videos as vPDQ signals, for the signal types the caller
+        supports. Where entries share a hash, the most severe category (A before B before C)
+        speaks for it. Nothing usable: `{}` (HMA then drops the record)."""
+        out: dict[type[SignalType], dict[str, HotlineSignalMetadata]] = {}
+        for name, value_of in ((PDQ_SIGNAL, _pdq_of), (VPDQ_SIGNAL, _vpdq_of)):
+            kind = next((s for s in signal_types if s.get_name() == name), None)
+            if kind is None:
                 continue
-            try:
-                pdq_type.validate_signal_str(record.pdq)
-            except ValueError:
-                log.warning("entry %s has an invalid PDQ hash; skipped", record.entry_id)
-                continue
-            held = by_hash.get(record.pdq)
-            if held is None or (record.category, record.entry_id) < (
-                held.category,
-                held.entry_id,
-            ):
-                by_hash[record.pdq] = record
-        return {pdq_type: by_hash} if by_hash else {}
+            by_hash: dict[str, HotlineSignalMetadata] = {}
+            for record in fetched.values():
+                value = value_of(record) if record is not None else None
+                if record is None or value is None:
+                    continue
+                try:
+                    kind.validate_signal_str(value)
+                except ValueError:
+                    log.warning("entry %s has an invalid %s hash; skipped", record.entry_id, name)
+                    continue
+                held = by_hash.get(value)
+                if held is None or (record.category, record.entry_id) < (
+                    held.category,
+                    held.entry_id,
+                ):
+                    by_hash[value] = record
+            if by_hash:
+                out[kind] = by_hash
+        return out
+
+
+def _pdq_of(record: HotlineSignalMetadata) -> str | None:
+    return record.pdq
+
+
+def _vpdq_of(record: HotlineSignalMetadata) -> str | None:
+    return record.vpdq
 
 
 class _HashedLines:
@@ -375,16 +397,16 @@ def _json_line(raw: bytes, number: int) -> dict[str, t.Any]:
 def _apply(
     updates: dict[int, HotlineSignalMetadata | None], line: Mapping[str, t.Any], number: int
 ) -> None:
-    """One delta line into the updates: an addition with a PDQ becomes a record, a
-    withdrawal `None` (a deletion); an addition without a PDQ carries no usable signal."""
+    """One delta line into the updates: an addition with a PDQ or a vPDQ becomes a record, a
+    withdrawal `None` (a deletion); an addition with neither carries no usable signal."""
     op, entry_id = line.get("op"), line.get("id")
     if not isinstance(entry_id, int) or isinstance(entry_id, bool):
         raise HotlineExchangeError(f"{DELTA_FILE} line {number} has no entry id")
     if op == "withdraw":
         updates[entry_id] = None
     elif op == "add":
-        pdq = line.get("pdq")
-        if not pdq:
+        pdq, vpdq = line.get("pdq"), _vpdq_signal(line.get("vpdq"), entry_id)
+        if not pdq and vpdq is None:
             return
         quality, added, jurisdictions = (
             line.get("pdq_quality"),
@@ -394,7 +416,7 @@ def _apply(
         updates[entry_id] = HotlineSignalMetadata(
             entry_id=entry_id,
             category=str(line.get("category", "")),
-            pdq=str(pdq).lower(),
+            pdq=str(pdq).lower() if pdq else None,
             pdq_quality=quality if isinstance(quality, int) else None,
             added_at=added if isinstance(added, str) else None,
             jurisdictions=(
@@ -402,9 +424,28 @@ def _apply(
                 if isinstance(jurisdictions, dict)
                 else {}
             ),
+            vpdq=vpdq,
         )
     else:
         raise HotlineExchangeError(f"{DELTA_FILE} line {number} has an unknown op {op!r}")
+
+
+def _vpdq_signal(frames: object, entry_id: int) -> str | None:
+    """A delta line's vPDQ (`[{frame, quality, pdq, timestamp}, ...]`) as VPDQSignal's signal
+    string, written exactly as `hotline.lists.formats_te.vpdq_signal` writes it; None when
+    there is none, or no frame reaches the quality threshold (nothing would match)."""
+    if not frames:
+        return None
+    try:
+        if not isinstance(frames, list):
+            raise TypeError
+        rows = [(str(f["pdq"]).lower(), int(f["quality"]), float(f["timestamp"])) for f in frames]
+    except (TypeError, KeyError, ValueError):
+        log.warning("entry %s has a malformed vPDQ; its video signal is skipped", entry_id)
+        return None
+    if not any(quality >= VPDQ_QUALITY_THRESHOLD for _, quality, _ in rows):
+        return None
+    return json.dumps([f"{pdq},{quality},{timestamp:.3f}" for pdq, quality, timestamp in rows])
 
 
 def _origin(url: str) -> tuple[str, str]:
