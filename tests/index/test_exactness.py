@@ -163,3 +163,34 @@ def test_probe_radii_satisfy_pigeonhole(radius: int, chunks: int) -> None:
     radii = layout.probe_radii(radius)
     assert sum(r + 1 for r in radii) == radius + 1
     assert all(r >= -1 for r in radii)
+
+
+@pytest.mark.parametrize("strategy", ["auto", "multi_index"])
+def test_compiled_and_numpy_paths_agree(rng: np.random.Generator, strategy: str) -> None:
+    """`search_one` and `search_many` run compiled where numba is installed; the numpy paths
+    they replace stay the fallback, so both must give the same rows and distances (and the
+    same as brute force)."""
+    from hotline.index import kernels
+
+    assert kernels.search_one is not None  # numba is a dependency: the compiled path runs here
+    words = np.concatenate(
+        [random_words(rng, 2000), clustered_words(rng, centres=10, per=60, max_bits=12)]
+    )
+    ids = np.arange(words.shape[0], dtype=np.int64)
+    index = PDQIndex.build(ids, words, chunks=16)
+    base = index._state.base
+    tables, base_words = base.tables, base.words
+    queries = np.concatenate([near_queries(rng, words, 40, 40), random_words(rng, 5)])
+    for radius in RADII:
+        for q in queries:
+            rows_c, dists_c = tables.search_one(base_words, q, radius, strategy)
+            rows_n, dists_n = tables.search_one_numpy(base_words, q, radius, strategy)
+            assert rows_c.tolist() == rows_n.tolist()
+            assert dists_c.tolist() == dists_n.tolist()
+            expected = brute_force(ids, words, q, radius)
+            got = zip(dists_c.tolist(), base.ids[rows_c].tolist(), strict=True)
+            assert sorted(got) == expected
+        many_c = tables.search_many(base_words, queries, radius, strategy)
+        many_n = tables.search_many_numpy(base_words, queries, radius, strategy)
+        for (rows_c, dists_c), (rows_n, dists_n) in zip(many_c, many_n, strict=True):
+            assert (rows_c.tolist(), dists_c.tolist()) == (rows_n.tolist(), dists_n.tolist())

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hotline.index import kernels
 from hotline.index.codes import PDQ_BITS, Words, distances
 
 Rows = npt.NDArray[np.int64]
@@ -138,6 +139,8 @@ class MultiIndex:
         self.n = n
         sizes = [(1 << w) + 1 for w in layout.widths]
         self._offset_base = np.array([0, *itertools.accumulate(sizes)][:-1], dtype=np.int64)
+        self._starts = np.array(layout.starts, dtype=np.int64)
+        self._widths = np.array(layout.widths, dtype=np.int64)
         self._plans: dict[int, ProbePlan] = {}
         if offsets.shape[0] != sum(sizes) or rows.shape[0] != n * len(layout.widths):
             raise ValueError("multi-index arrays do not match the layout")
@@ -219,9 +222,40 @@ class MultiIndex:
     ) -> tuple[Rows, Dists]:
         """Sorted unique rows of `words` within `radius` of one (4,) query, and distances.
 
-        The single-query path avoids per-query numpy overhead: chunk values come from one
-        Python int, and the only large steps are three gathers (offsets, rows, codes).
-        """
+        Compiled (`kernels.search_one`, one loop) where numba is installed, else numpy."""
+        if strategy == "scan" or self.n == 0:
+            return scan(words, query, radius)
+        if strategy not in ("auto", "multi_index"):
+            raise ValueError(f"unknown strategy {strategy!r}")
+        if kernels.search_one is None:
+            return self.search_one_numpy(words, query, radius, strategy)
+        plan = self.plan(radius)
+        limit = int(SCAN_CANDIDATE_FRACTION * self.n) if strategy == "auto" else 1 << 62
+        rows, dists, too_many = kernels.search_one(
+            self.offsets,
+            self.rows,
+            words,
+            query,
+            self._starts,
+            self._widths,
+            plan.table,
+            plan.masks,
+            plan.offset_base,
+            plan.row_base,
+            radius,
+            limit,
+        )
+        if too_many:
+            # Clustered lists can make some buckets huge; then reading everything is cheaper.
+            return scan(words, query, radius)
+        return rows, dists
+
+    def search_one_numpy(
+        self, words: Words, query: Words, radius: int, strategy: str = "auto"
+    ) -> tuple[Rows, Dists]:
+        """`search_one` without numba. It avoids per-query numpy overhead where it can: chunk
+        values come from one Python int, and the only large steps are three gathers (offsets,
+        rows, codes)."""
         if strategy == "scan" or self.n == 0:
             return scan(words, query, radius)
         plan = self.plan(radius)
@@ -258,7 +292,17 @@ class MultiIndex:
     def search_many(
         self, words: Words, queries: Words, radius: int, strategy: str = "auto"
     ) -> list[tuple[Rows, Dists]]:
-        """`search_one` for each row of `queries`, vectorised across the batch."""
+        """`search_one` for each row of `queries`. Compiled, one query at a time is faster
+        than numpy vectorised across the batch at every batch size measured (1-100 queries,
+        100k and 1M codes); without numba, the vectorised numpy path."""
+        if kernels.search_one is not None and strategy != "scan":
+            return [self.search_one(words, q, radius, strategy) for q in queries]
+        return self.search_many_numpy(words, queries, radius, strategy)
+
+    def search_many_numpy(
+        self, words: Words, queries: Words, radius: int, strategy: str = "auto"
+    ) -> list[tuple[Rows, Dists]]:
+        """`search_many` without numba, vectorised across the batch."""
         nq = queries.shape[0]
         if strategy == "scan" or self.n == 0 or nq == 0:
             return [scan(words, queries[i], radius) for i in range(nq)]
