@@ -127,7 +127,7 @@ def _serve(settings: Settings, db: Database, demo: bool) -> None:
     import uvicorn
 
     from hotline import demo as demo_data
-    from hotline.web.app import create_app
+    from hotline.web.app import create_app, settle_collector
 
     url = f"http://{settings.host}:{settings.port}"
     if demo:
@@ -154,6 +154,8 @@ def _serve(settings: Settings, db: Database, demo: bool) -> None:
     # One process: the app is built here. Several: each web process builds its own from the
     # same settings (handed over in the environment), and this one only supervises them.
     target: Any = "hotline.web.app:app_from_environment" if several else create_app(settings, db)
+    if not several:
+        settle_collector()
     if several:
         os.environ.update(settings_environment(settings))
         typer.echo(f"  {settings.web_workers} web processes (HOTLINE_WEB_WORKERS).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 import time
@@ -333,4 +334,25 @@ def app_from_environment() -> FastAPI:
 
     settings = load_settings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    settle_collector()
+    return app
+
+
+# Young objects per cyclic collection (CPython's default is 700).
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def settle_collector() -> None:
+    """Once the app is built: keep the cyclic garbage collector off what lives for the whole
+    process (modules, classes, the app: about 200,000 objects), and run it less often.
+
+    A full collection walks every tracked object, about 150 ms here, and stops the event loop
+    and every request in flight meanwhile. Match calls with large batches allocate fast enough
+    to set one off every few calls: batches of 1,000 hashes had p50 66 ms and p99 235 ms, and
+    with start-up frozen and a 20,000-object young generation p99 80 ms (the same as with the
+    collector off). Objects frozen here are still freed by reference counting; only cycles
+    among them would never be collected, and these live until the process ends anyway."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
