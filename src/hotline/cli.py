@@ -151,14 +151,16 @@ def _serve(settings: Settings, db: Database, demo: bool) -> None:
     else:
         typer.echo(f"hotline serving at {url}")
     several = settings.web_workers > 1
-    # One process: the app is built here. Several: each web process builds its own from the
-    # same settings (handed over in the environment), and this one only supervises them.
-    target: Any = "hotline.web.app:app_from_environment" if several else create_app(settings, db)
-    if not several:
-        settle_collector()
+    target: Any
     if several:
+        # Each web process builds its own app from the same settings, handed over in the
+        # environment; this process only supervises them.
+        target = "hotline.web.app:app_from_environment"
         os.environ.update(settings_environment(settings))
         typer.echo(f"  {settings.web_workers} web processes (HOTLINE_WEB_WORKERS).")
+    else:
+        target = create_app(settings, db)
+        settle_collector()
     stop = None
     if settings.runs_worker_in_process:
         from hotline.assess.fetcher import fetch_policy_from

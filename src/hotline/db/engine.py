@@ -8,6 +8,7 @@ engine for both.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,6 +65,7 @@ class Database:
             self.writer = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
             self.reader = self.writer
         self._autocommit: Engine | None = None
+        self._autocommit_lock = threading.Lock()
         self._write_sessions = sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.reader, expire_on_commit=False)
 
@@ -90,15 +92,16 @@ class Database:
         restarted). On SQLite, the reader engine (already autocommit)."""
         if self.is_sqlite:
             return self.reader
-        if self._autocommit is None:
-            self._autocommit = create_engine(
-                self.url,
-                pool_size=4,
-                max_overflow=4,
-                pool_reset_on_return=None,
-                isolation_level="AUTOCOMMIT",
-            )
-        return self._autocommit
+        with self._autocommit_lock:  # key reads come from many threads at once
+            if self._autocommit is None:
+                self._autocommit = create_engine(
+                    self.url,
+                    pool_size=4,
+                    max_overflow=4,
+                    pool_reset_on_return=None,
+                    isolation_level="AUTOCOMMIT",
+                )
+            return self._autocommit
 
     def ping(self) -> None:
         with self.reader.connect() as conn:
