@@ -9,11 +9,14 @@ import re
 import secrets
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -188,6 +191,43 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def hotline_env(**settings: str) -> dict[str, str]:
+    """This process's environment without any HOTLINE_* setting, plus `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    return env | {"PYTHONUNBUFFERED": "1"} | settings
+
+
+def start_serve(
+    env: dict[str, str], *args: str, ready_within: float = 90
+) -> tuple[subprocess.Popen[str], str]:
+    """`hotline serve ARGS` in a child process on a free port, once `/healthz/ready` answers:
+    the process (its output piped) and the base URL. The caller stops it."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hotline", "serve", *args, "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + ready_within
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz/ready").status_code == 200:
+                    return proc, base
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "the server did not become ready"
+            time.sleep(0.3)
+    except BaseException:
+        proc.kill()
+        proc.communicate(timeout=30)
+        raise
 
 
 @pytest.fixture

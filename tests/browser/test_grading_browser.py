@@ -4,17 +4,15 @@ a click, a revealed video plays muted, and the daily cap stops media display."""
 from __future__ import annotations
 
 import io
-from fractions import Fraction
 
 import pytest
 from PIL import Image, ImageDraw
 
 from hotline.db.engine import Database
-from hotline.grading import service
-from hotline.grading.media_store import MediaStore
-from hotline.hashing import hash_bytes
 from hotline.security import totp
 from tests.conftest import StaffFactory
+from tests.grading.helpers import store_media
+from tests.hashing.test_vpdq import moving_gradient_video
 
 pytestmark = pytest.mark.browser
 
@@ -29,51 +27,9 @@ def benign_image() -> bytes:
     return out.getvalue()
 
 
-def benign_video(frames: int = 10) -> bytes:
-    """A few frames of a drawn colour gradient sliding across, with no sound track."""
-    import av
-    import numpy as np
-
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
-        y, x = np.mgrid[0:64, 0:96]
-        for i in range(frames):
-            rgb = np.stack(
-                [(x * 2 + i * 8) % 256, (y * 3 + i * 5) % 256, ((x + y) * 2) % 256], axis=-1
-            ).astype(np.uint8)
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts = i
-            frame.time_base = Fraction(1, 10)
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return buffer.getvalue()
-
-
-def store_item(app, db: Database, data: bytes, kind: str) -> int:  # type: ignore[no-untyped-def]
-    h = hash_bytes(data)
-    with db.write() as session:
-        item = service.register_media(
-            session,
-            url_id=None,
-            source_url=f"https://gallery.example/a.{'mp4' if kind == 'video' else 'png'}",
-            kind=kind,
-            hashes=service.MediaHashesIn.of(h),
-            byte_count=len(data),
-            stored=True,
-            purge_after=None,
-        )
-    store: MediaStore = app.state.media_store
-    store.put(item.id, data)
-    return item.id
-
-
 @pytest.fixture
 def stored_item(app, db: Database) -> int:  # type: ignore[no-untyped-def]
-    return store_item(app, db, benign_image(), "image")
+    return store_media(app, db, benign_image(), "image")
 
 
 def sign_in_page(page, base: str, staff: StaffFactory, roles: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -134,7 +90,7 @@ def test_a_revealed_video_is_muted(
     app,  # type: ignore[no-untyped-def]
     db: Database,
 ) -> None:
-    video = store_item(app, db, benign_video(), "video")
+    video = store_media(app, db, moving_gradient_video("mp4", "libx264", frames=10), "video")
     sign_in_page(page, live_server, staff, ["analyst"])
     page.goto(f"{live_server}/staff/grading/{video}")
     assert page.locator("#blurred").is_visible()  # a blurred poster frame, not the video

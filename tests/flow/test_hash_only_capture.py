@@ -14,11 +14,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from hotline.assess.fetcher import FetchPolicy
-from hotline.config import Settings, load_settings
+from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.grading import service
 from tests.assess.conftest import FAKE_PUBLIC_IP, LoopbackNat, draw_image
-from tests.conftest import TEST_SECRET, csrf_from
+from tests.conftest import csrf_from
 
 FIRST, SECOND = draw_image(11), draw_image(12, "JPEG")
 PAGE = b'<!doctype html><html><body><img src="/a.png"><img src="/b.jpg"></body></html>'
@@ -53,15 +53,10 @@ def site() -> Iterator[int]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, db: Database) -> Settings:
-    return load_settings(
-        mode="development",
-        data_dir=tmp_path / "data",
-        database_url=db.url,
-        secret_key=TEST_SECRET,
-        require_2fa=True,
-        hash_only=True,
-    )
+def settings(settings: Settings) -> Settings:
+    """The shared test settings, in hash-only mode."""
+    settings.hash_only = True
+    return settings
 
 
 def test_hash_only_capture_keeps_no_media(

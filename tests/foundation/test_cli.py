@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,7 +15,7 @@ from typer.testing import CliRunner
 
 from hotline.cli import app
 from hotline.db.engine import Database
-from tests.conftest import free_port
+from tests.conftest import hotline_env, start_serve
 
 
 @pytest.fixture
@@ -138,28 +137,9 @@ def test_db_upgrade_on_a_fresh_directory(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_serve_demo_end_to_end(tmp_path: Path) -> None:
     """The README's first command, minus the set-up: demo data, printed log-in, a live app."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    env |= {"HOTLINE_DATA_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hotline", "serve", "--demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    env = hotline_env(HOTLINE_DATA_DIR=str(tmp_path))
+    proc, base = start_serve(env, "--demo", ready_within=60)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "demo server did not become ready"
-            time.sleep(0.3)
         assert httpx.get(f"{base}/advice").status_code == 200
         assert httpx.get(f"{base}/report").status_code == 200
         code = subprocess.run(

@@ -5,12 +5,10 @@ in the demo's SQLite file makes `hotline audit verify` fail and name that row.""
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,7 @@ import httpx
 import pytest
 
 from hotline.intake.urls import normalise_url
-from tests.conftest import CSRF_RE, free_port
+from tests.conftest import CSRF_RE, hotline_env, start_serve
 
 # Benign, on a reserved domain; the spelling exercises normalisation on the way in.
 REPORTED = "HTTPS://Done-When.Example.com:443/gallery/item-7?utm_source=demo#top"
@@ -45,28 +43,9 @@ def hotline(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[Demo]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    env |= {"HOTLINE_DATA_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hotline", "serve", "--demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    env = hotline_env(HOTLINE_DATA_DIR=str(tmp_path))
+    proc, base = start_serve(env, "--demo")
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "demo server did not become ready"
-            time.sleep(0.3)
         yield Demo(base, env, tmp_path, proc)
     finally:
         if proc.poll() is None:

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from hotline.db import migrate
 from hotline.db.engine import Database
 from hotline.matching import store
 from hotline.security import audit
-from tests.conftest import free_port
+from tests.conftest import hotline_env, start_serve
 
 
 def _plain(settings: Settings) -> dict[str, object]:
@@ -78,33 +77,11 @@ def test_two_web_processes_answer_and_share_one_audit_chain(tmp_path: Path) -> N
         issued, _ = store.create_key(session, "platform", ["alpha"])
     db.dispose()
 
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    env |= {
-        "HOTLINE_MODE": "development",
-        "HOTLINE_DATA_DIR": str(tmp_path),
-        "HOTLINE_LOG_LEVEL": "warning",
-        "PYTHONUNBUFFERED": "1",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hotline", "serve", "--workers", "2", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    env = hotline_env(
+        HOTLINE_MODE="development", HOTLINE_DATA_DIR=str(tmp_path), HOTLINE_LOG_LEVEL="warning"
     )
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_serve(env, "--workers", "2")
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(0.3)
         assert len(_child_pids(proc.pid)) == 2
 
         headers = {"Authorization": f"Bearer {issued.key}"}
@@ -138,8 +115,7 @@ def test_two_web_processes_answer_and_share_one_audit_chain(tmp_path: Path) -> N
 
 
 def test_workers_must_be_at_least_one(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    env |= {"HOTLINE_MODE": "development", "HOTLINE_DATA_DIR": str(tmp_path)}
+    env = hotline_env(HOTLINE_MODE="development", HOTLINE_DATA_DIR=str(tmp_path))
     result = subprocess.run(
         [sys.executable, "-m", "hotline", "serve", "--workers", "0"],
         env=env,

@@ -16,29 +16,14 @@ from sqlalchemy import select
 from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.grading import pages, service
-from hotline.grading.media_store import MediaStore
-from hotline.hashing import hash_bytes
 from hotline.security.tables import AuditRow
 from tests.assess.conftest import draw_image
 from tests.conftest import StaffFactory, csrf_from
+from tests.grading.helpers import store_media
 
 
 def stored_item(app: FastAPI, db: Database, seed: int) -> int:
-    data = draw_image(seed)
-    with db.write() as session:
-        item = service.register_media(
-            session,
-            url_id=None,
-            source_url=f"https://gallery.example/{seed}.png",
-            kind="image",
-            hashes=service.MediaHashesIn.of(hash_bytes(data)),
-            byte_count=len(data),
-            stored=True,
-            purge_after=None,
-        )
-    store: MediaStore = app.state.media_store
-    store.put(item.id, data)
-    return item.id
+    return store_media(app, db, draw_image(seed), "image", name=str(seed))
 
 
 def post(client: TestClient, path: str, **fields: str) -> Any:

@@ -3,7 +3,10 @@ categories (benign synthetic hashes; no media)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from sqlalchemy.orm import Session
 
 from hotline.db.engine import Database
 from hotline.grading import service
@@ -20,6 +23,19 @@ RNG = np.random.default_rng(20260106)
 
 def hex_digits(n: int) -> str:
     return bytes(RNG.integers(0, 256, n // 2, dtype=np.uint8)).hex()
+
+
+def grade_alike(session: Session, item_id: int, graders: list[Any], category: str) -> None:
+    """Every grader gives `category` (two of them agree: the item is verified)."""
+    for grader in graders:
+        service.submit_grade(
+            session,
+            item_id,
+            grader.id,
+            parse_grade({"category": category, "age_band": "11-13"}),
+            required=2,
+            qa_share=0,
+        )
 
 
 def verified_items(db: Database, categories: list[str]) -> list[int]:
@@ -43,15 +59,7 @@ def verified_items(db: Database, categories: list[str]) -> list[int]:
                 stored=False,
                 purge_after=None,
             )
-            for grader in graders:
-                service.submit_grade(
-                    session,
-                    item.id,
-                    grader.id,
-                    parse_grade({"category": category, "age_band": "11-13"}),
-                    required=2,
-                    qa_share=0,
-                )
+            grade_alike(session, item.id, graders, category)
             ids.append(item.id)
     return ids
 
@@ -114,15 +122,7 @@ def test_a_verified_video_joins_with_its_vpdq(db: Database) -> None:
             stored=False,
             purge_after=None,
         )
-        for grader in graders:
-            service.submit_grade(
-                session,
-                item.id,
-                grader.id,
-                parse_grade({"category": "B", "age_band": "11-13"}),
-                required=2,
-                qa_share=0,
-            )
+        grade_alike(session, item.id, graders, "B")
         store.create_list(session, "videos")
         assert from_grades.sync(session, "videos").added == 1
     with db.read() as session:

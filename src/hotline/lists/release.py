@@ -213,24 +213,22 @@ def _publish(
             "exported_at": now.isoformat(),
         }
         with _staging(final) as tmp:
-            files, written = _write(
-                tmp,
-                _writers(config, info.kind),
-                header,
-                lists_store.entry_rows_at(session, info.id, version, count),
-                lists_store.row_shape(info.kind),
-            )
-            if written != count:
-                # Live now and live at the version are the same rows unless the history
-                # was edited by hand; the header must count what the file holds, so again.
-                count = header["entries"] = written
-                files, written = _write(
+
+            def write_entries() -> tuple[list[ManifestFile], int]:
+                return _write(
                     tmp,
                     _writers(config, info.kind),
                     header,
                     lists_store.entry_rows_at(session, info.id, version, count),
                     lists_store.row_shape(info.kind),
                 )
+
+            files, written = write_entries()
+            if written != count:
+                # Live now and live at the version are the same rows unless the history
+                # was edited by hand; the header must count what the file holds, so again.
+                count = header["entries"] = written
+                files, written = write_entries()
             since = additions = withdrawals = None
             if previous is not None:
                 delta_file, additions, withdrawals = _write_delta(

@@ -38,6 +38,7 @@ import typing as t
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -332,7 +333,7 @@ class HotlineSignalExchangeAPI(
         supports. Where entries share a hash, the most severe category (A before B before C)
         speaks for it. Nothing usable: `{}` (HMA then drops the record)."""
         out: dict[type[SignalType], dict[str, HotlineSignalMetadata]] = {}
-        for name, value_of in ((PDQ_SIGNAL, _pdq_of), (VPDQ_SIGNAL, _vpdq_of)):
+        for name, value_of in ((PDQ_SIGNAL, attrgetter("pdq")), (VPDQ_SIGNAL, attrgetter("vpdq"))):
             kind = next((s for s in signal_types if s.get_name() == name), None)
             if kind is None:
                 continue
@@ -355,14 +356,6 @@ class HotlineSignalExchangeAPI(
             if by_hash:
                 out[kind] = by_hash
         return out
-
-
-def _pdq_of(record: HotlineSignalMetadata) -> str | None:
-    return record.pdq
-
-
-def _vpdq_of(record: HotlineSignalMetadata) -> str | None:
-    return record.vpdq
 
 
 class _HashedLines:

@@ -7,19 +7,17 @@ router is the only wiring the app needs.
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
-
 from hotline.config import Settings
 from hotline.db.engine import Database
+from hotline.matching import store
 from hotline.matching.audit_writer import AuditWriter
 from hotline.matching.matcher import DatabaseSource, Matcher
 from hotline.matching.store import StoredKey
-from hotline.matching.tables import MemberKeyRow, MemberRow
+from hotline.matching.tables import MemberKeyRow
 from hotline.security.ratelimit import RateLimiter
 
 
@@ -64,20 +62,7 @@ class KeyLookup:
         self.db = db
         self.inline = db.is_sqlite
         dialect = db.reader.dialect
-        statement = (
-            select(
-                MemberKeyRow.id,
-                MemberRow.name,
-                MemberKeyRow.prefix,
-                MemberKeyRow.key_sha256,
-                MemberKeyRow.scopes,
-                MemberKeyRow.revoked_at,
-                MemberKeyRow.last_used_at,
-            )
-            .join(MemberRow, MemberRow.id == MemberKeyRow.member_id)
-            .where(MemberKeyRow.prefix == bindparam("prefix"))
-        )
-        compiled = statement.compile(dialect=dialect)
+        compiled = store.KEY_BY_PREFIX.compile(dialect=dialect)
         self._sql = compiled.string
         self._positional = compiled.positional  # "?" on SQLite, "%(prefix)s" on psycopg
         when = MemberKeyRow.__table__.c.last_used_at.type
@@ -121,18 +106,10 @@ class KeyLookup:
             cursor.close()
         if row is None:
             return None
-        key_id, member, prefix, digest, scopes, revoked_at, last_used_at = row
+        *fields, last_used_at = row
         if last_used_at is not None and self._when is not None:
-            last_used_at = self._when(last_used_at)
-        return StoredKey(
-            key_id,
-            member,
-            prefix,
-            digest,
-            tuple(json.loads(scopes)),
-            revoked_at is not None,
-            last_used_at,
-        )
+            last_used_at = self._when(last_used_at)  # the driver's text or naive time, typed
+        return store.stored_key((*fields, last_used_at))
 
 
 class MatchService:

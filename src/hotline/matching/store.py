@@ -10,8 +10,9 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
@@ -146,25 +147,26 @@ def list_keys(session: Session, member: str | None = None) -> list[KeyInfo]:
     return [_key_info(row, name) for row, name in session.execute(query)]
 
 
-def find_key(session: Session | Connection, prefix: str) -> StoredKey | None:
-    """The key with this prefix. Takes a bare connection too: it runs on every API call,
-    and a Core query on a pooled connection costs a quarter of an ORM session's."""
-    found = session.execute(
-        select(
-            MemberKeyRow.id,
-            MemberRow.name,
-            MemberKeyRow.prefix,
-            MemberKeyRow.key_sha256,
-            MemberKeyRow.scopes,
-            MemberKeyRow.revoked_at,
-            MemberKeyRow.last_used_at,
-        )
-        .join(MemberRow, MemberRow.id == MemberKeyRow.member_id)
-        .where(MemberKeyRow.prefix == prefix)
-    ).first()
-    if found is None:
-        return None
-    key_id, member, prefix, digest, scopes, revoked_at, last_used_at = found
+# The one read of a key by its prefix: `find_key` runs it through SQLAlchemy, the match API's
+# `KeyLookup` compiles it once for a bare DB-API cursor. Rows become keys with `stored_key`.
+KEY_BY_PREFIX = (
+    select(
+        MemberKeyRow.id,
+        MemberRow.name,
+        MemberKeyRow.prefix,
+        MemberKeyRow.key_sha256,
+        MemberKeyRow.scopes,
+        MemberKeyRow.revoked_at,
+        MemberKeyRow.last_used_at,
+    )
+    .join(MemberRow, MemberRow.id == MemberKeyRow.member_id)
+    .where(MemberKeyRow.prefix == bindparam("prefix"))
+)
+
+
+def stored_key(row: Sequence[Any]) -> StoredKey:
+    """A `KEY_BY_PREFIX` row as a key (`last_used_at` already a datetime)."""
+    key_id, member, prefix, digest, scopes, revoked_at, last_used_at = row
     return StoredKey(
         key_id,
         member,
@@ -174,6 +176,12 @@ def find_key(session: Session | Connection, prefix: str) -> StoredKey | None:
         revoked_at is not None,
         last_used_at,
     )
+
+
+def find_key(session: Session | Connection, prefix: str) -> StoredKey | None:
+    """The key with this prefix (the match API reads it with `KeyLookup` instead)."""
+    found = session.execute(KEY_BY_PREFIX, {"prefix": prefix}).first()
+    return None if found is None else stored_key(found)
 
 
 def touch_key(session: Session | Connection, key_id: int, at: datetime) -> None:
