@@ -31,7 +31,9 @@ from hotline.security.crypto import sealer_for
 from hotline.web.app import create_app
 
 POSTGRES_URL = os.environ.get("HOTLINE_TEST_POSTGRES_URL", "")
-TEST_SECRET = "test-secret-" + "x" * 40
+# Random, not a pattern: tests that run the CLI in production mode use it too, and production
+# refuses guessable keys.
+TEST_SECRET = "test-secret-PjoA7LF-jBMa1SU4jv_dlVIuQgBU-nooZRCTmtXGuMn6dvYb"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 CHROMIUM = "/usr/bin/chromium"
 

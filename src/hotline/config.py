@@ -7,8 +7,12 @@ in step.
 
 from __future__ import annotations
 
+import math
 import secrets
+import zlib
+from collections import Counter
 from enum import Enum, StrEnum
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,6 +22,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Values that must never be accepted as a real secret.
 _PLACEHOLDER_SECRETS = {"", "changethis", "change-me", "secret", "dev", "development", "demo"}
 _MIN_SECRET_LENGTH = 32
+_MIN_SECRET_BITS = 128  # estimated by secret_strength_bits(); production only
+_HOW_TO_GENERATE = (
+    "Set it to a long random value, e.g. `export HOTLINE_SECRET_KEY=\"$(python3 -c 'import "
+    "secrets; print(secrets.token_urlsafe(48))')\"`, or run with --demo to try hotline locally."
+)
 
 
 class Mode(StrEnum):
@@ -55,8 +64,10 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr = Field(
         default=SecretStr(""),
-        description="At least 32 characters. Signs sessions and CSRF tokens and derives the "
-        "keys that encrypt reporter emails and key the rate limiter.",
+        description="At least 32 characters; in production also refused when it looks guessable "
+        "(under about 128 bits by an entropy estimate: repeated characters, words or digit "
+        "runs). Signs sessions and CSRF tokens and derives the keys that encrypt reporter "
+        "emails and key the rate limiter.",
     )
     require_2fa: bool | None = Field(
         default=None,
@@ -391,22 +402,54 @@ class Settings(BaseSettings):
         return self.worker_in_process
 
 
+def secret_strength_bits(value: str) -> float:
+    """A cautious estimate of a secret's entropy in bits: the least of three views, so any one
+    of them catches a pattern the others miss. Character frequencies (Shannon), counting only
+    characters that do not continue a sequence (`1234`, `abcd`, `aaaa` keep one step), catch
+    runs and small alphabets; zlib's compressed size catches repeated words; the character
+    classes used bound what the alphabet allows at all."""
+    if not value:
+        return 0.0
+    data = value.encode()
+    length = len(value)
+    frequencies = Counter(value).values()
+    per_char = -sum(c / length * math.log2(c / length) for c in frequencies)
+    steps = [ord(b) - ord(a) for a, b in pairwise(value)]
+    surprising = 1 + sum(1 for i, step in enumerate(steps) if i == 0 or step != steps[i - 1])
+    shannon = per_char * surprising
+    compressed = (len(zlib.compress(data, 9)) - len(zlib.compress(b"", 9))) * 8
+    alphabet = (
+        26 * any(c.islower() for c in value)
+        + 26 * any(c.isupper() for c in value)
+        + 10 * any(c.isdigit() for c in value)
+        + 33 * any(not c.isalnum() for c in value)
+    )
+    by_classes = length * math.log2(alphabet) if alphabet > 1 else 0.0
+    return min(shannon, float(compressed), by_classes)
+
+
 def _ensure_secret(settings: Settings) -> None:
     value = settings.secret_key.get_secret_value()
-    if value.strip().lower() not in _PLACEHOLDER_SECRETS and len(value) >= _MIN_SECRET_LENGTH:
-        return
-    if value and value.strip().lower() not in _PLACEHOLDER_SECRETS:
+    placeholder = value.strip().lower() in _PLACEHOLDER_SECRETS
+    if not placeholder and len(value) >= _MIN_SECRET_LENGTH:
+        # Outside production a weak key is only a convenience (tests and demos use one).
+        bits = secret_strength_bits(value)
+        if not settings.is_production or bits >= _MIN_SECRET_BITS:
+            return
+        raise SettingsError(
+            f"HOTLINE_SECRET_KEY looks guessable (about {bits:.0f} bits of entropy; at least "
+            f"{_MIN_SECRET_BITS} are needed): too few different characters, or repeated "
+            "characters, words or sequences. "
+            f"{_HOW_TO_GENERATE}"
+        )
+    if value and not placeholder:
         problem = f"HOTLINE_SECRET_KEY is shorter than {_MIN_SECRET_LENGTH} characters"
     elif value:
         problem = "HOTLINE_SECRET_KEY is a placeholder value"
     else:
         problem = "HOTLINE_SECRET_KEY is not set"
     if settings.is_production:
-        raise SettingsError(
-            f"{problem}. Set it to a long random value, e.g. "
-            "`export HOTLINE_SECRET_KEY=\"$(python -c 'import secrets; "
-            "print(secrets.token_urlsafe(48))')\"`, or run with --demo to try hotline locally."
-        )
+        raise SettingsError(f"{problem}. {_HOW_TO_GENERATE}")
     # Development and demo: keep a generated key beside the data so restarts keep sessions.
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     key_file = settings.data_dir / "secret.key"

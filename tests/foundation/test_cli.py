@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from hotline.cli import app
 from hotline.db.engine import Database
-from tests.conftest import hotline_env, start_serve
+from tests.conftest import TEST_SECRET, hotline_env, start_serve
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def test_production_start_without_secret_is_refused(tmp_path: Path) -> None:
 
 def test_db_upgrade_on_a_fresh_directory(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    env |= {"HOTLINE_DATA_DIR": str(tmp_path), "HOTLINE_SECRET_KEY": "s" * 40}
+    env |= {"HOTLINE_DATA_DIR": str(tmp_path), "HOTLINE_SECRET_KEY": TEST_SECRET}
     result = subprocess.run(
         [sys.executable, "-m", "hotline", "db", "upgrade"],
         env=env,

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from hotline.config import Mode, SettingsError, load_settings
+from tests.conftest import TEST_SECRET as STRONG
 
 
 def test_production_refuses_missing_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -23,7 +24,7 @@ def test_production_refuses_short_secret(tmp_path: Path) -> None:
 
 
 def test_production_accepts_long_secret(tmp_path: Path) -> None:
-    settings = load_settings(data_dir=tmp_path, secret_key="k" * 40)
+    settings = load_settings(data_dir=tmp_path, secret_key=STRONG)
     assert settings.mode is Mode.production
     assert settings.two_factor_required is True
     assert settings.database_url == f"sqlite:///{tmp_path / 'hotline.db'}"
@@ -45,13 +46,13 @@ def test_demo_generates_and_keeps_a_secret(tmp_path: Path) -> None:
 )
 def test_invalid_settings_are_refused_with_a_message(tmp_path: Path, overrides: dict) -> None:
     with pytest.raises(SettingsError, match="invalid settings"):
-        load_settings(data_dir=tmp_path, secret_key="k" * 40, **overrides)
+        load_settings(data_dir=tmp_path, secret_key=STRONG, **overrides)
 
 
 def test_settings_come_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOTLINE_SECRET_KEY", "e" * 40)
+    monkeypatch.setenv("HOTLINE_SECRET_KEY", STRONG)
     monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("HOTLINE_REQUIRE_2FA", "false")
     settings = load_settings()
-    assert settings.secret == b"e" * 40
+    assert settings.secret == STRONG.encode()
     assert settings.two_factor_required is False
