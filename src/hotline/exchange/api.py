@@ -8,7 +8,6 @@ ours, whose audit log has the reason), is audited without the body, and stores n
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -17,11 +16,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from hotline import json_input
 from hotline.config import Settings
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
 from hotline.errors import (
-    MalformedBody,
     PayloadTooLarge,
     RateLimited,
     Unauthorized,
@@ -59,10 +58,7 @@ async def _read_body(request: Request) -> bytes:
 def _json(content_type: str, body: bytes) -> Any:
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise UnsupportedMediaType("send JSON with Content-Type: application/json")
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedBody("the body is not valid JSON") from exc
+    return json_input.loads(body)
 
 
 def _handle(

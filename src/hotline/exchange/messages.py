@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from hotline import json_input
 from hotline.errors import FieldError, InvalidInput
 
 CATEGORIES = ("A", "B", "C")  # UK legal categories, the grading model every instance shares
@@ -88,7 +89,9 @@ def _time(data: dict[str, Any], name: str, errors: list[FieldError]) -> datetime
     value = data.get(name)
     try:
         parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
+        if parsed is not None and parsed.tzinfo is not None:
+            parsed.astimezone(UTC)  # year 1 at +14:00, say, has no UTC time: OverflowError
+    except (ValueError, OverflowError):
         parsed = None
     if parsed is None or parsed.tzinfo is None:
         errors.append(FieldError(name, "must be an ISO 8601 time with its UTC offset"))
@@ -120,8 +123,11 @@ def parse_status(raw: Any) -> StatusUpdate:
     data = _object(raw)
     errors: list[FieldError] = []
     forward_id = _id(data, errors)
+    if forward_id.isdigit() and json_input.bounded_digits(forward_id) is None:
+        # A status update is about one of our forwards: a row id, at most MAX_ID.
+        errors.append(FieldError("forward_id", f"a number id is at most {json_input.MAX_ID}"))
     status = data.get("status")
-    if status not in RemoteStatus.__members__:
+    if not isinstance(status, str) or status not in RemoteStatus.__members__:
         errors.append(FieldError("status", "must be received, actioned or removed"))
     at = _time(data, "at", errors)
     if errors or at is None:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from hotline import json_input
 from hotline.errors import (
     FieldError,
     InvalidInput,
-    MalformedBody,
     PayloadTooLarge,
     UnsupportedMediaType,
 )
@@ -37,18 +36,16 @@ async def _json_object(request: Request) -> dict[str, Any]:
         body += chunk
         if len(body) > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"the body must be at most {MAX_BODY_BYTES} bytes")
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedBody("the body is not valid JSON") from exc
+    data = json_input.loads(body)
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object")
     unknown = sorted(set(data) - ALLOWED_FIELDS)
     if unknown:
         raise InvalidInput(
             "the report has fields this API does not know; nothing was stored",
-            fields=[FieldError(name, "unknown field") for name in unknown],
+            fields=[FieldError(name, "unknown field") for name in unknown[:50]],
         )
+    json_input.require_text(data, ALLOWED_FIELDS)  # every field is a string or null
     return data
 
 

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from hotline import json_input
 from hotline.config import Settings
 from hotline.errors import InvalidInput, NotFound
 from hotline.lists import release as releases
@@ -204,9 +205,10 @@ def _version(session: Any, name: str, version: str) -> int:
         if latest is None:
             raise NotFound(f"list {name!r} has no release yet")
         return latest.version
-    if not version.isdigit():
-        raise InvalidInput("a version is a whole number or `latest`")
-    return lists_store.get_release(session, name, int(version)).version
+    number = json_input.bounded_digits(version)
+    if number is None:
+        raise InvalidInput("a version is a whole number (at most 2**31-1) or `latest`")
+    return lists_store.get_release(session, name, number).version
 
 
 @router.get("/{name}/releases/{version}")
@@ -240,7 +242,9 @@ def release_file(request: Request, name: str, version: str, file: str) -> Respon
 async def delta(
     request: Request,
     name: str,
-    since: int = Query(..., description="The release version your copy is at (0: none)."),
+    since: json_input.Version = Query(
+        ..., description="The release version your copy is at (0: none)."
+    ),
 ) -> Response:
     """The signed delta from release `since` to the latest release: additions and
     withdrawals. Made on first request, then served as made."""
@@ -259,10 +263,11 @@ async def delta(
 def delta_file(request: Request, name: str, span: str, file: str) -> Response:
     svc = service_for(request.app.state)
     key = _member(svc, request, name)
-    since, _, version = span.partition("-")
-    if not (since.isdigit() and version.isdigit()):
+    since_text, _, version_text = span.partition("-")
+    since, version = json_input.bounded_digits(since_text), json_input.bounded_digits(version_text)
+    if since is None or version is None:
         raise NotFound("no such delta")
-    folder = releases.delta_path(release_root(svc.settings), name, int(since), int(version))
+    folder = releases.delta_path(release_root(svc.settings), name, since, version)
     try:
         manifest = releases.read_manifest(folder)
     except FileNotFoundError as exc:

@@ -17,7 +17,6 @@ resolve or validate. docs/benchmarks.md has the figures.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -27,11 +26,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from hotline import json_input
 from hotline.db.base import utcnow
 from hotline.errors import (
     AppError,
     InvalidInput,
-    MalformedBody,
     PayloadTooLarge,
     RateLimited,
     Unauthorized,
@@ -167,13 +166,6 @@ def _json(body: dict[str, Any]) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-def _parse_json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedBody("the body is not valid JSON") from exc
-
-
 def search(
     svc: MatchService, queries: Sequence[HashQuery], lists: list[str], *, refresh: bool = True
 ) -> tuple[dict[str, Any], int, int]:
@@ -204,7 +196,7 @@ async def answer_json(
     key, lists = await _admit(svc, token, requested)
     if refused is not None:
         raise refused
-    data = _parse_json(raw)
+    data = json_input.loads(raw)
     queries = inputs.from_json(data)
     if _small(queries):
         matcher = svc.matcher
