@@ -1,4 +1,5 @@
-"""The signed request on its own: what verifies, and each way a request is refused."""
+"""The signed request: what verifies, each way a request is refused, and a replay refused by
+the receiver's nonce store."""
 
 from __future__ import annotations
 
@@ -6,15 +7,27 @@ import base64
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
 
-from hotline.exchange import protocol
+from hotline.config import Settings
+from hotline.db.engine import Database
+from hotline.exchange import api, partners, protocol
 from hotline.exchange.protocol import PartnerKey, Refusal, Refused
+from hotline.exchange.tables import ExchangeNonceRow, InboundReportRow
 from hotline.lists.signing import key_id_of
+from tests.exchange.helpers import Sender, audit_actions, count
 
 NOW = 1_700_000_000
 SKEW = 300
 BODY = b'{"forward_id":"1","url":"http://example.com/a"}'
 PATH = protocol.REPORTS_PATH
+FORWARD = {
+    "forward_id": "7",
+    "url": "http://example.com/replayed",
+    "first_reported_at": "2024-05-01T10:00:00+00:00",
+    "category": None,
+    "reference": "TD-REPLAY01",
+}
 
 
 def _key() -> tuple[Ed25519PrivateKey, PartnerKey]:
@@ -144,12 +157,44 @@ def test_timestamps_within_the_skew_pass(offset: int) -> None:
     _verify(_sign(private, key, timestamp=NOW + offset), key)
 
 
-def test_a_replay_verifies_by_itself_so_the_nonce_store_must_refuse_it() -> None:
-    """The signature alone cannot tell a replay: hotline.exchange.auth keeps the nonces."""
-    private, key = _key()
-    headers = _sign(private, key)
-    _verify(headers, key)
-    _verify(headers, key)
+def test_a_replayed_message_is_refused_by_the_nonce_store(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    """The signature alone cannot tell a replay (the same headers verify twice), so the
+    receiver's nonce store must: the same signed message again is a 401 `unauthorized` in the
+    one error shape, audited as `replayed_nonce`, with nothing stored twice."""
+    sender = Sender("Hotline A", recipient=settings.organisation_name)
+    with db.write() as session:
+        partners.add(session, sender.name, "GB", "http://127.0.0.1:9", sender.public_b64)
+    body, headers = sender.request(PATH, FORWARD)
+    signed = protocol.parse(headers)
+    partner = PartnerKey(sender.name, sender.key_id, sender.public_raw, enabled=True)
+    for _ in range(2):
+        protocol.verify(
+            signed,
+            partner,
+            method="POST",
+            path=PATH,
+            recipient=sender.recipient,
+            body=body,
+            now=signed.timestamp,
+            skew_seconds=SKEW,
+        )
+
+    first = client.post(PATH, content=body, headers=headers)
+    assert first.status_code == 201, first.text
+    replayed = client.post(PATH, content=body, headers=headers)
+    assert replayed.status_code == 401, replayed.text
+    assert replayed.json() == {"error": {"code": "unauthorized", "message": api.REFUSED}}
+    assert audit_actions(db, "exchange.refused") == [
+        {"object_id": sender.name, "reason": Refusal.replayed_nonce.value, "endpoint": PATH}
+    ]
+    assert count(db, InboundReportRow) == 1 and count(db, ExchangeNonceRow) == 1
+    # The same message under a fresh nonce is a retry, not a replay: answered, stored once.
+    body, headers = sender.request(PATH, FORWARD)
+    retry = client.post(PATH, content=body, headers=headers)
+    assert retry.status_code == 200 and retry.json() == first.json()
+    assert count(db, InboundReportRow) == 1 and count(db, ExchangeNonceRow) == 2
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ from hotline.web.deps import client_address, get_db, get_settings
 router = APIRouter(prefix="/api/v1/exchange", tags=["exchange"])
 
 MAX_BODY_BYTES = 16 * 1024
-_REFUSED = "the exchange signature was refused; this instance's administrators can say why"
+REFUSED = "the exchange signature was refused; this instance's administrators can say why"
 
 Work = Callable[[Session, Partner, Any], tuple[int, dict[str, Any]]]
 
@@ -101,7 +101,7 @@ def _handle(
                 (exc.partner or "-")[:64],
                 {"reason": exc.reason.value, "endpoint": path},
             )
-        raise Unauthorized(_REFUSED) from exc
+        raise Unauthorized(REFUSED) from exc
 
 
 async def _serve(request: Request, path: str, work: Work) -> JSONResponse:
