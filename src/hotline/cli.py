@@ -16,7 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
-from hotline import __version__
+from hotline import __version__, handlers
+from hotline.backup.cli import backup_app
 from hotline.cli_support import fail
 from hotline.config import Mode, Settings, SettingsError, load_settings, settings_environment
 from hotline.db import migrate
@@ -27,6 +28,8 @@ from hotline.hashing.cli import hash_command
 from hotline.jobs.cli import worker_command
 from hotline.lists.cli import lists_app
 from hotline.matching.cli import match_command, member_app
+from hotline.security.audit_cli import audit_app
+from hotline.security.audit_keys import audit_key, use_key
 from hotline.stats.cli import stats_app
 from hotline.takedown.cli import hosts_app, takedown_app
 
@@ -38,7 +41,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
@@ -49,7 +51,9 @@ app.add_typer(hosts_app, name="hosts")
 app.add_typer(takedown_app, name="takedown")
 app.add_typer(partner_app, name="partner")
 app.add_typer(stats_app, name="stats")
+app.add_typer(backup_app, name="backup")
 app.command("worker")(worker_command)
+handlers.register()  # the job and event handlers every worker started from here runs
 
 
 def _settings(**overrides: object) -> Settings:
@@ -59,19 +63,11 @@ def _settings(**overrides: object) -> Settings:
         raise fail(str(exc)) from exc
 
 
-def _settings_without_secret() -> Settings:
-    """For commands that only read the database and use no key (`audit verify`): the secret is
-    neither needed nor checked, so they work on any instance, demo or not."""
-    try:
-        return Settings()
-    except ValueError as exc:  # pydantic's ValidationError
-        raise fail(f"invalid settings: {exc}") from exc
-
-
 @contextmanager
 def _database(settings: Settings, *, upgrade: bool = True) -> Iterator[Database]:
     """The database for one command, migrated (or checked to be), closed when it ends."""
     db = Database(settings.database_url)
+    use_key(db, audit_key(settings))  # every audit append on it is keyed
     try:
         if upgrade:
             migrate.upgrade(db)
@@ -163,11 +159,10 @@ def _serve(settings: Settings, db: Database, demo: bool) -> None:
         settle_collector()
     stop = None
     if settings.runs_worker_in_process:
-        from hotline.assess.fetcher import fetch_policy_from
         from hotline.jobs.worker import start_in_process
 
         # One job worker, in this process, however many web processes there are.
-        _thread, stop = start_in_process(db, settings, fetch_policy_from(settings))
+        _thread, stop = start_in_process(db, settings)
         typer.echo("  Background jobs run in this process (HOTLINE_WORKER_IN_PROCESS).")
     try:
         uvicorn.run(
@@ -330,24 +325,6 @@ def user_code(username: str) -> None:
     if secret is None:
         raise fail("this account has no two-factor secret")
     typer.echo(totp.current_code(secret))
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit chain; name the first altered or missing row (exit 1 if any)."""
-    from hotline.security import audit
-
-    with _database(_settings_without_secret(), upgrade=False) as db, db.read() as session:
-        result = audit.verify(session)
-    if result.ok:
-        typer.echo(f"audit log intact: {result.rows_checked} rows, head {result.head_hash}")
-        return
-    typer.echo(
-        f"audit log BROKEN: {result.problem} (first bad row: {result.seq}; "
-        f"{result.rows_checked} rows before it are intact)",
-        err=True,
-    )
-    raise typer.Exit(1)
 
 
 media_app = typer.Typer(help="Fetched media kept for grading.", no_args_is_help=True)

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from hotline.assess.fetcher import FetchPolicy, fetch_policy_from
 from hotline.config import Settings, SettingsError, load_settings
+from hotline.db.base import utcnow
 from hotline.db.engine import Database
 from hotline.web.app import create_app
 from tests.conftest import TEST_SECRET
@@ -76,6 +77,16 @@ def test_the_web_app_fetches_through_it(tmp_path: Path, db: Database) -> None:
     assert policy.proxy_url == PROXY
 
 
+def _handler_policy(settings: Settings) -> FetchPolicy:
+    """The policy a job handler fetches under when its worker was handed none: the settings'."""
+    from hotline.jobs.queue import Job
+    from hotline.jobs.worker import JobContext
+    from hotline.takedown.job_handlers import fetch_policy
+
+    job = Job(1, "takedown.recheck", {}, 1, 3, "token", utcnow())
+    return fetch_policy(JobContext(None, settings, job))  # type: ignore[arg-type]
+
+
 def test_serve_gives_its_in_process_worker_the_same_policy(
     tmp_path: Path, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -86,8 +97,8 @@ def test_serve_gives_its_in_process_worker_the_same_policy(
 
     given: list[FetchPolicy] = []
 
-    def fake_start(db: Database, settings: Settings, policy: FetchPolicy) -> Any:
-        given.append(policy)
+    def fake_start(db: Database, settings: Settings, resources: Any = None) -> Any:
+        given.append(_handler_policy(settings))
         return None, threading.Event()
 
     monkeypatch.setattr(worker, "start_in_process", fake_start)
@@ -101,18 +112,18 @@ def test_hotline_worker_fetches_through_it(
     tmp_path: Path, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from hotline.cli import app
-    from hotline.jobs import worker
+    from hotline.jobs import cli as jobs_cli
 
     given: list[FetchPolicy] = []
 
     class RecordingWorker:
-        def __init__(self, db: Database, settings: Settings, policy: FetchPolicy, **kw: Any):
-            given.append(policy)
+        def __init__(self, db: Database, settings: Settings, **kw: Any):
+            given.append(_handler_policy(settings))
 
         def run_until_idle(self) -> int:
             return 0
 
-    monkeypatch.setattr(worker, "Worker", RecordingWorker)
+    monkeypatch.setattr(jobs_cli, "Worker", RecordingWorker)
     monkeypatch.setenv("HOTLINE_DATABASE_URL", db.url)
     monkeypatch.setenv("HOTLINE_SECRET_KEY", TEST_SECRET)
     monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path / "data"))

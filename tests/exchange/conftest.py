@@ -19,9 +19,9 @@ import uvicorn
 from hotline.assess.fetcher import FetchPolicy
 from hotline.config import Settings, load_settings
 from hotline.db.engine import Database
-from hotline.jobs.worker import Worker
 from hotline.web.app import create_app
 from tests.conftest import TEST_SECRET, free_port
+from tests.jobs.drain import drain
 
 # Only loopback: the partner instances here are 127.0.0.1 servers; nothing else may be dialled.
 LOOPBACK = FetchPolicy(
@@ -87,7 +87,7 @@ class Instance:
         return self.server.url
 
     def run_jobs(self) -> int:
-        return Worker(self.db, self.settings, LOOPBACK).run_until_idle()
+        return drain(self.db, self.settings, LOOPBACK)
 
 
 def _instance(name: str, db: Database, data_dir: Path, secret: str) -> Instance:

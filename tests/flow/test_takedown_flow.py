@@ -35,13 +35,13 @@ from hotline.exchange.tables import ForwardRow, InboundReportRow
 from hotline.intake.tables import ReportedUrlRow
 from hotline.jobs import queue as jobs
 from hotline.jobs.tables import JobRow
-from hotline.jobs.worker import Worker
 from hotline.takedown import directory, provider_rules
 from hotline.takedown.tables import NoticeRow, TakedownCaseRow
 from hotline.web.app import create_app
 from tests.assess.conftest import LoopbackNat, draw_image
 from tests.conftest import TEST_SECRET, StaffFactory, csrf_from
 from tests.exchange.conftest import LiveServer
+from tests.jobs.drain import drain
 from tests.takedown.cases_support import Smtp
 
 # Public-looking addresses the resolver hands out; LoopbackNat dials 127.0.0.1 instead.
@@ -90,7 +90,7 @@ class Hotline:
     policy: FetchPolicy
 
     def run_jobs(self) -> int:
-        return Worker(self.db, self.settings, self.policy).run_until_idle()
+        return drain(self.db, self.settings, self.policy)
 
     def tick(self) -> int:
         """One scheduler tick now (the periodic one may be a minute away) and what follows."""

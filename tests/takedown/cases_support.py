@@ -29,11 +29,11 @@ from hotline.hashing import hash_bytes
 from hotline.intake import reports
 from hotline.intake.tables import ReportedUrlRow
 from hotline.jobs.tables import JobRow
-from hotline.jobs.worker import Worker
 from hotline.security import users
 from hotline.takedown import directory
 from hotline.takedown.tables import TakedownCaseRow
 from tests.assess.conftest import draw_image
+from tests.jobs.drain import drain
 
 SITE_HOST = "site.example"
 ASN = 64500
@@ -154,7 +154,7 @@ def jobs_due_now(db: Database) -> None:
 
 
 def run_jobs(db: Database, settings: Settings, policy: FetchPolicy | None = None) -> int:
-    return Worker(db, settings, policy or FetchPolicy()).run_until_idle()
+    return drain(db, settings, policy or FetchPolicy())
 
 
 def tick(db: Database, settings: Settings, policy: FetchPolicy | None = None) -> int:

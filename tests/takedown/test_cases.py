@@ -24,10 +24,18 @@ from hotline.takedown import cases
 from hotline.takedown.cases import CaseState, CaseTab
 from hotline.takedown.tables import NoticeRow, TakedownCaseRow
 from tests.assess.conftest import draw_image
+from tests.jobs.drain import drain
 from tests.queue.test_queue_domain import report
 from tests.takedown.cases_support import add_provider, case_row, criminal_url
 
 URL = "https://files.example.org/gallery/1"
+# The reactions that route a new case, and nothing that would reach out to a partner or host.
+ROUTING = frozenset({"event", "takedown.open_case", "exchange.route_case"})
+
+
+def route(db: Database, settings: Settings) -> None:
+    """Let exchange react to "takedown.case_opened": the case is routed."""
+    drain(db, settings, kinds=ROUTING)
 
 
 def propose(db: Database, url_id: int, settings: Settings) -> int:
@@ -104,7 +112,11 @@ def test_a_host_abroad_goes_to_the_partner_hotline(db: Database, settings: Setti
             session, "Example NL Hotline", "NL", "https://partner.example.net", _key()
         )
     url_id = criminal_url(db, URL, country="NL")
-    case = case_row(db, propose(db, url_id, settings))
+    case_id = propose(db, url_id, settings)
+    assert case_row(db, case_id).state == CaseState.proposed  # until exchange has reacted
+    assert count(db, ForwardRow) == 0
+    route(db, settings)
+    case = case_row(db, case_id)
     assert case.state == CaseState.forwarded and case.route == "partner"
     assert case.partner_id == partner.id and case.provider_id is None
     assert case.next_check_at is not None  # our own re-checks run as well
@@ -116,7 +128,10 @@ def test_a_host_abroad_goes_to_the_partner_hotline(db: Database, settings: Setti
 def test_auto_send_confirms_and_queues_the_notice(db: Database, settings: Settings) -> None:
     auto = settings.model_copy(update={"notice_auto_send": True})
     add_provider(db, settings)
-    case = case_row(db, propose(db, criminal_url(db, URL), auto))
+    case_id = propose(db, criminal_url(db, URL), auto)
+    assert count(db, NoticeRow) == 0  # nothing goes before routing has settled
+    route(db, auto)
+    case = case_row(db, case_id)
     assert case.state == CaseState.notified and case.confirmed_by is None
     assert case.confirmed_at is not None and case.next_check_at is not None
     with db.read() as session:
@@ -129,7 +144,9 @@ def test_auto_send_confirms_and_queues_the_notice(db: Database, settings: Settin
     assert actions(db, case.id) == ["takedown.case_proposed", "takedown.case_confirmed"]
     # Auto-send needs a directory match: without one the case waits for an officer.
     other = criminal_url(db, "https://x.example.org/2", asn=1, abuse=())
-    assert case_row(db, propose(db, other, auto)).state == CaseState.proposed
+    other_case = propose(db, other, auto)
+    route(db, auto)
+    assert case_row(db, other_case).state == CaseState.proposed
 
 
 def test_only_criminal_urls_get_a_case(db: Database, settings: Settings) -> None:

@@ -19,7 +19,6 @@ from hotline.hashing import hash_bytes
 from hotline.intake.tables import ReportedUrlRow
 from hotline.jobs import queue as jobs
 from hotline.jobs.tables import JobRow
-from hotline.jobs.worker import Worker
 from hotline.takedown import cases, checks, schedule
 from hotline.takedown.removal import (
     CheckOutcome,
@@ -29,6 +28,7 @@ from hotline.takedown.removal import (
     decide,
 )
 from hotline.takedown.tables import RecheckRow
+from tests.jobs.drain import drain
 from tests.takedown.cases_support import (
     PNG_OTHER,
     PNG_SHOWN,
@@ -160,7 +160,7 @@ def check(db: Database, settings: Settings, site: Site, case_id: int) -> None:
     with db.write() as session:
         jobs.enqueue(session, "takedown.tick", {}, dedupe_key="periodic:takedown.tick")
     jobs_due_now(db)
-    Worker(db, settings, site.policy, kinds=CHECK_KINDS).run_until_idle()
+    drain(db, settings, site.policy, kinds=CHECK_KINDS)
 
 
 def outcomes(db: Database, case_id: int) -> list[str]:
@@ -192,7 +192,7 @@ def test_content_still_there_keeps_the_case_open(
     with db.write() as session:
         jobs.enqueue(session, "takedown.tick", {}, dedupe_key="periodic:takedown.tick")
     jobs_due_now(db)
-    Worker(db, settings, site.policy, kinds=CHECK_KINDS).run_until_idle()
+    drain(db, settings, site.policy, kinds=CHECK_KINDS)
     assert len(outcomes(db, case_id)) == 2
 
 
@@ -275,7 +275,7 @@ def test_check_now_on_a_proposed_case(db: Database, settings: Settings, site: Si
             ).scalar_one()
             == 1
         )
-    Worker(db, settings, site.policy, kinds=CHECK_KINDS).run_until_idle()
+    drain(db, settings, site.policy, kinds=CHECK_KINDS)
     assert outcomes(db, case_id) == ["present"]
     assert case_row(db, case_id).next_check_at is None  # the schedule starts with the notice
     set_case(db, case_id, removed_at=utcnow(), state="removed")

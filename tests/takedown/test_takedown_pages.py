@@ -17,9 +17,13 @@ from hotline.security.tables import AuditRow
 from hotline.takedown import cases
 from hotline.takedown.tables import HostingProviderRow, NoticeRow, TakedownCaseRow
 from tests.conftest import StaffFactory, csrf_from, sign_in
+from tests.jobs.drain import drain
 from tests.takedown.cases_support import add_provider, case_row, criminal_url, set_case
 
 URL = "https://files.example.org/gallery/9"
+
+
+ROUTING = frozenset({"event", "takedown.open_case", "exchange.route_case"})
 
 
 def audit_actions(db: Database, actor: str) -> list[str]:
@@ -75,6 +79,7 @@ def test_a_criminal_verdict_opens_a_case_that_an_officer_confirms(
                 follow_redirects=False,
             )
             assert done.status_code == 303
+    drain(db, settings, kinds=ROUTING)  # takedown and exchange react to the verdict
     case_id = only_case(db)  # the criminal verdict opened one case; the other none
     reference = case_row(db, case_id).reference
 

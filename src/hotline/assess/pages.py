@@ -15,7 +15,6 @@ from hotline.errors import AppError, Conflict
 from hotline.grading import service as grading_service
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor
-from hotline.takedown import cases as takedown_cases
 from hotline.web.deps import get_db, get_settings, require
 from hotline.web.templating import render
 
@@ -179,9 +178,7 @@ async def verdict(
                     "status": status.value,
                 },
             )
-            # Takedown: a criminal verdict opens its takedown case in the same transaction.
-            if parsed is queue.Verdict.criminal:
-                takedown_cases.propose(session, url_id, get_settings(request))
+            # A criminal verdict records "verdict.criminal" (record_verdict): takedown reacts.
     except AppError as exc:
         errors = {f.field: f.message for f in exc.fields} or {"decision": exc.message}
         with get_db(request).read() as session:

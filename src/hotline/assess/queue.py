@@ -23,6 +23,7 @@ from hotline.db.base import utcnow
 from hotline.errors import Conflict, FieldError, InvalidInput, NotFound
 from hotline.intake.reports import UrlStatus
 from hotline.intake.tables import ReportedUrlRow, ReportRow
+from hotline.jobs import events
 from hotline.security.tables import UserRow
 
 DEFAULT_CLAIM = timedelta(minutes=30)
@@ -396,7 +397,8 @@ def record_verdict(
     note: str | None = None,
     duplicate_of: int | None = None,
 ) -> UrlStatus:
-    """Record the verdict of the analyst holding a live claim; close the item."""
+    """Record the verdict of the analyst holding a live claim; close the item. A criminal
+    verdict records "verdict.criminal" in the same transaction (takedown opens its case)."""
     if duplicate_of is not None and (
         duplicate_of == url_id or session.get(ReportedUrlRow, duplicate_of) is None
     ):
@@ -431,4 +433,6 @@ def record_verdict(
         if session.get(ReportedUrlRow, url_id) is None:
             raise NotFound("no reported URL with that id")
         raise Conflict("claim this address (or renew an expired claim) before giving a verdict")
+    if verdict is Verdict.criminal:
+        events.emit(session, "verdict.criminal", {"url_id": url_id})
     return status

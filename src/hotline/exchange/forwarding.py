@@ -3,6 +3,9 @@ updates both ways: what the partner tells us of our forwards, what we owe partne
 
 Everything here runs in the caller's transaction; the network calls are the jobs'
 (`hotline.exchange.job_handlers`), so a decision and the work it causes commit together.
+Takedown comes before exchange: takedown's decisions reach this module as events (a case
+opened, a removal), and a partner's "removed" stops the clock through takedown's
+record_removal, called directly.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from hotline.exchange.tables import ForwardRow, InboundReportRow
 from hotline.intake.tables import ReportedUrlRow
 from hotline.jobs import queue
 from hotline.security import audit
+from hotline.takedown.cases import record_removal
 from hotline.takedown.tables import TakedownCaseRow
 
 FORWARD_JOB = "exchange.forward"
@@ -202,9 +206,6 @@ def record_remote_status(
     if changed:
         row.remote_status, row.remote_status_at = update.status.value, update.at
     if changed and update.status is RemoteStatus.removed:
-        # Imported here: takedown.cases imports this module (notify_status).
-        from hotline.takedown.cases import record_removal
-
         case = session.get(TakedownCaseRow, row.case_id)
         assert case is not None
         # Their clock is not ours: keep the removal between our first report and now.

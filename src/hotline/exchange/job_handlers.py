@@ -4,6 +4,13 @@
 report it forwarded to us stands. Both retry an offline or failing partner with backoff for
 a long time (MAX_ATTEMPTS), and give up at once on an answer that says no (a 4xx): the
 forwarded case is then flagged for staff. The network call happens outside any transaction.
+
+Event handlers (takedown's decisions, hotline.jobs.events):
+- "takedown.case_opened" -> exchange.route_case: a partner hotline covering the host's
+  country takes the case (a forward); otherwise the case stays with the host
+  (takedown.cases.route_to_host). A partner that sent us the report hears "actioned".
+- "takedown.removed" -> exchange.tell_removed: a partner that sent us the report hears
+  "removed".
 """
 
 from __future__ import annotations
@@ -11,12 +18,47 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from hotline.assess.fetcher import FetchPolicy, fetch_policy_from
 from hotline.db.base import utcnow
 from hotline.exchange import client, forwarding, inbound, keys, partners, protocol
 from hotline.exchange.client import Answer, Outcome
 from hotline.exchange.messages import RemoteStatus
+from hotline.jobs.events import on
 from hotline.jobs.worker import GiveUp, JobContext, Retry, job_handler
 from hotline.security import audit
+from hotline.takedown import cases
+
+
+def _int(payload: dict[str, Any], key: str) -> int:
+    value = payload.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise GiveUp(f"the job's payload has no {key}")
+    return value
+
+
+@on("takedown.case_opened", kind="exchange.route_case")
+def route_case(ctx: JobContext) -> None:
+    case_id, url_id = _int(ctx.payload, "case_id"), _int(ctx.payload, "url_id")
+    country = ctx.payload.get("country")
+    with ctx.db.write() as session:
+        partner = partners.partner_for_country(
+            session, country if isinstance(country, str) else None
+        )
+        if partner is not None:
+            if cases.route_to_partner(session, case_id, partner.id, partner.name, ctx.settings):
+                forwarding.start_forward(session, case_id, partner.id)
+        else:
+            cases.route_to_host(session, case_id, ctx.settings)
+        forwarding.notify_status(session, url_id, "actioned")
+        ctx.complete(session)
+
+
+@on("takedown.removed", kind="exchange.tell_removed")
+def tell_removed(ctx: JobContext) -> None:
+    url_id = _int(ctx.payload, "url_id")
+    with ctx.db.write() as session:
+        forwarding.notify_status(session, url_id, "removed")
+        ctx.complete(session)
 
 
 def _last_attempt(ctx: JobContext) -> bool:
@@ -27,7 +69,7 @@ def _send(ctx: JobContext, partner: partners.Partner, path: str, payload: dict[s
     with ctx.db.write() as session:
         me = keys.identity(session, ctx.settings.secret)  # made and committed on first use
     return client.post(
-        ctx.fetch_policy,
+        ctx.resource(FetchPolicy, fetch_policy_from),
         me,
         ctx.settings.organisation_name,
         partner,

@@ -25,6 +25,7 @@ from hotline.grading.jurisdictions import derive_all
 from hotline.grading.model import Grade, parse_grade
 from hotline.grading.tables import GradeRow, MediaItemRow
 from hotline.hashing import MediaHashes
+from hotline.jobs import events
 from hotline.security.tables import UserRow
 
 DEFAULT_PDQ_DISTANCE = 31
@@ -322,6 +323,7 @@ def submit_grade(
         row.final_grade = _grade_json(decision.final)
         row.qa_sampled = decision.sampled_for_qa
         row.decided_at = utcnow()
+        _verified(session, media_id, decision.final)
     elif decision.outcome is Outcome.disagreement:
         row.status = MediaStatus.disagreement.value
     session.flush()
@@ -358,7 +360,15 @@ def resolve(session: Session, media_id: int, senior_id: int, grade: Grade) -> No
     row.status = MediaStatus.resolved.value
     row.final_grade = _grade_json(grade)
     row.decided_at = utcnow()
+    _verified(session, media_id, grade)
     session.flush()
+
+
+def _verified(session: Session, media_id: int, grade: Grade) -> None:
+    """A final grade by people (agreed or resolved): the hash lists react ("grade.verified")."""
+    events.emit(
+        session, "grade.verified", {"media_id": media_id, "category": grade.category.value}
+    )
 
 
 def qa_sample(session: Session, limit: int = 100) -> list[MediaItem]:

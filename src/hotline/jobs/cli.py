@@ -12,7 +12,9 @@ from hotline.cli_support import fail
 from hotline.config import SettingsError, load_settings
 from hotline.db import migrate
 from hotline.db.engine import Database
+from hotline.jobs.worker import Worker, ensure_periodic, registry
 from hotline.logs import configure_logging
+from hotline.security.audit_keys import audit_key, use_key
 
 
 def worker_command(
@@ -26,9 +28,6 @@ def worker_command(
 ) -> None:
     """Run background jobs (notices, re-checks, reminders, forwards to partners) until stopped.
     Several workers may run at once, on one machine or many: a job is held by one at a time."""
-    from hotline.assess.fetcher import fetch_policy_from
-    from hotline.jobs.worker import Worker, ensure_periodic, registry
-
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -39,11 +38,10 @@ def worker_command(
     if unknown:
         raise fail(f"unknown job kind(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     db = Database(settings.database_url)
+    use_key(db, audit_key(settings))  # the jobs' audit appends are keyed
     try:
         migrate.upgrade(db)
-        worker = Worker(
-            db, settings, fetch_policy_from(settings), kinds=frozenset(kind) if kind else None
-        )
+        worker = Worker(db, settings, kinds=frozenset(kind) if kind else None)
         if once:
             ensure_periodic(db)
             ran = worker.run_until_idle()

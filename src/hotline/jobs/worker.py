@@ -1,7 +1,11 @@
 """Workers: claim a due job, run its handler, record the outcome; keep periodic jobs scheduled.
 
 Handlers are plain functions registered by kind (`@job_handler("takedown.recheck")`), so a
-test or a command can call them directly. A handler finishes its job inside its own write
+test or a command can call them directly. Which handlers a process has is decided by the
+composition roots (hotline.handlers imports the modules that register them); this module
+knows no capability. What a handler needs beyond the database and the settings (a fetch
+policy, say) it builds from the settings, or takes from `resources`, which a root or a test
+hands the worker keyed by type. A handler finishes its job inside its own write
 transaction with `ctx.complete(session)` when it has database effects, so those effects and
 the job's completion commit together (or not at all, if another worker took the job over).
 A handler that returns without completing is completed by the worker.
@@ -9,20 +13,18 @@ A handler that returns without completing is completed by the worker.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import socket
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from hotline.assess.fetcher import FetchPolicy
 from hotline.config import Settings
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
@@ -31,12 +33,8 @@ from hotline.jobs.queue import Job, JobState, LeaseLost
 
 log = logging.getLogger("hotline.jobs")
 
-# Modules whose import registers handlers. Listed here, not discovered, so what a worker runs
-# is visible in one place.
-HANDLER_MODULES = (
-    "hotline.takedown.job_handlers",
-    "hotline.exchange.job_handlers",
-)
+T = TypeVar("T")
+Resources = Mapping[type, object]
 
 
 class Retry(Exception):
@@ -55,13 +53,18 @@ class GiveUp(Exception):
 class JobContext:
     db: Database
     settings: Settings
-    fetch_policy: FetchPolicy
     job: Job
+    resources: Resources = field(default_factory=dict)
     completed: bool = False
 
     @property
     def payload(self) -> dict[str, Any]:
         return self.job.payload
+
+    def resource(self, kind: type[T], default: Callable[[Settings], T]) -> T:
+        """The `kind` object the worker was handed, else `default(settings)`."""
+        given = self.resources.get(kind)
+        return given if isinstance(given, kind) else default(self.settings)
 
     def complete(self, session: Session) -> None:
         """Finish the job in this transaction (raises LeaseLost if it is no longer ours)."""
@@ -95,8 +98,7 @@ def job_handler(
 
 
 def registry() -> dict[str, Registration]:
-    for name in HANDLER_MODULES:
-        importlib.import_module(name)
+    """The handlers registered in this process (by the modules the roots imported)."""
     return dict(_REGISTRY)
 
 
@@ -141,7 +143,7 @@ def default_worker_id() -> str:
 class Worker:
     db: Database
     settings: Settings
-    fetch_policy: FetchPolicy = field(default_factory=FetchPolicy)
+    resources: Resources = field(default_factory=dict)
     worker_id: str = field(default_factory=default_worker_id)
     kinds: frozenset[str] | None = None
 
@@ -157,7 +159,7 @@ class Worker:
         if job is None:
             return False
         reg = handlers[job.kind]
-        ctx = JobContext(self.db, self.settings, self.fetch_policy, job)
+        ctx = JobContext(self.db, self.settings, job, self.resources)
         try:
             reg.handler(ctx)
             if not ctx.completed:
@@ -212,11 +214,11 @@ class Worker:
 
 
 def start_in_process(
-    db: Database, settings: Settings, fetch_policy: FetchPolicy
+    db: Database, settings: Settings, resources: Resources | None = None
 ) -> tuple[threading.Thread, threading.Event]:
     """The embedded mode: one worker thread beside the web server."""
     stop = threading.Event()
-    worker = Worker(db, settings, fetch_policy)
+    worker = Worker(db, settings, resources or {})
     thread = threading.Thread(
         target=worker.run_forever, args=(stop,), name="hotline-worker", daemon=True
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import column, func, select, table
 from sqlalchemy.orm import Session
 
 from hotline.assess.hosting_store import latest_trace
@@ -27,6 +27,7 @@ from hotline.db.base import utcnow
 from hotline.errors import Conflict, FieldError, InvalidInput, NotFound
 from hotline.grading.tables import MediaItemRow
 from hotline.intake.tables import ReportedUrlRow
+from hotline.jobs import events
 from hotline.security import audit
 from hotline.security.tables import UserRow
 from hotline.takedown import directory, schedule, sending
@@ -42,6 +43,9 @@ from hotline.takedown.tables import (
 OBJECT = "takedown_case"  # the audit log's object type
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 CLOCK_TOLERANCE = timedelta(minutes=5)  # a removal time this far ahead is a clock, not a typo
+# A case's partner_id is a foreign key to this table (tables.py); the partner's name is read
+# by table name, so takedown does not import exchange, which comes after it.
+_PARTNERS = table("partner_hotlines", column("id"), column("name"))
 
 
 class CaseState(StrEnum):
@@ -129,12 +133,16 @@ def _provider_address(session: Session, provider_id: int) -> tuple[Provider, str
 
 
 def propose(session: Session, url_id: int, settings: Settings) -> int | None:
-    """Open the takedown case of a URL just given the verdict "criminal", in the caller's
-    transaction, and route it. Idempotent per URL (returns the existing case's id). None when
-    the URL has no criminal verdict or its content is already recorded as removed."""
-    from hotline.exchange.forwarding import notify_status, start_forward
-    from hotline.exchange.partners import partner_for_country
+    """Open the takedown case of a URL given the verdict "criminal", in the caller's
+    transaction, matching the traced host in the directory, and record "takedown.case_opened".
+    Idempotent per URL (returns the existing case's id). None when the URL has no criminal
+    verdict or its content is already recorded as removed.
 
+    Routing settles in the reaction to that event (hotline.exchange.job_handlers): the case
+    goes to the partner hotline of the host's country if there is one (`route_to_partner`),
+    otherwise it stays with the host (`route_to_host`, which sends at once under
+    settings.notice_auto_send). Nothing is sent before that, so a partner's country never
+    gets a notice to the host as well."""
     url = session.get(ReportedUrlRow, url_id)
     if url is None:
         raise NotFound("no reported URL with that id")
@@ -147,7 +155,6 @@ def propose(session: Session, url_id: int, settings: Settings) -> int | None:
         return existing
     trace = latest_trace(session, url_id)
     country = trace.country.upper() if trace and trace.country else None
-    now = utcnow()
     case = TakedownCaseRow(
         url_id=url_id,
         reference=new_reference(),
@@ -157,7 +164,7 @@ def propose(session: Session, url_id: int, settings: Settings) -> int | None:
         country=country,
         category=worst_category(session, url_id),
         first_reported_at=url.first_reported_at,
-        proposed_at=now,
+        proposed_at=utcnow(),
         reminders_sent=0,
         checks=0,
         unreachable_streak=0,
@@ -165,16 +172,8 @@ def propose(session: Session, url_id: int, settings: Settings) -> int | None:
     )
     session.add(case)
     session.flush()
-    partner = partner_for_country(session, country)
     provider: Provider | None = None
-    if partner is not None:
-        case.route = Route.partner.value
-        case.state = CaseState.forwarded.value
-        case.partner_id = partner.id
-        case.confirmed_at = now
-        # Our own re-checks run too: removal seen here stops the clock without waiting.
-        case.next_check_at = schedule.next_check(now, now, schedule.Cadence.from_settings(settings))
-    elif trace is not None:
+    if trace is not None:
         provider = directory.provider_for_host(
             session, asn=trace.asn, country=country, abuse_emails=trace.abuse_emails
         )
@@ -191,18 +190,58 @@ def propose(session: Session, url_id: int, settings: Settings) -> int | None:
             "url_id": url_id,
             "reference": case.reference,
             "route": case.route,
-            "partner": partner.name if partner else None,
             "provider": provider.id if provider else None,
             "country": country,
             "category": case.category,
         },
     )
-    if partner is not None:
-        start_forward(session, case.id, partner.id)
-    elif provider is not None and settings.notice_auto_send and _address(provider):
-        confirm(session, case.id, provider_id=provider.id, settings=settings, actor=audit.SYSTEM)
-    notify_status(session, url_id, "actioned")
+    events.emit(
+        session, "takedown.case_opened", {"case_id": case.id, "url_id": url_id, "country": country}
+    )
     return case.id
+
+
+def route_to_partner(
+    session: Session, case_id: int, partner_id: int, partner_name: str, settings: Settings
+) -> bool:
+    """The case goes to a partner hotline instead of the host (the partner's reaction to
+    "takedown.case_opened" decided so). Our own re-checks run too: removal seen here stops the
+    clock without waiting. False if the case has moved on meanwhile (an officer confirmed it,
+    or it was removed): it is then left as it is."""
+    case = _case(session, case_id)
+    if case.state != CaseState.proposed.value:
+        return False
+    now = utcnow()
+    case.route = Route.partner.value
+    case.state = CaseState.forwarded.value
+    case.partner_id = partner_id
+    case.provider_id = None
+    case.confirmed_at = now
+    case.next_check_at = schedule.next_check(now, now, schedule.Cadence.from_settings(settings))
+    audit.record(
+        session,
+        audit.SYSTEM,
+        "takedown.case_forwarded",
+        OBJECT,
+        case.id,
+        {"partner": partner_name, "country": case.country},
+    )
+    return True
+
+
+def route_to_host(session: Session, case_id: int, settings: Settings) -> int | None:
+    """No partner hotline takes the case: it stays with the host. Under notice_auto_send a
+    directory match with an address is confirmed (and its notice queued) at once; otherwise
+    it waits for a takedown officer. Returns the notice id, if one was queued."""
+    case = _case(session, case_id)
+    if case.state != CaseState.proposed.value or case.provider_id is None:
+        return None
+    if not settings.notice_auto_send:
+        return None
+    provider = directory.get_provider(session, case.provider_id)
+    if _address(provider) is None:
+        return None
+    return confirm(session, case.id, provider_id=provider.id, settings=settings, actor=audit.SYSTEM)
 
 
 def _send_to(
@@ -371,10 +410,9 @@ def record_removal(
     session: Session, case_id: int, at: datetime, reason: str, *, actor: str = audit.SYSTEM
 ) -> bool:
     """Stop the clock: the case and its URL are removed at `at` (the URL list drops it),
-    pending notices and reminders are cancelled, and a partner that sent us the report is told.
-    False if the case was already removed."""
-    from hotline.exchange.forwarding import notify_status
-
+    pending notices and reminders are cancelled, and "takedown.removed" is recorded (the URL
+    lists withdraw it; a partner that sent us the report is told). False if the case was
+    already removed."""
     case = _case(session, case_id)
     if case.removed_at is not None:
         return False
@@ -418,7 +456,11 @@ def record_removal(
         case.id,
         {"at": at.isoformat(), "reason": reason, "cancelled_notices": cancelled},
     )
-    notify_status(session, case.url_id, "removed")
+    events.emit(
+        session,
+        "takedown.removed",
+        {"case_id": case.id, "url_id": case.url_id, "at": at.isoformat()},
+    )
     return True
 
 
@@ -594,10 +636,9 @@ def case_view(session: Session, case_id: int, *, checks_shown: int = 50) -> Case
     provider = session.get(HostingProviderRow, row.provider_id) if row.provider_id else None
     partner_name = None
     if row.partner_id is not None:
-        from hotline.exchange.tables import PartnerRow
-
-        partner = session.get(PartnerRow, row.partner_id)
-        partner_name = partner.name if partner else None
+        partner_name = session.execute(
+            select(_PARTNERS.c.name).where(_PARTNERS.c.id == row.partner_id)
+        ).scalar_one_or_none()
     confirmed_by = None
     if row.confirmed_by is not None:
         confirmed_by = session.execute(

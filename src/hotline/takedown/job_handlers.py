@@ -7,6 +7,10 @@
 - takedown.send_notice: deliver one notice, reminder or escalation (see sending.py).
 
 Every handler writes its effects and completes its job in one transaction (`ctx.complete`).
+They fetch under `fetch_policy(ctx)`: the policy the worker was handed (tests: loopback
+only), else the running hotline's, from its settings.
+
+Event handlers: "verdict.criminal" opens the URL's takedown case (takedown.open_case).
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hotline.assess.fetcher import FetchPolicy, fetch_policy_from
 from hotline.db.base import utcnow
 from hotline.jobs import queue
+from hotline.jobs.events import on
 from hotline.jobs.worker import GiveUp, JobContext, Retry, job_handler
 from hotline.takedown import cases, checks, sending
 from hotline.takedown.delivery import DeliveryError
@@ -33,6 +39,19 @@ def _id(payload: dict[str, Any], key: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise GiveUp(f"the job's payload has no {key}")
     return value
+
+
+def fetch_policy(ctx: JobContext) -> FetchPolicy:
+    return ctx.resource(FetchPolicy, fetch_policy_from)
+
+
+@on("verdict.criminal", kind="takedown.open_case")
+def open_case(ctx: JobContext) -> None:
+    """A criminal verdict opens the URL's case (idempotent: one case per URL)."""
+    url_id = _id(ctx.payload, "url_id")
+    with ctx.db.write() as session:
+        cases.propose(session, url_id, ctx.settings)
+        ctx.complete(session)
 
 
 @job_handler(TICK_JOB, every=timedelta(minutes=1))
@@ -72,7 +91,7 @@ def recheck(ctx: JobContext) -> None:
         target = checks.target(session, case_id)
     if target is None:
         return  # removed meanwhile, or gone: nothing to check
-    observation = checks.fetch(ctx.fetch_policy, target.url)
+    observation = checks.fetch(fetch_policy(ctx), target.url)
     with ctx.db.write() as session:
         checks.apply(session, target, observation, ctx.settings, utcnow())
         ctx.complete(session)
@@ -104,7 +123,7 @@ def send_notice(ctx: JobContext) -> None:
             return
     # (2) Send. A worker dying here leaves the notice "sending": at-least-once (sending.py).
     try:
-        sending.deliver(outgoing, settings, ctx.fetch_policy)
+        sending.deliver(outgoing, settings, fetch_policy(ctx))
     except DeliveryError as exc:
         with ctx.db.write() as session:
             final = sending.attempt_failed(
