@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from hotline.db.engine import Database
-from hotline.security import passwords, users
+from hotline.security import login_guard, passwords, users
 from hotline.security.tables import UserRow
 
 PASSWORD = "a long benign passphrase 42"
@@ -34,16 +34,19 @@ def test_stored_hash_is_argon2id(db: Database) -> None:
 def test_sign_in_checks_the_stored_hash(db: Database) -> None:
     with db.write() as session:
         users.create_user(session, "signer", PASSWORD, ["analyst"])
-    with db.write() as session:
-        wrong, nobody = users.authenticate(
-            session, "signer", "not the passphrase", max_failures=5, lockout=timedelta(minutes=1)
+    policy = login_guard.LockoutPolicy(5, timedelta(minutes=1))
+
+    def attempt(password: str) -> login_guard.PasswordOutcome:
+        return login_guard.sign_in_with_password(
+            db, "signer", password, policy=policy, two_factor_required=True, session_hours=1
         )
-    assert nobody is None and wrong is users.LoginResult.bad_credentials
-    with db.write() as session:
-        result, user = users.authenticate(
-            session, "signer", PASSWORD, max_failures=5, lockout=timedelta(minutes=1)
-        )
-    assert result is users.LoginResult.ok and user is not None and user.username == "signer"
+
+    wrong = attempt("not the passphrase")
+    assert wrong.user is None and wrong.token is None
+    assert wrong.refusal is login_guard.Refusal.wrong_password
+    right = attempt(PASSWORD)
+    assert right.user is not None and right.user.username == "signer"
+    assert right.token and right.needs_code
 
 
 def test_each_hash_is_salted_and_odd_hashes_never_verify() -> None:

@@ -65,17 +65,22 @@ def test_secure_cookie_behind_tls(app, staff: StaffFactory) -> None:  # type: ig
     assert "Secure" in response.headers["set-cookie"]
 
 
-def test_wrong_password_then_lockout(
-    client: TestClient, staff: StaffFactory, db: Database, settings
+def test_wrong_password_then_a_wait(
+    client: TestClient, staff: StaffFactory, db: Database, settings, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
+    from hotline.db.base import utcnow
+    from hotline.security import login_guard
+
+    stopped = utcnow()
+    monkeypatch.setattr(login_guard, "utcnow", lambda: stopped)  # the wait outlasts the test
     username, password, _ = staff.create(["analyst"])
-    for _ in range(settings.login_max_failures - 1):
+    for _ in range(settings.login_max_failures):
         assert post_login(client, username, "wrong password!!").status_code == 401
-    locked = post_login(client, username, "wrong password!!")
-    assert locked.status_code == 401 and "locked" in locked.text
-    # Even the right password is refused while locked.
-    assert post_login(client, username, password).status_code == 401
+    # Inside the wait even the right password is refused, with the same words as a wrong one.
+    refused = post_login(client, username, password)
+    assert refused.status_code == 401 and "locked" not in refused.text
     assert actions(db).count("login.failed") == settings.login_max_failures + 1
+    assert actions(db).count("login.lockout") == 1
 
 
 def test_unknown_user_and_disabled_user(

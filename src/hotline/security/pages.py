@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from hotline.errors import AppError, Forbidden, RateLimited
-from hotline.security import audit, sessions, totp, users
+from hotline.security import audit, login_guard, sessions, totp, users
 from hotline.security.permissions import Action, Actor, Role, allowed
 from hotline.web.deps import (
     LoginRequired,
@@ -39,56 +39,57 @@ def login_form(request: Request, next: str = "") -> HTMLResponse:
     return render(request, "staff/login.html", {"next": _safe_next(next), "error": None})
 
 
+# One answer for a wrong password, an unknown or disabled account and an account that must
+# wait: which of them it was is in the audit log, not on the page.
+_SIGN_IN_REFUSED = (
+    "Wrong username or password, or this account cannot sign in just now. "
+    "After several failed attempts, wait a little before trying again."
+)
+
+
+# Handlers that hash passwords or write to the database are plain `def`: FastAPI runs them in
+# its thread pool, so an argon2 check never stalls the event loop (and other requests).
 @router.post("/login")
-async def login(request: Request) -> Response:
-    form = await request.form()
-    username = str(form.get("username", "")).strip().lower()[:64]
-    password = str(form.get("password", ""))[:256]
-    next_url = _safe_next(str(form.get("next", "")))
+def login(
+    request: Request,
+    username: str = Form(""),
+    password: str = Form(""),
+    next: str = Form(""),
+) -> Response:
+    username = username.strip().lower()[:64]
+    password = password[:256]
+    next_url = _safe_next(next)
     settings = get_settings(request)
     retry_after = request.app.state.login_limiter.hit(client_address(request))
     if retry_after is not None:
         raise RateLimited(
             "Too many sign-in attempts. Wait a few minutes and try again.", retry_after
         )
-    with get_db(request).write() as session:
-        result, user = users.authenticate(
-            session,
-            username,
-            password,
-            max_failures=settings.login_max_failures,
-            lockout=timedelta(minutes=settings.login_lockout_minutes),
-        )
-        if user is None:
-            audit.record(
-                session,
-                username or "(blank)",
-                "login.failed",
-                "user",
-                username,
-                {"reason": result.value},
-            )
-        else:
-            needs_code = user.totp_enabled or settings.two_factor_required
-            token = sessions.create(
-                session, user.id, mfa_passed=not needs_code, hours=settings.session_hours
-            )
-            audit.record(session, user.username, "login.password_ok", "user", user.id, {})
-    if user is None:
-        message = {
-            users.LoginResult.locked: "This account is locked after too many failed attempts. "
-            "Try again later or ask an admin.",
-        }.get(result, "Wrong username or password, or the account is disabled.")
+    outcome = login_guard.sign_in_with_password(
+        get_db(request),
+        username,
+        password,
+        policy=login_guard.LockoutPolicy.from_settings(settings),
+        two_factor_required=settings.two_factor_required,
+        session_hours=settings.session_hours,
+    )
+    user = outcome.user
+    if user is None or outcome.token is None:
         return render(
-            request, "staff/login.html", {"next": next_url, "error": message}, status_code=401
+            request,
+            "staff/login.html",
+            {"next": next_url, "error": _SIGN_IN_REFUSED},
+            status_code=401,
         )
     target = (
-        next_url if not needs_code else ("/staff/2fa" if user.totp_enabled else "/staff/2fa/enrol")
+        next_url
+        if not outcome.needs_code
+        else ("/staff/2fa" if user.totp_enabled else "/staff/2fa/enrol")
     )
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         sessions.COOKIE_NAME,
-        token,
+        outcome.token,
         max_age=settings.session_hours * 3600,
         httponly=True,
         samesite="lax",
@@ -113,31 +114,28 @@ def second_factor_form(request: Request) -> Response:
 
 
 @router.post("/2fa")
-async def second_factor(request: Request) -> Response:
+def second_factor(request: Request, code: str = Form("")) -> Response:
     user = _pending_user(request)
-    form = await request.form()
-    code = str(form.get("code", ""))[:16]
+    if not user.totp_enabled:
+        return RedirectResponse("/staff/2fa/enrol", status_code=303)
     retry_after = request.app.state.login_limiter.hit(client_address(request))
     if retry_after is not None:
         raise RateLimited("Too many attempts. Wait a few minutes and try again.", retry_after)
-    with get_db(request).write() as session:
-        ok = users.check_totp(session, user.id, code, request.app.state.totp_sealer, enrol=False)
-        if ok:
-            sessions.mark_mfa_passed(session, request.state.session_token)
-        audit.record(
-            session,
-            user.username,
-            "login.2fa_ok" if ok else "login.2fa_failed",
-            "user",
-            user.id,
-            {},
-        )
+    ok = login_guard.check_second_factor(
+        get_db(request),
+        user,
+        request.state.session_token,
+        code[:16],
+        request.app.state.totp_sealer,
+        login_guard.LockoutPolicy.from_settings(get_settings(request)),
+    )
     if not ok:
         return render(
             request,
             "staff/two_factor.html",
             {
-                "error": "That code is not right, or was already used. Enter the current code.",
+                "error": "That code is not right, or was already used. Enter the current code; "
+                "after several wrong codes, wait a little before trying again.",
                 "demo": user.is_demo,
             },
             status_code=401,
@@ -163,10 +161,9 @@ def enrol_form(request: Request) -> Response:
 
 
 @router.post("/2fa/enrol")
-async def enrol(request: Request) -> Response:
+def enrol(request: Request, code: str = Form("")) -> Response:
     user = _pending_user(request)
-    form = await request.form()
-    code = str(form.get("code", ""))[:16]
+    code = code[:16]
     sealer = request.app.state.totp_sealer
     with get_db(request).write() as session:
         ok = users.check_totp(session, user.id, code, sealer, enrol=True)
@@ -224,31 +221,37 @@ def staff_home(request: Request, actor: Actor = Depends(require(Action.staff_hom
 @router.get("/users", response_class=HTMLResponse)
 def user_list(request: Request, actor: Actor = Depends(require(Action.users_manage))) -> Response:
     with get_db(request).write() as session:
-        accounts = users.list_users(session)
         audit.record(session, actor.username, "users.view", "user", "*", {})
-    return render(
-        request,
-        "staff/users.html",
-        {"accounts": accounts, "roles": list(Role), "errors": {}, "values": {}},
-    )
+        context = _accounts_context(request, session)
+    return render(request, "staff/users.html", context | {"errors": {}, "values": {}})
+
+
+def _accounts_context(request: Request, session: Session) -> dict[str, object]:
+    """The accounts, plus the lockout notice: accounts whose sign-in waits have begun."""
+    policy = login_guard.LockoutPolicy.from_settings(get_settings(request))
+    return {
+        "accounts": users.list_users(session),
+        "roles": list(Role),
+        "guarded": login_guard.accounts_with_failures(session, policy),
+    }
 
 
 @router.post("/users", response_class=HTMLResponse)
-async def user_add(
-    request: Request, actor: Actor = Depends(require(Action.users_manage))
+def user_add(
+    request: Request,
+    actor: Actor = Depends(require(Action.users_manage)),
+    username: str = Form(""),
+    display_name: str = Form(""),
+    password: str = Form(""),
+    roles: list[str] = Form([]),
 ) -> Response:
-    form = await request.form()
-    values = {
-        "username": str(form.get("username", "")),
-        "display_name": str(form.get("display_name", "")),
-    }
-    roles = [str(r) for r in form.getlist("roles")]
+    values = {"username": username, "display_name": display_name}
     try:
         with get_db(request).write() as session:
             created = users.create_user(
                 session,
                 values["username"],
-                str(form.get("password", "")),
+                password,
                 roles,
                 display_name=values["display_name"],
             )
@@ -262,12 +265,12 @@ async def user_add(
             )
     except AppError as exc:
         with get_db(request).read() as session:
-            accounts = users.list_users(session)
+            context = _accounts_context(request, session)
         errors = {f.field: f.message for f in exc.fields} or {"username": exc.message}
         return render(
             request,
             "staff/users.html",
-            {"accounts": accounts, "roles": list(Role), "errors": errors, "values": values},
+            context | {"errors": errors, "values": values},
             status_code=exc.status,
         )
     return RedirectResponse("/staff/users", status_code=303)
@@ -285,6 +288,23 @@ def user_enable(
     username: str, request: Request, actor: Actor = Depends(require(Action.users_manage))
 ) -> Response:
     return _set_disabled(request, actor, username, False)
+
+
+@router.post("/users/{username}/clear-failures")
+def user_clear_failures(
+    username: str, request: Request, actor: Actor = Depends(require(Action.users_manage))
+) -> Response:
+    with get_db(request).write() as session:
+        target = login_guard.clear_failures(session, username)
+        audit.record(
+            session,
+            actor.username,
+            "user.failures_cleared",
+            "user",
+            target.id,
+            {"username": target.username},
+        )
+    return RedirectResponse("/staff/users", status_code=303)
 
 
 def _set_disabled(request: Request, actor: Actor, username: str, disabled: bool) -> Response:

@@ -23,8 +23,12 @@ class UserRow(Base):
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)  # refuses code replay
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Failed passwords and failed two-factor codes are counted apart, with the same policy
+    # (security/login_guard.py): a right password must not wipe the count of wrong codes.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    totp_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    totp_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

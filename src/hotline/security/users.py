@@ -1,11 +1,11 @@
-"""Staff accounts: create, list, disable, sign in, enrol and check two-factor codes."""
+"""Staff accounts: create, list, disable, enrol and check two-factor codes. Signing in, with
+its guessing limits, is security/login_guard.py."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -134,47 +134,6 @@ def set_disabled(session: Session, username: str, disabled: bool) -> User:
     row.disabled = disabled
     session.flush()
     return to_user(row)
-
-
-class LoginResult(StrEnum):
-    ok = "ok"
-    bad_credentials = "bad_credentials"
-    locked = "locked"
-    disabled = "disabled"
-
-
-def authenticate(
-    session: Session,
-    username: str,
-    password: str,
-    *,
-    max_failures: int,
-    lockout: timedelta,
-    now: datetime | None = None,
-) -> tuple[LoginResult, User | None]:
-    """Check a password; count failures and lock the account after too many."""
-    now = now or utcnow()
-    row = _row(session, username)
-    if row is None:
-        passwords.verify_password(passwords.DUMMY_HASH, password)  # same cost as a real check
-        return LoginResult.bad_credentials, None
-    if row.locked_until is not None and row.locked_until > now:
-        return LoginResult.locked, None
-    if not passwords.verify_password(row.password_hash, password):
-        row.failed_logins += 1
-        if row.failed_logins >= max_failures:
-            row.locked_until = now + lockout
-            row.failed_logins = 0
-            session.flush()
-            return LoginResult.locked, None
-        session.flush()
-        return LoginResult.bad_credentials, None
-    if row.disabled:
-        return LoginResult.disabled, None
-    row.failed_logins = 0
-    row.locked_until = None
-    session.flush()
-    return LoginResult.ok, to_user(row)
 
 
 def begin_totp_enrolment(session: Session, user_id: int, sealer: Sealer) -> str:
