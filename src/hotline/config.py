@@ -82,10 +82,18 @@ class Settings(BaseSettings):
         description="Comma-separated proxy addresses whose X-Forwarded-Proto/For are believed.",
     )
     login_max_failures: int = Field(
-        default=5, ge=1, le=100, description="Failed logins before an account is locked."
+        default=5,
+        ge=1,
+        le=100,
+        description="Failed sign-ins an account may have (passwords and two-factor codes "
+        "counted apart) before each further attempt must wait: 1 s, then 2, 4, 8 ... s.",
     )
     login_lockout_minutes: int = Field(
-        default=15, ge=1, le=24 * 60, description="How long a locked account stays locked."
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description="The longest wait between sign-in attempts on an account with repeated "
+        "failures.",
     )
     report_rate_limit: int = Field(
         default=10, ge=1, le=100_000, description="Reports one client may send per window."
