@@ -27,6 +27,7 @@ from hotline.db import migrate
 from hotline.db.base import Base
 from hotline.db.engine import Database
 from hotline.security import totp, users
+from hotline.security.audit_keys import chain_key_from, use_default_key
 from hotline.security.crypto import sealer_for
 from hotline.web.app import create_app
 
@@ -41,6 +42,13 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
 # -- databases ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_test_key() -> None:
+    """Databases a test opens without the app or the CLI append under the test secret's key,
+    the key the `settings` fixture binds too."""
+    use_default_key(chain_key_from(TEST_SECRET.encode()))
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +84,8 @@ def postgres_schema_url() -> Iterator[str]:
 def _truncate_postgres(db: Database) -> None:
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with db.writer.begin() as conn:
+        # The audit tables refuse TRUNCATE by trigger; replica mode (superuser) skips triggers.
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         conn.execute(
             text("INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, 0, :h)"),

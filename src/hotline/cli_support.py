@@ -12,6 +12,7 @@ from hotline.config import Settings, SettingsError, load_settings
 from hotline.db import migrate
 from hotline.db.engine import Database
 from hotline.errors import AppError
+from hotline.security.audit_keys import audit_key, use_key
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -33,6 +34,7 @@ def configured() -> Iterator[tuple[Settings, Database]]:
     except SettingsError as exc:
         raise fail(str(exc)) from exc
     db = Database(settings.database_url)
+    use_key(db, audit_key(settings))  # every audit append on it is keyed
     try:
         migrate.upgrade(db)
         yield settings, db

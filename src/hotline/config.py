@@ -69,6 +69,24 @@ class Settings(BaseSettings):
         "runs). Signs sessions and CSRF tokens and derives the keys that encrypt reporter "
         "emails and key the rate limiter.",
     )
+    audit_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Keys the audit chain's row hashes and signs its checkpoints; kept out of "
+        "the database. Empty: derived from the secret key. Set it (at least 32 characters) to "
+        "keep it apart from the web secret; `hotline audit verify` needs the same key.",
+    )
+    audit_anchor_path: str = Field(
+        default="",
+        description="Where audit checkpoints go: a JSON-lines file to append to, or an "
+        "https:// URL to POST each to (http:// only to a loopback address). Empty means "
+        "DATA_DIR/audit-anchors.jsonl.",
+    )
+    audit_anchor_minutes: int = Field(
+        default=60,
+        ge=0,
+        le=7 * 24 * 60,
+        description="How often the worker writes an audit checkpoint; 0 turns it off.",
+    )
     require_2fa: bool | None = Field(
         default=None,
         description="Require TOTP two-factor for staff. Empty means on, except in demo mode.",
@@ -106,6 +124,19 @@ class Settings(BaseSettings):
     )
     login_rate_window_seconds: int = Field(
         default=600, ge=1, le=86_400, description="The login rate limit's window."
+    )
+    rate_limit_ipv6_prefix: int = Field(
+        default=64,
+        ge=1,
+        le=128,
+        description="Rate limits count an IPv6 client by its network of this prefix length "
+        "(a subscriber usually holds a whole /64); IPv4-mapped addresses count as IPv4.",
+    )
+    redis_url: str = Field(
+        default="",
+        description="Redis for rate-limit counts shared by every process and host (e.g. "
+        "redis://127.0.0.1:6379/0; needs the `redis` extra). Empty: counts live in PostgreSQL, "
+        "or in the process's memory on SQLite.",
     )
     claim_minutes: int = Field(
         default=30,
@@ -304,8 +335,8 @@ class Settings(BaseSettings):
         ge=1,
         le=64,
         description="Web processes `hotline serve` runs on its port (uvicorn workers). More than "
-        "one uses more cores; each keeps its own copy of the hash lists in memory and its own "
-        "rate-limit counts, so a client may get up to this many times each limit.",
+        "one uses more cores; each keeps its own copy of the hash lists in memory. Rate limits "
+        "are shared through PostgreSQL or Redis; on SQLite each process counts its own.",
     )
     match_rate_limit: int = Field(
         default=600, ge=1, description="Match API calls a member key may make per window."
@@ -364,6 +395,13 @@ class Settings(BaseSettings):
             )
         return SecretStr(text)
 
+    @field_validator("audit_key")
+    @classmethod
+    def _audit_key_length(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() and len(value.get_secret_value()) < _MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {_MIN_SECRET_LENGTH} characters, or empty")
+        return value
+
     @field_validator("components")
     @classmethod
     def _known_components(cls, value: str) -> str:
@@ -377,6 +415,8 @@ class Settings(BaseSettings):
     def _defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'hotline.db'}"
+        if not self.audit_anchor_path:
+            self.audit_anchor_path = str(self.data_dir / "audit-anchors.jsonl")
         return self
 
     # Derived views -------------------------------------------------------------------------

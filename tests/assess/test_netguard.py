@@ -192,8 +192,10 @@ def test_allowlisted_loopback_is_fetched_with_the_real_backend(site: BenignSite)
 
 
 def test_targets_are_canonicalised() -> None:
-    target = parse_target("HTTP://Site.Example.:80/a b?q=1#frag")
-    assert target.url == "http://site.example/a b?q=1"
+    target = parse_target("HTTP://Site.Example.:80/a b?q=a+b&flag&x=%zz#frag")
+    # Host canonical; the target as given, only the space (never valid on the wire) encoded.
+    assert target.url == "http://site.example/a%20b?q=a+b&flag&x=%zz"
+    assert target.target == "/a%20b?q=a+b&flag&x=%zz"
     assert target.port == 80
     hex_public = parse_target("http://0xb16212c:8080/")
     assert hex_public.url == f"http://{FAKE_PUBLIC_IP}:8080/"

@@ -36,4 +36,4 @@ def test_a_report_leaves_no_trace_of_the_address(
                 assert address not in repr(tuple(row)), f"{address} stored in {table.name}"
     limiter_state = repr(vars(app.state.report_limiter))
     assert address not in limiter_state
-    assert app.state.report_limiter.client_key(address) in app.state.report_limiter._hits
+    assert app.state.report_limiter.client_key(address) in app.state.report_limiter.stored_keys()

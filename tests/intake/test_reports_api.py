@@ -205,7 +205,7 @@ def test_rate_limiter_keeps_no_raw_address() -> None:
 
     limiter = RateLimiter(b"k" * 32, limit=2, window_seconds=60)
     limiter.hit("203.0.113.7", now=0.0)
-    keys = list(limiter._hits)
+    keys = list(limiter.stored_keys())
     assert keys and all("203.0.113.7" not in k for k in keys)
     assert limiter.hit("203.0.113.7", now=1.0) is None
     assert limiter.hit("203.0.113.7", now=2.0) == 59

@@ -69,7 +69,7 @@ def test_normalisation(raw: str, expected: str) -> None:
         ("https://exa mple.com/", "spaces or control"),
         ("https://example.com/\x00", "spaces or control"),
         ("https://example.com:99999/", "not a valid URL"),
-        ("https://-bad-.com/", "not a public web address"),
+        ("https://-bad-.com/", "host name is not valid"),
         ("http://256.1.1.1/", "not a valid IP address"),
         ("http://[not-ipv6]/", "not a valid"),
     ],

@@ -70,14 +70,14 @@ def test_no_raw_address_is_kept_and_counts_restart_each_day(clock: FrozenClock) 
         assert limiter.hit(address, now=0.0) is None
         assert limiter.hit(address, now=1.0) is None
         assert limiter.hit(address, now=2.0) is not None  # over the limit today
-    state = repr(vars(limiter))
+    state = repr(vars(limiter)) + repr(vars(limiter.counter))
     for address in (ADDRESS, ADDRESS_V6, "2001:0db8:0000:0000:0000:0000:0000:0007"):
         assert address not in state
-    assert set(limiter._hits) == {limiter.client_key(ADDRESS), limiter.client_key(ADDRESS_V6)}
+    assert limiter.stored_keys() == {limiter.client_key(ADDRESS), limiter.client_key(ADDRESS_V6)}
     # The next UTC day: yesterday's keys can never match again, so they are dropped, and the
     # same address starts a fresh count (the window has not slid: only the key changed).
-    yesterday = set(limiter._hits)
+    yesterday = set(limiter.stored_keys())
     clock.moment = datetime(2025, 3, 2, 0, 0, 1, tzinfo=UTC)
     assert limiter.hit(ADDRESS, now=3.0) is None
-    assert yesterday.isdisjoint(limiter._hits)
-    assert set(limiter._hits) == {limiter.client_key(ADDRESS)}
+    assert yesterday.isdisjoint(limiter.stored_keys())
+    assert set(limiter.stored_keys()) == {limiter.client_key(ADDRESS)}

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from hotline.assess.evidence import FetchEvidence, FetchResult
 from hotline.assess.extract import PageKind, decode_html, extract_media, page_kind
-from hotline.assess.fetch_errors import FetchError, FetchErrorCode
+from hotline.assess.fetch_errors import FetchError, FetchErrorCode, as_fetch_error
 from hotline.assess.fetcher import SafeFetcher
 from hotline.hashing import HashingError, MediaHashes, hash_bytes
 
@@ -141,13 +141,13 @@ def collect_media(fetcher: SafeFetcher, page_url: str, *, hash_media: bool = Tru
                 referer=_referer(page.final_url, ref.url),
                 deadline=deadline,
             )
-        except FetchError as exc:
-            assert exc.evidence is not None
-            code: str = exc.code.value
-            if exc.code is FetchErrorCode.TOO_LARGE and budget < policy.max_media_bytes:
+        except Exception as raised:  # the fetcher raises only FetchError; _referer may not
+            error = as_fetch_error(raised)
+            code: str = error.code.value
+            if error.code is FetchErrorCode.TOO_LARGE and budget < policy.max_media_bytes:
                 code = CaptureErrorCode.CAPTURE_TOO_LARGE  # it was the budget that was hit
             items.append(
-                MediaItem(ref.url, ref.source, exc.evidence, None, None, code, exc.message)
+                MediaItem(ref.url, ref.source, error.evidence, None, None, code, error.message)
             )
             continue
         item = _hashed(ref.url, ref.source, result, hash_media)

@@ -1,9 +1,17 @@
-"""The one error type the safe fetcher raises, with a stable machine-readable code."""
+"""The one error type the safe fetcher raises, with a stable machine-readable code, and the
+mapping of everything its stack can raise (httpx, httpcore, h11, ssl, sockets, zlib, IDNA,
+URL parsing) onto those codes: a capture records a failed item, it never crashes on one."""
 
 from __future__ import annotations
 
+import socket
+import ssl
+import zlib
 from enum import StrEnum
 from typing import TYPE_CHECKING
+
+import httpcore
+import httpx
 
 if TYPE_CHECKING:
     from hotline.assess.evidence import FetchEvidence
@@ -24,6 +32,7 @@ class FetchErrorCode(StrEnum):
     UNSUPPORTED_ENCODING = "unsupported_encoding"  # a Content-Encoding we did not ask for
     BAD_ENCODING = "bad_encoding"  # gzip/deflate stream that does not decode
     PROTOCOL_ERROR = "protocol_error"  # malformed HTTP, connection dropped mid-response
+    UNEXPECTED = "unexpected_error"  # an error of no known kind (logged with its type)
 
 
 class FetchError(Exception):
@@ -49,3 +58,60 @@ class BlockedAddress(FetchError):
     def __init__(self, message: str, address: str | None = None) -> None:
         super().__init__(FetchErrorCode.BLOCKED_ADDRESS, message)
         self.address = address
+
+
+class UnexpectedFetchError(FetchError):
+    """An exception of no known kind from under the fetcher, recorded rather than raised raw.
+    The original is the `__cause__`; the message names only its type."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(FetchErrorCode.UNEXPECTED, f"unexpected {type(exc).__name__}")
+
+
+_PROTOCOL_ERRORS = (
+    httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol,
+    httpx.ProtocolError,
+    httpx.UnsupportedProtocol,
+    httpx.TooManyRedirects,
+    httpx.StreamError,
+)
+
+
+def _from_http_parser(exc: BaseException) -> bool:
+    """h11's and h2's own errors (httpcore usually wraps them, not always), by module, so
+    neither library has to be imported (h2 is not installed)."""
+    return type(exc).__module__.split(".")[0] in ("h11", "h2", "hpack", "hyperframe")
+
+
+def as_fetch_error(exc: BaseException) -> FetchError:
+    """The FetchError for anything raised while fetching. Order matters: ssl errors are also
+    OSError (and certificate errors ValueError), IDNA errors are UnicodeError and ValueError."""
+    if isinstance(exc, FetchError):
+        return exc
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(exc, (httpcore.TimeoutException, httpx.TimeoutException, TimeoutError)):
+        return FetchError(FetchErrorCode.TIMEOUT, "the server did not answer in time")
+    if isinstance(exc, (httpcore.ConnectError, httpx.ConnectError)):
+        if isinstance(cause, ssl.SSLError):
+            return FetchError(FetchErrorCode.TLS_ERROR, f"TLS failed: {cause.reason or cause}")
+        return FetchError(FetchErrorCode.CONNECT_FAILED, "could not connect to the server")
+    if isinstance(exc, (httpcore.ProxyError, httpx.ProxyError)):
+        return FetchError(FetchErrorCode.CONNECT_FAILED, "the proxy refused the request")
+    if isinstance(exc, ssl.SSLError):  # CertificateError included
+        return FetchError(FetchErrorCode.TLS_ERROR, f"TLS failed: {exc.reason or exc}")
+    if isinstance(exc, socket.gaierror):
+        return FetchError(FetchErrorCode.DNS_FAILED, "the name does not resolve")
+    if isinstance(exc, OSError):
+        return FetchError(FetchErrorCode.CONNECT_FAILED, "network error")
+    if isinstance(exc, (httpcore.ReadError, httpcore.WriteError, httpx.ReadError)):
+        return FetchError(FetchErrorCode.PROTOCOL_ERROR, "the connection broke mid-response")
+    if isinstance(exc, (httpx.WriteError, httpcore.NetworkError, httpx.NetworkError)):
+        return FetchError(FetchErrorCode.PROTOCOL_ERROR, "the connection broke mid-response")
+    if isinstance(exc, (zlib.error, EOFError, httpx.DecodingError)):
+        return FetchError(FetchErrorCode.BAD_ENCODING, "the body does not decode")
+    if isinstance(exc, _PROTOCOL_ERRORS) or _from_http_parser(exc):
+        return FetchError(FetchErrorCode.PROTOCOL_ERROR, "the server sent a malformed response")
+    if isinstance(exc, (UnicodeError, ValueError, httpx.InvalidURL)):  # IDNA, URL parsing
+        return FetchError(FetchErrorCode.BAD_URL, "the URL or its host name is not valid")
+    return UnexpectedFetchError(exc)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import logging
 import ssl
 import time
 from collections.abc import Iterator
@@ -26,7 +27,12 @@ import httpx
 
 from hotline.assess.bodies import ACCEPT_ENCODING, BodyReader
 from hotline.assess.evidence import SELECTED_HEADERS, FetchEvidence, FetchResult, Hop
-from hotline.assess.fetch_errors import BlockedAddress, FetchError, FetchErrorCode
+from hotline.assess.fetch_errors import (
+    BlockedAddress,
+    FetchError,
+    FetchErrorCode,
+    as_fetch_error,
+)
 from hotline.assess.netguard import (
     PEER_IP_INFO,
     GuardedBackend,
@@ -44,6 +50,7 @@ from hotline.assess.netguard import (
 if TYPE_CHECKING:
     from hotline.config import Settings
 
+log = logging.getLogger(__name__)
 MiB = 1024 * 1024
 # A common desktop browser: sites that cloak for crawlers must show analysts what the public
 # sees, and the fetch must not announce a hotline. Operators may set their own.
@@ -51,6 +58,7 @@ DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 _READ_SIZE = 64 * 1024
 
 
@@ -89,28 +97,6 @@ def fetch_policy_from(settings: Settings) -> FetchPolicy:
     return FetchPolicy(proxy_url=settings.fetch_proxy.get_secret_value() or None)
 
 
-def _map_transport_error(exc: Exception) -> FetchError:
-    """httpcore's exceptions (and socket errors under them) as our stable codes."""
-    if isinstance(exc, FetchError):
-        return exc
-    cause = exc.__cause__ or exc.__context__
-    if isinstance(exc, (httpcore.TimeoutException, TimeoutError)):
-        return FetchError(FetchErrorCode.TIMEOUT, "the server did not answer in time")
-    if isinstance(exc, httpcore.ConnectError):
-        if isinstance(cause, ssl.SSLError):
-            return FetchError(FetchErrorCode.TLS_ERROR, f"TLS failed: {cause.reason or cause}")
-        return FetchError(FetchErrorCode.CONNECT_FAILED, "could not connect to the server")
-    if isinstance(exc, httpcore.ProxyError):
-        return FetchError(FetchErrorCode.CONNECT_FAILED, "the proxy refused the request")
-    if isinstance(exc, ssl.SSLError):
-        return FetchError(FetchErrorCode.TLS_ERROR, f"TLS failed: {exc.reason or exc}")
-    if isinstance(exc, OSError):
-        return FetchError(FetchErrorCode.CONNECT_FAILED, "network error")
-    if isinstance(exc, (httpcore.ReadError, httpcore.WriteError)):
-        return FetchError(FetchErrorCode.PROTOCOL_ERROR, "the connection broke mid-response")
-    return FetchError(FetchErrorCode.PROTOCOL_ERROR, "the server sent a malformed response")
-
-
 _TRANSPORT_ERRORS = (
     httpcore.NetworkError,
     httpcore.ProtocolError,
@@ -135,7 +121,7 @@ class _ResponseStream(httpx.SyncByteStream):
         try:
             yield from self._response.iter_stream()
         except _TRANSPORT_ERRORS as exc:
-            raise _map_transport_error(exc) from exc
+            raise as_fetch_error(exc) from exc
 
     def close(self) -> None:
         self._response.close()
@@ -189,10 +175,15 @@ class SafeTransport(httpx.BaseTransport):
             content=request.stream,
             extensions=request.extensions,
         )
+        return self.send(req)
+
+    def send(self, req: httpcore.Request) -> httpx.Response:
+        """Send a request built by hand (the fetcher's: the target exactly as reported, and
+        no httpx URL parsing, whose IDNA rules refuse hosts browsers reach)."""
         try:
             resp = self._pool.handle_request(req)
         except _TRANSPORT_ERRORS as exc:
-            raise _map_transport_error(exc) from exc
+            raise as_fetch_error(exc) from exc
         return httpx.Response(
             status_code=resp.status,
             headers=resp.headers,
@@ -289,6 +280,12 @@ class SafeFetcher:
         except FetchError as exc:
             exc.evidence = trace.evidence(error=exc)
             raise
+        except Exception as exc:  # IDNA, URL parsing, a library's own error: still a record
+            error = as_fetch_error(exc)
+            if error.code is FetchErrorCode.UNEXPECTED:
+                log.warning("fetch failed with %s", type(exc).__name__, exc_info=exc)
+            error.evidence = trace.evidence(error=error)
+            raise error from exc
         finally:
             reset_deadline(token)
 
@@ -334,24 +331,35 @@ class SafeFetcher:
         if self.policy.proxy_url is not None:
             # The proxy resolves the name itself; this check is best effort (docs/fetcher.md).
             pre_vetted = str(self._transport.backend.vet(target.host, target.port)[0])
-        headers = {
-            "User-Agent": self.policy.user_agent,
-            "Accept": "*/*",
-            "Accept-Encoding": ACCEPT_ENCODING,
-        }
+        headers = [
+            (b"Host", target.netloc.encode("ascii")),
+            (b"User-Agent", self.policy.user_agent.encode("latin-1")),
+            (b"Accept", b"*/*"),
+            (b"Accept-Encoding", ACCEPT_ENCODING.encode("ascii")),
+        ]
         if referer:
-            headers["Referer"] = referer
+            headers.append((b"Referer", referer.encode("ascii")))
         timeouts = {
             "connect": self.policy.connect_timeout_s,
             "read": self.policy.read_timeout_s,
             "write": self.policy.read_timeout_s,
             "pool": self.policy.connect_timeout_s,
         }
-        request = httpx.Request(
-            "GET", target.url, headers=headers, extensions={"timeout": timeouts}
+        # Built by hand: the target goes out byte for byte as parse_target kept it.
+        request = httpcore.Request(
+            b"GET",
+            httpcore.URL(
+                scheme=target.scheme.encode("ascii"),
+                host=target.host.encode("ascii"),
+                # None for the default port, as httpx does: a proxy then sees no ":80"
+                port=None if target.port == _DEFAULT_PORTS[target.scheme] else target.port,
+                target=target.target.encode("ascii"),
+            ),
+            headers=headers,
+            extensions={"timeout": timeouts},
         )
         remaining_time()  # raises at the deadline, before anything is sent
-        response = self._transport.handle_request(request)
+        response = self._transport.send(request)
         stream = response.extensions.get("network_stream")
         peer = stream.get_extra_info(PEER_IP_INFO) if stream is not None else None
         return (pre_vetted if self.policy.proxy_url is not None else peer), response

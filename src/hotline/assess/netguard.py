@@ -20,12 +20,11 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpcore
 
 from hotline.assess.fetch_errors import BlockedAddress, FetchError, FetchErrorCode
-from hotline.intake.urls import MAX_URL_LENGTH
+from hotline.intake.urls import UrlError, parse_url
 from hotline.netaddr import IPAddress, IPNetwork, is_public_address, parse_ipv4_any_spelling
 
 # (host, port) -> every address the name has. Tests inject a dict-backed one.
@@ -66,58 +65,31 @@ def parse_ip(text: str) -> IPAddress | None:
 class Target:
     """A URL the fetcher may request: http(s), no credentials, canonical host."""
 
-    url: str  # canonical: lower-case scheme and host, dotted IPv4, fragment dropped
+    url: str  # canonical scheme and host (dotted IPv4), the target as given, no fragment
     scheme: str
     host: str  # ASCII host name or IP address (IPv6 without brackets)
     port: int
     ip: IPAddress | None  # set when the host is an IP literal
+    target: str = "/"  # the request target (path and query) exactly as it is sent
+    netloc: str = ""  # the Host header: host, and the port when it is not the default
 
 
 def parse_target(raw: str) -> Target:
-    """Check a URL before any request is made. Raises FetchError(bad_url)."""
-    text = raw.strip() if isinstance(raw, str) else ""
-    if not text:
-        raise FetchError(FetchErrorCode.BAD_URL, "empty URL")
-    if len(text) > MAX_URL_LENGTH:
-        raise FetchError(FetchErrorCode.BAD_URL, f"URL longer than {MAX_URL_LENGTH} characters")
-    if any(ord(c) < 0x20 or c == "\x7f" for c in text):
-        raise FetchError(FetchErrorCode.BAD_URL, "URL contains control characters")
+    """Check a URL before any request is made, with intake's parser and host rules (one set
+    for both). Raises FetchError(bad_url)."""
     try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError as exc:
-        raise FetchError(FetchErrorCode.BAD_URL, "URL cannot be parsed") from exc
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise FetchError(FetchErrorCode.BAD_URL, "only http and https URLs are fetched")
-    if "@" in parts.netloc:
-        raise FetchError(FetchErrorCode.BAD_URL, "URLs with credentials are not fetched")
-    if "\\" in parts.netloc or " " in parts.netloc:
-        raise FetchError(FetchErrorCode.BAD_URL, "URL host contains invalid characters")
-    if port == 0:
-        raise FetchError(FetchErrorCode.BAD_URL, "URL has an invalid port")
-    # Browsers percent-decode hosts, so http://%31%32%37.0.0.1/ is 127.0.0.1.
-    host = unquote(parts.hostname or "").lower().rstrip(".")
-    if not host:
-        raise FetchError(FetchErrorCode.BAD_URL, "URL has no host")
-    ip = parse_ip(host)
-    if ip is not None:
-        host = str(ip)
-        netloc_host = f"[{host}]" if ip.version == 6 else host
-    else:
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError as exc:
-            raise FetchError(FetchErrorCode.BAD_URL, "URL host is not a valid name") from exc
-        if len(host) > 253 or not all(
-            label and all(c.isalnum() or c in "-_" for c in label) for label in host.split(".")
-        ):
-            raise FetchError(FetchErrorCode.BAD_URL, "URL host is not a valid name")
-        netloc_host = host
-    default_port = 443 if scheme == "https" else 80
-    netloc = netloc_host if port in (None, default_port) else f"{netloc_host}:{port}"
-    url = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
-    return Target(url=url, scheme=scheme, host=host, port=port or default_port, ip=ip)
+        parsed = parse_url(raw)
+    except UrlError as exc:
+        raise FetchError(FetchErrorCode.BAD_URL, str(exc)) from exc
+    return Target(
+        url=parsed.url,
+        scheme=parsed.scheme,
+        host=parsed.host,
+        port=parsed.effective_port,
+        ip=parsed.ip,
+        target=parsed.target,
+        netloc=parsed.netloc,
+    )
 
 
 # --- resolving ---------------------------------------------------------------------------

@@ -25,7 +25,8 @@ from hotline.errors import NotFound
 from hotline.grading import service
 from hotline.grading.media_store import MediaStore
 from hotline.grading.tables import PageCaptureRow
-from hotline.intake.tables import ReportedUrlRow
+from hotline.intake.tables import ReportedUrlRow, ReportRow
+from hotline.intake.urls import UrlError, parse_url
 from hotline.security import audit
 
 KNOWN_MATCH_PRIORITY = 2
@@ -63,6 +64,25 @@ def _evidence_json(capture: PageCapture) -> str:
     )
 
 
+def url_to_fetch(session: Session, row: ReportedUrlRow) -> str:
+    """The URL as its first reporter sent it, if it still parses; else the normalised key.
+
+    The normalised form is for finding duplicates only: it may differ from what the server
+    serves (`?q=a+b` is not `?q=a%20b` to every server), so it is never what is fetched."""
+    submitted = session.execute(
+        select(ReportRow.submitted_url)
+        .where(ReportRow.url_id == row.id)
+        .order_by(ReportRow.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    if submitted is not None:
+        try:
+            return parse_url(submitted).url
+        except UrlError:
+            pass  # reports stored before today's rules; the key is still a valid URL
+    return row.normalized_url
+
+
 def capture_url(
     db: Database,
     fetcher: SafeFetcher,
@@ -78,7 +98,7 @@ def capture_url(
         row = session.get(ReportedUrlRow, url_id)
         if row is None:
             raise NotFound("no reported URL with that id")
-        page_url = row.normalized_url
+        page_url = url_to_fetch(session, row)
     capture = collect_media(fetcher, page_url)
     # Tracing may ask RDAP servers over the network: done before the transaction opens.
     trace = trace_host(capture.page.resolved_ip, host_resolvers or [])

@@ -9,6 +9,7 @@ from hotline.intake import tables as intake_tables
 from hotline.jobs import tables as jobs_tables
 from hotline.lists import tables as lists_tables
 from hotline.matching import tables as matching_tables
+from hotline.security import ratelimit_tables
 from hotline.security import tables as security_tables
 from hotline.takedown import tables as takedown_tables
 
@@ -22,6 +23,7 @@ __all__ = [
     "jobs_tables",
     "lists_tables",
     "matching_tables",
+    "ratelimit_tables",
     "security_tables",
     "takedown_tables",
 ]

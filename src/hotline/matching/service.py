@@ -18,7 +18,7 @@ from hotline.matching.audit_writer import AuditWriter
 from hotline.matching.matcher import DatabaseSource, Matcher
 from hotline.matching.store import StoredKey
 from hotline.matching.tables import MemberKeyRow
-from hotline.security.ratelimit import RateLimiter
+from hotline.security.ratelimit import RateLimiter, build_limiter
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,9 @@ class MatchService:
         self.db = db
         self.keys = KeyLookup(db)
         self.matcher = Matcher(DatabaseSource(db), refresh_seconds=config.refresh_seconds)
-        self.limiter = RateLimiter(settings.secret, config.rate_limit, config.rate_window_seconds)
+        self.limiter: RateLimiter = build_limiter(
+            settings, db, "match", config.rate_limit, config.rate_window_seconds
+        )
         self.audit = AuditWriter(db)
 
 

@@ -1,4 +1,4 @@
-"""Staff pages: sign in, two-factor, sign out, home, accounts and the audit log."""
+"""Staff pages: sign in, two-factor, sign out, home and accounts (the audit log: audit_pages)."""
 
 from __future__ import annotations
 
@@ -324,12 +324,3 @@ def _set_disabled(request: Request, actor: Actor, username: str, disabled: bool)
             {"username": target.username},
         )
     return RedirectResponse("/staff/users", status_code=303)
-
-
-@router.get("/audit", response_class=HTMLResponse)
-def audit_log(request: Request, actor: Actor = Depends(require(Action.audit_view))) -> Response:
-    with get_db(request).write() as session:
-        audit.record(session, actor.username, "audit.view", "audit_log", "*", {})
-        entries = audit.recent(session, 200)
-        result = audit.verify(session)
-    return render(request, "staff/audit.html", {"entries": entries, "result": result})

@@ -55,6 +55,8 @@ class AuditRow(Base):
     detail: Mapped[str] = mapped_column(Text)  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # 1: unkeyed legacy rows (before revision 0011); 2: keyed HMAC (security/audit.py).
+    chain_version: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class AuditHeadRow(Base):
@@ -66,3 +68,17 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_seq: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditStateRow(Base):
+    """One row (written on first use): the last (seq, hash) a walk of the chain found intact,
+    tagged with the audit key, so the staff page verifies only what was appended since; and
+    when the last checkpoint was written, so the worker knows when the next is due."""
+
+    __tablename__ = "audit_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    verified_seq: Mapped[int] = mapped_column(Integer)
+    verified_hash: Mapped[str] = mapped_column(String(64))
+    verified_tag: Mapped[str] = mapped_column(String(64))
+    anchored_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

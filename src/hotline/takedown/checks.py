@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from hotline.assess.capture import collect_media
 from hotline.assess.fetcher import FetchPolicy, SafeFetcher
+from hotline.assess.pipeline import url_to_fetch
 from hotline.config import Settings
 from hotline.errors import Conflict, NotFound
 from hotline.grading.tables import MediaItemRow
@@ -61,7 +62,7 @@ def target(session: Session, case_id: int) -> Target | None:
         return None
     url = session.get(ReportedUrlRow, case.url_id)
     assert url is not None
-    return Target(case.id, url.normalized_url, recorded_media(session, case.url_id))
+    return Target(case.id, url_to_fetch(session, url), recorded_media(session, case.url_id))
 
 
 def fetch(policy: FetchPolicy, url: str) -> removal.Observation:

@@ -26,9 +26,10 @@ from hotline.db.engine import Database
 from hotline.errors import AppError, FieldError, InvalidInput
 from hotline.grading.media_store import MediaStore
 from hotline.security import sessions
+from hotline.security.audit_keys import audit_key, use_key
 from hotline.security.crypto import derive_key, sealer_for
 from hotline.security.permissions import Actor
-from hotline.security.ratelimit import RateLimiter
+from hotline.security.ratelimit import build_limiter
 from hotline.security.users import to_user
 from hotline.web import csrf, i18n
 from hotline.web.deps import LoginRequired, SecondFactorRequired, cookie_secure
@@ -248,6 +249,7 @@ def _install_request_context(app: FastAPI, settings: Settings, db: Database) -> 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     """Build the app. The database must already be migrated (`hotline serve` does that)."""
     db = db or Database(settings.database_url)
+    use_key(db, audit_key(settings))  # every audit append through this app is keyed
     app = FastAPI(
         title="hotline",
         version=__version__,
@@ -257,14 +259,15 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
-    app.state.report_limiter = RateLimiter(
-        settings.secret, settings.report_rate_limit, settings.report_rate_window_seconds
+    # Shared by every process on PostgreSQL or Redis (security/ratelimit.py).
+    app.state.report_limiter = build_limiter(
+        settings, db, "report", settings.report_rate_limit, settings.report_rate_window_seconds
     )
-    app.state.login_limiter = RateLimiter(
-        settings.secret, settings.login_rate_limit, settings.login_rate_window_seconds
+    app.state.login_limiter = build_limiter(
+        settings, db, "login", settings.login_rate_limit, settings.login_rate_window_seconds
     )
     # Refused partner-exchange calls are audited; this bounds how many one client can cause.
-    app.state.exchange_refusal_limiter = RateLimiter(settings.secret, 20, 600)
+    app.state.exchange_refusal_limiter = build_limiter(settings, db, "exchange-refusal", 20, 600)
     app.state.email_sealer = sealer_for(settings.secret, "reporter-email")
     app.state.totp_sealer = sealer_for(settings.secret, "totp-secret")
     app.state.media_store = (
@@ -311,12 +314,14 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         from hotline.assess import pages as assess_pages
         from hotline.exchange import pages as exchange_pages
         from hotline.grading import pages as grading_pages
+        from hotline.security import audit_pages
         from hotline.security import pages as security_pages
         from hotline.stats import pages as stats_pages
         from hotline.takedown import hosts_pages
         from hotline.takedown import pages as takedown_pages
 
         app.include_router(security_pages.router, dependencies=html)
+        app.include_router(audit_pages.router, dependencies=html)
         app.include_router(assess_pages.router, dependencies=html)
         app.include_router(grading_pages.router, dependencies=html)
         app.include_router(advice_editor.editor_router, dependencies=html)
