@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Make .venv with hotline installed. `--dev` adds the test tools and Debian's chromium for
-# browser tests. Safe to run again: it only does what is missing.
+# Make .venv with hotline installed from the lock. `--dev` adds the test tools and Debian's
+# chromium for browser tests. Safe to run again: it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,15 +16,17 @@ done
 [ -n "$py" ] || { echo "error: hotline needs Python 3.11 or newer" >&2; exit 2; }
 
 [ -x .venv/bin/python ] || "$py" -m venv .venv
+# Installs exactly the lock (requirements/*.txt, hashes checked), then hotline itself without
+# dependencies. The stamp holds the lock's and pyproject's checksum: a changed lock
+# re-installs. Packages not in the lock are left alone (pip install, not a sync).
+lock=requirements/runtime.txt
+[ $dev = 1 ] && lock=requirements/dev.txt
 stamp=.venv/.hotline-installed-$dev
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    if [ $dev = 1 ]; then
-        .venv/bin/python -m pip install --quiet -e '.[dev]'
-    else
-        .venv/bin/python -m pip install --quiet -e .
-    fi
-    touch "$stamp"
+want="$(cat "$lock" pyproject.toml | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    .venv/bin/python -m pip install --quiet --require-hashes -r "$lock"
+    .venv/bin/python -m pip install --quiet --no-deps -e .
+    echo "$want" > "$stamp"
 fi
 
 if [ $dev = 1 ] && [ ! -x /usr/bin/chromium ]; then

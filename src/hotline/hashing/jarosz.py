@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hotline.compiled import load_numba
+
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 
@@ -122,11 +124,9 @@ def _downsample_numpy(luma: F32, wr: int, wc: int, rows: I64, cols: I64) -> F32:
 # ----------------------------------------------------------------------------------------
 # numba back end: the same loops, compiled; rows are advanced in blocks for throughput.
 
-_numba: Any
-try:  # numba is optional: without it the numpy back end gives the same bits, slower.
-    import numba as _numba
-except ImportError:  # pragma: no cover - exercised only where numba is absent
-    _numba = None
+# numba is optional: without it, or with HOTLINE_DISABLE_NUMBA=1 (hotline.compiled), the numpy
+# back end gives the same bits, slower.
+_numba: Any = load_numba()
 
 
 def _jit(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -17,11 +17,10 @@ from typing import Any
 
 import numpy as np
 
-_numba: Any
-try:
-    import numba as _numba
-except ImportError:  # pragma: no cover - exercised only where numba is absent
-    _numba = None
+from hotline.compiled import load_numba
+
+# None without numba or with HOTLINE_DISABLE_NUMBA=1 (hotline.compiled).
+_numba: Any = load_numba()
 
 _M1 = np.uint64(0x5555555555555555)
 _M2 = np.uint64(0x3333333333333333)
