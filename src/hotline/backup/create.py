@@ -70,18 +70,20 @@ def create(settings: Settings, out: Path, passphrase: bytes | None) -> Created:
             except BaseException:
                 partial.unlink(missing_ok=True)
                 raise
-            audit_entry.record(
-                db,
-                settings,
-                "backup.created",
-                out.name,
-                {
-                    "sha256": written.sha256,
-                    "files": len(files),
-                    "encrypted": passphrase is not None,
-                    "revision": manifest.alembic_revision,
-                },
-            )
+            # Only at the schema this code writes: an older database is copied as it is.
+            if migrate.is_current(db):
+                audit_entry.record(
+                    db,
+                    settings,
+                    "backup.created",
+                    out.name,
+                    {
+                        "sha256": written.sha256,
+                        "files": len(files),
+                        "encrypted": passphrase is not None,
+                        "revision": manifest.alembic_revision,
+                    },
+                )
         finally:
             db.dispose()
     return Created(out, manifest, written.size, written.sha256, passphrase is not None)

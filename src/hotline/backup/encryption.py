@@ -106,7 +106,8 @@ class DecryptingReader:
         except InvalidTag as exc:
             if self._index == 0:
                 raise BackupError(
-                    "cannot decrypt the backup: wrong passphrase, or the file was altered"
+                    "cannot decrypt the backup: wrong passphrase, or the file was altered or "
+                    "truncated"
                 ) from exc
             raise BackupError(
                 f"the encrypted backup was altered or truncated (part {self._index} does not open)"
