@@ -16,7 +16,7 @@ from hotline.db.base import utcnow
 from hotline.db.engine import Database
 from hotline.exchange import protocol
 from hotline.intake.tables import ReportedUrlRow
-from hotline.lists.signing import key_id_of
+from hotline.security.keys import key_id_of
 from hotline.security.tables import AuditRow
 from hotline.takedown.tables import TakedownCaseRow
 

@@ -15,7 +15,7 @@ from hotline.db.engine import Database
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.exchange import keys, partners
 from hotline.exchange.tables import ExchangeKeyRow, PartnerRow
-from hotline.lists.signing import key_id_of
+from hotline.security.keys import key_id_of
 from tests.exchange.helpers import audit_actions, count
 
 

@@ -14,7 +14,7 @@ from hotline.db.engine import Database
 from hotline.exchange import api, partners, protocol
 from hotline.exchange.protocol import PartnerKey, Refusal, Refused
 from hotline.exchange.tables import ExchangeNonceRow, InboundReportRow
-from hotline.lists.signing import key_id_of
+from hotline.security.keys import key_id_of
 from tests.exchange.helpers import Sender, audit_actions, count
 
 NOW = 1_700_000_000

@@ -228,6 +228,7 @@ def assess(hotline: Hotline, client: TestClient, url: str) -> int:
         follow_redirects=False,
     )
     assert verdict.status_code == 303, verdict.text
+    hotline.run_jobs()  # the verdict's reactions: takedown opens the case, exchange routes it
     return url_id
 
 
@@ -314,7 +315,7 @@ def test_report_to_removal_at_home_and_abroad(
         abroad_id = assess(a, analyst, ABROAD_URL)
         abroad = a.case_for(abroad_id)
         assert (abroad.state, abroad.route, abroad.country) == ("forwarded", "partner", "DE")
-        a.run_jobs()  # delivers the forward to B's API
+        a.run_jobs()  # the forward was delivered to B's API with the verdict's reactions
         with a.db.read() as session:
             forward = session.scalars(
                 select(ForwardRow).where(ForwardRow.case_id == abroad.id)

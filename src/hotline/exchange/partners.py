@@ -18,7 +18,7 @@ from hotline.errors import Conflict, FieldError, InvalidInput, NotFound
 from hotline.exchange import protocol
 from hotline.exchange.tables import PartnerRow
 from hotline.intake.reports import COUNTRIES
-from hotline.lists.signing import key_id_of
+from hotline.security.keys import key_id_of
 
 MAX_URL = 500
 

@@ -1,6 +1,7 @@
 """Ed25519 signing of release manifests, and the keyring members verify with.
 
-A key's id is the first 16 hex digits of SHA-256 of its raw public key. Rotation retires the
+The keys live in the one Ed25519 key store (hotline.security.keys); a key's id is the first 16
+hex digits of SHA-256 of its raw public key. Rotation retires the
 signing key and makes a new one; a retired key stays in the keyring with its `retired_at`, so
 releases it signed before then still verify, and a manifest dated after it is refused.
 """
@@ -8,7 +9,6 @@ releases it signed before then still verify, and a manifest dated after it is re
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,12 +17,10 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.db.base import utcnow
 from hotline.lists.tables import SigningKeyRow
-from hotline.security.crypto import new_sealed_ed25519, open_sealed_ed25519
+from hotline.security.keys import KeyStore, hex_text, key_id_of
 
 KEYRING_FORMAT = "hotline-keyring"
 _SEAL_PURPOSE = "list-signing-key"
@@ -30,10 +28,6 @@ _SEAL_PURPOSE = "list-signing-key"
 
 class SignatureError(Exception):
     """A signature that does not verify; the message says why."""
-
-
-def key_id_of(public_raw: bytes) -> str:
-    return hashlib.sha256(public_raw).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,52 +114,26 @@ class Keyring:
             raise ValueError(f"{path} is not JSON") from exc
 
 
-# -- keys in the database ----------------------------------------------------------------------
+# -- keys in the database (hotline.security.keys) ---------------------------------------------
+
+_KEYS = KeyStore(SigningKeyRow, _SEAL_PURPOSE, hex_text)
 
 
 def _public(row: SigningKeyRow) -> PublicKey:
     return PublicKey(row.key_id, bytes.fromhex(row.public_key), row.created_at, row.retired_at)
 
 
-def _create(session: Session, secret: bytes, at: datetime) -> SigningKeyRow:
-    raw_public, sealed = new_sealed_ed25519(secret, _SEAL_PURPOSE)
-    row = SigningKeyRow(
-        key_id=key_id_of(raw_public),
-        public_key=raw_public.hex(),
-        private_sealed=sealed,
-        created_at=at,
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def _current(session: Session) -> SigningKeyRow | None:
-    return session.execute(
-        select(SigningKeyRow)
-        .where(SigningKeyRow.retired_at.is_(None))
-        .order_by(SigningKeyRow.id.desc())
-        .limit(1)
-        .with_for_update()
-    ).scalar_one_or_none()
-
-
 def signer(session: Session, secret: bytes) -> Signer:
     """The current signing key, made on first use."""
-    row = _current(session) or _create(session, secret, utcnow())
-    return Signer(row.key_id, open_sealed_ed25519(secret, _SEAL_PURPOSE, row.private_sealed))
+    row = _KEYS.in_use(session, secret)
+    return Signer(row.key_id, _KEYS.private(secret, row))
 
 
 def rotate(session: Session, secret: bytes) -> tuple[PublicKey | None, PublicKey]:
     """Retire the current key (if any) and make a new one: (retired, new)."""
-    now = utcnow()
-    old = _current(session)
-    if old is not None:
-        old.retired_at = now
-    new = _create(session, secret, now)
+    old, new = _KEYS.rotate(session, secret)
     return (_public(old) if old else None), _public(new)
 
 
 def keyring(session: Session) -> Keyring:
-    rows = session.execute(select(SigningKeyRow).order_by(SigningKeyRow.id)).scalars()
-    return Keyring([_public(r) for r in rows])
+    return Keyring([_public(r) for r in _KEYS.history(session)])
