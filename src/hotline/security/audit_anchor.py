@@ -127,7 +127,8 @@ def parse(record: dict[str, Any], key: bytes, where: str) -> Checkpoint:
 
 
 def is_url(target: str) -> bool:
-    return urlsplit(target).scheme.lower() in ("http", "https")
+    """Anything with a scheme is a URL (and only http(s) ones are accepted), never a path."""
+    return "://" in target
 
 
 def check_url(target: str) -> None:
@@ -142,7 +143,8 @@ def check_url(target: str) -> None:
         except ValueError:
             pass
     raise AnchorError(
-        f"{target}: checkpoints go to an https:// URL (http:// only to 127.0.0.1 or ::1)"
+        f"{target}: checkpoints go to a file or an https:// URL (http:// only to 127.0.0.1 "
+        "or ::1)"
     )
 
 
