@@ -25,6 +25,12 @@ default: pre-built requests, responses read by Content-Length, about a tenth of 
 per request) or from httpx (`--client httpx`, as earlier runs did), so that on a small
 machine the load generator takes as little as it can of the CPU the server is measured on.
 `--repeat N` runs every row N times.
+
+Before the load it prints how long the server took to say ready (`/healthz/ready`: start-up
+includes compiling the kernels, or loading them from numba's cache) and "first call after
+start: X ms" (one PDQ hash; that call also loads the list from the database). `--cold`
+empties numba's cache for the server, as on a fresh install; `--skip-warm-up` leaves the
+compiling to the first call, as before the warm-up; `--scenarios none` stops there.
 """
 
 from __future__ import annotations
@@ -149,6 +155,10 @@ def serve(database_url: str, port: int, data_dir: str, workers: int) -> None:
             "HOTLINE_MATCH_RATE_WINDOW_SECONDS": "1",
         }
     )
+    if os.environ.get("BENCH_SKIP_WARM_UP"):  # the "before" figure: kernels compile on call
+        from hotline.web import warm_up
+
+        warm_up.KERNELS = warm_up.WarmUp(lambda: None)
     uvicorn.run(
         "hotline.web.app:app_from_environment",
         factory=True,
@@ -305,6 +315,16 @@ def main() -> None:
         "postgresql+psycopg://postgres@127.0.0.1:5432/test (a scratch schema, dropped after)",
     )
     parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="start the server with an empty numba cache, as after a fresh install",
+    )
+    parser.add_argument(
+        "--skip-warm-up",
+        action="store_true",
+        help="no start-up warm-up (one web process): the first call compiles, as before it",
+    )
+    parser.add_argument(
         "--serve", nargs=4, metavar=("URL", "PORT", "DATA_DIR", "WORKERS"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -321,6 +341,11 @@ def main() -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if args.cold:  # as on a fresh install: numba's cache empty, every kernel compiled
+            env["NUMBA_CACHE_DIR"] = str(root / "numba-cache")
+        if args.skip_warm_up:
+            env["BENCH_SKIP_WARM_UP"] = "1"
+        spawned = time.perf_counter()
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -335,27 +360,33 @@ def main() -> None:
         )
         try:
             headers = {"Authorization": f"Bearer {data['key']}"}
-            deadline = time.monotonic() + 60
-            while True:
+            deadline = time.monotonic() + 120
+            while True:  # ready: migrations current and the kernels compiled (the warm-up)
                 try:
-                    started = time.perf_counter()
-                    # The first call loads the list into memory.
-                    if (
-                        httpx.post(
-                            f"{base}/api/v1/match",
-                            json={"md5": "0" * 32},
-                            headers=headers,
-                            timeout=120,
-                        ).status_code
-                        == 200
-                    ):
+                    if httpx.get(f"{base}/healthz/ready").status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.2)
-            print(f"server up; first call (loads the list) {time.perf_counter() - started:.2f}s")
+                    raise SystemExit("the server did not become ready")
+                time.sleep(0.05)
+            print(f"ready {time.perf_counter() - spawned:.2f}s after the server was started")
+            started = time.perf_counter()
+            # The first call also loads the list into memory (from the database).
+            first = httpx.post(
+                f"{base}/api/v1/match",
+                json={"pdq": data["pdq"][0]},
+                headers=headers,
+                timeout=120,
+            )
+            if first.status_code != 200:
+                raise SystemExit(f"the first call failed: {first.status_code} {first.text}")
+            print(f"first call after start: {(time.perf_counter() - started) * 1000:.0f} ms")
+            started = time.perf_counter()
+            httpx.post(
+                f"{base}/api/v1/match", json={"pdq": data["pdq"][1]}, headers=headers, timeout=120
+            )
+            print(f"second call: {(time.perf_counter() - started) * 1000:.0f} ms")
             print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs\n")
             print(
                 f"{'scenario':<18}{'clients':>8}{'req/s':>8}{'lookups/s':>11}"
@@ -365,6 +396,7 @@ def main() -> None:
             scenarios = [
                 (kind, int(batch or 0))
                 for kind, _, batch in (item.partition(":") for item in args.scenarios.split(","))
+                if kind != "none"
             ]
             for kind, batch in scenarios:
                 label = "GET /healthz/live" if kind == "live" else f"{kind} x{batch}"

@@ -6,7 +6,8 @@ import gc
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,10 @@ from hotline.security.permissions import Actor
 from hotline.security.ratelimit import build_limiter
 from hotline.security.users import to_user
 from hotline.web import csrf, i18n
+from hotline.web import warm_up as warm_up_module
 from hotline.web.deps import LoginRequired, SecondFactorRequired, cookie_secure
 from hotline.web.templating import render
+from hotline.web.warm_up import WarmUp
 
 log = logging.getLogger("hotline.web")
 
@@ -246,19 +249,31 @@ def _install_request_context(app: FastAPI, settings: Settings, db: Database) -> 
     app.add_middleware(_RequestContext, pages=request_context)
 
 
-def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
-    """Build the app. The database must already be migrated (`hotline serve` does that)."""
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.warm_up.start()  # on a thread: /healthz/live answers meanwhile, ready waits
+    yield
+
+
+def create_app(
+    settings: Settings, db: Database | None = None, *, warm_up: WarmUp | None = None
+) -> FastAPI:
+    """Build the app. The database must already be migrated (`hotline serve` does that).
+    `warm_up`: what must finish before `/healthz/ready` says ready (default: compile the
+    kernels, once per process)."""
     db = db or Database(settings.database_url)
     use_key(db, audit_key(settings))  # every audit append through this app is keyed
     app = FastAPI(
         title="hotline",
         version=__version__,
+        lifespan=_lifespan,
         docs_url="/api/docs" if "api" in settings.mounted else None,
         redoc_url=None,
         openapi_url="/api/openapi.json" if "api" in settings.mounted else None,
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.warm_up = warm_up or warm_up_module.KERNELS
     # Shared by every process on PostgreSQL or Redis (security/ratelimit.py).
     app.state.report_limiter = build_limiter(
         settings, db, "report", settings.report_rate_limit, settings.report_rate_window_seconds

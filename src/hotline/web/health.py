@@ -1,4 +1,5 @@
-"""Liveness (the process answers) and readiness (database reachable, migrations current)."""
+"""Liveness (the process answers) and readiness (start-up warm-up done, database reachable,
+migrations current)."""
 
 from __future__ import annotations
 
@@ -36,5 +37,9 @@ def ready(request: Request) -> JSONResponse:
     current, head = migrate.current_revision(db), migrate.head_revision(db)
     checks["migrations"] = "current" if current == head else f"at {current}, head is {head}"
     if current != head:
+        return _not_ready(checks)
+    warm_up = request.app.state.warm_up
+    if not warm_up.ready:  # compiling the kernels: a first match call would wait for them
+        checks["warm_up"] = warm_up.state.value
         return _not_ready(checks)
     return JSONResponse({"status": "ready", "checks": checks})
