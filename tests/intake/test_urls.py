@@ -1,8 +1,8 @@
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.intake.urls import MAX_URL_LENGTH, UrlError, normalise_url
+from hotline.intake.urls import MAX_URL_LENGTH, UrlError, normalise_url, parse_url
 
 
 @pytest.mark.parametrize(
@@ -92,3 +92,88 @@ def test_normalising_twice_changes_nothing(host: str, path: list[str], scheme: s
         return  # stray % escapes make some generated paths invalid; refusal is fine
     assert normalise_url(once.url) == once
     assert "#" not in once.url and "utm_" not in once.url
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # The key keeps what servers may treat as meaningful: "+", a bare flag, a stray "%".
+        ("https://example.com/s?q=a+b", "https://example.com/s?q=a+b"),
+        ("https://example.com/s?flag", "https://example.com/s?flag"),
+        ("https://example.com/s?flag&utm_source=x", "https://example.com/s?flag"),
+        ("https://example.com/%zz", "https://example.com/%25zz"),
+        ("https://example.com/s?", "https://example.com/s"),
+        ("https://example.com/s?q=%c3%a9", "https://example.com/s?q=%C3%A9"),
+        ("https://xn--ls8h.la/", "https://xn--ls8h.la/"),  # a real emoji domain
+        ("https://my_site.example.com/", "https://my_site.example.com/"),
+    ],
+)
+def test_the_key_keeps_the_query_as_written(raw: str, expected: str) -> None:
+    assert normalise_url(raw).url == expected
+
+
+@pytest.mark.parametrize(
+    "host", ["xn--a-", "xn--", "xn--a", "xn--a-.example.com", "a.xn--.example.com", "a..com"]
+)
+def test_malformed_idna_and_empty_labels_are_refused(host: str) -> None:
+    with pytest.raises(UrlError, match="host name is not valid"):
+        parse_url(f"http://{host}/x.png")
+
+
+@pytest.mark.parametrize(
+    ("raw", "url", "target"),
+    [
+        ("HTTP://Example.COM./a b?q=a+b&flag#f", "http://example.com/a%20b?q=a+b&flag", None),
+        ("http://example.com?x=%zz", "http://example.com/?x=%zz", "/?x=%zz"),
+        ("http://example.com/p?", "http://example.com/p?", "/p?"),
+        ("http://example.com/über", "http://example.com/%C3%BCber", None),
+        ("http://%31%32%37.1:8080/", "http://127.0.0.1:8080/", "/"),
+        ("https://[2001:DB8::1]:443/", "https://[2001:db8::1]/", "/"),
+    ],
+)
+def test_parse_keeps_the_target_as_given(raw: str, url: str, target: str | None) -> None:
+    parsed = parse_url(raw)
+    assert parsed.url == url
+    if target is not None:
+        assert parsed.target == target
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "http://[fe80::1%25eth0]/",  # zone identifiers name a local link
+        "http://a.123/",
+        "http://example.com:0/",
+        "http://user@example.com/",
+        "ftp://example.com/",
+        "http:///x",
+        "http://exa\\mple.com/",
+        "http://" + "a" * 64 + ".com/",
+        "http://" + ".".join(["a" * 60] * 5) + "/",  # over 253 characters
+    ],
+)
+def test_parse_refuses(raw: str) -> None:
+    with pytest.raises(UrlError):
+        parse_url(raw)
+
+
+_any_host = st.one_of(
+    _host,
+    st.text(min_size=1, max_size=12),
+    st.sampled_from(["xn--ls8h.la", "bücher.example", "EXAMPLE.com.", "8.8.8.8", "[2001:4860::1]"]),
+)
+_any_part = st.text(
+    alphabet=st.one_of(st.characters(codec="utf-8"), st.sampled_from(list("%/?&=+.;~"))),
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(host=_any_host, path=_any_part, query=_any_part, port=st.sampled_from(["", ":80", ":8080"]))
+def test_normalising_is_idempotent_on_any_url(host: str, path: str, query: str, port: str) -> None:
+    try:
+        once = normalise_url(f"https://{host}{port}/{path}?{query}")
+    except UrlError:
+        return
+    assert normalise_url(once.url) == once
+    assert parse_url(once.url).url == once.url  # the key is itself a valid URL

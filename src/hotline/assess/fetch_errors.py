@@ -84,6 +84,11 @@ def _from_http_parser(exc: BaseException) -> bool:
     return type(exc).__module__.split(".")[0] in ("h11", "h2", "hpack", "hyperframe")
 
 
+def _tls_reason(exc: ssl.SSLError) -> str:
+    # `reason` is set only on errors OpenSSL raised, not on ones built by hand.
+    return str(getattr(exc, "reason", None) or exc)
+
+
 def as_fetch_error(exc: BaseException) -> FetchError:
     """The FetchError for anything raised while fetching. Order matters: ssl errors are also
     OSError (and certificate errors ValueError), IDNA errors are UnicodeError and ValueError."""
@@ -94,12 +99,12 @@ def as_fetch_error(exc: BaseException) -> FetchError:
         return FetchError(FetchErrorCode.TIMEOUT, "the server did not answer in time")
     if isinstance(exc, (httpcore.ConnectError, httpx.ConnectError)):
         if isinstance(cause, ssl.SSLError):
-            return FetchError(FetchErrorCode.TLS_ERROR, f"TLS failed: {cause.reason or cause}")
+            return FetchError(FetchErrorCode.TLS_ERROR, f"TLS failed: {_tls_reason(cause)}")
         return FetchError(FetchErrorCode.CONNECT_FAILED, "could not connect to the server")
     if isinstance(exc, (httpcore.ProxyError, httpx.ProxyError)):
         return FetchError(FetchErrorCode.CONNECT_FAILED, "the proxy refused the request")
     if isinstance(exc, ssl.SSLError):  # CertificateError included
-        return FetchError(FetchErrorCode.TLS_ERROR, f"TLS failed: {exc.reason or exc}")
+        return FetchError(FetchErrorCode.TLS_ERROR, f"TLS failed: {_tls_reason(exc)}")
     if isinstance(exc, socket.gaierror):
         return FetchError(FetchErrorCode.DNS_FAILED, "the name does not resolve")
     if isinstance(exc, OSError):
