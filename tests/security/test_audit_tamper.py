@@ -350,3 +350,15 @@ def test_own_audit_key_keys_the_chain_and_needs_no_web_secret(
     monkeypatch.setenv("HOTLINE_AUDIT_KEY", "operator-audit-key-" + "q" * 30)
     result = cli("audit", "verify")
     assert result.exit_code == 0 and "intact: 2 rows" in result.output
+
+
+def test_old_secret_as_audit_key_survives_a_secret_rotation(
+    db: Database, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What docs/security.md tells an operator rotating HOTLINE_SECRET_KEY to do."""
+    write_entries(db, 2)
+    monkeypatch.setenv("HOTLINE_SECRET_KEY", "rotated-secret-" + TEST_SECRET[::-1])
+    assert "row 1 was altered" in broken(cli("audit", "verify"))
+    monkeypatch.setenv("HOTLINE_AUDIT_KEY", TEST_SECRET)
+    result = cli("audit", "verify")
+    assert result.exit_code == 0 and "intact: 2 rows" in result.output
