@@ -75,7 +75,10 @@ def cli_md() -> str:
     ]
     for args in commands:
         result = runner.invoke(
-            app, [*args, "--help"], env={"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
+            app,
+            [*args, "--help"],
+            env={"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"},
+            prog_name="hotline",  # what users type, not the test runner's "root"
         )
         title = " ".join(["hotline", *args])
         out += [f"## `{title}`", "", "```text", result.output.rstrip(), "```", ""]

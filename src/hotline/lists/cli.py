@@ -1,8 +1,9 @@
-"""`hotline lists …` for releases: configure, sync from grades, release, verify, keys, deltas.
+"""`hotline lists …`: the lists' own command group (`lists_app`), composed by `hotline.cli`.
 
-These join the list commands of `hotline.matching.cli` (create, add-entries, withdraw, export)
-on the same `lists_app`. Exit codes: 0 done; 1 the command ran and found a problem (a release
-that does not verify, a delta that does not fit); 2 a usage or settings error.
+A list's entries (create, add-entries, withdraw, export: entries_cli.py), imports
+(import_cli.py), and here configure, sync from grades, release, verify, keys, deltas. Exit
+codes: 0 done; 1 the command ran and found a problem (a release that does not verify, a delta
+that does not fit); 2 a usage or settings error.
 """
 
 from __future__ import annotations
@@ -20,16 +21,21 @@ import typer
 
 from hotline.cli_support import app_error, configured, fail
 from hotline.errors import AppError
-from hotline.lists import from_grades, offline, release, signing, text_lists
+from hotline.lists import entries_cli, from_grades, offline, release, signing, text_lists
 from hotline.lists import store as lists_store
 from hotline.lists.api import release_root
 from hotline.lists.import_cli import import_command
 from hotline.lists.model import ListConfig
 from hotline.lists.verify import VerifyError, verify_dir
-from hotline.matching.cli import lists_app
 from hotline.security import audit
 
 ACTOR = "cli"
+lists_app = typer.Typer(help="Hash lists that members match against.", no_args_is_help=True)
+lists_app.command("create")(entries_cli.lists_create)
+lists_app.command("list")(entries_cli.lists_list)
+lists_app.command("add-entries")(entries_cli.lists_add_entries)
+lists_app.command("withdraw")(entries_cli.lists_withdraw)
+lists_app.command("export")(entries_cli.lists_export)
 keys_app = typer.Typer(help="The Ed25519 keys that sign releases.", no_args_is_help=True)
 lists_app.add_typer(keys_app, name="keys")
 lists_app.command("import")(import_command)

@@ -6,7 +6,7 @@
 - `matcher`: `Matcher`, lists in memory, refreshed incrementally by list version
 - `inputs`, `upload`, `api`, `service`: POST /api/v1/match
 - `list_files`: exported list files (JSON lines), read by `hotline match`
-- `cli`: `member_app`, `lists_app`, `match_command`
+- `cli`: `member_app`, `match_command` (the `hotline lists` group is the lists capability's)
 
 See docs/matching.md.
 """

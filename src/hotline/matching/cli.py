@@ -1,6 +1,6 @@
-"""`hotline member`, `hotline lists` and `hotline match`.
+"""`hotline member` and `hotline match` (the lists' own commands are `hotline.lists.cli`).
 
-`hotline.cli` registers them; `hotline.lists.cli` adds the release commands to `lists_app`.
+`hotline.cli` registers them.
 Exit codes as elsewhere: 0 done; 1 the command ran and found a problem (an entries file with
 bad lines, inputs that could not be matched); 2 a usage or settings error.
 """
@@ -15,20 +15,18 @@ from typing import Annotated, Any
 import typer
 
 from hotline.cli_support import app_error, configured_database, fail
-from hotline.db.base import utcnow
 from hotline.errors import AppError
 from hotline.hashing import HashingError
 from hotline.hashing.cli import collect_files
 from hotline.hashing.media import hash_file
 from hotline.matching import inputs, list_files, store, validation
 from hotline.matching.matcher import Matcher, StaticSource
-from hotline.matching.model import HASH_TYPES, HashQuery, ListVersion, NewEntry
+from hotline.matching.model import HASH_TYPES, HashQuery, ListVersion
 from hotline.security import audit
 
 member_app = typer.Typer(help="Industry members and their API keys.", no_args_is_help=True)
 key_app = typer.Typer(help="Members' API keys (shown once, stored hashed).", no_args_is_help=True)
 member_app.add_typer(key_app, name="key")
-lists_app = typer.Typer(help="Hash lists that members match against.", no_args_is_help=True)
 
 ACTOR = "cli"
 
@@ -146,191 +144,6 @@ def key_list(
                 f"hlk_{k.prefix}  {k.member:<24} {state:<28} lists {','.join(k.scopes)}  "
                 f"last used {_when(k.last_used_at)}"
             )
-
-
-# -- lists ---------------------------------------------------------------------------------
-
-
-@lists_app.command("create")
-def lists_create(
-    name: Annotated[str, typer.Argument(help="Short name, e.g. iwf-hashes.")],
-    description: Annotated[str, typer.Option(help="What the list holds.")] = "",
-    pdq_max_distance: Annotated[
-        int, typer.Option(min=0, max=63, help="PDQ matches at or under this Hamming distance.")
-    ] = 31,
-    kind: Annotated[
-        str, typer.Option(help="hash (matched), url (confirmed URLs) or keyword (terms).")
-    ] = "hash",
-) -> None:
-    """Create an empty list: a hash list by default."""
-    try:
-        with configured_database() as db, db.write() as session:
-            info = store.create_list(session, name, description, pdq_max_distance, kind)
-            audit.record(
-                session, ACTOR, "hash_list.created", "hash_list", info.name, {"kind": kind}
-            )
-    except AppError as exc:
-        raise app_error(exc) from exc
-    if kind == "hash":
-        typer.echo(f"created list {info.name} (pdq_max_distance {info.pdq_max_distance})")
-    else:
-        typer.echo(f"created {kind} list {info.name}")
-
-
-@lists_app.command("list")
-def lists_list(
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-) -> None:
-    """List hash lists with their versions and live entry counts."""
-    with configured_database() as db, db.read() as session:
-        found = store.list_lists(session)
-    for info in found:
-        if as_json:
-            typer.echo(
-                json.dumps(
-                    {
-                        "name": info.name,
-                        "kind": info.kind,
-                        "version": info.version,
-                        "entries": info.entries,
-                        "pdq_max_distance": info.pdq_max_distance,
-                    }
-                )
-            )
-        else:
-            typer.echo(
-                f"{info.name:<32} {info.kind:<8} version {info.version:<6} {info.entries} entries"
-            )
-
-
-def _read_entries(source: Path) -> tuple[list[NewEntry], list[str]]:
-    """Every line validated before anything is stored: the entries, or the problems."""
-    handle = sys.stdin if str(source) == "-" else source.open(encoding="utf-8")
-    entries: list[NewEntry] = []
-    problems: list[str] = []
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                problems.append(f"line {number}: not JSON")
-                continue
-            if not isinstance(record, dict):
-                problems.append(f"line {number}: not a JSON object")
-                continue
-            try:
-                entries.append(validation.entry(record))
-            except AppError as exc:
-                details = "; ".join(f"{f.field}: {f.message}" for f in exc.fields)
-                problems.append(f"line {number}: {details or exc.message}")
-    return entries, problems
-
-
-@lists_app.command("add-entries")
-def lists_add_entries(
-    name: Annotated[str, typer.Argument(help="The list to add to.")],
-    source: Annotated[
-        Path,
-        typer.Argument(
-            help='JSON lines {"md5"?, "sha1"?, "sha256"?, "pdq"?, "pdq_quality"?, "vpdq"?, '
-            '"category"} ("vpdq": [{"frame", "quality", "pdq", "timestamp"}, …] or Meta\'s '
-            "vPDQ text); - reads standard input."
-        ),
-    ],
-) -> None:
-    """Add entries from a JSON-lines file: all of them, or (if any line is bad) none."""
-    if str(source) != "-" and not source.is_file():
-        raise fail(f"no such file: {source}")
-    entries, problems = _read_entries(source)
-    if problems:
-        for problem in problems[:50]:
-            typer.echo(f"error: {problem}", err=True)
-        more = f" (and {len(problems) - 50} more)" if len(problems) > 50 else ""
-        typer.echo(f"nothing was added: {len(problems)} bad lines{more}", err=True)
-        raise typer.Exit(1)
-    if not entries:
-        raise fail("the file has no entries")
-    try:
-        with configured_database() as db, db.write() as session:
-            info = store.add_entries(session, name, entries)
-            audit.record(
-                session,
-                ACTOR,
-                "hash_list.entries_added",
-                "hash_list",
-                info.name,
-                {"added": len(entries), "version": info.version},
-            )
-    except AppError as exc:
-        raise app_error(exc) from exc
-    typer.echo(
-        f"added {len(entries)} entries to {info.name}: version {info.version}, {info.entries} live"
-    )
-
-
-@lists_app.command("withdraw")
-def lists_withdraw(
-    name: Annotated[str, typer.Argument(help="The list.")],
-    entry_ids: Annotated[list[int], typer.Argument(help="Entry ids to withdraw.")],
-    reason: Annotated[
-        str, typer.Option(help="Why (found wrong, regraded…); it travels in the next delta.")
-    ],
-) -> None:
-    """Withdraw entries: members stop matching them at the next refresh, and the next
-    release's delta tells members' copies to drop them."""
-    if not reason.strip():
-        raise fail("give a --reason for the withdrawal")
-    try:
-        with configured_database() as db, db.write() as session:
-            count = store.withdraw_entries(session, name, entry_ids, reason.strip())
-            info = store.get_list(session, name)
-            audit.record(
-                session,
-                ACTOR,
-                "hash_list.entries_withdrawn",
-                "hash_list",
-                info.name,
-                {"withdrawn": count, "version": info.version, "reason": reason.strip()},
-            )
-    except AppError as exc:
-        raise app_error(exc) from exc
-    typer.echo(f"withdrew {count} entries from {info.name}: version {info.version}")
-
-
-@lists_app.command("export")
-def lists_export(
-    name: Annotated[str, typer.Argument(help="The list.")],
-    out: Annotated[Path, typer.Option(help="File to write (JSON lines, header first).")],
-) -> None:
-    """Export a list's live entries for offline matching (`hotline match --list FILE`)."""
-    partial = out.with_name(out.name + ".partial")
-    try:
-        # A write transaction holding the list's row: no change lands mid-export, so the
-        # file is exactly the version its header names.
-        with configured_database() as db, db.write() as session:
-            info = store.get_list(session, name, lock=True)
-            with partial.open("w", encoding="utf-8") as handle:
-                written = list_files.write(
-                    handle, info, store.live_entries(session, info.id), utcnow()
-                )
-            audit.record(
-                session,
-                ACTOR,
-                "hash_list.exported",
-                "hash_list",
-                info.name,
-                {"version": info.version, "entries": written},
-            )
-        partial.replace(out)
-    except AppError as exc:
-        partial.unlink(missing_ok=True)
-        raise app_error(exc) from exc
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise fail(f"cannot write {out}: {exc.strerror}") from exc
-    typer.echo(f"exported {written} entries of {info.name} version {info.version} to {out}")
 
 
 # -- offline matching ------------------------------------------------------------------------
