@@ -73,12 +73,13 @@ def test_reordered_chunks() -> None:
         unseal(swapped)
 
 
-@pytest.mark.parametrize("cut", ["last chunk", "mid chunk", "header"])
+@pytest.mark.parametrize("cut", ["last chunk", "mid chunk", "after header", "header"])
 def test_truncated(cut: str) -> None:
     sealed = seal(b"y" * (3 * CHUNK + 10))  # three full chunks and a short final one
     short = {
         "last chunk": sealed[: HEADER_SIZE + 3 * BLOCK],  # ends at a chunk boundary
         "mid chunk": sealed[: HEADER_SIZE + BLOCK + 20],
+        "after header": sealed[:HEADER_SIZE],
         "header": sealed[: HEADER_SIZE - 1],
     }[cut]
     with pytest.raises(BackupError, match=r"truncated|cut short"):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.backup import postgres_backup
+from hotline.backup import postgres_backup, restore
 from hotline.backup.errors import USAGE, BackupError
 from hotline.config import Settings
 from hotline.db import migrate
@@ -266,3 +266,22 @@ def test_connection_keeps_the_password_out_of_the_arguments() -> None:
     assert "s3cr" not in conn.conninfo and conn.password == "s3cr'et"
     assert "host='db.example.com'" in conn.conninfo and "dbname='hot'" in conn.conninfo
     assert conn.schema == "one" and conn.env["PGPASSWORD"] == "s3cr'et"
+
+
+def test_a_failed_database_step_takes_the_files_back(
+    sqlite_source: Instance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = backup(sqlite_source, tmp_path / "b.tar")
+    placed: list[str] = []
+
+    def fail_after_files(settings: Settings, *_args: object) -> None:
+        placed.extend(p.name for p in settings.data_dir.iterdir())
+        raise BackupError("pg_restore failed: (simulated)")
+
+    monkeypatch.setattr(restore, "_place_database", fail_after_files)
+    target = target_of(tmp_path)
+    target.data_dir.mkdir()  # there already, so it stays: what is in it must be taken back
+    result = target.run("backup", "restore", str(archive))
+    assert result.exit_code == 1 and "simulated" in result.output
+    assert "media" in placed  # the files had been moved into place before the failure
+    assert list(target.data_dir.iterdir()) == []
