@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 
 @dataclass(frozen=True)
@@ -76,3 +79,45 @@ class RateLimited(AppError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message, headers={"Retry-After": str(max(1, retry_after))})
         self.retry_after = retry_after
+
+
+# -- the shape, declared for the OpenAPI schema (and checked against it by tests/fuzz) -------
+
+
+class ErrorFieldModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="ErrorField")
+    field: str
+    message: str
+
+
+class ErrorDetailModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="ErrorDetail")
+    code: str
+    message: str
+    fields: list[ErrorFieldModel] | None = None  # present only when a field is named
+    incident: str | None = None  # only on a 500: the id to quote
+
+
+class ErrorBody(BaseModel):
+    """`{"error": {"code", "message", "fields"?}}`: every JSON error, whatever its status."""
+
+    model_config = ConfigDict(extra="forbid", title="Error")
+    error: ErrorDetailModel
+
+
+_MEANING = {
+    400: "The body is not JSON, not UTF-8, or nests too deep",
+    401: "No valid key or signature",
+    403: "Not within this key's scopes",
+    404: "Nothing at this address",
+    409: "Conflicts with what is stored",
+    413: "The body or upload is too large",
+    415: "Not a media type this endpoint takes",
+    422: "The request has problems; fields names each",
+    429: "Too many requests; see Retry-After",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route or router: each status answered in the one error shape."""
+    return {s: {"model": ErrorBody, "description": _MEANING.get(s, "Error")} for s in statuses}

@@ -298,3 +298,17 @@ def test_exchange_api_signed_and_unsigned(
     stranger = Sender("Hotline Z", recipient=sender.recipient)
     raw, headers = stranger.request(path, body.encode())
     _err(client.post(path, content=raw, headers=headers), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("since", [MAX_ID + 1, HUGE, -1])
+def test_delta_since_is_bounded_before_any_query(
+    client: TestClient, member_key: str, since: int | str
+) -> None:
+    """Refused by the declared bounds (the schema says 0 to MAX_ID), not by a lookup."""
+    response = client.get(
+        f"/api/v1/lists/alpha/delta?since={since}",
+        headers={"Authorization": f"Bearer {member_key}"},
+    )
+    error = _err(response, 422, "invalid_input")
+    assert error["message"] == "the request has problems; nothing was stored"
+    assert _fields(error) == ["since"]

@@ -25,6 +25,7 @@ from hotline.errors import (
     RateLimited,
     Unauthorized,
     UnsupportedMediaType,
+    error_responses,
 )
 from hotline.exchange import auth, forwarding, inbound, messages, protocol
 from hotline.exchange.partners import Partner
@@ -33,10 +34,57 @@ from hotline.security import audit
 from hotline.security.ratelimit import RateLimiter
 from hotline.web.deps import client_address, get_db, get_settings
 
-router = APIRouter(prefix="/api/v1/exchange", tags=["exchange"])
+router = APIRouter(
+    prefix="/api/v1/exchange",
+    tags=["exchange"],
+    responses=error_responses(400, 401, 413, 415, 422, 429),
+)
 
 MAX_BODY_BYTES = 16 * 1024
 REFUSED = "the exchange signature was refused; this instance's administrators can say why"
+
+_ID = {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}
+_TIME = {"type": "string", "format": "date-time", "description": "ISO 8601 with its UTC offset"}
+
+
+def _declared(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    """A signed JSON body, declared for the schema; parsed after the signature is checked."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_FORWARD_BODY = _declared(
+    {
+        "forward_id": _ID,
+        "url": {"type": "string", "maxLength": messages.MAX_URL},
+        "first_reported_at": _TIME,
+        "category": {"enum": [*messages.CATEGORIES, None]},
+        "reference": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,32}$"},
+    },
+    ["forward_id", "url", "first_reported_at", "reference"],
+)
+_STATUS_BODY = _declared(
+    {"forward_id": _ID, "status": {"enum": [s.value for s in messages.RemoteStatus]}, "at": _TIME},
+    ["forward_id", "status", "at"],
+)
+_RECEIVED = {
+    "type": "object",
+    "required": ["reference", "status"],
+    "properties": {"reference": {"type": "string"}, "status": {"const": "received"}},
+}
+_HELD = {
+    "type": "object",
+    "required": ["forward_id", "status"],
+    "properties": {
+        "forward_id": {"type": "string"},
+        "status": {"enum": [s.value for s in messages.RemoteStatus]},
+    },
+}
+
+
+def _json_answer(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
 
 Work = Callable[[Session, Partner, Any], tuple[int, dict[str, Any]]]
 
@@ -121,7 +169,15 @@ async def _serve(request: Request, path: str, work: Work) -> JSONResponse:
     return JSONResponse(answer, status_code=status)
 
 
-@router.post("/reports", status_code=201)
+@router.post(
+    "/reports",
+    status_code=201,
+    responses={
+        200: _json_answer(_RECEIVED, "This forward had already arrived: the same reference"),
+        201: _json_answer(_RECEIVED, "Stored: our reference"),
+    },
+    openapi_extra=_FORWARD_BODY,
+)
 async def receive_report(request: Request) -> JSONResponse:
     """A partner hotline forwards a report of content hosted in our country:
     `{"forward_id", "url", "first_reported_at", "category", "reference"}`. Answers 201 with
@@ -136,7 +192,14 @@ async def receive_report(request: Request) -> JSONResponse:
     return await _serve(request, protocol.REPORTS_PATH, work)
 
 
-@router.post("/status")
+@router.post(
+    "/status",
+    responses={
+        200: _json_answer(_HELD, "The status we now hold"),
+        **error_responses(404),
+    },
+    openapi_extra=_STATUS_BODY,
+)
 async def receive_status(request: Request) -> JSONResponse:
     """A partner hotline tells us how a report we forwarded stands:
     `{"forward_id", "status": "received" | "actioned" | "removed", "at"}`."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from hotline import json_input
 from hotline.errors import (
@@ -13,6 +14,7 @@ from hotline.errors import (
     InvalidInput,
     PayloadTooLarge,
     UnsupportedMediaType,
+    error_responses,
 )
 from hotline.intake import reports
 from hotline.intake.receive import receive
@@ -22,6 +24,35 @@ router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
 MAX_BODY_BYTES = 16 * 1024
 ALLOWED_FIELDS = frozenset({"url", "description", "email", "content_type", "country"})
+
+
+class ReportReceipt(BaseModel):
+    reference: str
+    status: reports.PublicStatus
+
+
+_TEXT_OR_NULL = {"type": ["string", "null"]}
+# Declared, not parsed by FastAPI: the body is read under a size cap and checked field by field
+# (reports.validate lists every problem at once).
+_REPORT_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["url"],
+                "additionalProperties": False,
+                "properties": {
+                    "url": {"type": "string", "description": "the web address, http or https"},
+                    "description": {**_TEXT_OR_NULL, "maxLength": reports.MAX_DESCRIPTION},
+                    "email": {**_TEXT_OR_NULL, "maxLength": reports.MAX_EMAIL},
+                    "content_type": {"enum": [*(c.value for c in reports.ContentType), "", None]},
+                    "country": {**_TEXT_OR_NULL, "description": "ISO 3166 alpha-2"},
+                },
+            }
+        }
+    },
+}
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
@@ -49,7 +80,12 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return data
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    responses={201: {"model": ReportReceipt}, **error_responses(400, 413, 415, 422, 429)},
+    openapi_extra={"requestBody": _REPORT_BODY},
+)
 async def create_report(request: Request) -> JSONResponse:
     """Report a web address. No account is needed; keep the reference to check its status."""
     data = await _json_object(request)
@@ -65,7 +101,7 @@ async def create_report(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/{reference}")
+@router.get("/{reference}", responses={200: {"model": ReportReceipt}, **error_responses(404, 422)})
 def report_status(reference: str, request: Request) -> dict[str, str]:
     """The public status of a report, and nothing more."""
     with get_db(request).read() as session:

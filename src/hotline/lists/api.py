@@ -13,7 +13,7 @@ import json
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hotline import json_input
 from hotline.config import Settings
-from hotline.errors import InvalidInput, NotFound
+from hotline.errors import InvalidInput, NotFound, error_responses
 from hotline.lists import release as releases
 from hotline.lists import signing
 from hotline.lists import store as lists_store
@@ -31,7 +31,14 @@ from hotline.matching.api import admit, bearer_token
 from hotline.matching.service import MatchService, service_for
 from hotline.security import audit
 
-router = APIRouter(prefix="/api/v1/lists", tags=["lists"])
+router = APIRouter(
+    prefix="/api/v1/lists",
+    tags=["lists"],
+    responses={
+        304: {"description": "Not modified: the ETag given in If-None-Match"},
+        **error_responses(401, 403, 404, 422, 429),
+    },
+)
 
 _CHUNK = 1 << 20
 
@@ -242,9 +249,9 @@ def release_file(request: Request, name: str, version: str, file: str) -> Respon
 async def delta(
     request: Request,
     name: str,
-    since: json_input.Version = Query(
-        ..., description="The release version your copy is at (0: none)."
-    ),
+    since: Annotated[
+        json_input.Version, Query(description="The release version your copy is at (0: none).")
+    ],
 ) -> Response:
     """The signed delta from release `since` to the latest release: additions and
     withdrawals. Made on first request, then served as made."""

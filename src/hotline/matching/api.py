@@ -35,6 +35,7 @@ from hotline.errors import (
     RateLimited,
     Unauthorized,
     UnsupportedMediaType,
+    error_responses,
 )
 from hotline.hashing import ErrorCode, HashingError, hash_bytes
 from hotline.matching import inputs, keys, store
@@ -60,6 +61,58 @@ _LIST_PARAMETER = {
     "schema": {"type": "array", "items": {"type": "string"}},
     "style": "form",
     "explode": True,
+}
+
+
+_HEX = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
+_ONE_HASH = [
+    {
+        "type": "object",
+        "required": [kind],
+        "additionalProperties": False,
+        "properties": {kind: {"type": "string", "pattern": f"^[0-9a-fA-F]{{{n}}}$"}},
+    }
+    for kind, n in _HEX.items()
+]
+_BATCH = {
+    "type": "object",
+    "required": ["hashes"],
+    "additionalProperties": False,
+    "properties": {
+        "hashes": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": inputs.MAX_BATCH,
+            "items": {
+                "type": "object",
+                "required": ["type", "value"],
+                "additionalProperties": False,
+                "properties": {"type": {"enum": list(_HEX)}, "value": {"type": "string"}},
+            },
+        }
+    },
+}
+# Declared, not parsed by FastAPI (see the module's docstring).
+_MATCH_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"oneOf": [*_ONE_HASH, _BATCH]}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+    },
+}
+_MATCH_ANSWER = {
+    "type": "object",
+    "required": ["results", "lists"],
+    "properties": {
+        "results": {"type": "array", "items": {"type": "object"}},
+        "lists": {"type": "array", "items": {"type": "object"}},
+    },
 }
 
 
@@ -225,7 +278,14 @@ def answer_upload(
     return _body([result], answer)
 
 
-@router.post("/match", openapi_extra={"parameters": [_LIST_PARAMETER]})
+@router.post(
+    "/match",
+    responses={
+        200: {"content": {"application/json": {"schema": _MATCH_ANSWER}}},
+        **error_responses(400, 401, 403, 413, 415, 422, 429),
+    },
+    openapi_extra={"parameters": [_LIST_PARAMETER], "requestBody": _MATCH_BODY},
+)
 async def match(request: Request) -> Response:
     """Match an uploaded image or video, one hash, or up to 1,000 hashes against the lists
     this key may search. Send the key as `Authorization: Bearer <key>`."""
