@@ -362,3 +362,17 @@ def test_old_secret_as_audit_key_survives_a_secret_rotation(
     monkeypatch.setenv("HOTLINE_AUDIT_KEY", TEST_SECRET)
     result = cli("audit", "verify")
     assert result.exit_code == 0 and "intact: 2 rows" in result.output
+
+
+def test_row_encoding_is_the_documented_json_array() -> None:
+    """orjson's bytes equal json.dumps(…, ensure_ascii=False, separators=(",", ":")), what
+    docs/security.md describes and revision 0011 computes the re-key row with."""
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 12, 4, 16, 0, 0, 123456, tzinfo=UTC)
+    for name in ("eve\x1freport", 'quote" back\\slash', "\x00\x07\n\t\x7f", "é ✓ 𝄞 \u2028", ""):
+        fields = ["a" * 64, 7, at, name, "view", "report", name, '{"k":"v"}']
+        expected = json.dumps(
+            [fields[0], 7, at.isoformat(), *fields[3:]], ensure_ascii=False, separators=(",", ":")
+        ).encode()
+        assert audit._encode(*fields) == expected, name  # type: ignore[arg-type]
