@@ -311,13 +311,16 @@ def test_admins_see_accounts_whose_waits_began_and_can_clear_them(
 
     analyst = from_address(60)
     sign_in(analyst, *staff.create(["analyst"]))
-    token = csrf_from(analyst.get("/staff").text)
+    home = analyst.get("/staff").text
+    assert "repeated failed sign-ins" not in home  # only those who can act see the notice
+    token = csrf_from(home)
     assert (
         analyst.post(f"/staff/users/{target}/clear-failures", data={"csrf_token": token})
     ).status_code == 403
 
     admin = from_address(61)
     sign_in(admin, *staff.create(["admin"]))
+    assert "Accounts with repeated failed sign-ins: 1." in admin.get("/staff").text
     page = admin.get("/staff/users")
     assert "Repeated failed sign-ins" in page.text
     assert f"/staff/users/{target}/clear-failures" in page.text

@@ -215,7 +215,12 @@ def logout(request: Request) -> Response:
 @router.get("", response_class=HTMLResponse)
 def staff_home(request: Request, actor: Actor = Depends(require(Action.staff_home))) -> Response:
     can = {action.value: allowed(actor, action) for action in Action}
-    return render(request, "staff/home.html", {"can": can})
+    guarded: list[login_guard.GuardedAccount] = []
+    if can[Action.users_manage.value]:  # the lockout notice, for those who can act on it
+        policy = login_guard.LockoutPolicy.from_settings(get_settings(request))
+        with get_db(request).read() as session:
+            guarded = login_guard.accounts_with_failures(session, policy)
+    return render(request, "staff/home.html", {"can": can, "guarded": guarded})
 
 
 @router.get("/users", response_class=HTMLResponse)

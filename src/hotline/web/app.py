@@ -15,6 +15,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, DispatchFunction
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -211,7 +212,8 @@ def _install_request_context(app: FastAPI, settings: Settings, db: Database) -> 
         i18n.set_locale(locale)
         token = request.cookies.get(sessions.COOKIE_NAME)
         if token:
-            _load_actor(request, db, token)
+            # A database read: off the event loop, like every other blocking call.
+            await run_in_threadpool(_load_actor, request, db, token)
         csrf_cookie = request.cookies.get(csrf.COOKIE_NAME) or ""
         new_csrf_cookie = not csrf_cookie or len(csrf_cookie) > 64
         if new_csrf_cookie:
