@@ -39,7 +39,7 @@ EVENT_JOB = "event"
 
 # Every event, with what emits it and what its payload holds. Names are data (the floor may
 # know them); the table in docs/architecture.md is checked against this one.
-EVENTS: Mapping[str, str] = {
+EVENTS: dict[str, str] = {
     "verdict.criminal": "assess: an analyst found criminal content at a URL. {url_id}",
     "takedown.case_opened": "takedown: a case was opened for a URL. {case_id, url_id, country}",
     "takedown.removed": "takedown: the content is gone; the clock stopped. {case_id, url_id, at}",
