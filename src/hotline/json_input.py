@@ -3,7 +3,8 @@
 What passes `loads` is safe for the rest of the code to hold, hash, store and answer with:
 valid UTF-8 with no lone surrogates (they cannot be encoded for hashing or storing), nested at
 most `MAX_DEPTH` deep (deeper would reach Python's recursion limit in whatever walks it next),
-finite numbers, and integers that fit signed 64 bits (larger ones overflow a database driver).
+finite numbers, integers that fit signed 64 bits (larger ones overflow a database driver), and
+strings without NUL characters (PostgreSQL's text columns refuse them).
 Each refusal is a 4xx in the one error shape, never a crash. Ids and versions that arrive in
 paths, query strings or fields are bounded by the columns they are looked up in, with the
 types below.
@@ -29,6 +30,7 @@ MIN_INT = -(2**63)
 MAX_ID = 2**31 - 1
 _MAX_FIELD_ERRORS = 50
 _NOT_JSON = "the body is not valid JSON in UTF-8 (a lone surrogate such as \\ud800 is not text)"
+_NUL = "must not contain the NUL character (\\u0000), which no text column can hold"
 _RANGE = f"must be a whole number from {MIN_INT} to {MAX_INT}"
 
 DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -43,14 +45,15 @@ Version = Annotated[int, Field(ge=0, le=MAX_ID)]
 def loads(raw: bytes) -> Any:
     """The JSON value in `raw`, or MalformedBody (400) for anything that is not JSON, not
     UTF-8, holds a lone surrogate or nests too deep, or InvalidInput (422) naming each integer
-    out of the 64-bit range."""
+    out of the 64-bit range and each string holding a NUL (PostgreSQL text cannot)."""
     try:
         data = orjson.loads(raw)  # refuses bad UTF-8, lone surrogates, NaN; depth up to 1024
     except orjson.JSONDecodeError as exc:
         if "depth" in str(exc):
             raise _too_deep() from exc
         raise MalformedBody(_NOT_JSON) from exc
-    _check(data)
+    # JSON can only carry a NUL as the escape \u0000: without one, no string needs looking at.
+    _check(data, nul_possible=b"\\u0000" in raw)
     return data
 
 
@@ -81,12 +84,12 @@ def _too_deep() -> MalformedBody:
     return MalformedBody(f"the body nests deeper than {MAX_DEPTH} levels")
 
 
-def _check(data: Any) -> None:
-    """Depth and integer range, walked without recursion (a deep body must not recurse).
-    The walk keeps no paths (a 1,000-hash batch is walked in a few hundred microseconds);
-    only a body with an integer out of range is walked again to name where."""
-    stack: list[tuple[Any, int]] = [(data, 0)]
-    out_of_range = type(data) is int and not MIN_INT <= data <= MAX_INT
+def _check(data: Any, nul_possible: bool) -> None:
+    """Depth, integer range and NUL characters, walked without recursion (a deep body must
+    not recurse). The walk keeps no paths (a 1,000-hash batch takes a few hundred
+    microseconds); only a body with a value refused is walked again to name where."""
+    stack: list[Any] = [(data, 0)]
+    refused = not _storable(data, nul_possible)
     while stack:
         node, depth = stack.pop()
         if type(node) is not dict and type(node) is not list:
@@ -97,26 +100,34 @@ def _check(data: Any) -> None:
             kind = type(value)
             if kind is dict or kind is list:
                 stack.append((value, depth + 1))
-            elif kind is int and not MIN_INT <= value <= MAX_INT:
-                out_of_range = True
-    if out_of_range:
+            elif kind is int:
+                refused = refused or not MIN_INT <= value <= MAX_INT
+            elif kind is str and nul_possible:
+                refused = refused or "\x00" in value
+    if refused:
         raise InvalidInput(
-            "a number in the body is out of range; nothing was stored",
-            fields=_out_of_range(data, "")[:_MAX_FIELD_ERRORS],
+            "a value in the body cannot be taken; nothing was stored",
+            fields=_refused(data, "", nul_possible)[:_MAX_FIELD_ERRORS],
         )
 
 
-def _out_of_range(node: Any, where: str) -> list[FieldError]:
-    """Where each integer out of range is (the body is known to be at most MAX_DEPTH deep)."""
-    if type(node) is int:
-        return [] if MIN_INT <= node <= MAX_INT else [FieldError(where or "body", _RANGE)]
+def _storable(value: Any, nul_possible: bool) -> bool:
+    if type(value) is int:
+        return MIN_INT <= value <= MAX_INT
+    return not (nul_possible and type(value) is str and "\x00" in value)
+
+
+def _refused(node: Any, where: str, nul_possible: bool) -> list[FieldError]:
+    """Where each refused value is (the body is known to be at most MAX_DEPTH deep)."""
     if type(node) is dict:
         items: Any = node.items()
     elif type(node) is list:
         items = enumerate(node)
-    else:
+    elif _storable(node, nul_possible):
         return []
+    else:
+        return [FieldError(where or "body", _RANGE if type(node) is int else _NUL)]
     found: list[FieldError] = []
     for key, value in items:
-        found += _out_of_range(value, f"{where}.{key}" if where else str(key))
+        found += _refused(value, f"{where}.{key}" if where else str(key), nul_possible)
     return found

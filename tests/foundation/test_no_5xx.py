@@ -108,6 +108,14 @@ REPORTS = [
     ),
     pytest.param(obj(url=HUGER), 422, "invalid_input", "url", id="int far past 64 bits"),
     pytest.param(HUGE, 422, "invalid_input", "body", id="int as the body"),
+    # PostgreSQL's text columns cannot hold a NUL: psycopg raised DataError mid-insert.
+    pytest.param(
+        obj(url=f'"{URL}"', description='"a\\u0000b"'),
+        422,
+        "invalid_input",
+        "description",
+        id="NUL in a stored field",
+    ),
     pytest.param('{"url":1e999}', 400, "malformed_json", None, id="infinity"),
 ]
 
@@ -166,6 +174,7 @@ MATCH = [
         id="int in a batch",
     ),
     pytest.param(obj(sha1=HUGER), 422, "invalid_input", "sha1", id="int far past 64 bits"),
+    pytest.param(obj(md5='"\\u0000"'), 422, "invalid_input", "md5", id="NUL"),
 ]
 
 
@@ -234,6 +243,7 @@ EXCHANGE = [
         None,
     ),
     (protocol.REPORTS_PATH, forward(url=HUGE), 422, "invalid_input", "url"),
+    (protocol.REPORTS_PATH, forward(reference='"R\\u0000"'), 422, "invalid_input", "reference"),
     (
         protocol.REPORTS_PATH,
         forward(first_reported_at='"0001-01-01T00:00:00+14:00"'),
