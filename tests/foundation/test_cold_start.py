@@ -58,10 +58,12 @@ def test_a_failed_warm_up_is_logged_and_does_not_keep_the_instance_out(
         raise RuntimeError("compiler missing")
 
     warm = WarmUp(broken)
-    with caplog.at_level(logging.ERROR, logger="hotline.web"):
-        with TestClient(create_app(settings, db, warm_up=warm)) as client:
-            assert warm.wait(30)
-            assert client.get("/healthz/ready").status_code == 200
+    with (
+        caplog.at_level(logging.ERROR, logger="hotline.web"),
+        TestClient(create_app(settings, db, warm_up=warm)) as client,
+    ):
+        assert warm.wait(30)
+        assert client.get("/healthz/ready").status_code == 200
     assert warm.state is WarmState.FAILED
     assert any("warm-up failed" in r.getMessage() for r in caplog.records)
 

@@ -16,6 +16,7 @@ from babel import Locale
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from hotline.advice import store
 from hotline.advice.model import (
@@ -44,6 +45,7 @@ from hotline.advice.validation import (
 from hotline.errors import NotFound
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor
+from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, require
 from hotline.web.i18n import SUPPORTED_LOCALES, current_locale
 from hotline.web.templating import render
@@ -203,9 +205,11 @@ def edit_guide(request: Request, band: str, actor: Actor = Editor) -> HTMLRespon
 
 
 @editor_router.post("/age/{band}", response_model=None)
-async def save_guide(request: Request, band: str, actor: Actor = Editor) -> Response:
+def save_guide(
+    request: Request, band: str, actor: Actor = Editor, form: FormData = PostedForm
+) -> Response:
     age_band = _band(band)
-    values = _form_values(await request.form(), [*_text_names(_TEXT_FIELDS), "version"])
+    values = _form_values(form, [*_text_names(_TEXT_FIELDS), "version"])
     checked = validate_guide(values, _languages())
     if not isinstance(checked, GuideForm):
         return _guide_page(request, age_band, values, checked, status=422)
@@ -277,11 +281,9 @@ def _resource_page(
     )
 
 
-async def _validated(
-    request: Request, kind: ResourceKind
-) -> tuple[dict[str, str], ResourceForm | Errors]:
+def _validated(form: FormData, kind: ResourceKind) -> tuple[dict[str, str], ResourceForm | Errors]:
     names = [*RESOURCE_FIELDS, *_text_names(("title", "summary")), "version"]
-    values = _form_values(await request.form(), names)
+    values = _form_values(form, names)
     return values, validate_resource(kind, values, _languages())
 
 
@@ -294,9 +296,11 @@ def new_resource(request: Request, kind: str, actor: Actor = Editor) -> HTMLResp
 
 
 @editor_router.post("/{kind}/new", response_model=None)
-async def create_resource(request: Request, kind: str, actor: Actor = Editor) -> Response:
+def create_resource(
+    request: Request, kind: str, actor: Actor = Editor, form: FormData = PostedForm
+) -> Response:
     resource_kind = _kind(kind)
-    values, checked = await _validated(request, resource_kind)
+    values, checked = _validated(form, resource_kind)
     if not isinstance(checked, ResourceForm):
         return _resource_page(request, resource_kind, None, values, checked, status=422)
     with get_db(request).write() as session:
@@ -335,13 +339,17 @@ def edit_resource(
 
 
 @editor_router.post("/{kind}/{resource_id:int}", response_model=None)
-async def update_resource(
-    request: Request, kind: str, resource_id: int, actor: Actor = Editor
+def update_resource(
+    request: Request,
+    kind: str,
+    resource_id: int,
+    actor: Actor = Editor,
+    form: FormData = PostedForm,
 ) -> Response:
     resource_kind = _kind(kind)
     with get_db(request).read() as session:
         _load(session, resource_kind, resource_id)  # 404 before reporting form errors
-    values, checked = await _validated(request, resource_kind)
+    values, checked = _validated(form, resource_kind)
     if not isinstance(checked, ResourceForm):
         return _resource_page(request, resource_kind, resource_id, values, checked, status=422)
     with get_db(request).write() as session:

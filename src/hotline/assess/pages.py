@@ -7,6 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from hotline.assess import pipeline, queue
 from hotline.assess.fetcher import SafeFetcher
@@ -15,6 +16,7 @@ from hotline.errors import AppError, Conflict
 from hotline.grading import service as grading_service
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor
+from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
 from hotline.web.templating import render
 
@@ -151,10 +153,12 @@ def release(
 
 
 @router.post("/{url_id}/verdict")
-async def verdict(
-    url_id: int, request: Request, actor: Actor = Depends(require(Action.report_assess))
+def verdict(
+    url_id: int,
+    request: Request,
+    actor: Actor = Depends(require(Action.report_assess)),
+    form: FormData = PostedForm,
 ) -> Response:
-    form = await request.form()
     values = {k: str(form.get(k, "") or "") for k in ("decision", "note", "duplicate_of")}
     verdict_name, _, reason_code = values["decision"].partition("/")
     try:

@@ -8,12 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from hotline.config import Settings
 from hotline.errors import AppError
 from hotline.exchange import forwarding, inbound, keys, partners, protocol
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor
+from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
 from hotline.web.templating import render
 
@@ -46,10 +48,11 @@ def partner_list(
 
 
 @router.post("", response_class=HTMLResponse)
-async def partner_add(
-    request: Request, actor: Actor = Depends(require(Action.partners_manage))
+def partner_add(
+    request: Request,
+    actor: Actor = Depends(require(Action.partners_manage)),
+    form: FormData = PostedForm,
 ) -> Response:
-    form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("name", "countries", "url", "public_key")}
     try:
         with get_db(request).write() as session:

@@ -14,6 +14,7 @@ import time
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from hotline.errors import AppError, Forbidden
 from hotline.grading import service, thumbnails, wellbeing
@@ -24,6 +25,7 @@ from hotline.hashing import HashingError
 from hotline.security import audit
 from hotline.security.crypto import derive_key, hmac_hex
 from hotline.security.permissions import Action, Actor, allowed
+from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
 from hotline.web.templating import render
 
@@ -190,10 +192,12 @@ def reveal(
 
 
 @router.post("/grading/{media_id}/grade", response_class=HTMLResponse)
-async def grade(
-    media_id: int, request: Request, actor: Actor = Depends(require(Action.image_grade))
+def grade(
+    media_id: int,
+    request: Request,
+    actor: Actor = Depends(require(Action.image_grade)),
+    form: FormData = PostedForm,
 ) -> Response:
-    form = await request.form()
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
     settings = get_settings(request)
     try:
@@ -224,10 +228,12 @@ async def grade(
 
 
 @router.post("/grading/{media_id}/resolve", response_class=HTMLResponse)
-async def resolve(
-    media_id: int, request: Request, actor: Actor = Depends(require(Action.grade_resolve))
+def resolve(
+    media_id: int,
+    request: Request,
+    actor: Actor = Depends(require(Action.grade_resolve)),
+    form: FormData = PostedForm,
 ) -> Response:
-    form = await request.form()
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
     try:
         parsed = parse_grade(values)
@@ -361,10 +367,11 @@ def take_break(request: Request, actor: Actor = Depends(require(Action.staff_hom
 
 
 @router.post("/wellbeing/blur")
-async def set_blur(
-    request: Request, actor: Actor = Depends(require(Action.staff_home))
+def set_blur(
+    request: Request,
+    actor: Actor = Depends(require(Action.staff_home)),
+    form: FormData = PostedForm,
 ) -> Response:
-    form = await request.form()
     with get_db(request).write() as session:
         value = wellbeing.set_blur_strength(session, actor.id, str(form.get("blur_strength")))
         audit.record(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from starlette.datastructures import FormData
 
 from hotline.errors import AppError, InvalidInput
 from hotline.intake import reports
 from hotline.intake.receive import receive
+from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db
 from hotline.web.templating import render
 
@@ -27,8 +29,7 @@ def report_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/report", response_class=HTMLResponse)
-async def report_submit(request: Request) -> HTMLResponse:
-    form = await request.form()
+def report_submit(request: Request, form: FormData = PostedForm) -> HTMLResponse:
     values = {name: str(form.get(name, "") or "") for name in FORM_FIELDS}
     try:
         report = reports.validate(dict(values))

@@ -18,7 +18,7 @@ from hotline.matching.audit_writer import AuditWriter
 from hotline.matching.matcher import DatabaseSource, Matcher
 from hotline.matching.store import StoredKey
 from hotline.matching.tables import MemberKeyRow
-from hotline.security.ratelimit import RateLimiter, build_limiter
+from hotline.security.ratelimit import MemoryCounter, RateLimiter, build_limiter
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,8 @@ class MatchService:
         self.limiter: RateLimiter = build_limiter(
             settings, db, "match", config.rate_limit, config.rate_window_seconds
         )
+        if not isinstance(self.limiter.counter, MemoryCounter):
+            self.keys.inline = False  # a shared count is a round trip: never on the event loop
         self.audit = AuditWriter(db)
 
 

@@ -13,7 +13,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
 
 from hotline.errors import Conflict
 from hotline.security import audit
@@ -21,6 +22,7 @@ from hotline.security.permissions import Action, Actor
 from hotline.takedown import directory, directory_csv
 from hotline.takedown.directory import OBJECT, DirectoryInvalid, Problem, Provider
 from hotline.takedown.provider_rules import FIELDS, LANGUAGES, N_, NAME_MAX, NOTES_MAX
+from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
 from hotline.web.templating import render
 
@@ -84,8 +86,7 @@ def _form(
     )
 
 
-async def _submitted(request: Request) -> dict[str, str]:
-    form = await request.form()
+def _submitted(form: FormData) -> dict[str, str]:
     # Only text counts: a file sent in a text field is treated as empty.
     return {name: v if isinstance(v := form.get(name), str) else "" for name in FIELDS}
 
@@ -124,8 +125,8 @@ def new_page(request: Request, actor: Actor = Officer) -> HTMLResponse:
 
 
 @router.post("/new", response_model=None)
-async def create(request: Request, actor: Actor = Officer) -> Response:
-    values = await _submitted(request)
+def create(request: Request, actor: Actor = Officer, form: FormData = PostedForm) -> Response:
+    values = _submitted(form)
     sealer = directory.secret_sealer(get_settings(request).secret)
     try:
         with get_db(request).write() as session:
@@ -145,8 +146,10 @@ def edit_page(request: Request, provider_id: int, actor: Actor = Officer) -> HTM
 
 
 @router.post("/{provider_id:int}", response_model=None)
-async def update(request: Request, provider_id: int, actor: Actor = Officer) -> Response:
-    values = await _submitted(request)
+def update(
+    request: Request, provider_id: int, actor: Actor = Officer, form: FormData = PostedForm
+) -> Response:
+    values = _submitted(form)
     sealer = directory.secret_sealer(get_settings(request).secret)
     db = get_db(request)
     try:
@@ -220,6 +223,7 @@ def import_page(request: Request, actor: Actor = Officer) -> HTMLResponse:
 
 @router.post("/import", response_model=None)
 async def import_upload(request: Request, actor: Actor = Officer) -> Response:
+    """Async to read and close the spooled upload; the import itself runs in the thread pool."""
     form = await request.form()  # parsed once already, by the CSRF guard
     try:
         upload = form.get("file")
@@ -230,6 +234,10 @@ async def import_upload(request: Request, actor: Actor = Officer) -> Response:
         data = await upload.read(directory_csv.MAX_BYTES + 1)
     finally:
         await form.close()  # the spooled upload; nothing else closes it
+    return await run_in_threadpool(_import, request, actor, data, filename)
+
+
+def _import(request: Request, actor: Actor, data: bytes, filename: str) -> Response:
     try:
         with get_db(request).write() as session:
             result = directory_csv.import_csv(session, data, actor.username)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from hotline.db.base import utcnow
 from hotline.errors import AppError, Conflict, FieldError, InvalidInput
@@ -17,6 +18,7 @@ from hotline.security import audit
 from hotline.security.permissions import Action, Actor
 from hotline.takedown import cases, checks, directory
 from hotline.takedown.removal import RemovalReason
+from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
 from hotline.web.templating import render
 
@@ -101,11 +103,10 @@ def _provider_id(text: str) -> int:
         ) from None
 
 
-async def _send_form(
-    case_id: int, request: Request, send: Callable[[Session, int], object]
+def _send_form(
+    case_id: int, request: Request, form: FormData, send: Callable[[Session, int], object]
 ) -> Response:
     """The confirm and resend forms: read the chosen provider, send, or show the errors."""
-    form = await request.form()
     values = {"provider_id": str(form.get("provider_id", "") or "")}
     try:
         provider_id = _provider_id(values["provider_id"])
@@ -117,14 +118,18 @@ async def _send_form(
 
 
 @router.post("/{case_id}/confirm")
-async def confirm(
-    case_id: int, request: Request, actor: Actor = Depends(require(Action.takedown_manage))
+def confirm(
+    case_id: int,
+    request: Request,
+    actor: Actor = Depends(require(Action.takedown_manage)),
+    form: FormData = PostedForm,
 ) -> Response:
     """Confirm the host and send the notice (queued; the worker delivers it)."""
     settings = get_settings(request)
-    return await _send_form(
+    return _send_form(
         case_id,
         request,
+        form,
         lambda session, provider_id: cases.confirm(
             session,
             case_id,
@@ -137,14 +142,18 @@ async def confirm(
 
 
 @router.post("/{case_id}/resend")
-async def resend(
-    case_id: int, request: Request, actor: Actor = Depends(require(Action.takedown_manage))
+def resend(
+    case_id: int,
+    request: Request,
+    actor: Actor = Depends(require(Action.takedown_manage)),
+    form: FormData = PostedForm,
 ) -> Response:
     """Send the notice again, to the same or another provider (after a failure or bounce)."""
     settings = get_settings(request)
-    return await _send_form(
+    return _send_form(
         case_id,
         request,
+        form,
         lambda session, provider_id: cases.resend(
             session, case_id, provider_id=provider_id, settings=settings, actor=actor.username
         ),
@@ -168,11 +177,13 @@ def parse_removed_at(text: str) -> datetime:
 
 
 @router.post("/{case_id}/removal")
-async def record_removal(
-    case_id: int, request: Request, actor: Actor = Depends(require(Action.takedown_manage))
+def record_removal(
+    case_id: int,
+    request: Request,
+    actor: Actor = Depends(require(Action.takedown_manage)),
+    form: FormData = PostedForm,
 ) -> Response:
     """Record removal by hand (the host confirmed it, or an officer saw it gone)."""
-    form = await request.form()
     values = {k: str(form.get(k, "") or "") for k in ("at", "note")}
     try:
         note = values["note"].strip()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from fastapi import Request
+from fastapi import Depends, Request
+from starlette.datastructures import FormData
 
 from hotline.errors import Forbidden
 from hotline.security.crypto import hmac_hex
@@ -33,6 +34,7 @@ def token_for(key: bytes, cookie_value: str, session_token: str | None) -> str:
 
 
 async def csrf_guard(request: Request) -> None:
+    # Async only to await the body; the check itself is one HMAC comparison.
     if request.method in _SAFE_METHODS:
         return
     form = await request.form()
@@ -43,3 +45,14 @@ async def csrf_guard(request: Request) -> None:
             "This form has expired or was not sent from this site. Go back, reload the page "
             "and try again."
         )
+
+
+async def posted_form(request: Request) -> FormData:
+    """The request's form, read on the event loop (reading awaits the body; Starlette keeps
+    it, so the CSRF guard and the handler share one parse). Handlers that take it through
+    `PostedForm` can be plain `def`: FastAPI runs those in its thread pool, so their database
+    writes and password hashing never stall the loop and every other request with it."""
+    return await request.form()
+
+
+PostedForm: FormData = Depends(posted_form)
