@@ -160,7 +160,28 @@ def main() -> None:
             f"page, first visit: walk of {result.rows_checked} rows {walk:.2f} s; an audited "
             f"write made during it took {write_took[0] * 1000:.1f} ms"
         )
+        # For comparison, what the page did before: the walk inside the transaction that
+        # appended its view, so holding the head row's lock throughout.
+        walking.clear()
+        audit._rows = signalling_rows  # type: ignore[assignment]
+        write_took.clear()
+        thread = threading.Thread(target=writer)
+        started = time.perf_counter()
         with db.write() as session:
+            audit.record(session, "analyst1", "audit.view", "audit_log", "*")
+            thread.start()
+            audit.verify(session)
+        walk = time.perf_counter() - started
+        thread.join()
+        audit._rows = original  # type: ignore[assignment]
+        print(
+            f"page as before (walk under the append lock): {walk:.2f} s; the audited write "
+            f"made during it took {write_took[0] * 1000:.1f} ms"
+        )
+        with db.read() as session:
+            result = audit.verify(session)
+        with db.write() as session:
+            audit.mark_verified(session, result.last_seq, result.head_hash)
             audit.record_many(session.connection(), entries(100, "after"))
         started = time.perf_counter()
         with db.read() as session:

@@ -291,16 +291,9 @@ def verify(
         problem = _check_row(row, prev_hash, mac, keyed_from is not None)
         if problem is not None:
             return broken(problem, row.seq)
-        if row.chain_version == LEGACY:
-            legacy_open = True
-        elif legacy_open:
-            if row.action != REKEY_ACTION:
-                return broken(
-                    f"row {row.seq} follows unkeyed legacy rows but is not the re-key row the "
-                    "upgrade wrote",
-                    row.seq,
-                )
-            legacy_open = False
+        # Legacy rows must be closed by a keyed row (the re-key row revision 0011 wrote):
+        # its HMAC covers them, and only the key's holder could have written it.
+        legacy_open = row.chain_version == LEGACY
         if row.chain_version == KEYED and keyed_from is None:
             keyed_from = row.seq
         if row.seq in want:

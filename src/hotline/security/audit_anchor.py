@@ -143,8 +143,7 @@ def check_url(target: str) -> None:
         except ValueError:
             pass
     raise AnchorError(
-        f"{target}: checkpoints go to a file or an https:// URL (http:// only to 127.0.0.1 "
-        "or ::1)"
+        f"{target}: checkpoints go to a file or an https:// URL (http:// only to 127.0.0.1 or ::1)"
     )
 
 
@@ -216,11 +215,6 @@ def compare(result: VerifyResult, checkpoints: Sequence[Checkpoint]) -> str | No
             return (
                 f"row {checkpoint.seq} differs from checkpoint {checkpoint.seq} "
                 f"({checkpoint.at.isoformat()}): the chain was rewritten or reset since"
-            )
-        if checkpoint.keyed_from is not None and result.keyed_from != checkpoint.keyed_from:
-            return (
-                f"keyed rows start at {result.keyed_from}, but checkpoint {checkpoint.seq} "
-                f"says {checkpoint.keyed_from}: keyed rows were replaced by legacy ones"
             )
     return None
 
