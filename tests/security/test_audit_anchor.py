@@ -111,6 +111,8 @@ def test_worker_anchors_on_its_interval(db: Database, settings: Settings) -> Non
 
     tick(settings)
     assert len(anchors.read_text().splitlines()) == 1
+    with db.read() as session:
+        assert audit.last_verified(session) == (2, audit.verify(session).head_hash)
     write_entries(db, 2)
     tick(settings)  # the interval (60 minutes) has not passed
     assert len(anchors.read_text().splitlines()) == 1
