@@ -12,7 +12,6 @@ means rows were removed or rewritten after it was taken.
 from __future__ import annotations
 
 import base64
-import hashlib
 import ipaddress
 import json
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from hotline.db.engine import Database
 from hotline.security import audit
 from hotline.security.audit import VerifyResult
 from hotline.security.audit_keys import checkpoint_signer
+from hotline.security.keys import key_id_of
 from hotline.security.tables import AuditStateRow
 
 FORMAT = "hotline-audit-checkpoint"
@@ -68,9 +68,8 @@ def _message(signed: dict[str, Any]) -> bytes:
 
 
 def key_id(key: bytes) -> str:
-    """The first 16 hex digits of SHA-256 of the checkpoint key's raw public key."""
-    public = checkpoint_signer(key).public_key().public_bytes_raw()
-    return hashlib.sha256(public).hexdigest()[:16]
+    """The checkpoint key's id, as every Ed25519 key here is named (security/keys.py)."""
+    return key_id_of(checkpoint_signer(key).public_key().public_bytes_raw())
 
 
 def public_key_b64(key: bytes) -> str:

@@ -4,7 +4,10 @@ forge a row's hash.
 Derived from HOTLINE_AUDIT_KEY when set (an operator may keep it apart from the web secret),
 else from HOTLINE_SECRET_KEY, with a label of its own, so it is independent of every other
 derived key. The checkpoint signing key (Ed25519) is derived from it in turn: whoever can
-verify the chain can check a checkpoint, and no key is stored anywhere.
+verify the chain can check a checkpoint, and no key is stored anywhere. Not a sealed key in
+security/keys.py's store on purpose: that one lives in the database, sealed with the instance
+secret, so checking a checkpoint would need the web secret and the database, the two things
+a checkpoint must not depend on.
 
 The key is bound to a database URL by the composition roots (the web app, the CLI) through
 `use_key`, and found again from the connection an append or a verify runs on, so the many
