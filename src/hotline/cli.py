@@ -304,6 +304,19 @@ def user_enable(username: str) -> None:
     _set_disabled(username, False)
 
 
+@user_app.command("clear-failures")
+def user_clear_failures(username: str) -> None:
+    """Clear an account's failed sign-in counts and waits (after checking with its holder)."""
+    from hotline.security import login_guard
+
+    try:
+        with _database(_settings(), upgrade=False) as db, db.write() as session:
+            login_guard.clear_failures(session, username, by="cli")
+    except AppError as exc:
+        raise fail(exc.message) from exc
+    typer.echo(f"cleared failed sign-ins of {username}")
+
+
 @user_app.command("code")
 def user_code(username: str) -> None:
     """Print the current two-factor code of a DEMO account (refused for real accounts)."""

@@ -349,3 +349,38 @@ def test_no_notice_below_the_threshold(
     admin = from_address(70)
     sign_in(admin, *staff.create(["admin"]))
     assert "Repeated failed sign-ins" not in admin.get("/staff/users").text
+
+
+def test_the_cli_clears_an_account_s_failures(
+    db: Database, settings: Settings, staff: StaffFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from hotline.cli import app as cli
+
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", db.url)
+    monkeypatch.setenv("HOTLINE_SECRET_KEY", settings.secret.decode())  # production mode
+    monkeypatch.setenv("HOTLINE_DATA_DIR", str(settings.data_dir))
+    username, _, _ = staff.create(["analyst"])
+    with db.write() as session:
+        row = session.execute(select(UserRow).where(UserRow.username == username)).scalar_one()
+        row.failed_logins, row.locked_until = 9, utcnow() + timedelta(minutes=10)
+        row.totp_failures, row.totp_locked_until = 7, utcnow() + timedelta(minutes=10)
+    result = CliRunner().invoke(cli, ["user", "clear-failures", username])
+    assert result.exit_code == 0, result.output
+    row = account(db, username)
+    assert (row.failed_logins, row.locked_until, row.totp_failures, row.totp_locked_until) == (
+        0,
+        None,
+        0,
+        None,
+    )
+    with db.read() as session:
+        cleared = session.execute(
+            select(AuditRow.actor, AuditRow.detail).where(
+                AuditRow.action == "user.failures_cleared"
+            )
+        ).one()
+    assert cleared.actor == "cli" and username in cleared.detail
+    missing = CliRunner().invoke(cli, ["user", "clear-failures", "ghost"])
+    assert missing.exit_code == 2 and "no user" in missing.output

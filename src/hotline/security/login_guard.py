@@ -239,8 +239,9 @@ def accounts_with_failures(session: Session, policy: LockoutPolicy) -> list[Guar
     return found
 
 
-def clear_failures(session: Session, username: str) -> users.User:
-    """An admin clears an account's counts and waits (after checking with its holder)."""
+def clear_failures(session: Session, username: str, *, by: str) -> users.User:
+    """Clear an account's counts and waits (an admin, after checking with its holder, on the
+    staff accounts page or with `hotline user clear-failures`), and audit it."""
     row = session.execute(
         select(UserRow).where(UserRow.username == username.strip().lower()).with_for_update()
     ).scalar_one_or_none()
@@ -250,5 +251,5 @@ def clear_failures(session: Session, username: str) -> users.User:
     row.locked_until = None
     row.totp_failures = 0
     row.totp_locked_until = None
-    session.flush()
+    audit.record(session, by, "user.failures_cleared", "user", row.id, {"username": row.username})
     return users.to_user(row)

@@ -300,15 +300,7 @@ def user_clear_failures(
     username: str, request: Request, actor: Actor = Depends(require(Action.users_manage))
 ) -> Response:
     with get_db(request).write() as session:
-        target = login_guard.clear_failures(session, username)
-        audit.record(
-            session,
-            actor.username,
-            "user.failures_cleared",
-            "user",
-            target.id,
-            {"username": target.username},
-        )
+        login_guard.clear_failures(session, username, by=actor.username)
     return RedirectResponse("/staff/users", status_code=303)
 
 
