@@ -20,7 +20,7 @@ from hotline.config import Settings
 from hotline.db import migrate
 from hotline.db.engine import Database
 from hotline.grading.media_store import MediaStore
-from hotline.security import users
+from hotline.security import audit, users
 from tests.backup.support import PASSPHRASE, Instance, drawn_png, empty_target, of
 from tests.conftest import TEST_SECRET
 
@@ -41,6 +41,7 @@ def sqlite_source(tmp_path: Path, sqlite_template: Path) -> Iterator[Instance]:
     db = Database(f"sqlite:///{data / 'hotline.db'}")
     with db.write() as session:
         users.create_user(session, "ana", "a long enough password", ["analyst"])
+        audit.record(session, "test", "user.created", "user", "ana")
     db.dispose()
     MediaStore(data / "media", TEST_SECRET.encode()).put(1, drawn_png(2))
     yield Instance(data, db.url)
@@ -285,3 +286,10 @@ def test_a_failed_database_step_takes_the_files_back(
     assert result.exit_code == 1 and "simulated" in result.output
     assert "media" in placed  # the files had been moved into place before the failure
     assert list(target.data_dir.iterdir()) == []
+
+
+def test_restore_under_another_key_says_so(sqlite_source: Instance, tmp_path: Path) -> None:
+    archive = backup(sqlite_source, tmp_path / "b.tar")
+    target = target_of(tmp_path)
+    result = target.run("backup", "restore", str(archive), HOTLINE_SECRET_KEY="another" * 8)
+    assert result.exit_code == 1 and "does not verify with this instance's key" in result.output

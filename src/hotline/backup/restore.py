@@ -72,6 +72,14 @@ def restore(settings: Settings, path: Path, passphrase: bytes | None) -> Restore
         if upgraded:
             migrate.upgrade(db)
         revision = migrate.current_revision(db)
+        problem = audit_entry.chain_problem(db, settings)
+        if problem is not None:
+            # Appending under the wrong key would only lengthen a chain nobody can check.
+            raise BackupError(
+                f"restored, but the audit chain does not verify with this instance's key "
+                f"({problem}): run hotline with the secret key (or HOTLINE_AUDIT_KEY) of the "
+                "instance that was backed up"
+            )
         audit_entry.record(
             db,
             settings,
