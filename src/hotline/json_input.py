@@ -33,13 +33,10 @@ _NOT_JSON = "the body is not valid JSON in UTF-8 (a lone surrogate such as \\ud8
 _NUL = "must not contain the NUL character (\\u0000), which no text column can hold"
 _RANGE = f"must be a whole number from {MIN_INT} to {MAX_INT}"
 
-DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
-"""A row id in a path or query: 1 to MAX_ID (FastAPI answers 422 outside it). With a
-`Query(...)` or `Path(...)`, nest it (`Annotated[DbId, Query(...)]`): a `= Query(...)` default
-drops these bounds."""
-
 Version = Annotated[int, Field(ge=0, le=MAX_ID)]
-"""A list version in a path or query, 0 for none: 0 to MAX_ID."""
+"""A list version in a path or query, 0 for none: 0 to MAX_ID (FastAPI answers 422 outside
+it, and the OpenAPI schema says so). With `Query(...)`, nest it:
+`Annotated[Version, Query(...)]`; a `= Query(...)` default would drop the bounds."""
 
 
 def loads(raw: bytes) -> Any:
@@ -57,15 +54,10 @@ def loads(raw: bytes) -> Any:
     return data
 
 
-def is_whole(value: object) -> bool:
-    """A JSON integer (not a bool), within the 64-bit range."""
-    return isinstance(value, int) and not isinstance(value, bool) and MIN_INT <= value <= MAX_INT
-
-
 def require_text(data: Mapping[str, Any], names: Iterable[str]) -> None:
     """InvalidInput naming each of `names` present in `data` that is neither text nor null:
     a list or an object where a string belongs is refused before any rule looks at it."""
-    wrong = [FieldError(n, "must be text") for n in names if data.get(n) is not None]
+    wrong = [FieldError(n, "must be text") for n in sorted(names) if data.get(n) is not None]
     wrong = [f for f in wrong if not isinstance(data[f.field], str)]
     if wrong:
         raise InvalidInput("the request has problems; nothing was stored", fields=wrong)
