@@ -110,8 +110,8 @@ def test_report_reaches_the_demo_analysts_queue_and_audit_tampering_is_named(
 
     # 4. With the server stopped, the chain verifies; then one row is edited by hand.
     stop(demo)
-    verify_env = demo.env  # verifying needs no secret: plain `hotline audit verify` works
-    intact = hotline(verify_env, "audit", "verify")
+    verify_env = demo.env  # the audit key comes from the demo's secret: `--demo` reads it
+    intact = hotline(verify_env, "audit", "verify", "--demo")
     assert intact.returncode == 0, intact.stderr
     assert intact.stdout.startswith("audit log intact: ")
     database = sqlite3.connect(demo.data_dir / "hotline.db", isolation_level=None)
@@ -127,7 +127,7 @@ def test_report_reaches_the_demo_analysts_queue_and_audit_tampering_is_named(
         database.execute("UPDATE audit_log SET actor = 'someone-else' WHERE seq = ?", (seq,))
     finally:
         database.close()
-    broken = hotline(verify_env, "audit", "verify")
+    broken = hotline(verify_env, "audit", "verify", "--demo")
     assert broken.returncode == 1, broken.stdout + broken.stderr
     assert f"row {seq} was altered" in broken.stderr
     assert f"first bad row: {seq};" in broken.stderr

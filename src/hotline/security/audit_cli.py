@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from hotline.cli_support import fail
-from hotline.config import Settings, SettingsError, load_settings
+from hotline.config import Mode, Settings, SettingsError, load_settings
 from hotline.db import migrate
 from hotline.db.engine import Database
 from hotline.security import audit, audit_anchor
@@ -23,9 +23,14 @@ from hotline.security.audit_keys import audit_key, use_key
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 
 
-def _settings() -> Settings:
+_DEMO_HELP = "A demo instance (`hotline serve --demo`): the key comes from its generated secret."
+
+
+def _settings(demo: bool) -> Settings:
     """With HOTLINE_AUDIT_KEY set, the web secret is neither needed nor checked."""
     try:
+        if demo:
+            return load_settings(mode=Mode.demo)
         bare = Settings()
         if bare.audit_key.get_secret_value():
             return bare
@@ -65,10 +70,11 @@ def audit_verify(
             dir_okay=False,
         ),
     ] = None,
+    demo: Annotated[bool, typer.Option(help=_DEMO_HELP)] = False,
 ) -> None:
     """Check the audit chain and every checkpoint; name the first altered or missing row, or
     what the checkpoints show was removed (exit 1 if anything)."""
-    settings = _settings()
+    settings = _settings(demo)
     target = settings.audit_anchor_path
     path = anchors or (None if audit_anchor.is_url(target) else Path(target))
     with _chain(settings) as (db, key):
@@ -107,9 +113,10 @@ def audit_anchor_command(
             "HOTLINE_AUDIT_ANCHOR_PATH).",
         ),
     ] = None,
+    demo: Annotated[bool, typer.Option(help=_DEMO_HELP)] = False,
 ) -> None:
     """Verify the chain, then write a signed checkpoint of its head outside the database."""
-    settings = _settings()
+    settings = _settings(demo)
     target = to or settings.audit_anchor_path
     if audit_anchor.is_url(target):
         try:
