@@ -164,3 +164,15 @@ def test_a_bad_ipv6_prefix_setting_is_refused(tmp_path: Path, prefix: str) -> No
 
     with pytest.raises(SettingsError):
         load_settings(mode="development", data_dir=tmp_path, rate_limit_ipv6_prefix=prefix)
+
+
+def test_the_match_api_checks_keys_inline_only_with_in_memory_limits(
+    tmp_path: Path, db: Database
+) -> None:
+    from hotline.matching.service import MatchConfig, MatchService
+
+    base = {"mode": "development", "data_dir": tmp_path, "secret_key": TEST_SECRET}
+    local = MatchService(MatchConfig(), load_settings(database_url=db.url, **base), db)
+    assert local.keys.inline is db.is_sqlite  # SQLite, memory: ~10 us on the loop is fine
+    shared = load_settings(database_url=db.url, redis_url=REDIS_URL, **base)
+    assert MatchService(MatchConfig(), shared, db).keys.inline is False  # a network round trip
