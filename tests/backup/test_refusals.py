@@ -293,3 +293,19 @@ def test_restore_under_another_key_says_so(sqlite_source: Instance, tmp_path: Pa
     target = target_of(tmp_path)
     result = target.run("backup", "restore", str(archive), HOTLINE_SECRET_KEY="another" * 8)
     assert result.exit_code == 1 and "does not verify with this instance's key" in result.output
+
+
+def test_client_tools_are_needed_for_postgresql_only(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    source = small_source(db, settings)
+    out = tmp_path / "b.tar"
+    result = source.run("backup", "create", "--out", str(out), PATH=str(tmp_path))
+    if db.is_sqlite:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == USAGE and "pg_dump is not installed" in result.output
+        assert not out.exists()
+    inside = settings.data_dir / "media" / "b.tar"
+    result = source.run("backup", "create", "--out", str(inside))
+    assert result.exit_code == USAGE and "which the backup copies" in result.output

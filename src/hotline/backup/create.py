@@ -37,6 +37,9 @@ def create(settings: Settings, out: Path, passphrase: bytes | None) -> Created:
         raise BackupError(f"{out} already exists; choose a new file name", USAGE)
     if not out.parent.is_dir():
         raise BackupError(f"{out.parent} is not a folder", USAGE)
+    for folder in places.folders(settings).values():
+        if out.absolute().is_relative_to(folder.absolute()):
+            raise BackupError(f"{out} is inside {folder}, which the backup copies", USAGE)
     partial = out.with_name(out.name + ".partial")
     with tempfile.TemporaryDirectory(prefix=".hotline-backup-", dir=out.parent) as scratch:
         db = Database(settings.database_url)
