@@ -27,7 +27,7 @@ from hotline.db import migrate
 from hotline.db.base import Base
 from hotline.db.engine import Database
 from hotline.security import totp, users
-from hotline.security.audit_keys import chain_key_from, use_default_key
+from hotline.security.audit_keys import chain_key_from, use_default_key, use_key
 from hotline.security.crypto import sealer_for
 from hotline.web.app import create_app
 
@@ -104,6 +104,8 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     else:
         database = Database(request.getfixturevalue("postgres_schema_url"))
         _truncate_postgres(database)
+    # Keys are bound per database URL, and PostgreSQL tests share one: start from the test key.
+    use_key(database, chain_key_from(TEST_SECRET.encode()))
     yield database
     database.dispose()
 

@@ -376,3 +376,12 @@ def test_row_encoding_is_the_documented_json_array() -> None:
             [fields[0], 7, at.isoformat(), *fields[3:]], ensure_ascii=False, separators=(",", ":")
         ).encode()
         assert audit._encode(*fields) == expected, name  # type: ignore[arg-type]
+
+
+def test_rewritten_head_hash_is_named(
+    db: Database, cli: Callable[..., Result], superuser: Callable[[], Iterator[Connection]]
+) -> None:
+    write_entries(db, 3)
+    with superuser() as conn:
+        conn.execute(text("UPDATE audit_head SET last_hash = :h"), {"h": "e" * 64})
+    assert "the head row's hash is not row 3's" in broken(cli("audit", "verify"))

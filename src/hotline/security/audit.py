@@ -27,6 +27,8 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
@@ -306,10 +308,12 @@ def verify(
             "follows them: the chain was cut there or rewritten without the key",
             last_seq + 1,
         )
-    if head_seq != last_seq or head_hash != prev_hash:
+    if head_seq != last_seq:
         return broken(
             f"row {last_seq + 1} onwards is missing (head says {head_seq} rows)", last_seq + 1
         )
+    if head_hash != prev_hash:
+        return broken(f"the head row's hash is not row {last_seq}'s: the head was rewritten", None)
     return VerifyResult(True, checked, prev_hash, None, None, last_seq, keyed_from, hashes)
 
 
@@ -326,9 +330,15 @@ def state_row(session: Session, *, lock: bool = False) -> AuditStateRow:
     """The one state row, created on first use (it locks only itself, never the head)."""
     row = session.get(AuditStateRow, 1, with_for_update=lock or None, populate_existing=True)
     if row is None:
-        row = AuditStateRow(id=1, verified_seq=0, verified_hash=GENESIS, verified_tag="")
-        session.add(row)
-        session.flush()
+        # Two first visits at once: one inserts, the other's insert does nothing.
+        on_dialect = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(
+            on_dialect(AuditStateRow)
+            .values(id=1, verified_seq=0, verified_hash=GENESIS, verified_tag="")
+            .on_conflict_do_nothing()
+        )
+        row = session.get(AuditStateRow, 1, with_for_update=lock or None, populate_existing=True)
+        assert row is not None
     return row
 
 
