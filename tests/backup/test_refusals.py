@@ -309,3 +309,21 @@ def test_client_tools_are_needed_for_postgresql_only(
     inside = settings.data_dir / "media" / "b.tar"
     result = source.run("backup", "create", "--out", str(inside))
     assert result.exit_code == USAGE and "which the backup copies" in result.output
+
+
+def test_colliding_names(sqlite_source: Instance, tmp_path: Path) -> None:
+    plain = backup(sqlite_source, tmp_path / "b.tar")
+
+    def collide(out: tarfile.TarFile, info: tarfile.TarInfo, data: bytes) -> None:
+        if info.name.startswith("media/"):
+            add(out, tarfile.TarInfo(info.name.rsplit("/", 1)[0]), b"a file where a folder is")
+        add(out, info, data)
+
+    refused(target_of(tmp_path), repack(plain, tmp_path / "c.tar", collide), "cannot stage")
+
+
+def test_a_stray_file_name_is_named_at_create(sqlite_source: Instance, tmp_path: Path) -> None:
+    (sqlite_source.data_dir / "media" / "a stray file").write_bytes(b"x")
+    result = sqlite_source.run("backup", "create", "--out", str(tmp_path / "b.tar"))
+    assert result.exit_code == USAGE and "a stray file" in result.output
+    assert not (tmp_path / "b.tar").exists()

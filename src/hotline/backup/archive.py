@@ -10,6 +10,7 @@ backup, the last chunk has been authenticated.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -79,7 +80,13 @@ class ArchiveWriter:
         )
 
     def add_file(self, name: str, path: Path) -> FileEntry:
-        check_member_name(name)
+        try:
+            check_member_name(name)
+        except BackupError as exc:
+            raise BackupError(
+                f"cannot back up {path}: hotline never writes a file of that name (remove it)",
+                USAGE,
+            ) from exc
         with open(path, "rb") as fh:
             info = tarfile.TarInfo(name)
             stat = os.fstat(fh.fileno())
@@ -87,6 +94,12 @@ class ArchiveWriter:
             reader = _HashingReader(fh)
             self._tar.addfile(info, cast(BinaryIO, reader))
         return FileEntry(name, reader.size, reader.digest.hexdigest())
+
+    def abort(self) -> None:
+        """After a failure: close the tar stream while its file is still open (its bytes go
+        to a partial file the caller deletes), so nothing writes to it later."""
+        with contextlib.suppress(Exception):
+            self._tar.close()
 
     def finish(self, manifest: Manifest) -> Written:
         data = manifest.encode()
@@ -168,6 +181,8 @@ def read(path: Path, passphrase: bytes | None, staging: Path | None) -> Manifest
                 pass
         except (tarfile.TarError, EOFError) as exc:
             raise BackupError(f"the archive is damaged or truncated ({exc})") from exc
+        except OSError as exc:  # two members whose paths collide, a full disk
+            raise BackupError(f"cannot stage the backup's files: {exc}") from exc
     if manifest_bytes is None:
         raise BackupError("the archive has no manifest: it is incomplete (truncated?)")
     manifest = Manifest.decode(manifest_bytes)

@@ -56,17 +56,21 @@ def create(settings: Settings, out: Path, passphrase: bytes | None) -> Created:
             try:
                 with fh:
                     writer = archive.ArchiveWriter(fh, passphrase)
-                    files = [writer.add_file(db_member, db_file)]
-                    os.unlink(db_file)  # the copy is in the archive: free the space early
-                    for name, path in places.files_to_copy(settings):
-                        files.append(writer.add_file(name, path))
-                    manifest = Manifest(
-                        created_at=utcnow(),
-                        hotline_version=__version__,
-                        files=files,
-                        **manifest_fields,  # type: ignore[arg-type]
-                    )
-                    written = writer.finish(manifest)
+                    try:
+                        files = [writer.add_file(db_member, db_file)]
+                        os.unlink(db_file)  # the copy is in the archive: free the space early
+                        for name, path in places.files_to_copy(settings):
+                            files.append(writer.add_file(name, path))
+                        manifest = Manifest(
+                            created_at=utcnow(),
+                            hotline_version=__version__,
+                            files=files,
+                            **manifest_fields,  # type: ignore[arg-type]
+                        )
+                        written = writer.finish(manifest)
+                    except BaseException:
+                        writer.abort()
+                        raise
                     fh.flush()
                     os.fsync(fh.fileno())
                 os.replace(partial, out)
