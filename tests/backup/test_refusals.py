@@ -327,3 +327,13 @@ def test_a_stray_file_name_is_named_at_create(sqlite_source: Instance, tmp_path:
     result = sqlite_source.run("backup", "create", "--out", str(tmp_path / "b.tar"))
     assert result.exit_code == USAGE and "a stray file" in result.output
     assert not (tmp_path / "b.tar").exists()
+
+
+def test_a_target_file_that_is_no_database(sqlite_source: Instance, tmp_path: Path) -> None:
+    archive = backup(sqlite_source, tmp_path / "b.tar")
+    target = target_of(tmp_path)
+    target.data_dir.mkdir()
+    (target.data_dir / "hotline.db").write_bytes(b"not a database at all" * 100)
+    result = target.run("backup", "restore", str(archive))
+    assert result.exit_code == 1 and "cannot be read as a database" in result.output
+    assert (target.data_dir / "hotline.db").read_bytes() == b"not a database at all" * 100

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, literal, select, table
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError
 
 from hotline.backup.errors import BackupError
 from hotline.backup.manifest import AUDIT_ANCHORS, MEDIA, RELEASES
@@ -90,6 +91,10 @@ def sqlite_casework(path: Path) -> list[str]:
     engine = create_engine(f"sqlite:///file:{path.absolute()}?mode=ro&uri=true")
     try:
         return casework_in(engine)
+    except DatabaseError as exc:
+        raise BackupError(
+            f"{path} is there but cannot be read as a database ({exc.orig}); move it away"
+        ) from exc
     finally:
         engine.dispose()
 
