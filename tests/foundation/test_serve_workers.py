@@ -19,6 +19,7 @@ from hotline.db import migrate
 from hotline.db.engine import Database
 from hotline.matching import store
 from hotline.security import audit
+from hotline.security.audit_keys import audit_key, use_key
 from tests.conftest import hotline_env, start_serve
 
 
@@ -104,6 +105,8 @@ def test_two_web_processes_answer_and_share_one_audit_chain(tmp_path: Path) -> N
     assert "2 web processes" in output
 
     db = Database(url)
+    # The chain is keyed from the secret the server generated in its data directory.
+    use_key(db, audit_key(load_settings(mode="development", data_dir=tmp_path)))
     try:
         with db.read() as session:
             verified = audit.verify(session)
