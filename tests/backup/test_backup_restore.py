@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from hotline.backup import places
 from hotline.config import Settings
 from hotline.db import migrate
 from hotline.db.engine import Database
@@ -18,6 +19,7 @@ from hotline.grading.media_store import MediaStore
 from hotline.grading.tables import GradeRow
 from hotline.intake.tables import ReportedUrlRow, ReportRow
 from hotline.lists import signing
+from hotline.lists.api import release_root
 from hotline.lists.tables import ListReleaseRow
 from hotline.lists.verify import verify_dir
 from hotline.security import audit
@@ -128,3 +130,11 @@ def test_sqlite_backup_is_consistent_while_the_app_writes(
     finally:
         restored.dispose()
     assert 10 <= rows.count("busy.write") <= len(written)
+
+
+def test_the_places_copied_are_where_the_app_writes(app, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """backup is on the floor and cannot import grading or lists: this keeps its copy of
+    their folders' names true."""
+    folders = places.folders(settings)
+    assert folders["media"] == app.state.media_store.root
+    assert folders["releases"] == release_root(settings)
