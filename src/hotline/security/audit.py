@@ -211,6 +211,8 @@ class VerifyResult:
     last_seq: int = 0  # the last row found intact
     keyed_from: int | None = None  # the first keyed row's seq (None: none walked)
     hashes_at: dict[int, str] = field(default_factory=dict)  # the hashes asked for by seq
+    head_seq: int = 0  # the head when the walk began
+    complete: bool = True  # False: stopped at `limit` rows, short of the head
 
 
 def _rows(session: Session, after: int, until: int, batch: int = 5000) -> Iterator[Any]:
@@ -256,10 +258,12 @@ def verify(
     *,
     start: tuple[int, str] | None = None,
     want: Collection[int] = (),
+    limit: int | None = None,
 ) -> VerifyResult:
     """Walk the chain (from the start, or from an already verified (seq, hash)) up to the head
     as it stands when the walk begins; report the first row that is altered or missing.
-    `want`: rows whose hashes to report, for checking against checkpoints.
+    `want`: rows whose hashes to report, for checking against checkpoints. `limit`: walk at
+    most this many rows (an incomplete, but so far intact, result).
 
     No lock is taken: the head is read first, and every row up to it was committed with it,
     so rows appended meanwhile (beyond that head) are simply left for the next walk."""
@@ -274,12 +278,15 @@ def verify(
     hashes: dict[int, str] = {}
     checked = 0
 
+    head_seq, head_hash = head if head is not None else (0, GENESIS)
+
     def broken(problem: str, seq: int | None) -> VerifyResult:
-        return VerifyResult(False, checked, prev_hash, problem, seq, last_seq, keyed_from, hashes)
+        return VerifyResult(
+            False, checked, prev_hash, problem, seq, last_seq, keyed_from, hashes, head_seq
+        )
 
     if head is None:
         return broken("the head row (audit_head) is missing", None)
-    head_seq, head_hash = head
     if start is not None and start[0] > 0:
         row = session.get(AuditRow, start[0])
         if row is None or row.hash != start[1]:
@@ -287,7 +294,8 @@ def verify(
         prev_hash, last_seq = row.hash, row.seq
         keyed_from = row.seq if row.chain_version == KEYED else None
     legacy_open = start is not None and keyed_from is None and last_seq > 0
-    for row in _rows(session, last_seq, until=head_seq):
+    until = head_seq if limit is None else min(head_seq, last_seq + limit)
+    for row in _rows(session, last_seq, until=until):
         if row.seq != last_seq + 1:
             return broken(f"row {last_seq + 1} is missing", last_seq + 1)
         problem = _check_row(row, prev_hash, mac, keyed_from is not None)
@@ -302,6 +310,10 @@ def verify(
             hashes[row.seq] = row.hash
         prev_hash, last_seq = row.hash, row.seq
         checked += 1
+    if until < head_seq and last_seq == until:
+        return VerifyResult(
+            True, checked, prev_hash, None, None, last_seq, keyed_from, hashes, head_seq, False
+        )
     if legacy_open:
         return broken(
             f"rows up to {last_seq} use the unkeyed legacy scheme and no keyed re-key row "
@@ -314,7 +326,9 @@ def verify(
         )
     if head_hash != prev_hash:
         return broken(f"the head row's hash is not row {last_seq}'s: the head was rewritten", None)
-    return VerifyResult(True, checked, prev_hash, None, None, last_seq, keyed_from, hashes)
+    return VerifyResult(
+        True, checked, prev_hash, None, None, last_seq, keyed_from, hashes, head_seq
+    )
 
 
 # -- the last verified point (so the staff page walks only what is new) -------------------------
