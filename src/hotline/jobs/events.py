@@ -46,7 +46,7 @@ EVENTS: dict[str, str] = {
     "grade.verified": "grading: an item's final grade was agreed or resolved. {media_id, category}",
 }
 
-_NAME = re.compile(r"^[a-z][a-z_]*(\.[a-z][a-z_]*)+$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
 
 @dataclass(frozen=True)
