@@ -2,7 +2,10 @@
 
 Run `.venv/bin/python scripts/audit_deps.py` (CI does). For each lock file (default
 requirements/runtime.txt and requirements/dev.txt) it asks pip-audit's services in turn,
-PyPI's first, then OSV, until every locked package has been checked by one of them.
+PyPI's first, then OSV, until every locked package has been checked by one of them. What is
+still unchecked then is looked up in PyPI's project record (`/pypi/NAME/json`), whose
+`vulnerabilities` describe the newest release only: it checks a package locked at that
+release, and leaves an older pin unchecked.
 
 - A known vulnerability that is not ignored fails (exit 1).
 - `requirements/audit-ignore.toml` lists vulnerabilities we accept for a while, each with a
@@ -18,10 +21,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable, Sequence
+import urllib.request
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCKS = (ROOT / "requirements" / "runtime.txt", ROOT / "requirements" / "dev.txt")
 IGNORE_FILE = ROOT / "requirements" / "audit-ignore.toml"
 SERVICES = ("pypi", "osv")
+PYPI_JSON = "https://pypi.org/pypi"
+LATEST = "pypi-latest"  # the project record's vulnerabilities of the newest release
 TIMEOUT_S = 120  # a hung service is reported as unchecked, not waited on
 
 
@@ -108,7 +116,70 @@ def run_pip_audit(args: Sequence[str]) -> tuple[int, str, str]:
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def audit_lock(lock: Path, run: Runner = run_pip_audit) -> Outcome:
+def locked_versions(lock: Path) -> dict[str, str]:
+    """name -> version for every `name==version` pin (names as pip-audit reports them)."""
+    pins = {}
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==([^\s;\\]+)", line)
+        if match:
+            pins[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
+    return pins
+
+
+Fetch = Callable[[str], dict | None]
+
+
+def fetch_project(name: str) -> dict | None:
+    """PyPI's project record, or None when it cannot be had."""
+    url = f"{PYPI_JSON}/{name}/json"
+    try:
+        with urllib.request.urlopen(url, timeout=15) as response:  # noqa: S310 - fixed https URL
+            return json.load(response)
+    except (OSError, ValueError):
+        return None
+
+
+def check_latest(
+    outcome: Outcome, pins: dict[str, str], names: Iterable[str], fetch: Fetch = fetch_project
+) -> None:
+    """Check pins equal to their project's newest release against its record's vulnerabilities."""
+    names = [n for n in names if n in pins]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        records = dict(zip(names, pool.map(fetch, names), strict=True))
+    for name, record in records.items():
+        if record is None:
+            outcome.unchecked[name] = f"PyPI's project record for {name} did not answer"
+            continue
+        newest = str(record.get("info", {}).get("version", ""))
+        if newest != pins[name]:
+            outcome.unchecked[name] = (
+                f"{name} is locked at {pins[name]}; PyPI's project record covers only the newest "
+                f"release, {newest or '?'}"
+            )
+            continue
+        outcome.merge(
+            LATEST,
+            {
+                "dependencies": [
+                    {
+                        "name": name,
+                        "version": pins[name],
+                        "vulns": [
+                            {
+                                "id": v["id"],
+                                "aliases": v.get("aliases") or [],
+                                "description": v.get("summary") or v.get("details") or "",
+                            }
+                            for v in record.get("vulnerabilities") or []
+                            if not v.get("withdrawn")
+                        ],
+                    }
+                ]
+            },
+        )
+
+
+def audit_lock(lock: Path, run: Runner = run_pip_audit, fetch: Fetch = fetch_project) -> Outcome:
     outcome = Outcome()
     for service in SERVICES:
         code, out, err = run(
@@ -126,6 +197,10 @@ def audit_lock(lock: Path, run: Runner = run_pip_audit) -> Outcome:
         outcome.merge(service, report)
         if outcome.checked and not outcome.unchecked:
             break
+    pins = locked_versions(lock)
+    rest = [name for name in pins if name not in outcome.checked]
+    if rest:
+        check_latest(outcome, pins, rest, fetch)
     return outcome
 
 
@@ -154,13 +229,13 @@ def judge(
             note = f" (its ignore expired {gone[0]})" if gone else ""
             lines.append(f"  VULNERABLE {name}: {vuln_id}{note} {description[:200]}")
         if outcome.unchecked:
-            reasons = sorted(set(outcome.unchecked.values()))
             lines.append(
                 f"  NOT CHECKED ({len(outcome.unchecked)} packages; this is not a pass): "
                 + ", ".join(sorted(outcome.unchecked)[:8])
                 + (" ..." if len(outcome.unchecked) > 8 else "")
             )
-            lines.append(f"    first reason: {reasons[0]}")
+            for name in sorted(outcome.unchecked)[:8]:
+                lines.append(f"    {outcome.unchecked[name]}")
         for service, error in outcome.service_errors.items():
             lines.append(f"  service {service} did not answer: {error}")
         if total == 0:

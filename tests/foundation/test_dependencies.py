@@ -352,14 +352,22 @@ CLEAN = {"name": "fastapi", "version": "0.165.0", "vulns": []}
 SKIPPED = {"name": "alembic", "skip_reason": "Dependency not found on PyPI: alembic (1.20.1)"}
 
 
-def _audit(tmp_path: Path, answers: dict[str, tuple[int, str, str]]) -> audit_deps.Outcome:
+def _audit(
+    tmp_path: Path,
+    answers: dict[str, tuple[int, str, str]],
+    records: dict[str, dict | None] | None = None,
+    lock_text: str = "",
+) -> audit_deps.Outcome:
     lock = tmp_path / "runtime.txt"
-    lock.write_text("", encoding="utf-8")
+    lock.write_text(lock_text, encoding="utf-8")
 
     def run(args: list[str]) -> tuple[int, str, str]:
         return answers[args[args.index("--vulnerability-service") + 1]]
 
-    return audit_deps.audit_lock(lock, run)
+    def fetch(name: str) -> dict | None:
+        return (records or {})[name]  # a KeyError: a lookup the test did not expect
+
+    return audit_deps.audit_lock(lock, run, fetch)
 
 
 def test_audit_fails_on_a_known_vulnerability(tmp_path: Path) -> None:
@@ -401,6 +409,65 @@ def test_audit_falls_back_to_the_next_service_for_what_was_skipped(tmp_path: Pat
     assert outcome.checked == {"fastapi": "pypi", "python-multipart": "osv"}
     assert outcome.unchecked == {"alembic": SKIPPED["skip_reason"]}
     assert audit_deps.judge({"r": outcome}, [], TODAY)[0] == 1
+
+
+LOCK = (
+    "alembic==1.20.1 \\\n    --hash=sha256:" + "a" * 64 + "\n"
+    "psycopg[binary]==3.3.9 \\\n    --hash=sha256:" + "b" * 64 + "\n"
+    "python-multipart==0.0.34 \\\n    --hash=sha256:" + "c" * 64 + "\n"
+)
+NO_SERVICE = {
+    "pypi": (0, _report(SKIPPED), ""),
+    "osv": (1, "", "requests.exceptions.ConnectionError: no DNS"),
+}
+
+
+def _record(version: str, *vulns: dict) -> dict:
+    return {"info": {"version": version}, "vulnerabilities": list(vulns)}
+
+
+def test_locked_versions_reads_pins_with_extras_and_hashes(tmp_path: Path) -> None:
+    lock = tmp_path / "lock.txt"
+    lock.write_text(LOCK + "    # via hotline\n", encoding="utf-8")
+    assert audit_deps.locked_versions(lock) == {
+        "alembic": "1.20.1",
+        "psycopg": "3.3.9",
+        "python-multipart": "0.0.34",
+    }
+
+
+def test_project_record_checks_pins_at_the_newest_release_only(tmp_path: Path) -> None:
+    advisory = {"id": "PYSEC-1", "aliases": ["CVE-1"], "summary": "bad", "withdrawn": None}
+    withdrawn = {"id": "PYSEC-2", "aliases": [], "summary": "x", "withdrawn": "2026-01-01"}
+    outcome = _audit(
+        tmp_path,
+        NO_SERVICE,
+        {
+            "alembic": _record("1.20.1"),
+            "psycopg": _record("3.4.0", advisory),  # newer release: says nothing of 3.3.9
+            "python-multipart": _record("0.0.34", advisory, withdrawn),
+        },
+        LOCK,
+    )
+    assert outcome.checked == {"alembic": "pypi-latest", "python-multipart": "pypi-latest"}
+    assert "psycopg is locked at 3.3.9" in outcome.unchecked["psycopg"]
+    code, lines = audit_deps.judge({"runtime": outcome}, [], TODAY)
+    assert code == 1
+    assert [x for x in lines if "VULNERABLE" in x] == [
+        "  VULNERABLE python-multipart==0.0.34: PYSEC-1 bad"
+    ]
+
+
+def test_project_record_that_does_not_answer_leaves_the_pin_unchecked(tmp_path: Path) -> None:
+    outcome = _audit(
+        tmp_path,
+        NO_SERVICE,
+        {"alembic": None, "psycopg": _record("3.3.9"), "python-multipart": _record("0.0.34")},
+        LOCK,
+    )
+    assert set(outcome.checked) == {"psycopg", "python-multipart"}
+    assert outcome.unchecked == {"alembic": "PyPI's project record for alembic did not answer"}
+    assert audit_deps.judge({"runtime": outcome}, [], TODAY)[0] == 0
 
 
 @pytest.mark.parametrize(
