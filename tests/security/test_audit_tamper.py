@@ -385,3 +385,13 @@ def test_rewritten_head_hash_is_named(
     with superuser() as conn:
         conn.execute(text("UPDATE audit_head SET last_hash = :h"), {"h": "e" * 64})
     assert "the head row's hash is not row 3's" in broken(cli("audit", "verify"))
+
+
+def test_removed_checkpoint_file_is_named(
+    db: Database, cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    write_entries(db, 2)
+    assert cli("audit", "anchor").exit_code == 0
+    (tmp_path / "data" / "audit-anchors.jsonl").unlink()
+    output = broken(cli("audit", "verify"))
+    assert "checkpoints were written" in output and "the file was removed or emptied" in output

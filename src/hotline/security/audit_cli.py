@@ -84,6 +84,12 @@ def audit_verify(
             raise _broken(str(exc)) from exc
         with db.read() as session:
             result = audit.verify(session, want={c.seq for c in checkpoints})
+        anchored_at = audit_anchor.last_anchored(db)
+    if path is not None and not checkpoints and anchored_at is not None:
+        raise _broken(
+            f"checkpoints were written (the last at {anchored_at.isoformat()}) but {path} holds "
+            "none: the file was removed or emptied (or checkpoints went elsewhere: pass --anchors)"
+        )
     if not result.ok:
         where = f"first bad row: {result.seq}; " if result.seq is not None else ""
         raise _broken(f"{result.problem} ({where}{result.last_seq} rows before it are intact)")
