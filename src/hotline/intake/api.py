@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from hotline import json_input
 from hotline.errors import (
@@ -90,7 +91,9 @@ async def create_report(request: Request) -> JSONResponse:
     """Report a web address. No account is needed; keep the reference to check its status."""
     data = await _json_object(request)
     report = reports.validate(data)
-    submitted = receive(
+    # The limit check, the write and its audit entry are blocking work: off the event loop.
+    submitted = await run_in_threadpool(
+        receive,
         request,
         report,
         reports.Source.api,
