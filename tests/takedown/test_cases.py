@@ -158,6 +158,21 @@ def test_only_criminal_urls_get_a_case(db: Database, settings: Settings) -> None
     assert count(db, TakedownCaseRow) == 0
 
 
+def test_a_case_an_officer_confirmed_before_routing_stays_with_the_host(
+    db: Database, settings: Settings
+) -> None:
+    provider = add_provider(db, settings)
+    with db.write() as session:
+        partners.add(session, "Example GB Hotline", "GB", "https://partner.example.net", _key())
+    case_id = propose(db, criminal_url(db, URL, country="GB"), settings)
+    with db.write() as session:  # the officer is quicker than the worker
+        cases.confirm(session, case_id, provider_id=provider.id, settings=settings, actor="o")
+    route(db, settings)
+    case = case_row(db, case_id)
+    assert case.state == CaseState.notified and case.route == "notice"
+    assert count(db, ForwardRow) == 0  # never both a notice and a forward
+
+
 def test_confirm_checks_the_provider_and_writes_nothing_on_error(
     db: Database, settings: Settings
 ) -> None:
