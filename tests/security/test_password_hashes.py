@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from hotline.db.engine import Database
@@ -56,3 +60,50 @@ def test_each_hash_is_salted_and_odd_hashes_never_verify() -> None:
     assert passwords.DUMMY_HASH.startswith("$argon2id$")
     assert not passwords.verify_password("not a hash at all", PASSWORD)
     assert not passwords.verify_password("", PASSWORD)
+
+
+def test_no_more_argon2_checks_run_at_once_than_there_are_cores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """More parallel argon2 checks than cores only slow each other and starve the event loop;
+    the rest wait their turn."""
+    limit = max(1, os.cpu_count() or 1)
+    inside = 0
+    most = 0
+    counter = threading.Lock()
+    release = threading.Event()
+
+    class HeldHasher:
+        def verify(self, stored_hash: str, password: str) -> bool:
+            nonlocal inside, most
+            with counter:
+                inside += 1
+                most = max(most, inside)
+            release.wait(timeout=30)
+            with counter:
+                inside -= 1
+            return True
+
+    monkeypatch.setattr(passwords, "_hasher", HeldHasher())
+    started = threading.Barrier(limit + 3)
+    threads = [
+        threading.Thread(
+            target=lambda: (started.wait(), passwords.verify_password("h", "p")), daemon=True
+        )
+        for _ in range(limit + 2)
+    ]
+    for thread in threads:
+        thread.start()
+    started.wait()  # every thread is about to check
+    for _ in range(50):  # give the extra ones every chance to get in (never a false failure)
+        with counter:
+            if inside >= limit:
+                break
+        time.sleep(0.01)
+    time.sleep(0.1)
+    with counter:
+        assert most == limit
+    release.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert most == limit

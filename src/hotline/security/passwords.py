@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+# Each argon2 check uses 4 lanes and 64 MiB: more checks at once than cores only slows them
+# all and starves everything else (the event loop included). Extra checks queue here, on
+# their thread-pool threads.
+_CHECKS_AT_ONCE = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
@@ -25,14 +33,16 @@ def check_strength(password: str) -> None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _CHECKS_AT_ONCE:
+        return _hasher.hash(password)
 
 
 def verify_password(stored_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(stored_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    with _CHECKS_AT_ONCE:
+        try:
+            return _hasher.verify(stored_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
 
 
 # Compared against when the username is unknown, so timing does not reveal which accounts exist.
