@@ -107,3 +107,29 @@ def test_no_more_argon2_checks_run_at_once_than_there_are_cores(
     for thread in threads:
         thread.join(timeout=10)
     assert most == limit
+
+
+def test_a_hash_with_old_parameters_is_upgraded_at_the_next_right_sign_in(db: Database) -> None:
+    """So every account's check costs what the dummy hash's does."""
+    from argon2 import PasswordHasher
+
+    old = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    with db.write() as session:
+        users.create_user(session, "older", PASSWORD, ["analyst"])
+        row = session.execute(select(UserRow).where(UserRow.username == "older")).scalar_one()
+        row.password_hash = old
+    policy = login_guard.LockoutPolicy(5, timedelta(minutes=1))
+
+    def attempt(password: str) -> login_guard.PasswordOutcome:
+        return login_guard.sign_in_with_password(
+            db, "older", password, policy=policy, two_factor_required=True, session_hours=1
+        )
+
+    assert attempt("not the passphrase").user is None
+    assert stored_hash(db, "older") == old  # a wrong password changes nothing
+    assert attempt(PASSWORD).user is not None
+    upgraded = stored_hash(db, "older")
+    assert upgraded.rsplit("$", 2)[0] == passwords.DUMMY_HASH.rsplit("$", 2)[0]
+    assert passwords.verify_password(upgraded, PASSWORD)
+    assert not passwords.needs_rehash(upgraded) and passwords.needs_rehash(old)
+    assert not passwords.needs_rehash("not a hash")

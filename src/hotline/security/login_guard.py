@@ -140,6 +140,11 @@ def sign_in_with_password(
     # Always one argon2 verification of the same cost, whatever was found.
     right = passwords.verify_password(attempt.stored_hash, password)
     right = right and attempt.refusal is None
+    rehashed = (
+        passwords.hash_password(password)
+        if right and passwords.needs_rehash(attempt.stored_hash)
+        else None
+    )  # outside the transaction: argon2 holds no database lock
     with db.write() as session:
         if not right or attempt.user_id is None:
             refusal = attempt.refusal or Refusal.wrong_password
@@ -161,6 +166,8 @@ def sign_in_with_password(
             return PasswordOutcome(None, refusal=Refusal.disabled)
         row.failed_logins = 0
         row.locked_until = None
+        if rehashed is not None and row.password_hash == attempt.stored_hash:
+            row.password_hash = rehashed
         user = users.to_user(row)
         needs_code = user.totp_enabled or two_factor_required
         token = sessions.create(session, user.id, mfa_passed=not needs_code, hours=session_hours)

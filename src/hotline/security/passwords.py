@@ -37,6 +37,15 @@ def hash_password(password: str) -> str:
         return _hasher.hash(password)
 
 
+def needs_rehash(stored_hash: str) -> bool:
+    """A hash made with other parameters than today's: rehashed at the next right sign-in, so
+    every account costs what the dummy hash costs (one cost for every refusal)."""
+    try:
+        return _hasher.check_needs_rehash(stored_hash)
+    except (InvalidHashError, ValueError):
+        return False
+
+
 def verify_password(stored_hash: str, password: str) -> bool:
     with _CHECKS_AT_ONCE:
         try:
