@@ -132,8 +132,8 @@ def sign_in_with_password(
     two_factor_required: bool,
     session_hours: int,
 ) -> PasswordOutcome:
-    """The password step. Three short transactions, so the slow argon2 check holds no
-    database lock: count the attempt, check the password, then clear or record."""
+    """The password step: count the attempt, check the password, then clear or record. The
+    slow argon2 check sits between two short transactions, so it holds no database lock."""
     now = utcnow()
     with db.write() as session:
         attempt = _begin(session, username, policy, now)
