@@ -34,5 +34,8 @@ common=(--quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 --
 # Dev: tests, linters and every extra, held to the runtime versions.
 "$uv" pip compile pyproject.toml --all-extras --constraint requirements/runtime.txt \
     "${common[@]}" "${upgrade[@]}" --output-file requirements/dev.txt
-echo "locked: requirements/runtime.txt ($(grep -c '^[a-z0-9]' requirements/runtime.txt) packages)," \
+# Build: what `pip install --no-build-isolation -e .` builds hotline with ([build-system]).
+python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"]))' \
+    | "$uv" pip compile - "${common[@]}" "${upgrade[@]}" --output-file requirements/build.txt
+echo "locked: requirements/build.txt, requirements/runtime.txt ($(grep -c '^[a-z0-9]' requirements/runtime.txt) packages)," \
      "requirements/dev.txt ($(grep -c '^[a-z0-9]' requirements/dev.txt) packages)"

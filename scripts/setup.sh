@@ -16,16 +16,16 @@ done
 [ -n "$py" ] || { echo "error: hotline needs Python 3.11 or newer" >&2; exit 2; }
 
 [ -x .venv/bin/python ] || "$py" -m venv .venv
-# Installs exactly the lock (requirements/*.txt, hashes checked), then hotline itself without
-# dependencies. The stamp holds the lock's and pyproject's checksum: a changed lock
+# Installs exactly the lock (requirements/*.txt, hashes checked; build.txt is what builds
+# hotline), then hotline itself without dependencies or a download of its build tools. The stamp holds the lock's and pyproject's checksum: a changed lock
 # re-installs. Packages not in the lock are left alone (pip install, not a sync).
 lock=requirements/runtime.txt
 [ $dev = 1 ] && lock=requirements/dev.txt
 stamp=.venv/.hotline-installed-$dev
-want="$(cat "$lock" pyproject.toml | sha256sum | cut -d' ' -f1)"
+want="$(cat requirements/build.txt "$lock" pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    .venv/bin/python -m pip install --quiet --require-hashes -r "$lock"
-    .venv/bin/python -m pip install --quiet --no-deps -e .
+    .venv/bin/python -m pip install --quiet --require-hashes -r requirements/build.txt -r "$lock"
+    .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
     echo "$want" > "$stamp"
 fi
 

@@ -116,11 +116,21 @@ def test_dev_lock_keeps_the_runtime_versions() -> None:
     assert {n: runtime[n][0] for n in runtime} == {n: dev[n][0] for n in runtime}
 
 
+def test_build_lock_pins_the_build_system() -> None:
+    pins = _locked(ROOT / "requirements" / "build.txt")
+    for requirement in PYPROJECT["build-system"]["requires"]:
+        req = Requirement(requirement)
+        name = canonicalize_name(req.name)
+        assert name in pins and req.specifier.contains(pins[name][0]), "bash scripts/lock.sh"
+    assert all(hashes for _, hashes in pins.values())
+
+
 def test_setup_installs_from_the_lock_and_reinstalls_when_it_changes() -> None:
     setup = (ROOT / "scripts" / "setup.sh").read_text(encoding="utf-8")
-    assert "--require-hashes -r \"$lock\"" in setup
-    assert "--no-deps -e ." in setup
-    assert 'cat "$lock" pyproject.toml | sha256sum' in setup  # the stamp is the lock's checksum
+    assert '--require-hashes -r requirements/build.txt -r "$lock"' in setup
+    assert "--no-deps --no-build-isolation -e ." in setup
+    # the stamp is the locks' and pyproject's checksum
+    assert 'cat requirements/build.txt "$lock" pyproject.toml | sha256sum' in setup
 
 
 # --- imports: every one declared --------------------------------------------------------
