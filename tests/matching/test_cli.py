@@ -1,4 +1,4 @@
-"""`hotline member`, `hotline lists` and `hotline match`, registered as the lead will."""
+"""`hotline member`, `hotline lists` and `hotline match`, through the composed `hotline` CLI."""
 
 from __future__ import annotations
 
@@ -6,22 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from hotline.cli import app as cli
 from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.hashing import hash_bytes
 from hotline.matching import keys, list_files, store
-from hotline.matching.cli import lists_app, match_command, member_app
 from hotline.security.tables import AuditRow
 from tests.matching.helpers import BRIDGE, flip_bits, shapes_png
-
-cli = typer.Typer()
-cli.add_typer(member_app, name="member")
-cli.add_typer(lists_app, name="lists")
-cli.command("match")(match_command)
 
 ORIG = BRIDGE / "aaa-orig.jpg"
 
