@@ -23,9 +23,14 @@ lock=requirements/runtime.txt
 [ $dev = 1 ] && lock=requirements/dev.txt
 stamp=.venv/.hotline-installed-$dev
 want="$(cat requirements/build.txt "$lock" pyproject.toml | sha256sum | cut -d' ' -f1)"
+# --dev also installs the example signal-type plug-in (examples/hotline-dhash): its pyproject counts.
+[ $dev = 1 ] && want="$want-$(sha256sum examples/hotline-dhash/pyproject.toml | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     .venv/bin/python -m pip install --quiet --require-hashes -r requirements/build.txt -r "$lock"
     .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+    if [ $dev = 1 ]; then  # tests prove plug-ins on it (tests/hashing/test_plugin_signal.py)
+        .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e examples/hotline-dhash
+    fi
     echo "$want" > "$stamp"
 fi
 

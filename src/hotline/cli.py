@@ -24,6 +24,7 @@ from hotline.db import migrate
 from hotline.db.engine import Database
 from hotline.errors import AppError
 from hotline.exchange.cli import partner_app
+from hotline.grading.cli import media_rehash
 from hotline.hashing.cli import hash_command
 from hotline.jobs.cli import worker_command
 from hotline.lists.cli import lists_app
@@ -359,6 +360,9 @@ def media_purge() -> None:
         purged = store.purge_expired(session, utcnow())
         audit.record(session, "cli", "media.purged", "media", "*", {"count": purged})
     typer.echo(f"purged {purged} stored media item(s)")
+
+
+media_app.command("rehash")(media_rehash)
 
 
 app.command("hash")(hash_command)

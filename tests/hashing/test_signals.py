@@ -31,12 +31,15 @@ pdq_hex = st.integers(min_value=0, max_value=2**256 - 1).map(lambda n: f"{n:064x
 
 
 def test_registry_names() -> None:
-    assert signal_type_names() == ["md5", "pdq", "sha1", "sha256", "vpdq"]
+    assert sorted(signals_module.BUILTIN_SIGNAL_TYPES) == ["md5", "pdq", "sha1", "sha256", "vpdq"]
+    # Plus whatever entry points add (the example plug-in: test_plugin_signal.py).
+    plugins = signals_module.load_plugins()
+    assert signal_type_names() == sorted({*signals_module.BUILTIN_SIGNAL_TYPES, *plugins})
     assert get_signal_type("PDQ ") is PdqSignal
     with pytest.raises(HashingError) as caught:
         get_signal_type("photodna")
     assert caught.value.code is ErrorCode.UNKNOWN_SIGNAL
-    assert "known: md5" in caught.value.message
+    assert "md5, pdq, sha1, sha256, vpdq)" in caught.value.message
 
 
 @pytest.mark.parametrize(

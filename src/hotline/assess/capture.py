@@ -15,7 +15,7 @@ from hotline.assess.evidence import FetchEvidence, FetchResult
 from hotline.assess.extract import PageKind, decode_html, extract_media, page_kind
 from hotline.assess.fetch_errors import FetchError, FetchErrorCode, as_fetch_error
 from hotline.assess.fetcher import SafeFetcher
-from hotline.hashing import HashingError, MediaHashes, hash_bytes
+from hotline.hashing import HashingError, MediaHashes, hash_bytes, plugin_signals_for
 
 
 class CaptureErrorCode(StrEnum):
@@ -38,6 +38,8 @@ class MediaItem:
     hashes: MediaHashes | None = None
     error_code: str | None = None  # a FetchErrorCode, hashing ErrorCode or CaptureErrorCode
     error_message: str | None = None
+    # Hashes of the registered plug-in signal types that apply (built-ins are in `hashes`).
+    signals: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -82,7 +84,9 @@ def _hashed(url: str, source: str, result: FetchResult, hash_media: bool) -> Med
         return MediaItem(
             url, source, evidence, body, None, CaptureErrorCode.HASHING_FAILED, type(exc).__name__
         )
-    return MediaItem(url, source, evidence, body, hashes)
+    # Plug-ins (entry points) hash too; one failing is logged and left out, never an error.
+    signals = plugin_signals_for(body, hashes.kind.value)
+    return MediaItem(url, source, evidence, body, hashes, signals=signals)
 
 
 def collect_media(fetcher: SafeFetcher, page_url: str, *, hash_media: bool = True) -> PageCapture:

@@ -114,7 +114,7 @@ def capture_url(
                 url_id=url_id,
                 source_url=item.url,
                 kind=hashes.kind.value,
-                hashes=service.MediaHashesIn.of(hashes),
+                hashes=service.MediaHashesIn.of(hashes, item.signals),
                 byte_count=len(item.body),
                 stored=store is not None,
                 purge_after=utcnow() + retention,

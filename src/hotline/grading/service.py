@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
 from hotline.errors import Conflict, Forbidden, NotFound
+from hotline.grading import media_signals
 from hotline.grading.agreement import cohens_kappa
 from hotline.grading.consensus import Decision, Outcome, decide
 from hotline.grading.jurisdictions import derive_all
@@ -51,9 +53,11 @@ class MediaHashesIn:
     pdq: str | None
     pdq_quality: int | None
     vpdq: str | None = None  # videos: Meta's text format, a line a frame
+    # Plug-in signal types' hashes by name (stored in media_signals), already validated.
+    signals: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, hashes: MediaHashes) -> MediaHashesIn:
+    def of(cls, hashes: MediaHashes, signals: Mapping[str, str] | None = None) -> MediaHashesIn:
         pdq = hashes.pdq
         return cls(
             hashes.digests.md5,
@@ -62,6 +66,7 @@ class MediaHashesIn:
             pdq.hex if pdq else None,
             pdq.quality if pdq else None,
             "\n".join(frame.to_line() for frame in hashes.vpdq) or None,
+            dict(signals or {}),
         )
 
 
@@ -198,6 +203,7 @@ def register_media(
     )
     session.add(row)
     session.flush()
+    media_signals.record(session, row.id, hashes.signals, now)
     return _item(row)
 
 

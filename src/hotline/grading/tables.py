@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db.base import Base, UTCDateTime
@@ -37,6 +37,18 @@ class MediaItemRow(Base):
     qa_sampled: Mapped[bool] = mapped_column(Boolean)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MediaSignalRow(Base):
+    """A plug-in signal type's hash of one media item (built-ins stay in media_items)."""
+
+    __tablename__ = "media_signals"
+    __table_args__ = (Index("ix_media_signals_signal_type_value", "signal_type", "value"),)
+
+    media_id: Mapped[int] = mapped_column(ForeignKey("media_items.id"), primary_key=True)
+    signal_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class PageCaptureRow(Base):

@@ -5,7 +5,9 @@ Public entry points:
 - `hash_bytes(data)` / `hash_file(path)` -> `MediaHashes` (md5, sha1, sha256 and pdq or vpdq)
 - `pdq_from_bytes(data)` / `pdq_from_file(path)` -> `PdqHash(hex, quality)`
 - `vpdq_from_bytes(data)` / `vpdq_from_file(path)` -> `list[VpdqFrame]`
-- `get_signal_type(name)` -> a signal type class (md5, sha1, sha256, pdq, vpdq)
+- `get_signal_type(name)` -> a signal type class (md5, sha1, sha256, pdq, vpdq, plug-ins)
+- for plug-ins (docs/hashing.md): `SignalType`, `SignalKind`, `Comparison`, `open_image`,
+  `normalise_hex`, `hamming_distance`, `InvalidHashError`
 - `HashingError` with a stable `code` (`ErrorCode`) for every input that cannot be hashed
 """
 
@@ -16,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hotline.hashing.errors import ErrorCode, HashingError, InvalidHashError
-    from hotline.hashing.image_io import DEFAULT_MAX_PIXELS, MediaKind
+    from hotline.hashing.hexhash import hamming_distance, normalise_hex
+    from hotline.hashing.image_io import DEFAULT_MAX_PIXELS, MediaKind, open_image
     from hotline.hashing.media import (
         ExactDigests,
         MediaHashes,
@@ -34,9 +37,12 @@ if TYPE_CHECKING:
         ProprietaryHasher,
         Sha1Signal,
         Sha256Signal,
+        SignalKind,
         SignalType,
         VpdqSignal,
         get_signal_type,
+        plugin_signal_types,
+        plugin_signals_for,
         register_signal_type,
         signal_type_names,
     )
@@ -61,12 +67,18 @@ _EXPORTS = {
     "QUALITY_THRESHOLD": "hotline.hashing.pdq",
     "Sha1Signal": "hotline.hashing.signals",
     "Sha256Signal": "hotline.hashing.signals",
+    "SignalKind": "hotline.hashing.signals",
     "SignalType": "hotline.hashing.signals",
     "VpdqFrame": "hotline.hashing.vpdq",
     "VpdqSignal": "hotline.hashing.signals",
     "get_signal_type": "hotline.hashing.signals",
     "hash_bytes": "hotline.hashing.media",
     "hash_file": "hotline.hashing.media",
+    "hamming_distance": "hotline.hashing.hexhash",
+    "normalise_hex": "hotline.hashing.hexhash",
+    "open_image": "hotline.hashing.image_io",
+    "plugin_signal_types": "hotline.hashing.signals",
+    "plugin_signals_for": "hotline.hashing.signals",
     "pdq_from_bytes": "hotline.hashing.media",
     "pdq_from_file": "hotline.hashing.media",
     "pdq_from_pixels": "hotline.hashing.pdq",
@@ -104,15 +116,21 @@ __all__ = [
     "ProprietaryHasher",
     "Sha1Signal",
     "Sha256Signal",
+    "SignalKind",
     "SignalType",
     "VpdqFrame",
     "VpdqSignal",
     "get_signal_type",
+    "hamming_distance",
     "hash_bytes",
     "hash_file",
+    "normalise_hex",
+    "open_image",
     "pdq_from_bytes",
     "pdq_from_file",
     "pdq_from_pixels",
+    "plugin_signal_types",
+    "plugin_signals_for",
     "register_signal_type",
     "signal_type_names",
     "vpdq_from_bytes",

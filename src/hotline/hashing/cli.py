@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,11 +22,16 @@ from hotline.hashing.errors import ErrorCode, HashingError
 DEFAULT_MAX_PIXELS = 100_000_000
 
 
-def hash_one(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
-    """One output record; never raises, so one bad file cannot stop a bulk run."""
-    from hotline.hashing.media import hash_file  # numba and PyAV load only when hashing
+def hash_one(
+    path: str, max_pixels: int = DEFAULT_MAX_PIXELS, signals: Sequence[str] = ()
+) -> dict[str, Any]:
+    """One output record; never raises, so one bad file cannot stop a bulk run. With
+    `signals`, only those signal types (built-in or plug-in) are computed."""
+    from hotline.hashing.media import hash_file, signals_of_file  # numba, PyAV load here
 
     try:
+        if signals:
+            return {"path": path, **signals_of_file(path, signals)}
         return {"path": path, **hash_file(path, max_pixels=max_pixels).to_json()}
     except HashingError as exc:
         return {"path": path, "error": f"{exc.code.value}: {exc.message}"}
@@ -48,18 +53,32 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def _results(files: list[Path], jobs: int, max_pixels: int) -> Iterator[dict[str, Any]]:
+def _results(
+    files: list[Path], jobs: int, max_pixels: int, signals: Sequence[str]
+) -> Iterator[dict[str, Any]]:
     names = [str(f) for f in files]
     if jobs == 1 or len(names) < 2:
         for name in names:
-            yield hash_one(name, max_pixels)
+            yield hash_one(name, max_pixels, signals)
         return
     from hotline.hashing.pdq import warm_up
 
     warm_up()  # load the compiled kernels once, before the workers fork
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         # map keeps input order, so output is reproducible whatever the number of workers.
-        yield from pool.map(hash_one, names, [max_pixels] * len(names), chunksize=4)
+        n = len(names)
+        yield from pool.map(hash_one, names, [max_pixels] * n, [signals] * n, chunksize=4)
+
+
+def _known_signals(names: list[str]) -> list[str]:
+    """The registry's names for `names` (plug-ins included); exit 2 on an unknown one."""
+    from hotline.hashing.signals import get_signal_type
+
+    try:
+        return list(dict.fromkeys(get_signal_type(n).name for n in names))
+    except HashingError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
 
 
 def hash_command(
@@ -83,13 +102,25 @@ def hash_command(
     max_pixels: Annotated[
         int, typer.Option(min=1, help="Refuse images or video frames with more pixels than this.")
     ] = DEFAULT_MAX_PIXELS,
+    signal: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--signal",
+            "-s",
+            help="Compute only this signal type (built-in or plug-in, e.g. pdq, dhash); repeat "
+            "for several.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Hash images and videos: MD5, SHA-1, SHA-256 and PDQ (images) or vPDQ (videos).
 
     Prints one JSON object per file on stdout: images get "pdq" and "pdq_quality", videos
-    get "vpdq" (one entry per frame), failures get "error" ("code: message"). Exits 0 when
-    every file was hashed, 1 when some failed, 2 on a usage error.
+    get "vpdq" (one entry per frame), failures get "error" ("code: message"). With --signal,
+    each object holds "media" and the named signal types' hashes instead. Exits 0 when
+    every file was hashed, 1 when some failed, 2 on a usage error (an unknown signal type).
     """
+    signals = _known_signals(signal or [])
     missing = [p for p in paths if not p.exists()]
     if missing:
         for path in missing:
@@ -98,7 +129,7 @@ def hash_command(
     files = collect_files(paths)
     show = sys.stderr.isatty() if progress is None else progress
     failed = 0
-    for done, record in enumerate(_results(files, jobs, max_pixels), start=1):
+    for done, record in enumerate(_results(files, jobs, max_pixels, signals), start=1):
         failed += "error" in record
         sys.stdout.write(json.dumps(record) + "\n")
         if show:

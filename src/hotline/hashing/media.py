@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from hotline.hashing import pdq
 from hotline.hashing.errors import ErrorCode, HashingError
 from hotline.hashing.image_io import DEFAULT_MAX_PIXELS, MediaKind, decode_image, sniff_media_kind
+from hotline.hashing.signals import get_signal_type
 from hotline.hashing.vpdq import VpdqFrame, vpdq_from_bytes, vpdq_from_file
 
 _READ_CHUNK = 1 << 20
@@ -109,6 +111,28 @@ def hash_file(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Medi
         digests = digests_of_file(path)
         return MediaHashes(kind, digests, vpdq=vpdq_from_file(path, max_pixels=max_pixels))
     return hash_bytes(_read(path), max_pixels=max_pixels)
+
+
+def signals_of_file(path: str | Path, names: Sequence[str]) -> dict[str, str]:
+    """The named signal types' hashes of one file (built-in or plug-in), plus its `media`
+    kind. HashingError if a type is unknown or does not apply to this kind of file."""
+    data = _read(Path(path))
+    if not data:
+        raise HashingError(ErrorCode.EMPTY_FILE, "the file is empty")
+    kind = _kind_of(data[:16])
+    found = {"media": kind.value}
+    for name in names:
+        signal = get_signal_type(name)
+        applies = getattr(signal, "applies_to", frozenset({MediaKind.IMAGE.value}))
+        if kind.value not in applies:
+            raise HashingError(
+                ErrorCode.UNSUPPORTED_MEDIA,
+                f"{signal.name} hashes {' and '.join(sorted(applies))} files, not a {kind.value}",
+            )
+        hash_media = getattr(signal, "hash_media", None)
+        value = hash_media(data, kind.value) if hash_media else signal.hash_bytes(data)
+        found[signal.name] = signal.validate(value)
+    return found
 
 
 def _kind_of(head: bytes) -> MediaKind:

@@ -3,13 +3,24 @@
 In the spirit of python-threatexchange's `signal_type/*/signal.py`: a signal type hashes
 bytes, validates and normalises a hash string, and compares two hashes. The registry lets
 lists, the index and the match API name an algorithm ("pdq") without importing it.
+
+Third-party signal types (a licensed PhotoDNA, a new perceptual hash) are `SignalType`
+subclasses published under the entry-point group `hotline.signal_types`; they are found once,
+on the first look-up, and merged with the built-ins. A plug-in that fails to load is logged
+and skipped, and one that claims a taken name is refused: neither stops hotline starting.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
+import threading
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
+from importlib.metadata import EntryPoint, entry_points
 from typing import ClassVar, Protocol, runtime_checkable
 
 from hotline.hashing import pdq as pdq_algo
@@ -17,8 +28,20 @@ from hotline.hashing.errors import ErrorCode, HashingError, InvalidHashError
 from hotline.hashing.hexhash import hamming_distance, normalise_hex
 from hotline.hashing.vpdq import VpdqFrame, parse_vpdq_lines, vpdq_from_bytes
 
+log = logging.getLogger(__name__)
+
 # Meta's recommended PDQ match radius; lists may configure their own.
 PDQ_MATCH_DISTANCE = 31
+ENTRY_POINT_GROUP = "hotline.signal_types"
+# A signal type's name is a column value, a JSON key and a CLI argument: keep it plain.
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+class SignalKind(StrEnum):
+    """How hashes of a type are matched: equal digests, or within a distance."""
+
+    EXACT = "exact"  # looked up by value (a digest)
+    DISTANCE = "distance"  # searched within `max_distance` (a perceptual hash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +53,30 @@ class Comparison:
 
 
 class SignalType(ABC):
-    """A hash algorithm. Subclasses are stateless; every method is a classmethod."""
+    """A hash algorithm. Subclasses are stateless; every method is a classmethod.
+
+    A plug-in sets `name`, `description`, `kind`, `max_distance` and `applies_to`, and
+    implements `hash_bytes`, `validate` and `compare` (docs/hashing.md).
+    """
 
     name: ClassVar[str]
     description: ClassVar[str]
+    kind: ClassVar[SignalKind] = SignalKind.DISTANCE
+    # The default match radius (a list may set its own); 0 for exact digests.
+    max_distance: ClassVar[int] = 0
+    # Which media it is computed for: "image", "video" (hotline.hashing.MediaKind values).
+    applies_to: ClassVar[frozenset[str]] = frozenset({"image"})
+
+    @classmethod
+    def hash_media(cls, data: bytes, media_kind: str) -> str:
+        """The hash of one stored or fetched file whose kind (image or video) is known.
+        The default ignores the kind; override to hash frames differently, say."""
+        return cls.hash_bytes(data)
+
+    @classmethod
+    def examples(cls) -> list[str]:
+        """A few valid hash strings, for tests (python-threatexchange's get_examples)."""
+        return []
 
     @classmethod
     @abstractmethod
@@ -56,10 +99,16 @@ class ExactDigestSignal(SignalType):
 
     digest: ClassVar[str]
     hex_length: ClassVar[int]
+    kind = SignalKind.EXACT
+    applies_to = frozenset({"image", "video"})
 
     @classmethod
     def hash_bytes(cls, data: bytes) -> str:
         return hashlib.new(cls.digest, data, usedforsecurity=False).hexdigest()
+
+    @classmethod
+    def examples(cls) -> list[str]:
+        return [cls.hash_bytes(b"benign example"), cls.hash_bytes(b"")]
 
     @classmethod
     def validate(cls, value: str) -> str:
@@ -98,6 +147,11 @@ class PdqSignal(SignalType):
     name = "pdq"
     description = "PDQ perceptual image hash (256 bits) with a quality score"
     hex_length = pdq_algo.HEX_LENGTH
+    max_distance = PDQ_MATCH_DISTANCE
+
+    @classmethod
+    def examples(cls) -> list[str]:
+        return ["f" * 64, "0" * 32 + "f" * 32]
 
     @classmethod
     def hash_bytes(cls, data: bytes) -> str:
@@ -130,6 +184,8 @@ class VpdqSignal(SignalType):
 
     name = "vpdq"
     description = "vPDQ video hash: a PDQ hash for every frame"
+    applies_to = frozenset({"video"})
+    max_distance = PDQ_MATCH_DISTANCE  # per frame; a video matches on its share of frames
     quality_threshold: ClassVar[int] = pdq_algo.QUALITY_THRESHOLD
     # Share of frames (percent) that must find a match, both ways, as in Meta's vpdq matcher.
     match_percent: ClassVar[float] = 80.0
@@ -199,28 +255,106 @@ class ProprietaryHasher(Protocol):
     def distance(self, a: str, b: str) -> int: ...
 
 
-_REGISTRY: dict[str, type[SignalType] | ProprietaryHasher] = {
+AnySignal = type[SignalType] | ProprietaryHasher
+BUILTIN_SIGNAL_TYPES: dict[str, type[SignalType]] = {
     cls.name: cls for cls in (Md5Signal, Sha1Signal, Sha256Signal, PdqSignal, VpdqSignal)
 }
+_REGISTRY: dict[str, AnySignal] = dict(BUILTIN_SIGNAL_TYPES)
+_plugins: dict[str, type[SignalType]] | None = None
+_plugins_lock = threading.Lock()
 
 
-def register_signal_type(signal: type[SignalType] | ProprietaryHasher) -> None:
+def discover_plugins(found: Iterable[EntryPoint] | None = None) -> dict[str, type[SignalType]]:
+    """The signal types published under `hotline.signal_types`, by name. Anything that
+    fails to import, is not a `SignalType` subclass, has a bad name or takes a name already
+    used is logged and skipped: a broken plug-in never stops hotline starting."""
+    plugins: dict[str, type[SignalType]] = {}
+    points = entry_points(group=ENTRY_POINT_GROUP) if found is None else found
+    for point in sorted(points, key=lambda p: (p.name, p.value)):
+        where = f"{point.name} = {point.value}"
+        try:
+            loaded = point.load()
+        except Exception as exc:  # any import-time failure of third-party code
+            log.error("signal type plug-in %r could not be loaded, skipped: %r", where, exc)
+            continue
+        if not (isinstance(loaded, type) and issubclass(loaded, SignalType)):
+            log.error("signal type plug-in %r is not a SignalType subclass, skipped", where)
+            continue
+        name = getattr(loaded, "name", None)
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            log.error("signal type plug-in %r has an invalid name %r, skipped", where, name)
+        elif name in BUILTIN_SIGNAL_TYPES or name in plugins:
+            log.error("signal type plug-in %r claims the taken name %r, refused", where, name)
+        elif getattr(loaded, "__abstractmethods__", None):
+            missing = ", ".join(sorted(loaded.__abstractmethods__))
+            log.error("signal type plug-in %r does not implement %s, skipped", where, missing)
+        else:
+            plugins[name] = loaded
+    return plugins
+
+
+def load_plugins(*, reload: bool = False) -> dict[str, type[SignalType]]:
+    """The plug-ins found through entry points: discovered once per process."""
+    global _plugins
+    if _plugins is None or reload:
+        with _plugins_lock:
+            if _plugins is None or reload:
+                _plugins = discover_plugins()
+    return _plugins
+
+
+def _registry() -> dict[str, AnySignal]:
+    registry = _REGISTRY
+    for name, plugin in load_plugins().items():
+        registry.setdefault(name, plugin)
+    return registry
+
+
+def register_signal_type(signal: AnySignal) -> None:
     """Add a signal type (e.g. a licensed PhotoDNA hasher) under its `name`."""
-    if signal.name in _REGISTRY:
+    registry = _registry()
+    if signal.name in registry:
         raise ValueError(f"a signal type named {signal.name!r} is already registered")
-    _REGISTRY[signal.name] = signal
+    registry[signal.name] = signal
 
 
-def get_signal_type(name: str) -> type[SignalType] | ProprietaryHasher:
+def get_signal_type(name: str) -> AnySignal:
     """The signal type called `name` (case-insensitive); HashingError if unknown."""
+    registry = _registry()
     try:
-        return _REGISTRY[name.strip().lower()]
+        return registry[name.strip().lower()]
     except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
+        known = ", ".join(sorted(registry))
         raise HashingError(
             ErrorCode.UNKNOWN_SIGNAL, f"unknown signal type {name!r} (known: {known})"
         ) from None
 
 
 def signal_type_names() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted(_registry())
+
+
+def plugin_signal_types() -> list[type[SignalType]]:
+    """The registered signal types that are not built in (entry points or registered in
+    code), by name: those whose hashes live in the `media_signals` table."""
+    return [
+        signal
+        for name, signal in sorted(_registry().items())
+        if name not in BUILTIN_SIGNAL_TYPES
+        and isinstance(signal, type)
+        and issubclass(signal, SignalType)
+    ]
+
+
+def plugin_signals_for(data: bytes, media_kind: str) -> dict[str, str]:
+    """Every plug-in signal that applies to a file of `media_kind`, by name. A plug-in that
+    fails on this file is logged and left out: third-party code never sinks a capture."""
+    found: dict[str, str] = {}
+    for signal in plugin_signal_types():
+        if media_kind not in signal.applies_to:
+            continue
+        try:
+            found[signal.name] = signal.validate(signal.hash_media(data, media_kind))
+        except Exception as exc:
+            log.warning("signal type %r could not hash a %s: %r", signal.name, media_kind, exc)
+    return found

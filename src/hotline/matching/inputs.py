@@ -10,26 +10,27 @@ from hotline.errors import FieldError, InvalidInput, PayloadTooLarge
 from hotline.hashing import QUALITY_THRESHOLD, MediaHashes, MediaKind
 from hotline.hashing.signals import VpdqSignal
 from hotline.matching import validation
-from hotline.matching.model import EXACT_TYPES, HASH_TYPES, VPDQ, HashQuery, Hit
+from hotline.matching.model import EXACT_TYPES, VPDQ, HashQuery, Hit
 
 MAX_BATCH = 1000
 _MAX_FIELD_ERRORS = 50
 
 
 def from_json(data: Any) -> list[HashQuery]:
-    """`{"pdq": "..."}` (or md5, sha1, sha256) or `{"hashes": [{"type", "value"}, ...]}`."""
+    """`{"pdq": "..."}` (or md5, sha1, sha256, a plug-in's name) or
+    `{"hashes": [{"type", "value"}, ...]}`."""
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object")
-    allowed = {*HASH_TYPES, "hashes"}
-    unknown = sorted(set(data) - allowed)
+    types = validation.query_types()  # built-ins, then registered plug-in signal types
+    unknown = sorted(set(data) - {*types, "hashes"})
     if unknown:
         raise InvalidInput(
-            f"unknown fields; send one of {', '.join(HASH_TYPES)} or hashes",
+            f"unknown fields; send one of {', '.join(types)} or hashes",
             fields=[FieldError(k, "unknown field") for k in unknown[:_MAX_FIELD_ERRORS]],
         )
     if len(data) != 1:
         raise InvalidInput(
-            f"send exactly one of {', '.join(HASH_TYPES)} or hashes",
+            f"send exactly one of {', '.join(types)} or hashes",
             fields=[FieldError(k, "one field at a time") for k in sorted(data)] or None,
         )
     ((field, value),) = data.items()

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hotline.errors import FieldError, InvalidInput
-from hotline.hashing import HashingError, get_signal_type
+from hotline.hashing import HashingError, get_signal_type, plugin_signal_types
 from hotline.hashing.hexhash import normalise_hex
 from hotline.hashing.pdq import HEX_LENGTH as PDQ_HEX_LENGTH
 from hotline.hashing.signals import VpdqSignal
@@ -32,12 +32,21 @@ def name(value: object, what: str = "name") -> str:
     return value.strip().lower()
 
 
+def query_types() -> tuple[str, ...]:
+    """The hash types a member may ask about one at a time: the built-in digests and PDQ,
+    then every registered plug-in signal type (a vPDQ is a whole video, sent as an upload)."""
+    return (*HASH_TYPES, *(signal.name for signal in plugin_signal_types()))
+
+
 def hash_value(hash_type: object, value: object) -> HashQuery:
-    """A validated, lower-case hash of a known type; InvalidInput naming `type` or `value`."""
-    if not isinstance(hash_type, str) or hash_type.strip().lower() not in HASH_TYPES:
+    """A validated hash of a type the registry knows, in its canonical form; InvalidInput
+    naming `type` (unknown, with the known ones) or `value` (what the signal type says is
+    wrong with it). A plug-in type no list holds yet simply matches nothing."""
+    known = query_types()
+    if not isinstance(hash_type, str) or hash_type.strip().lower() not in known:
         raise InvalidInput(
-            f"unknown hash type; use one of {', '.join(HASH_TYPES)}",
-            fields=[FieldError("type", f"must be one of {', '.join(HASH_TYPES)}")],
+            f"unknown hash type; use one of {', '.join(known)}",
+            fields=[FieldError("type", f"must be one of {', '.join(known)}")],
         )
     kind = hash_type.strip().lower()
     if not isinstance(value, str):

@@ -1,0 +1,46 @@
+"""The match API asks the signal-type registry: a plug-in's hash (the example dHash,
+examples/hotline-dhash) is validated by the plug-in and answered honestly; an unknown type
+is refused in the one error shape, naming the known ones."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.matching.conftest import assert_error_shape, bearer
+from tests.matching.helpers import entry, make_key, make_list
+
+
+def test_a_plug_in_hash_is_accepted_and_matches_nothing_yet(mclient: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    make_list(db, "known", [entry(md5="a" * 32, category="A")])
+    key = make_key(db, "platform", ["known"])
+    one = mclient.post("/api/v1/match", json={"dhash": "F0F0F0F0F0F0F0F0"}, headers=bearer(key))
+    assert one.status_code == 200, one.text
+    assert one.json()["results"] == [
+        {"index": 0, "type": "dhash", "matches": [], "truncated": False}
+    ]
+    batch = mclient.post(
+        "/api/v1/match",
+        json={"hashes": [{"type": "dhash", "value": "0" * 16}, {"type": "md5", "value": "a" * 32}]},
+        headers=bearer(key),
+    )
+    results = batch.json()["results"]
+    assert [len(r["matches"]) for r in results] == [0, 1]
+    assert results[0]["type"] == "dhash"
+
+
+def test_bad_plug_in_values_and_unknown_types_are_422(mclient: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    make_list(db, "known")
+    key = make_key(db, "platform", ["known"])
+    short = mclient.post("/api/v1/match", json={"dhash": "f0f0"}, headers=bearer(key))
+    assert short.status_code == 422
+    assert_error_shape(short.json(), "invalid_input")
+    assert short.json()["error"]["fields"][0]["field"] == "dhash"
+    unknown = mclient.post(
+        "/api/v1/match",
+        json={"hashes": [{"type": "phash", "value": "f0f0f0f0f0f0f0f0"}]},
+        headers=bearer(key),
+    )
+    assert unknown.status_code == 422
+    assert_error_shape(unknown.json(), "invalid_input")
+    (problem,) = unknown.json()["error"]["fields"]
+    assert problem["field"] == "hashes.0.type" and "dhash" in problem["message"]
