@@ -310,3 +310,32 @@ def test_match_validation_asks_the_registry() -> None:
     assert "use one of md5, sha1, sha256, pdq, dhash" in unknown.value.message
     with pytest.raises(InvalidInput):
         validation.hash_value("vpdq", "0,100," + "f" * 64 + ",0.0")  # a video is uploaded
+
+
+def test_rehash_leaves_media_the_signal_does_not_apply_to(
+    db: Database, media_store: MediaStore
+) -> None:
+    with db.write() as session:
+        video = service.register_media(
+            session,
+            url_id=None,
+            source_url="https://gallery.example/clip.mp4",
+            kind="video",
+            hashes=service.MediaHashesIn("1" * 32, "1" * 40, "1" * 64, None, None, "0,100,x,0"),
+            byte_count=3,
+            stored=True,
+            purge_after=None,
+        )
+    media_store.put(video.id, b"not read: dhash hashes images only")
+    result = media_signals.rehash(db, media_store, DHashSignal, actor="test")
+    assert (result.computed, result.failed, result.hash_only, result.remaining) == (0, 0, 0, 0)
+    assert _stored_signals(db) == {}
+
+
+def test_media_rehash_exits_1_when_items_failed(
+    cli_env: CliRunner, db: Database, media_store: MediaStore
+) -> None:
+    _register(db, png(40), stored=True)  # registered as stored, but its file was never put
+    result = cli_env.invoke(app, ["media", "rehash", "--signal", "dhash"])
+    assert result.exit_code == 1
+    assert "computed 0, failed 1, hash-only skipped 0, still missing 1" in result.stdout
