@@ -6,10 +6,7 @@ failed to hash); 2 a usage or settings error (the message says what to change).
 
 from __future__ import annotations
 
-import getpass
-import json
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -22,7 +19,6 @@ from hotline.cli_support import fail
 from hotline.config import Mode, Settings, SettingsError, load_settings, settings_environment
 from hotline.db import migrate
 from hotline.db.engine import Database
-from hotline.errors import AppError
 from hotline.exchange.cli import partner_app
 from hotline.grading.cli import media_rehash
 from hotline.hashing.cli import hash_command
@@ -31,6 +27,7 @@ from hotline.lists.cli import lists_app
 from hotline.matching.cli import match_command, member_app
 from hotline.security.audit_cli import audit_app
 from hotline.security.audit_keys import audit_key, use_key
+from hotline.security.cli import user_app
 from hotline.stats.cli import stats_app
 from hotline.takedown.cli import hosts_app, takedown_app
 
@@ -41,7 +38,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
-user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
@@ -198,147 +194,6 @@ def db_current() -> None:
     finally:
         db.dispose()
     typer.echo(f"current: {current}\nhead:    {head}")
-
-
-@user_app.command("add")
-def user_add(
-    username: Annotated[str, typer.Argument(help="Lower-case letters, digits, '.', '_', '-'.")],
-    role: Annotated[
-        list[str],
-        typer.Option(
-            help="Role (repeat for several): admin, analyst, senior_analyst, "
-            "takedown_officer, taskforce_grader, content_editor."
-        ),
-    ],
-    name: Annotated[str, typer.Option(help="Display name.")] = "",
-    password_stdin: Annotated[
-        bool, typer.Option(help="Read the password from standard input instead of a prompt.")
-    ] = False,
-) -> None:
-    """Add a staff account. They set up two-factor at their first sign-in."""
-    from hotline.security import audit, users
-
-    settings = _settings()
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Repeat password: ") != password:
-            raise fail("the passwords differ")
-    try:
-        with _database(settings) as db, db.write() as session:
-            user = users.create_user(session, username, password, role, display_name=name)
-            audit.record(
-                session,
-                "cli",
-                "user.created",
-                "user",
-                user.id,
-                {"username": user.username, "roles": sorted(user.roles)},
-            )
-    except AppError as exc:
-        details = "; ".join(f"{f.field}: {f.message}" for f in exc.fields)
-        raise fail(f"{exc.message}{': ' + details if details else ''}") from exc
-    typer.echo(f"added {user.username} ({', '.join(sorted(user.roles))})")
-
-
-@user_app.command("list")
-def user_list(
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-) -> None:
-    """List staff accounts."""
-    from hotline.security import users
-
-    with _database(_settings(), upgrade=False) as db, db.read() as session:
-        accounts = users.list_users(session)
-    for a in accounts:
-        if as_json:
-            typer.echo(
-                json.dumps(
-                    {
-                        "username": a.username,
-                        "name": a.display_name,
-                        "roles": sorted(a.roles),
-                        "two_factor": a.totp_enabled,
-                        "disabled": a.disabled,
-                    }
-                )
-            )
-        else:
-            state = "disabled" if a.disabled else "active"
-            typer.echo(
-                f"{a.username:<20} {state:<9} 2fa={'on' if a.totp_enabled else 'off':<4}"
-                f"{','.join(sorted(a.roles))}"
-            )
-
-
-def _set_disabled(username: str, disabled: bool) -> None:
-    from hotline.security import audit, sessions, users
-
-    try:
-        with _database(_settings(), upgrade=False) as db, db.write() as session:
-            user = users.set_disabled(session, username, disabled)
-            if disabled:
-                sessions.revoke_all_for(session, user.id)
-            audit.record(
-                session,
-                "cli",
-                "user.disabled" if disabled else "user.enabled",
-                "user",
-                user.id,
-                {"username": user.username},
-            )
-    except AppError as exc:
-        raise fail(exc.message) from exc
-    typer.echo(f"{'disabled' if disabled else 'enabled'} {username}")
-
-
-@user_app.command("disable")
-def user_disable(username: str) -> None:
-    """Disable an account and end its sessions."""
-    _set_disabled(username, True)
-
-
-@user_app.command("enable")
-def user_enable(username: str) -> None:
-    """Enable a disabled account."""
-    _set_disabled(username, False)
-
-
-@user_app.command("clear-failures")
-def user_clear_failures(username: str) -> None:
-    """Clear an account's failed sign-in counts and waits (after checking with its holder)."""
-    from hotline.security import login_guard
-
-    try:
-        with _database(_settings(), upgrade=False) as db, db.write() as session:
-            login_guard.clear_failures(session, username, by="cli")
-    except AppError as exc:
-        raise fail(exc.message) from exc
-    typer.echo(f"cleared failed sign-ins of {username}")
-
-
-@user_app.command("code")
-def user_code(username: str) -> None:
-    """Print the current two-factor code of a DEMO account (refused for real accounts)."""
-    from hotline.security import totp, users
-    from hotline.security.crypto import sealer_for
-
-    # Demo accounts live beside the demo's generated secret: read it as the demo does.
-    settings = _settings(mode=Mode.demo)
-    try:
-        with _database(settings, upgrade=False) as db, db.read() as session:
-            user = users.get_user(session, username)
-            if not user.is_demo:
-                raise fail("only demo accounts' codes can be printed")
-            secret = users.pending_totp_secret(
-                session, user.id, sealer_for(settings.secret, "totp-secret")
-            )
-    except AppError as exc:
-        raise fail(exc.message) from exc
-    if secret is None:
-        raise fail("this account has no two-factor secret")
-    typer.echo(totp.current_code(secret))
 
 
 media_app = typer.Typer(help="Fetched media kept for grading.", no_args_is_help=True)

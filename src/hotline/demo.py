@@ -20,6 +20,7 @@ from hotline.config import Settings
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
 from hotline.errors import NotFound
+from hotline.intake import actions as intake_actions
 from hotline.intake import reports
 from hotline.intake.tables import ReportedUrlRow
 from hotline.security import audit, passwords, totp, users
@@ -110,17 +111,7 @@ def seed_reports(db: Database) -> int:
             return 0
     with db.write() as session:
         for sample in SAMPLE_REPORTS:
-            submitted = reports.submit(
-                session, reports.validate(sample), reports.Source.web, sealer=None
-            )
-            audit.record(
-                session,
-                audit.SYSTEM,
-                "report.received",
-                "report",
-                submitted.reference,
-                {"source": "demo"},
-            )
+            intake_actions.receive_report(session, reports.validate(sample), reports.Source.web)
     return len(SAMPLE_REPORTS)
 
 
@@ -182,7 +173,7 @@ def seed_takedown(db: Database, settings: Settings) -> int:
         ):
             first = now - timedelta(days=days)
             report = reports.validate({"url": f"https://files.example.net/demo/case-{n}"})
-            reports.submit(session, report, reports.Source.web, sealer=None)
+            intake_actions.receive_report(session, report, reports.Source.web)
             url = session.scalars(
                 select(ReportedUrlRow).where(ReportedUrlRow.normalized_url == report.url)
             ).one()

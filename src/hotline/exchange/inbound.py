@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from hotline.exchange.messages import Forward, RemoteStatus, StatusUpdate, rank
 from hotline.exchange.partners import Partner
 from hotline.exchange.tables import InboundReportRow
+from hotline.intake import actions as intake_actions
 from hotline.intake import reports
 from hotline.intake.tables import ReportRow
 from hotline.security import audit
@@ -38,7 +39,7 @@ def receive(
     if existing is not None:
         return Received(existing, created=False)
     report = reports.validate({"url": forward.url})  # InvalidInput names the url field
-    submitted = reports.submit(session, report, reports.Source.partner, None)
+    submitted = intake_actions.receive_report(session, report, reports.Source.partner)
     url_id = session.execute(
         select(ReportRow.url_id).where(ReportRow.reference == submitted.reference)
     ).scalar_one()
@@ -62,14 +63,6 @@ def receive(
     )
     session.add(row)
     session.flush()
-    audit.record(
-        session,
-        audit.SYSTEM,
-        "report.received",
-        "report",
-        submitted.reference,
-        {"source": reports.Source.partner.value, "duplicate": submitted.status == "duplicate"},
-    )
     audit.record(
         session, audit.SYSTEM, "exchange.report_received", "exchange_inbound", row.id, provenance
     )

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from hotline.errors import AppError, Forbidden
-from hotline.grading import service, thumbnails, wellbeing
+from hotline.grading import actions, service, thumbnails, wellbeing
 from hotline.grading.jurisdictions import derive_all, jurisdictions
 from hotline.grading.media_store import MediaStore, MediaUnavailable
-from hotline.grading.model import AgeBand, Category, ChildrenSex, NonPhotographic, parse_grade
+from hotline.grading.model import AgeBand, Category, ChildrenSex, NonPhotographic
 from hotline.hashing import HashingError
 from hotline.security import audit
 from hotline.security.crypto import derive_key, hmac_hex
@@ -201,23 +201,14 @@ def grade(
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
     settings = get_settings(request)
     try:
-        parsed = parse_grade(values)
         with get_db(request).write() as session:
-            decision = service.submit_grade(
+            actions.submit_grade(
                 session,
+                actor,
                 media_id,
-                actor.id,
-                parsed,
+                values,
                 required=settings.graders_required,
                 qa_share=settings.qa_sample_share,
-            )
-            audit.record(
-                session,
-                actor.username,
-                "media.grade",
-                "media",
-                media_id,
-                {"category": parsed.category.value, "outcome": decision.outcome.value},
             )
     except AppError as exc:
         errors = {f.field: f.message for f in exc.fields} or {"category": exc.message}
@@ -236,17 +227,8 @@ def resolve(
 ) -> Response:
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
     try:
-        parsed = parse_grade(values)
         with get_db(request).write() as session:
-            service.resolve(session, media_id, actor.id, parsed)
-            audit.record(
-                session,
-                actor.username,
-                "media.resolve",
-                "media",
-                media_id,
-                {"category": parsed.category.value},
-            )
+            actions.resolve(session, actor, media_id, values)
     except AppError as exc:
         errors = {f.field: f.message for f in exc.fields} or {"category": exc.message}
         return _item_page(

@@ -1,13 +1,12 @@
-"""The one path by which a checked report is stored, for the form and the API alike:
-rate limit (by keyed hash, never the address), seal or drop the email, store, audit."""
+"""What the form and the API share before the report-received action: the rate limit (by
+keyed hash, never the address), the email sealer when emails are kept, the transaction."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
 from hotline.errors import RateLimited
-from hotline.intake import reports
-from hotline.security import audit
+from hotline.intake import actions, reports
 from hotline.web.deps import client_address, get_db, get_settings
 
 
@@ -19,14 +18,6 @@ def receive(
         raise RateLimited(limit_message, retry_after)
     sealer = request.app.state.email_sealer if get_settings(request).store_reporter_email else None
     with get_db(request).write() as session:
-        submitted = reports.submit(session, report, source, sealer)
-        audit.record(
-            session,
-            audit.SYSTEM,
-            "report.received",
-            "report",
-            submitted.reference,
-            {"source": source.value, "duplicate": submitted.status == "duplicate"},
-        )
+        submitted = actions.receive_report(session, report, source, email_sealer=sealer)
     # Returned only after the commit: a reporter never holds a reference that was not stored.
     return submitted

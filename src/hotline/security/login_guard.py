@@ -246,9 +246,9 @@ def accounts_with_failures(session: Session, policy: LockoutPolicy) -> list[Guar
     return found
 
 
-def clear_failures(session: Session, username: str, *, by: str) -> users.User:
-    """Clear an account's counts and waits (an admin, after checking with its holder, on the
-    staff accounts page or with `hotline user clear-failures`), and audit it."""
+def clear_failures(session: Session, username: str) -> users.User:
+    """Clear an account's counts and waits. Only `security.actions.clear_failures` calls this
+    (the staff accounts page and `hotline user clear-failures`); it checks and audits."""
     row = session.execute(
         select(UserRow).where(UserRow.username == username.strip().lower()).with_for_update()
     ).scalar_one_or_none()
@@ -258,5 +258,4 @@ def clear_failures(session: Session, username: str, *, by: str) -> users.User:
     row.locked_until = None
     row.totp_failures = 0
     row.totp_locked_until = None
-    audit.record(session, by, "user.failures_cleared", "user", row.id, {"username": row.username})
     return users.to_user(row)

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from hotline.errors import AppError, Forbidden, RateLimited
-from hotline.security import audit, login_guard, sessions, totp, users
+from hotline.errors import AppError, RateLimited
+from hotline.security import actions, login_guard, sessions, totp, users
 from hotline.security.permissions import Action, Actor, Role, allowed
 from hotline.web.deps import (
     LoginRequired,
@@ -166,17 +166,7 @@ def enrol(request: Request, code: str = Form("")) -> Response:
     code = code[:16]
     sealer = request.app.state.totp_sealer
     with get_db(request).write() as session:
-        ok = users.check_totp(session, user.id, code, sealer, enrol=True)
-        if ok:
-            sessions.mark_mfa_passed(session, request.state.session_token)
-        audit.record(
-            session,
-            user.username,
-            "2fa.enrolled" if ok else "2fa.enrol_failed",
-            "user",
-            user.id,
-            {},
-        )
+        ok = actions.enrol_two_factor(session, user, request.state.session_token, code, sealer)
         secret = users.pending_totp_secret(session, user.id, sealer) or ""
     if not ok:
         return render(
@@ -197,16 +187,7 @@ def logout(request: Request) -> Response:
     token = request.state.session_token
     if token:
         with get_db(request).write() as session:
-            sessions.revoke(session, token)
-            user = request.state.user
-            audit.record(
-                session,
-                user.username if user else "unknown",
-                "logout",
-                "user",
-                user.id if user else "",
-                {},
-            )
+            actions.sign_out(session, token, request.state.user)
     response = RedirectResponse("/staff/login", status_code=303)
     response.delete_cookie(sessions.COOKIE_NAME)
     return response
@@ -226,16 +207,15 @@ def staff_home(request: Request, actor: Actor = Depends(require(Action.staff_hom
 @router.get("/users", response_class=HTMLResponse)
 def user_list(request: Request, actor: Actor = Depends(require(Action.users_manage))) -> Response:
     with get_db(request).write() as session:
-        audit.record(session, actor.username, "users.view", "user", "*", {})
-        context = _accounts_context(request, session)
+        context = _accounts_context(request, session, actor)
     return render(request, "staff/users.html", context | {"errors": {}, "values": {}})
 
 
-def _accounts_context(request: Request, session: Session) -> dict[str, object]:
+def _accounts_context(request: Request, session: Session, actor: Actor) -> dict[str, object]:
     """The accounts, plus the lockout notice: accounts whose sign-in waits have begun."""
     policy = login_guard.LockoutPolicy.from_settings(get_settings(request))
     return {
-        "accounts": users.list_users(session),
+        "accounts": actions.list_users(session, actor),
         "roles": list(Role),
         "guarded": login_guard.accounts_with_failures(session, policy),
     }
@@ -253,24 +233,12 @@ def user_add(
     values = {"username": username, "display_name": display_name}
     try:
         with get_db(request).write() as session:
-            created = users.create_user(
-                session,
-                values["username"],
-                password,
-                roles,
-                display_name=values["display_name"],
-            )
-            audit.record(
-                session,
-                actor.username,
-                "user.created",
-                "user",
-                created.id,
-                {"username": created.username, "roles": sorted(created.roles)},
+            actions.create_user(
+                session, actor, username, password, roles, display_name=display_name
             )
     except AppError as exc:
-        with get_db(request).read() as session:
-            context = _accounts_context(request, session)
+        with get_db(request).write() as session:
+            context = _accounts_context(request, session, actor)
         errors = {f.field: f.message for f in exc.fields} or {"username": exc.message}
         return render(
             request,
@@ -285,14 +253,27 @@ def user_add(
 def user_disable(
     username: str, request: Request, actor: Actor = Depends(require(Action.users_manage))
 ) -> Response:
-    return _set_disabled(request, actor, username, True)
+    with get_db(request).write() as session:
+        actions.disable_user(session, actor, username)
+    return RedirectResponse("/staff/users", status_code=303)
 
 
 @router.post("/users/{username}/enable")
 def user_enable(
     username: str, request: Request, actor: Actor = Depends(require(Action.users_manage))
 ) -> Response:
-    return _set_disabled(request, actor, username, False)
+    with get_db(request).write() as session:
+        actions.enable_user(session, actor, username)
+    return RedirectResponse("/staff/users", status_code=303)
+
+
+@router.post("/users/{username}/reset-2fa")
+def user_reset_two_factor(
+    username: str, request: Request, actor: Actor = Depends(require(Action.users_manage))
+) -> Response:
+    with get_db(request).write() as session:
+        actions.reset_two_factor(session, actor, username)
+    return RedirectResponse("/staff/users", status_code=303)
 
 
 @router.post("/users/{username}/clear-failures")
@@ -300,24 +281,5 @@ def user_clear_failures(
     username: str, request: Request, actor: Actor = Depends(require(Action.users_manage))
 ) -> Response:
     with get_db(request).write() as session:
-        login_guard.clear_failures(session, username, by=actor.username)
-    return RedirectResponse("/staff/users", status_code=303)
-
-
-def _set_disabled(request: Request, actor: Actor, username: str, disabled: bool) -> Response:
-    with get_db(request).write() as session:
-        target = users.get_user(session, username)
-        if not allowed(actor, Action.users_manage, target.actor(mfa_passed=False)):
-            raise Forbidden("you cannot disable your own account")
-        users.set_disabled(session, username, disabled)
-        if disabled:
-            sessions.revoke_all_for(session, target.id)
-        audit.record(
-            session,
-            actor.username,
-            "user.disabled" if disabled else "user.enabled",
-            "user",
-            target.id,
-            {"username": target.username},
-        )
+        actions.clear_failures(session, actor, username)
     return RedirectResponse("/staff/users", status_code=303)

@@ -1,0 +1,37 @@
+"""Intake's use case: a report received. The one path by which a checked report is stored and
+audited, for the public form, the report API, partner hotlines' forwards and the demo alike
+(docs/architecture.md, "Actions").
+
+Reporters are anonymous, so there is no permission to check and the audit entry's actor is
+"system". The type is the validation: only `reports.validate` makes a `ReportInput`, and
+callers run it first, before the rate limit, so a form with mistakes costs no attempt.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from hotline.intake import reports
+from hotline.security import audit
+from hotline.security.crypto import Sealer
+
+
+def receive_report(
+    session: Session,
+    report: reports.ReportInput,
+    source: reports.Source,
+    *,
+    email_sealer: Sealer | None = None,
+) -> reports.SubmittedReport:
+    """Store the report (de-duplicated by its URL) and audit it, in the caller's transaction.
+    `email_sealer` None: the reporter's email is not kept."""
+    submitted = reports.submit(session, report, source, email_sealer)
+    audit.record(
+        session,
+        audit.SYSTEM,
+        "report.received",
+        "report",
+        submitted.reference,
+        {"source": source.value, "duplicate": submitted.status == "duplicate"},
+    )
+    return submitted
