@@ -44,3 +44,14 @@ def test_bad_plug_in_values_and_unknown_types_are_422(mclient: TestClient, db) -
     assert_error_shape(unknown.json(), "invalid_input")
     (problem,) = unknown.json()["error"]["fields"]
     assert problem["field"] == "hashes.0.type" and "dhash" in problem["message"]
+
+
+def test_the_openapi_body_lists_plug_in_types(mclient: TestClient) -> None:
+    body = mclient.get("/api/openapi.json").json()["paths"]["/api/v1/match"]["post"]
+    schema = body["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    assert {"required": ["dhash"]}.items() <= next(
+        s for s in schema if s.get("required") == ["dhash"]
+    ).items()
+    batch = next(s for s in schema if s.get("required") == ["hashes"])
+    enum = batch["properties"]["hashes"]["items"]["properties"]["type"]["enum"]
+    assert enum == ["md5", "sha1", "sha256", "pdq", "dhash"]

@@ -37,7 +37,7 @@ from hotline.errors import (
     UnsupportedMediaType,
     error_responses,
 )
-from hotline.hashing import ErrorCode, HashingError, hash_bytes
+from hotline.hashing import ErrorCode, HashingError, hash_bytes, plugin_signal_types
 from hotline.matching import inputs, keys, store
 from hotline.matching.audit_writer import PendingRecord
 from hotline.matching.model import HashQuery, Hit, MatchAnswer
@@ -65,6 +65,9 @@ _LIST_PARAMETER = {
 
 
 _HEX = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
+# Plug-in signal types installed here (entry points) are documented too; their own
+# `validate` decides what a value looks like.
+_PLUGINS = {s.name: s.description for s in plugin_signal_types()}
 _ONE_HASH = [
     {
         "type": "object",
@@ -73,6 +76,14 @@ _ONE_HASH = [
         "properties": {kind: {"type": "string", "pattern": f"^[0-9a-fA-F]{{{n}}}$"}},
     }
     for kind, n in _HEX.items()
+] + [
+    {
+        "type": "object",
+        "required": [kind],
+        "additionalProperties": False,
+        "properties": {kind: {"type": "string", "description": text}},
+    }
+    for kind, text in _PLUGINS.items()
 ]
 _BATCH = {
     "type": "object",
@@ -87,7 +98,10 @@ _BATCH = {
                 "type": "object",
                 "required": ["type", "value"],
                 "additionalProperties": False,
-                "properties": {"type": {"enum": list(_HEX)}, "value": {"type": "string"}},
+                "properties": {
+                    "type": {"enum": [*_HEX, *_PLUGINS]},
+                    "value": {"type": "string"},
+                },
             },
         }
     },
