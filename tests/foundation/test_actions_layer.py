@@ -51,10 +51,6 @@ ALLOWED: dict[tuple[str, str], str] = {
             "wellbeing_page",
         )
     },
-    **{
-        ("grading/pages.py", f): "wellbeing settings: not moved into grading.actions yet"
-        for f in ("take_break", "set_blur")
-    },
     ("lists/api.py", "_audit_download"): "members' list downloads: lists not moved",
     **{
         ("lists/cli.py", f): _CLI_NOT_MOVED

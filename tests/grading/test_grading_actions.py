@@ -113,3 +113,20 @@ def test_a_senior_resolves_a_disagreement(db: Database, people: dict[str, Actor]
     with pytest.raises(Conflict), db.write() as session:  # resolved already
         actions.resolve(session, people["sam"], item, GRADE)
     assert len(_entries(db, "media.resolve")) == 1
+
+
+def test_wellbeing_settings_are_audited_actions(db: Database, people: dict[str, Actor]) -> None:
+    from hotline.grading import wellbeing
+
+    ana = people["ana"]
+    with db.write() as session:
+        actions.take_break(session, ana)
+        assert actions.set_blur(session, ana, "20") == 20
+    with pytest.raises(InvalidInput), db.write() as session:
+        actions.set_blur(session, ana, "0")  # blur is never switched off
+    with pytest.raises(Forbidden), db.write() as session:
+        actions.take_break(session, Actor(ana.id, ana.username, ana.roles, mfa_passed=False))
+    assert _entries(db, "wellbeing.break") == [("ana", str(ana.id), {})]
+    assert _entries(db, "wellbeing.blur") == [("ana", str(ana.id), {"blur_strength": 20})]
+    with db.read() as session:
+        assert wellbeing.blur_strength(session, ana.id, default=12) == 20

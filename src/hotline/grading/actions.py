@@ -1,5 +1,5 @@
-"""Grading's decisions as use cases: an analyst's independent grade and a senior's resolution
-(docs/architecture.md, "Actions").
+"""Grading's decisions as use cases: an analyst's independent grade, a senior's resolution,
+and an analyst's own wellbeing settings (docs/architecture.md, "Actions").
 
 Each runs in the caller's transaction and does all of it there: the one permission check,
 the grade's validation (`model.parse_grade`), the writes and decision (`service`, which also
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from sqlalchemy.orm import Session
 
 from hotline.errors import Forbidden
-from hotline.grading import service
+from hotline.grading import service, wellbeing
 from hotline.grading.consensus import Decision
 from hotline.grading.model import parse_grade
 from hotline.security import audit
@@ -64,3 +64,22 @@ def resolve(session: Session, actor: Actor, media_id: int, fields: Mapping[str, 
         media_id,
         {"category": grade.category.value},
     )
+
+
+def take_break(session: Session, actor: Actor) -> None:
+    """The actor starts a break now (the break prompt counts from here)."""
+    if not allowed(actor, Action.staff_home):
+        raise Forbidden("staff only")
+    wellbeing.take_break(session, actor.id)
+    audit.record(session, actor.username, "wellbeing.break", "user", actor.id, {})
+
+
+def set_blur(session: Session, actor: Actor, value: str | int) -> int:
+    """The actor's own blur strength (never off); InvalidInput when out of range."""
+    if not allowed(actor, Action.staff_home):
+        raise Forbidden("staff only")
+    strength = wellbeing.set_blur_strength(session, actor.id, value)
+    audit.record(
+        session, actor.username, "wellbeing.blur", "user", actor.id, {"blur_strength": strength}
+    )
+    return strength

@@ -343,8 +343,7 @@ def wellbeing_page(
 @router.post("/wellbeing/break")
 def take_break(request: Request, actor: Actor = Depends(require(Action.staff_home))) -> Response:
     with get_db(request).write() as session:
-        wellbeing.take_break(session, actor.id)
-        audit.record(session, actor.username, "wellbeing.break", "user", actor.id, {})
+        actions.take_break(session, actor)
     return RedirectResponse("/staff/wellbeing", status_code=303)
 
 
@@ -355,8 +354,5 @@ def set_blur(
     form: FormData = PostedForm,
 ) -> Response:
     with get_db(request).write() as session:
-        value = wellbeing.set_blur_strength(session, actor.id, str(form.get("blur_strength")))
-        audit.record(
-            session, actor.username, "wellbeing.blur", "user", actor.id, {"blur_strength": value}
-        )
+        actions.set_blur(session, actor, str(form.get("blur_strength")))
     return RedirectResponse("/staff/wellbeing", status_code=303)
