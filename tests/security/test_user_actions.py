@@ -331,3 +331,41 @@ def test_the_accounts_page_offers_the_reset(
     client = login_as(["admin"])
     other = staff.create(["analyst"])[0]
     assert f"/staff/users/{other}/reset-2fa" in client.get("/staff/users").text
+
+
+def test_roles_and_password_from_the_page_match_the_cli(
+    client: TestClient, db: Database, staff: StaffFactory, cli: CliRunner
+) -> None:
+    admin_name, password, secret = staff.create(["admin"])
+    sign_in(client, admin_name, password, secret)
+    token = csrf_from(client.get("/staff/users").text)
+    for name in ("viapage", "viacli"):
+        _invoke(cli, "user", "add", name, "--role", "analyst", "--password-stdin", stdin=PASSWORD)
+    new_roles = {"username": "viapage", "roles": ["analyst", "senior_analyst"]}
+    response = client.post(
+        "/staff/users/roles", data=new_roles | {"csrf_token": token}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    _invoke(cli, "user", "roles", "viacli", "--role", "analyst", "--role", "senior_analyst")
+    reset = {"username": "viapage", "password": "a brand new passphrase"}
+    response = client.post(
+        "/staff/users/password", data=reset | {"csrf_token": token}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    _invoke(cli, "user", "reset-password", "viacli", "--password-stdin", stdin="a brand new one!")
+    for action in ("user.roles_set", "user.password_reset"):
+        entries = _entries(db, action)
+        assert [e[0] for e in entries] == [admin_name, "cli:opsuser"], action
+        assert entries[0][2] | {"username": "x"} == entries[1][2] | {"username": "x"}
+    assert passwords.verify_password(_row(db, "viapage").password_hash, "a brand new passphrase")
+    # Refusals come back as the page, with the action's message and status.
+    for path, data, status in (
+        ("roles", {"username": "viapage", "roles": ["wizard"]}, 422),
+        ("roles", {"username": admin_name, "roles": ["analyst"]}, 403),
+        ("password", {"username": "viapage", "password": "short"}, 422),
+        ("password", {"username": "ghost", "password": "long enough passphrase"}, 404),
+    ):
+        response = client.post(f"/staff/users/{path}", data=data | {"csrf_token": token})
+        assert response.status_code == status, (path, data)
+        assert 'role="alert"' in response.text
+    assert len(_entries(db, "user.roles_set")) == 2

@@ -208,7 +208,9 @@ def staff_home(request: Request, actor: Actor = Depends(require(Action.staff_hom
 def user_list(request: Request, actor: Actor = Depends(require(Action.users_manage))) -> Response:
     with get_db(request).write() as session:
         context = _accounts_context(request, session, actor)
-    return render(request, "staff/users.html", context | {"errors": {}, "values": {}})
+    return render(
+        request, "staff/users.html", context | {"errors": {}, "change_errors": {}, "values": {}}
+    )
 
 
 def _accounts_context(request: Request, session: Session, actor: Actor) -> dict[str, object]:
@@ -237,15 +239,52 @@ def user_add(
                 session, actor, username, password, roles, display_name=display_name
             )
     except AppError as exc:
+        return _accounts_with_errors(request, actor, exc, "errors", values)
+    return RedirectResponse("/staff/users", status_code=303)
+
+
+def _accounts_with_errors(
+    request: Request, actor: Actor, exc: AppError, key: str, values: dict[str, str]
+) -> Response:
+    """The accounts page again, the action's refusal shown beside the form that caused it."""
+    with get_db(request).write() as session:
+        context = _accounts_context(request, session, actor)
+    errors = {f.field: f.message for f in exc.fields} or {"username": exc.message}
+    return render(
+        request,
+        "staff/users.html",
+        context | {"errors": {}, "change_errors": {}, "values": values} | {key: errors},
+        status_code=exc.status,
+    )
+
+
+@router.post("/users/roles", response_class=HTMLResponse)
+def user_set_roles(
+    request: Request,
+    actor: Actor = Depends(require(Action.users_manage)),
+    username: str = Form(""),
+    roles: list[str] = Form([]),
+) -> Response:
+    try:
         with get_db(request).write() as session:
-            context = _accounts_context(request, session, actor)
-        errors = {f.field: f.message for f in exc.fields} or {"username": exc.message}
-        return render(
-            request,
-            "staff/users.html",
-            context | {"errors": errors, "values": values},
-            status_code=exc.status,
-        )
+            actions.set_roles(session, actor, username, roles)
+    except AppError as exc:
+        return _accounts_with_errors(request, actor, exc, "change_errors", {})
+    return RedirectResponse("/staff/users", status_code=303)
+
+
+@router.post("/users/password", response_class=HTMLResponse)
+def user_reset_password(
+    request: Request,
+    actor: Actor = Depends(require(Action.users_manage)),
+    username: str = Form(""),
+    password: str = Form(""),
+) -> Response:
+    try:
+        with get_db(request).write() as session:
+            actions.reset_password(session, actor, username, password[:256])
+    except AppError as exc:
+        return _accounts_with_errors(request, actor, exc, "change_errors", {})
     return RedirectResponse("/staff/users", status_code=303)
 
 
