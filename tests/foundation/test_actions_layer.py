@@ -13,6 +13,7 @@ It also holds the single paths that exist: a report is stored only through
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "hotline"
@@ -139,11 +140,19 @@ def callers_that_audit(src: Path) -> dict[tuple[str, str], list[int]]:
     return found
 
 
+@functools.cache
+def _trees(src: Path) -> tuple[tuple[str, ast.Module], ...]:
+    """Every module under `src`, parsed once for all the checks."""
+    return tuple(
+        (path.relative_to(src).as_posix(), ast.parse(path.read_text(encoding="utf-8")))
+        for path in sorted(src.rglob("*.py"))
+    )
+
+
 def calls_to(src: Path, owner: str, names: set[str]) -> set[str]:
     """Files calling `owner.<name>(...)` for a name in `names`."""
     found = set()
-    for path in sorted(src.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+    for rel, tree in _trees(src):
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Call)
@@ -152,7 +161,7 @@ def calls_to(src: Path, owner: str, names: set[str]) -> set[str]:
                 and isinstance(node.func.value, ast.Name)
                 and node.func.value.id == owner
             ):
-                found.add(path.relative_to(src).as_posix())
+                found.add(rel)
     return found
 
 
