@@ -7,16 +7,14 @@ failed to hash); 2 a usage or settings error (the message says what to change).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 
 from hotline import __version__, handlers
 from hotline.backup.cli import backup_app
-from hotline.cli_support import fail
-from hotline.config import Mode, Settings, SettingsError, load_settings, settings_environment
+from hotline.cli_support import open_database, settings_or_exit
+from hotline.config import Mode, Settings, settings_environment
 from hotline.db import migrate
 from hotline.db.engine import Database
 from hotline.exchange.cli import partner_app
@@ -26,7 +24,6 @@ from hotline.jobs.cli import worker_command
 from hotline.lists.cli import lists_app
 from hotline.matching.cli import match_command, member_app
 from hotline.security.audit_cli import audit_app
-from hotline.security.audit_keys import audit_key, use_key
 from hotline.security.cli import user_app
 from hotline.stats.cli import stats_app
 from hotline.takedown.cli import hosts_app, takedown_app
@@ -51,28 +48,6 @@ app.add_typer(stats_app, name="stats")
 app.add_typer(backup_app, name="backup")
 app.command("worker")(worker_command)
 handlers.register()  # the job and event handlers every worker started from here runs
-
-
-def _settings(**overrides: object) -> Settings:
-    try:
-        return load_settings(**overrides)
-    except SettingsError as exc:
-        raise fail(str(exc)) from exc
-
-
-@contextmanager
-def _database(settings: Settings, *, upgrade: bool = True) -> Iterator[Database]:
-    """The database for one command, migrated (or checked to be), closed when it ends."""
-    db = Database(settings.database_url)
-    use_key(db, audit_key(settings))  # every audit append on it is keyed
-    try:
-        if upgrade:
-            migrate.upgrade(db)
-        elif not migrate.is_current(db):
-            raise fail("the database is not migrated; run `hotline db upgrade` first")
-        yield db
-    finally:
-        db.dispose()
 
 
 @app.command()
@@ -110,9 +85,9 @@ def serve(
         overrides["port"] = port
     if workers:
         overrides["web_workers"] = workers
-    settings = _settings(**overrides)
+    settings = settings_or_exit(**overrides)
     configure_logging(settings.log_level)
-    with _database(settings) as db:
+    with open_database(settings) as db:
         _serve(settings, db, demo)
 
 
@@ -181,14 +156,14 @@ def _serve(settings: Settings, db: Database, demo: bool) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create the database if needed and apply every migration."""
-    with _database(_settings()) as db:
+    with open_database(settings_or_exit()) as db:
         typer.echo(f"database at revision {migrate.current_revision(db)}")
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's revision and the newest one this version knows."""
-    db = Database(_settings().database_url)
+    db = Database(settings_or_exit().database_url)
     try:
         current, head = migrate.current_revision(db), migrate.head_revision(db)
     finally:
@@ -209,9 +184,9 @@ def media_purge() -> None:
     from hotline.grading.media_store import MediaStore
     from hotline.security import audit
 
-    settings = _settings()
+    settings = settings_or_exit()
     store = MediaStore(settings.data_dir / "media", settings.secret)
-    with _database(settings, upgrade=False) as db, db.write() as session:
+    with open_database(settings, upgrade=False) as db, db.write() as session:
         purged = store.purge_expired(session, utcnow())
         audit.record(session, "cli", "media.purged", "media", "*", {"count": purged})
     typer.echo(f"purged {purged} stored media item(s)")

@@ -26,20 +26,35 @@ def app_error(exc: AppError) -> typer.Exit:
     return fail(f"{exc.message}{': ' + details if details else ''}")
 
 
-@contextmanager
-def configured() -> Iterator[tuple[Settings, Database]]:
-    """The settings and the configured database, migrated, closed when the command ends."""
+def settings_or_exit(**overrides: object) -> Settings:
+    """The settings, or exit 2 naming what is wrong with them."""
     try:
-        settings = load_settings()
+        return load_settings(**overrides)
     except SettingsError as exc:
         raise fail(str(exc)) from exc
+
+
+@contextmanager
+def open_database(settings: Settings, *, upgrade: bool = True) -> Iterator[Database]:
+    """The database for one command, migrated (or checked to be), closed when it ends."""
     db = Database(settings.database_url)
     use_key(db, audit_key(settings))  # every audit append on it is keyed
     try:
-        migrate.upgrade(db)
-        yield settings, db
+        if upgrade:
+            migrate.upgrade(db)
+        elif not migrate.is_current(db):
+            raise fail("the database is not migrated; run `hotline db upgrade` first")
+        yield db
     finally:
         db.dispose()
+
+
+@contextmanager
+def configured() -> Iterator[tuple[Settings, Database]]:
+    """The settings and the configured database, migrated, closed when the command ends."""
+    settings = settings_or_exit()
+    with open_database(settings) as db:
+        yield settings, db
 
 
 @contextmanager

@@ -16,13 +16,11 @@ from typing import Annotated
 
 import typer
 
-from hotline.cli_support import app_error, fail
-from hotline.config import Mode, Settings, SettingsError, load_settings
-from hotline.db import migrate
+from hotline.cli_support import app_error, fail, open_database, settings_or_exit
+from hotline.config import Mode
 from hotline.db.engine import Database
 from hotline.errors import AppError
 from hotline.security import actions, totp, users
-from hotline.security.audit_keys import audit_key, use_key
 from hotline.security.crypto import sealer_for
 from hotline.security.permissions import Actor
 
@@ -34,32 +32,11 @@ _ROLE_HELP = (
 )
 
 
-def _settings(**overrides: object) -> Settings:
-    try:
-        return load_settings(**overrides)
-    except SettingsError as exc:
-        raise fail(str(exc)) from exc
-
-
-@contextmanager
-def _database(settings: Settings, *, upgrade: bool) -> Iterator[Database]:
-    db = Database(settings.database_url)
-    use_key(db, audit_key(settings))  # every audit append on it is keyed
-    try:
-        if upgrade:
-            migrate.upgrade(db)
-        elif not migrate.is_current(db):
-            raise fail("the database is not migrated; run `hotline db upgrade` first")
-        yield db
-    finally:
-        db.dispose()
-
-
 @contextmanager
 def _acting(*, upgrade: bool = False) -> Iterator[tuple[Database, Actor]]:
     """The database and the operator; an AppError from the action becomes exit 2."""
     try:
-        with _database(_settings(), upgrade=upgrade) as db:
+        with open_database(settings_or_exit(), upgrade=upgrade) as db:
             yield db, Actor.operator()
     except AppError as exc:
         raise app_error(exc) from exc
@@ -174,9 +151,9 @@ def user_clear_failures(username: str) -> None:
 def user_code(username: str) -> None:
     """Print the current two-factor code of a DEMO account (refused for real accounts)."""
     # Demo accounts live beside the demo's generated secret: read it as the demo does.
-    settings = _settings(mode=Mode.demo)
+    settings = settings_or_exit(mode=Mode.demo)
     try:
-        with _database(settings, upgrade=False) as db, db.read() as session:
+        with open_database(settings, upgrade=False) as db, db.read() as session:
             user = users.get_user(session, username)
             if not user.is_demo:
                 raise fail("only demo accounts' codes can be printed")
