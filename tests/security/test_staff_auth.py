@@ -218,7 +218,14 @@ def test_admin_manages_accounts(login_as, db: Database) -> None:  # type: ignore
 def test_admin_cannot_disable_self(client: TestClient, staff: StaffFactory) -> None:
     username, password, secret = staff.create(["admin"])
     sign_in(client, username, password, secret)
-    token = csrf_from(client.get("/staff/users").text)
+    other, _, _ = staff.create(["analyst"])
+    page = client.get("/staff/users").text
+    # The page offers no buttons on your own row (the action would refuse them) ...
+    assert f'action="/staff/users/{other}/disable"' in page
+    assert f'action="/staff/users/{username}/disable"' not in page
+    assert f'action="/staff/users/{username}/reset-2fa"' not in page
+    # ... and the action refuses them anyway.
+    token = csrf_from(page)
     response = client.post(f"/staff/users/{username}/disable", data={"csrf_token": token})
     assert response.status_code == 403
 

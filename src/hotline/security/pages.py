@@ -220,6 +220,7 @@ def _accounts_context(request: Request, session: Session, actor: Actor) -> dict[
         "accounts": actions.list_users(session, actor),
         "roles": list(Role),
         "guarded": login_guard.accounts_with_failures(session, policy),
+        "me": actor.username,  # no buttons on your own row: the actions refuse it
     }
 
 
