@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import re
 import subprocess
 import sys
@@ -35,7 +36,19 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCKS = (ROOT / "requirements" / "runtime.txt", ROOT / "requirements" / "dev.txt")
 IGNORE_FILE = ROOT / "requirements" / "audit-ignore.toml"
 SERVICES = ("pypi", "osv")
-PYPI_JSON = "https://pypi.org/pypi"
+
+
+def _registry_json_base() -> str:
+    """The registry's JSON API beside its simple index: PIP_INDEX_URL, else pip's default."""
+    index = os.environ.get("PIP_INDEX_URL", "")
+    if not index:
+        from pip._internal.models.index import PyPI  # pip's own default index
+
+        index = PyPI.simple_url
+    return index.rstrip("/").removesuffix("/simple") + "/pypi"
+
+
+PYPI_JSON = _registry_json_base()
 LATEST = "pypi-latest"  # the project record's vulnerabilities of the newest release
 TIMEOUT_S = 120  # a hung service is reported as unchecked, not waited on
 
@@ -133,7 +146,7 @@ def fetch_project(name: str) -> dict | None:
     """PyPI's project record, or None when it cannot be had."""
     url = f"{PYPI_JSON}/{name}/json"
     try:
-        with urllib.request.urlopen(url, timeout=15) as response:  # noqa: S310 - fixed https URL
+        with urllib.request.urlopen(url, timeout=15) as response:  # noqa: S310 - the registry's https URL
             return json.load(response)
     except (OSError, ValueError):
         return None

@@ -24,7 +24,7 @@ esac
 
 # uv reads no pip.conf. The lock is made from the registry alone (PIP_INDEX_URL if set, else
 # PyPI), so its hashes are the registry's; pip's local mirrors here serve the same files.
-index="${PIP_INDEX_URL:-https://pypi.org/simple}"
+index="${PIP_INDEX_URL:-$(.venv/bin/python -c 'from pip._internal.models.index import PyPI; print(PyPI.simple_url)')}"
 common=(--quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes
         --index-url "$index" --no-emit-index-url --no-strip-extras --custom-compile-command "bash scripts/lock.sh")
 
