@@ -11,9 +11,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from hotline.cli import app as cli_app
 from hotline.config import Settings
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
@@ -22,7 +21,6 @@ from hotline.jobs.worker import JobContext
 from hotline.security import audit, audit_anchor
 from hotline.security.audit_jobs import ANCHOR_JOB, anchor_when_due
 from hotline.security.audit_keys import audit_key
-from tests.conftest import TEST_SECRET
 
 
 def write_entries(db: Database, n: int) -> None:
@@ -31,17 +29,6 @@ def write_entries(db: Database, n: int) -> None:
             session.connection(),
             [audit.NewEntry("analyst1", "report.view", "report", f"R{i}", {}) for i in range(n)],
         )
-
-
-@pytest.fixture
-def cli(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
-    for name in ("HOTLINE_AUDIT_KEY", "HOTLINE_AUDIT_ANCHOR_PATH", "HOTLINE_MODE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOTLINE_DATABASE_URL", db.url)
-    monkeypatch.setenv("HOTLINE_SECRET_KEY", TEST_SECRET)
-    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path / "data"))
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli_app, list(args))
 
 
 @pytest.fixture

@@ -13,9 +13,8 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from hotline.cli import app as cli_app
 from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.security import audit
@@ -28,18 +27,6 @@ def write_entries(db: Database, n: int, actor: str = "analyst1") -> None:
     for i in range(n):
         with db.write() as session:
             audit.record(session, actor, "report.view", "report", f"R{i}", {"i": i})
-
-
-@pytest.fixture
-def cli(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
-    """`hotline …` in-process, on the test database, with the test secret."""
-    for name in ("HOTLINE_AUDIT_KEY", "HOTLINE_AUDIT_ANCHOR_PATH", "HOTLINE_MODE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOTLINE_DATABASE_URL", db.url)
-    monkeypatch.setenv("HOTLINE_SECRET_KEY", TEST_SECRET)
-    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path / "data"))
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli_app, list(args))
 
 
 @pytest.fixture
