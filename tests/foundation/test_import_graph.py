@@ -48,9 +48,9 @@ FLOOR = frozenset(
 # tier never import each other. (Why this order: docs/architecture.md.)
 TIERS: tuple[frozenset[str], ...] = (
     frozenset({"intake", "advice"}),
-    frozenset({"grading"}),
-    frozenset({"assess"}),
-    frozenset({"matching"}),
+    frozenset({"grading", "matching"}),
+    frozenset({"known"}),
+    frozenset({"assess", "taskforce"}),
     frozenset({"lists", "takedown"}),
     frozenset({"exchange"}),
     frozenset({"stats"}),
