@@ -50,9 +50,9 @@ TIERS: tuple[frozenset[str], ...] = (
     frozenset({"intake", "advice"}),
     frozenset({"grading", "matching"}),
     frozenset({"known"}),
-    frozenset({"assess", "taskforce"}),
+    frozenset({"assess"}),
     frozenset({"lists", "takedown"}),
-    frozenset({"exchange"}),
+    frozenset({"exchange", "taskforce"}),
     frozenset({"stats"}),
 )
 CAPABILITIES = frozenset().union(*TIERS)
