@@ -1,4 +1,5 @@
-"""Assessment pages: the queue, one URL's case, claims and verdicts. Everything is audited."""
+"""Assessment pages: the queue, one URL's case, claims and verdicts. Thin callers of
+`assess.actions`, which check, write and audit each of them."""
 
 from __future__ import annotations
 
@@ -6,15 +7,11 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from hotline.assess import pipeline, queue
+from hotline.assess import actions, pipeline, queue
 from hotline.assess.fetcher import SafeFetcher
-from hotline.assess.hosting_store import latest_trace
 from hotline.errors import AppError, Conflict
-from hotline.grading import service as grading_service
-from hotline.security import audit
 from hotline.security.permissions import Action, Actor
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
@@ -45,19 +42,16 @@ def queue_page(
 ) -> HTMLResponse:
     """The waiting list, a page at a time; "Next" and "Previous" carry the place in the queue
     where the page ends (or starts), so a deep page costs what the first one does."""
-    after_key = queue.QueueKey.parse(after) if after else None
-    before_key = queue.QueueKey.parse(before) if before and not after_key else None
     with get_db(request).write() as session:
-        page = queue.waiting_page(session, limit=PAGE_SIZE, after=after_key, before=before_key)
-        total = queue.waiting_count(session, limit=COUNT_LIMIT + 1)
-        audit.record(
+        shown = actions.open_queue(
             session,
-            actor.username,
-            "queue.view",
-            "queue",
-            "assessment",
-            {"after": after, "before": before, "shown": len(page.entries)},
+            actor,
+            after=after,
+            before=before,
+            page_size=PAGE_SIZE,
+            count_limit=COUNT_LIMIT + 1,
         )
+    page, total = shown.page, shown.total
     return render(
         request,
         "assess/queue.html",
@@ -74,9 +68,7 @@ def queue_page(
 @router.post("/claim-next")
 def claim_next(request: Request, actor: Actor = Depends(require(Action.report_assess))) -> Response:
     with get_db(request).write() as session:
-        url_id = queue.claim_next(session, actor.id, _lease(request))
-        if url_id is not None:
-            audit.record(session, actor.username, "url.claim", "reported_url", url_id, {})
+        url_id = actions.claim_next(session, actor, _lease(request))
     if url_id is None:
         return RedirectResponse("/staff/queue?empty=1", status_code=303)
     return RedirectResponse(f"/staff/queue/{url_id}", status_code=303)
@@ -87,9 +79,8 @@ def case_page(
     url_id: int, request: Request, actor: Actor = Depends(require(Action.queue_view))
 ) -> HTMLResponse:
     with get_db(request).write() as session:
-        context = _case_context(session, url_id, actor, {}, {})
-        audit.record(session, actor.username, "url.view", "reported_url", url_id, {})
-    return render(request, "assess/case.html", context)
+        view = actions.open_case(session, actor, url_id)
+    return render(request, "assess/case.html", _case_context(view, {}, {}))
 
 
 @router.post("/{url_id}/capture")
@@ -116,15 +107,14 @@ def capture(
 
 
 def _case_context(
-    session: Session, url_id: int, actor: Actor, errors: dict[str, str], values: dict[str, str]
+    view: actions.CaseView, errors: dict[str, str], values: dict[str, str]
 ) -> dict[str, object]:
-    case = queue.get_case(session, url_id)
     return {
-        "case": case,
-        "media": grading_service.items_for_url(session, url_id),
-        "captures": pipeline.recent_captures(session, url_id),
-        "host": latest_trace(session, url_id),
-        "mine": case.entry.claimed_by == actor.username,
+        "case": view.case,
+        "media": view.media,
+        "captures": view.captures,
+        "host": view.host,
+        "mine": view.mine,
         "reasons": {v.value: list(r) for v, r in queue.REASONS.items()},
         "verdict_labels": VERDICT_LABELS,
         "errors": errors,
@@ -137,8 +127,7 @@ def claim(
     url_id: int, request: Request, actor: Actor = Depends(require(Action.report_assess))
 ) -> Response:
     with get_db(request).write() as session:
-        queue.claim(session, url_id, actor.id, _lease(request))
-        audit.record(session, actor.username, "url.claim", "reported_url", url_id, {})
+        actions.claim(session, actor, url_id, _lease(request))
     return RedirectResponse(f"/staff/queue/{url_id}", status_code=303)
 
 
@@ -147,8 +136,7 @@ def release(
     url_id: int, request: Request, actor: Actor = Depends(require(Action.report_assess))
 ) -> Response:
     with get_db(request).write() as session:
-        queue.release(session, url_id, actor.id)
-        audit.record(session, actor.username, "url.release", "reported_url", url_id, {})
+        actions.release(session, actor, url_id)
     return RedirectResponse("/staff/queue", status_code=303)
 
 
@@ -162,30 +150,22 @@ def verdict(
     values = {k: str(form.get(k, "") or "") for k in ("decision", "note", "duplicate_of")}
     verdict_name, _, reason_code = values["decision"].partition("/")
     try:
-        parsed, reason, note, duplicate_of = queue.validate_verdict(
-            verdict_name, reason_code, values["note"], values["duplicate_of"] or None
-        )
         with get_db(request).write() as session:
-            status = queue.record_verdict(
-                session, url_id, actor.id, parsed, reason, note, duplicate_of
-            )
-            audit.record(
+            # A criminal verdict records "verdict.criminal" in this transaction: takedown reacts.
+            actions.record_verdict(
                 session,
-                actor.username,
-                "url.verdict",
-                "reported_url",
+                actor,
                 url_id,
-                {
-                    "verdict": parsed.value,
-                    "reason": reason,
-                    "duplicate_of": duplicate_of,
-                    "status": status.value,
-                },
+                verdict_name,
+                reason_code,
+                note=values["note"],
+                duplicate_of=values["duplicate_of"] or None,
             )
-            # A criminal verdict records "verdict.criminal" (record_verdict): takedown reacts.
     except AppError as exc:
         errors = {f.field: f.message for f in exc.fields} or {"decision": exc.message}
         with get_db(request).read() as session:
-            context = _case_context(session, url_id, actor, errors, values)
-        return render(request, "assess/case.html", context, status_code=exc.status)
+            view = actions.case_view(session, actor, url_id)
+        return render(
+            request, "assess/case.html", _case_context(view, errors, values), status_code=exc.status
+        )
     return RedirectResponse("/staff/queue", status_code=303)

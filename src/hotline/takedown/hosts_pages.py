@@ -1,8 +1,8 @@
 """Staff pages for the hosting provider directory: list, add, edit, delete, CSV in and out.
 
 Only `Action.takedown_manage` enters. Every view and change is audited in the same
-transaction as the work. Webhook secrets are entered here and never shown again: the pages
-only say whether one is set.
+transaction as the work (the views by `takedown.actions`). Webhook secrets are entered here
+and never shown again: the pages only say whether one is set.
 """
 
 from __future__ import annotations
@@ -12,15 +12,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from hotline.errors import Conflict
-from hotline.security import audit
 from hotline.security.permissions import Action, Actor
-from hotline.takedown import directory, directory_csv
-from hotline.takedown.directory import OBJECT, DirectoryInvalid, Problem, Provider
+from hotline.takedown import actions, directory, directory_csv
+from hotline.takedown.directory import DirectoryInvalid, Problem, Provider
 from hotline.takedown.provider_rules import FIELDS, LANGUAGES, N_, NAME_MAX, NOTES_MAX
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
@@ -29,12 +27,6 @@ from hotline.web.templating import render
 router = APIRouter(prefix="/staff/hosts", include_in_schema=False)
 Officer = Depends(require(Action.takedown_manage))
 CHANNEL_LABELS = {"email": N_("Email"), "webhook": N_("Signed webhook")}
-
-
-def _view(session: Session, actor: Actor, object_id: str | int, page: str) -> None:
-    audit.record(
-        session, actor.username, "hosting_provider.viewed", OBJECT, object_id, {"page": page}
-    )
 
 
 def _values(provider: Provider) -> dict[str, str]:
@@ -97,8 +89,7 @@ def _submitted(form: FormData) -> dict[str, str]:
 @router.get("", response_class=HTMLResponse)
 def list_page(request: Request, actor: Actor = Officer) -> HTMLResponse:
     with get_db(request).write() as session:
-        entries = directory.list_providers(session)
-        _view(session, actor, "*", "list")
+        entries = actions.open_providers(session, actor)
     query = request.query_params
     return render(
         request,
@@ -120,7 +111,7 @@ def list_page(request: Request, actor: Actor = Officer) -> HTMLResponse:
 @router.get("/new", response_class=HTMLResponse)
 def new_page(request: Request, actor: Actor = Officer) -> HTMLResponse:
     with get_db(request).write() as session:
-        _view(session, actor, "new", "new")
+        actions.open_provider_form(session, actor, "new")
     return _form(request, None, {"channel": "email", "language": "en"}, [])
 
 
@@ -140,8 +131,7 @@ def create(request: Request, actor: Actor = Officer, form: FormData = PostedForm
 @router.get("/{provider_id:int}", response_class=HTMLResponse)
 def edit_page(request: Request, provider_id: int, actor: Actor = Officer) -> HTMLResponse:
     with get_db(request).write() as session:
-        entry = directory.get_entry(session, provider_id)
-        _view(session, actor, provider_id, "edit")
+        entry = actions.open_provider(session, actor, provider_id)
     return _form(request, provider_id, _values(entry.provider), [], secret_set=entry.secret_set)
 
 
@@ -180,9 +170,7 @@ def _delete_page(
 @router.get("/{provider_id:int}/delete", response_class=HTMLResponse)
 def delete_page(request: Request, provider_id: int, actor: Actor = Officer) -> HTMLResponse:
     with get_db(request).write() as session:
-        provider = directory.get_provider(session, provider_id)
-        cases = directory.case_count(session, provider_id)
-        _view(session, actor, provider_id, "delete")
+        provider, cases = actions.open_provider_deletion(session, actor, provider_id)
     return _delete_page(request, provider, cases)
 
 
@@ -217,7 +205,7 @@ def _import_page(
 @router.get("/import", response_class=HTMLResponse)
 def import_page(request: Request, actor: Actor = Officer) -> HTMLResponse:
     with get_db(request).write() as session:
-        _view(session, actor, "*", "import")
+        actions.open_provider_form(session, actor, "import")
     return _import_page(request, [])
 
 
