@@ -18,7 +18,7 @@ from hotline.config import Mode, Settings, settings_environment
 from hotline.db import migrate
 from hotline.db.engine import Database
 from hotline.exchange.cli import partner_app
-from hotline.grading.cli import media_rehash
+from hotline.grading.cli import media_purge, media_rehash
 from hotline.hashing.cli import hash_command
 from hotline.jobs.cli import worker_command
 from hotline.lists.cli import lists_app
@@ -175,23 +175,7 @@ media_app = typer.Typer(help="Fetched media kept for grading.", no_args_is_help=
 app.add_typer(media_app, name="media")
 
 
-@media_app.command("purge")
-def media_purge() -> None:
-    """Delete stored media past its retention period (HOTLINE_MEDIA_RETENTION_DAYS).
-
-    Run it daily (cron or a systemd timer); it is safe to run at any time and more than once."""
-    from hotline.db.base import utcnow
-    from hotline.grading.media_store import MediaStore
-    from hotline.security import audit
-
-    settings = settings_or_exit()
-    store = MediaStore(settings.data_dir / "media", settings.secret)
-    with open_database(settings, upgrade=False) as db, db.write() as session:
-        purged = store.purge_expired(session, utcnow())
-        audit.record(session, "cli", "media.purged", "media", "*", {"count": purged})
-    typer.echo(f"purged {purged} stored media item(s)")
-
-
+media_app.command("purge")(media_purge)
 media_app.command("rehash")(media_rehash)
 
 

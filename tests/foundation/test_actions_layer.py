@@ -24,7 +24,6 @@ _VIEWS = "views audited by the page itself: view entries are not actions yet"
 _CLI_NOT_MOVED = "this command group's actions are not moved into its capability yet"
 # (file under src/hotline, function) -> why it still audits itself.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("cli.py", "media_purge"): "media purge moves with the media-store work (grading)",
     ("exchange/api.py", "_handle"): "partner API audit of status updates: exchange not moved",
     **{
         ("exchange/cli.py", f): _CLI_NOT_MOVED
@@ -34,18 +33,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     **{
         ("exchange/pages.py", f): "partner accounts: exchange has no actions module yet"
         for f in ("partner_add", "_set_enabled")
-    },
-    **{
-        ("grading/pages.py", f): _VIEWS
-        for f in (
-            "grading_list",
-            "_item_page",
-            "disagreements",
-            "reveal",
-            "thumbnail",
-            "full_media",
-            "wellbeing_page",
-        )
     },
     ("lists/api.py", "_audit_download"): "members' list downloads: lists not moved",
     **{

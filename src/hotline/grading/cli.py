@@ -1,6 +1,7 @@
-"""`hotline media rehash`: compute a newly adopted signal type over stored media.
+"""`hotline media purge` and `hotline media rehash`: stored media's retention, and a newly
+adopted signal type computed over it.
 
-Registered in the `media` group beside `purge` (`hotline/cli.py`).
+Registered in the `media` group (`hotline/cli.py`).
 """
 
 from __future__ import annotations
@@ -10,11 +11,27 @@ from typing import Annotated, Any
 
 import typer
 
-from hotline.cli_support import configured, fail
-from hotline.grading import media_signals
+from hotline.cli_support import app_error, configured, fail, open_database, settings_or_exit
+from hotline.errors import AppError
+from hotline.grading import actions, media_signals
 from hotline.grading.media_store import MediaStore
 from hotline.hashing import HashingError
 from hotline.hashing.signals import BUILTIN_SIGNAL_TYPES, SignalType, get_signal_type
+from hotline.security.permissions import Actor
+
+
+def media_purge() -> None:
+    """Delete stored media past its retention period (HOTLINE_MEDIA_RETENTION_DAYS).
+
+    Run it daily (cron or a systemd timer); it is safe to run at any time and more than once."""
+    settings = settings_or_exit()
+    store = MediaStore(settings.data_dir / "media", settings.secret)
+    try:
+        with open_database(settings, upgrade=False) as db, db.write() as session:
+            purged = actions.purge_media(session, Actor.operator(), store)
+    except AppError as exc:
+        raise app_error(exc) from exc
+    typer.echo(f"purged {purged} stored media item(s)")
 
 
 def _plugin_signal(name: str) -> type[SignalType]:

@@ -1,29 +1,23 @@
 """Grading pages and media endpoints, built to show an analyst as little as possible.
 
-Thumbnails are made here, small, greyscale and blurred; the full item is sent only after the
-analyst reveals that one item, through a short-lived ticket bound to them and the item. Each
-view and reveal is audited and charged to the analyst's daily viewing time; at the cap, media
-display stops. Known material (matched by hash) is never displayed at all.
+Thumbnails are small, greyscale and blurred; the full item is sent only after the analyst
+reveals that one item, through a short-lived ticket bound to them and the item. Each view and
+reveal is audited and charged to the analyst's daily viewing time; at the cap, media display
+stops. Known material (matched by hash) is never displayed at all. The rules live in
+`grading.actions` (one action per view); these pages call them and render.
 """
 
 from __future__ import annotations
 
-import hmac
-import time
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from hotline.errors import AppError, Forbidden
-from hotline.grading import actions, service, thumbnails, wellbeing
+from hotline.errors import AppError
+from hotline.grading import actions, wellbeing
 from hotline.grading.jurisdictions import derive_all, jurisdictions
-from hotline.grading.media_store import MediaStore, MediaUnavailable
+from hotline.grading.media_store import MediaStore
 from hotline.grading.model import AgeBand, Category, ChildrenSex, NonPhotographic
-from hotline.hashing import HashingError
-from hotline.security import audit
-from hotline.security.crypto import derive_key, hmac_hex
 from hotline.security.permissions import Action, Actor, allowed
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
@@ -32,39 +26,15 @@ from hotline.web.templating import render
 router = APIRouter(prefix="/staff", include_in_schema=False)
 # The waiting count stops here (the page then says "10000+"), so its cost stays bounded.
 COUNT_LIMIT = 10_000
-TICKET_SECONDS = 120
 
 
-class DailyCapReached(Forbidden):
-    code = "daily_cap_reached"
-
-
-def _exposure(request: Request, session: Session, actor: Actor) -> wellbeing.Exposure:
-    settings = get_settings(request)
-    return wellbeing.exposure(
-        session,
-        actor.id,
-        cap_minutes=settings.daily_view_cap_minutes,
-        break_every_minutes=settings.break_every_minutes,
-    )
+def _viewing(request: Request) -> actions.Viewing:
+    return actions.Viewing.of(get_settings(request))
 
 
 def _store(request: Request) -> MediaStore | None:
     store: MediaStore | None = request.app.state.media_store
     return store
-
-
-def _ticket(request: Request, actor: Actor, media_id: int, expires: int) -> str:
-    key = derive_key(get_settings(request).secret, "media-ticket")
-    return f"{expires}.{hmac_hex(key, f'{actor.id}:{media_id}:{expires}')}"
-
-
-def _ticket_ok(request: Request, actor: Actor, media_id: int, ticket: str) -> bool:
-    expires_text, _, mac = ticket.partition(".")
-    if not expires_text.isdigit() or int(expires_text) < time.time():
-        return False
-    expected = _ticket(request, actor, media_id, int(expires_text)).partition(".")[2]
-    return hmac.compare_digest(mac, expected)
 
 
 def _form_choices() -> dict[str, object]:
@@ -81,16 +51,11 @@ def _form_choices() -> dict[str, object]:
 def grading_list(
     request: Request, actor: Actor = Depends(require(Action.image_grade))
 ) -> HTMLResponse:
-    settings = get_settings(request)
     with get_db(request).write() as session:
-        items = service.to_grade(session, actor.id)
-        total = service.count_to_grade(session, actor.id, limit=COUNT_LIMIT + 1)
-        exposure = _exposure(request, session, actor)
-        if items and not exposure.capped:
-            wellbeing.charge(session, actor.id, "thumbnails", settings.thumbnail_page_seconds)
-        audit.record(
-            session, actor.username, "grading.list.view", "media", "*", {"shown": len(items)}
+        shown = actions.open_grading_list(
+            session, actor, _viewing(request), count_limit=COUNT_LIMIT + 1
         )
+    items, total = shown.items, shown.total
     return render(
         request,
         "grading/list.html",
@@ -98,7 +63,7 @@ def grading_list(
             "items": items,
             "total": min(total, COUNT_LIMIT),
             "more_than": total > COUNT_LIMIT,
-            "exposure": exposure,
+            "exposure": shown.exposure,
             "senior": allowed(actor, Action.grade_resolve),
         },
     )
@@ -114,31 +79,21 @@ def _item_page(
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    senior = allowed(actor, Action.grade_resolve)
     with get_db(request).write() as session:
-        item = service.get_item(session, media_id)
-        graded = service.has_graded(session, media_id, actor.id)
-        others = service.grades_visible_to(session, media_id, actor.id, senior=senior)
-        exposure = _exposure(request, session, actor)
-        audit.record(
-            session, actor.username, "media.view", "media", media_id, {"revealed": revealed}
-        )
-    ticket = None
-    if revealed and not exposure.capped:
-        ticket = _ticket(request, actor, media_id, int(time.time()) + TICKET_SECONDS)
+        view = actions.open_item(session, actor, media_id, _viewing(request), revealed=revealed)
     return render(
         request,
         "grading/item.html",
         {
-            "item": item,
-            "graded": graded,
-            "others": others,
-            "exposure": exposure,
-            "senior": senior,
-            "ticket": ticket,
+            "item": view.item,
+            "graded": view.graded,
+            "others": view.others,
+            "exposure": view.exposure,
+            "senior": view.senior,
+            "ticket": view.ticket,
             "errors": errors or {},
             "values": values or {},
-            "derived": derive_all(item.final_grade) if item.final_grade else {},
+            "derived": derive_all(view.item.final_grade) if view.item.final_grade else {},
             **_form_choices(),
         },
         status_code=status_code,
@@ -150,19 +105,11 @@ def disagreements(
     request: Request, actor: Actor = Depends(require(Action.grade_resolve))
 ) -> HTMLResponse:
     with get_db(request).write() as session:
-        items = service.disagreements(session)
-        sample = service.qa_sample(session, limit=50)
-        agreement = service.grader_agreement(session)
-        audit.record(
-            session,
-            actor.username,
-            "grading.review.view",
-            "media",
-            "*",
-            {"disagreements": len(items)},
-        )
+        review = actions.open_review(session, actor)
     return render(
-        request, "grading/review.html", {"items": items, "sample": sample, "agreement": agreement}
+        request,
+        "grading/review.html",
+        {"items": review.disagreements, "sample": review.sample, "agreement": review.agreement},
     )
 
 
@@ -177,17 +124,8 @@ def grading_item(
 def reveal(
     media_id: int, request: Request, actor: Actor = Depends(require(Action.image_grade))
 ) -> HTMLResponse:
-    settings = get_settings(request)
     with get_db(request).write() as session:
-        item = service.get_item(session, media_id)
-        if item.status is service.MediaStatus.known_match:
-            raise Forbidden("this item matched known material and is never displayed")
-        if _exposure(request, session, actor).capped:
-            raise DailyCapReached(
-                "you have reached today's viewing limit; media display is off until tomorrow"
-            )
-        wellbeing.charge(session, actor.id, "reveal", settings.reveal_seconds, media_id)
-        audit.record(session, actor.username, "media.reveal", "media", media_id, {})
+        actions.reveal(session, actor, media_id, _viewing(request))
     return _item_page(request, actor, media_id, revealed=True)
 
 
@@ -237,40 +175,13 @@ def resolve(
     return RedirectResponse(f"/staff/grading/{media_id}", status_code=303)
 
 
-def _media_bytes(request: Request, item: service.MediaItem) -> bytes:
-    store = _store(request)
-    if item.status is service.MediaStatus.known_match:
-        raise Forbidden("this item matched known material and is never displayed")
-    if store is None or not item.stored:
-        raise Forbidden("this item's media is not stored (hash-only mode or purged)")
-    try:
-        return store.get(item.id)
-    except MediaUnavailable as exc:
-        raise Forbidden(str(exc)) from exc
-
-
 @router.get("/media/{media_id}/thumb")
 def thumbnail(
     media_id: int, request: Request, actor: Actor = Depends(require(Action.image_grade))
 ) -> Response:
-    settings = get_settings(request)
     with get_db(request).write() as session:
-        item = service.get_item(session, media_id)
-        if _exposure(request, session, actor).capped:
-            raise DailyCapReached("today's viewing limit is reached")
-        blur = wellbeing.blur_strength(session, actor.id, settings.default_blur)
-        audit.record(session, actor.username, "media.thumbnail", "media", media_id, {})
-    data = _media_bytes(request, item)
-    try:
-        if item.kind == "video":
-            poster = thumbnails.video_poster(data)
-            png = (
-                thumbnails.blurred_thumbnail(poster, blur) if poster else (thumbnails.placeholder())
-            )
-        else:
-            png = thumbnails.blurred_thumbnail(data, blur)
-    except HashingError:
-        png = thumbnails.placeholder()
+        item, blur = actions.open_thumbnail(session, actor, media_id, _viewing(request))
+    png = actions.thumbnail_png(_store(request), item, blur)
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
@@ -281,12 +192,9 @@ def full_media(
     ticket: str = "",
     actor: Actor = Depends(require(Action.image_grade)),
 ) -> Response:
-    if not _ticket_ok(request, actor, media_id, ticket):
-        raise Forbidden("reveal the item on its grading page first")
     with get_db(request).write() as session:
-        item = service.get_item(session, media_id)
-        audit.record(session, actor.username, "media.full", "media", media_id, {})
-    data = _media_bytes(request, item)
+        item = actions.open_full_media(session, actor, media_id, ticket, _viewing(request))
+    data = actions.media_bytes(_store(request), item)
     media_type = "video/mp4" if item.kind == "video" else "application/octet-stream"
     if item.kind == "image":
         media_type = _image_type(data)
@@ -322,17 +230,14 @@ def _image_type(data: bytes) -> str:
 def wellbeing_page(
     request: Request, actor: Actor = Depends(require(Action.staff_home))
 ) -> HTMLResponse:
-    settings = get_settings(request)
     with get_db(request).write() as session:
-        exposure = _exposure(request, session, actor)
-        blur = wellbeing.blur_strength(session, actor.id, settings.default_blur)
-        audit.record(session, actor.username, "wellbeing.view", "user", actor.id, {})
+        shown = actions.open_wellbeing(session, actor, _viewing(request))
     return render(
         request,
         "grading/wellbeing.html",
         {
-            "exposure": exposure,
-            "blur": blur,
+            "exposure": shown.exposure,
+            "blur": shown.blur,
             "min_blur": wellbeing.MIN_BLUR,
             "max_blur": wellbeing.MAX_BLUR,
             "errors": {},

@@ -33,6 +33,7 @@ class Action(StrEnum):
     advice_edit = "advice.edit"
     users_manage = "users.manage"
     audit_view = "audit.view"
+    media_purge = "media.purge"  # delete stored media past retention (`hotline media purge`)
 
 
 _ANALYST = {Action.staff_home, Action.queue_view, Action.report_assess, Action.image_grade}
@@ -56,6 +57,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.queue_view,
             Action.stats_view,
             Action.partners_manage,
+            Action.media_purge,
         }
     ),
 }
