@@ -34,6 +34,8 @@ class Action(StrEnum):
     users_manage = "users.manage"
     audit_view = "audit.view"
     media_purge = "media.purge"  # delete stored media past retention (`hotline media purge`)
+    lists_manage = "lists.manage"  # hash, URL and keyword lists: entries, imports, signing keys
+    members_manage = "members.manage"  # industry members and their API keys
 
 
 _ANALYST = {Action.staff_home, Action.queue_view, Action.report_assess, Action.image_grade}
@@ -58,6 +60,8 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.stats_view,
             Action.partners_manage,
             Action.media_purge,
+            Action.lists_manage,
+            Action.members_manage,
         }
     ),
 }
