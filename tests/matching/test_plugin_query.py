@@ -1,31 +1,52 @@
 """The match API asks the signal-type registry: a plug-in's hash (the example dHash,
-examples/hotline-dhash) is validated by the plug-in and answered honestly; an unknown type
-is refused in the one error shape, naming the known ones."""
+examples/hotline-dhash) is validated by the plug-in and matched against list entries that
+carry it, within the plug-in's `max_distance`; an unknown type is refused in the one error
+shape, naming the known ones."""
 
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from hotline_dhash import DHashSignal
 
 from tests.matching.conftest import assert_error_shape, bearer
 from tests.matching.helpers import entry, make_key, make_list
 
+STORED = "f0f0f0f0f0f0f0f0"
 
-def test_a_plug_in_hash_is_accepted_and_matches_nothing_yet(mclient: TestClient, db) -> None:  # type: ignore[no-untyped-def]
-    make_list(db, "known", [entry(md5="a" * 32, category="A")])
+
+def flipped(value: str, bits: int) -> str:
+    return f"{int(value, 16) ^ ((1 << bits) - 1):016x}"  # the lowest `bits` bits flipped
+
+
+def test_a_plug_in_hash_matches_entries_that_carry_it(mclient: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    make_list(
+        db,
+        "known",
+        [entry(md5="a" * 32, category="A"), entry(dhash=STORED.upper(), category="B")],
+    )
     key = make_key(db, "platform", ["known"])
-    one = mclient.post("/api/v1/match", json={"dhash": "F0F0F0F0F0F0F0F0"}, headers=bearer(key))
+    one = mclient.post("/api/v1/match", json={"dhash": STORED.upper()}, headers=bearer(key))
     assert one.status_code == 200, one.text
-    assert one.json()["results"] == [
-        {"index": 0, "type": "dhash", "matches": [], "truncated": False}
+    (result,) = one.json()["results"]
+    assert result["type"] == "dhash"
+    assert [(m["category"], m["distance"], m["signal"]) for m in result["matches"]] == [
+        ("B", 0, "dhash")
     ]
+    limit = DHashSignal.max_distance
     batch = mclient.post(
         "/api/v1/match",
-        json={"hashes": [{"type": "dhash", "value": "0" * 16}, {"type": "md5", "value": "a" * 32}]},
+        json={
+            "hashes": [
+                {"type": "dhash", "value": flipped(STORED, limit)},  # at the radius: a match
+                {"type": "dhash", "value": flipped(STORED, limit + 1)},  # past it: none
+                {"type": "md5", "value": "a" * 32},
+            ]
+        },
         headers=bearer(key),
     )
     results = batch.json()["results"]
-    assert [len(r["matches"]) for r in results] == [0, 1]
-    assert results[0]["type"] == "dhash"
+    assert [[m["distance"] for m in r["matches"]] for r in results] == [[limit], [], [0]]
+    assert results[0]["matches"][0]["signal"] == "dhash"
 
 
 def test_bad_plug_in_values_and_unknown_types_are_422(mclient: TestClient, db) -> None:  # type: ignore[no-untyped-def]

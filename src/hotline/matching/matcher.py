@@ -1,6 +1,7 @@
 """`Matcher`: every list's live entries in memory (a `PDQIndex` and an `ExactHashIndex` per
-digest, per list, and a `VideoIndex` for entries that carry a video's vPDQ), kept current by
-polling for changes, never by rebuilding.
+digest, per list, a `VideoIndex` for entries that carry a video's vPDQ, and a `SignalIndex`
+per plug-in signal type its entries carry), kept current by polling for changes, never by
+rebuilding.
 
 Refresh reads each list's version (one small query) and, for lists that moved on, only the
 entries whose last change is newer than the version already applied (`changed_in`). A lock
@@ -18,6 +19,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from hotline.db.engine import Database
+from hotline.hashing import HashingError, get_signal_type
+from hotline.hashing.signals import SignalType
 from hotline.index import ExactHashIndex, PDQIndex
 from hotline.matching import store
 from hotline.matching.model import (
@@ -30,6 +33,7 @@ from hotline.matching.model import (
     ListVersion,
     MatchAnswer,
 )
+from hotline.matching.signal_index import SignalIndex
 from hotline.matching.video import VideoIndex
 
 log = logging.getLogger(__name__)
@@ -96,6 +100,8 @@ class ListIndex:
             )
         self.videos = VideoIndex()
         self.videos.add((e.id, e.vpdq) for e in live if e.vpdq)
+        self.signals: dict[str, SignalIndex] = {}
+        self._add_signals(live)
         self._exact_adds = 0
 
     def __len__(self) -> int:
@@ -122,11 +128,14 @@ class ListIndex:
             if rows:
                 index.add([i for i, _ in rows], [d for _, d in rows])
         self.videos.add((e.id, e.vpdq) for e in added if e.vpdq)
+        self._add_signals(added)
         if removed:
             self.pdq.remove(removed, missing_ok=True)
             for index in self.exact.values():
                 index.remove(removed, missing_ok=True)
             self.videos.remove(removed)
+            for signal_index in self.signals.values():
+                signal_index.remove(removed)
             for entry_id in removed:
                 self.categories.pop(entry_id, None)
         self._exact_adds += len(added)
@@ -166,7 +175,39 @@ class ListIndex:
                 if query.type == VPDQ:
                     for video in self.videos.search(query.frames, info.pdq_max_distance):
                         hit(position, video.entry_id, video.distance, VPDQ)
+        for name, signal_index in self.signals.items():
+            at = [i for i, q in enumerate(queries) if q.type == name]
+            if at and len(signal_index):
+                found = signal_index.search([queries[i].value for i in at])
+                for position, matches in zip(at, found, strict=True):
+                    for match in matches:
+                        hit(position, match.id, match.distance, name)
         return hits
+
+    def _add_signals(self, entries: Sequence[ListEntry]) -> None:
+        """Index the entries' plug-in signals, a `SignalIndex` per type (made when first
+        seen). A type no longer registered (its plug-in removed) cannot be searched: left."""
+        rows: dict[str, list[tuple[int, str]]] = {}
+        for entry in entries:
+            for name, value in entry.signals.items():
+                rows.setdefault(name, []).append((entry.id, value))
+        for name, found in rows.items():
+            index = self.signals.get(name)
+            if index is None:
+                signal = _plugin(name)
+                if signal is None:
+                    continue
+                index = self.signals[name] = SignalIndex(signal)
+            index.add(found)
+
+
+def _plugin(name: str) -> type[SignalType] | None:
+    try:
+        signal = get_signal_type(name)
+    except HashingError:
+        log.warning("list entries carry %r hashes but no such signal type is registered", name)
+        return None
+    return signal if isinstance(signal, type) and issubclass(signal, SignalType) else None
 
 
 def _intern(category: str) -> str:

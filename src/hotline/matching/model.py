@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,49 @@ EXACT_TYPES = ("md5", "sha1", "sha256")
 HASH_TYPES = (*EXACT_TYPES, "pdq")
 VPDQ = "vpdq"
 LIST_KINDS = ("hash", "url", "keyword")
+# Keys an entry record already uses (list files, releases, deltas): a plug-in signal type's
+# hashes travel under its own name, so a plug-in with one of these names is not put on lists.
+RECORD_FIELDS = frozenset(
+    {
+        *HASH_TYPES,
+        VPDQ,
+        "id",
+        "op",
+        "category",
+        "pdq_quality",
+        "added_at",
+        "jurisdictions",
+        "metadata",
+        "url",
+        "term",
+        "note",
+        "reason",
+        "withdrawn_at",
+    }
+)
+
+
+class _NoSignals(Mapping[str, str]):
+    """The empty, immutable (and so hashable) default of an entry's `signals`: millions of
+    entries carry none, and share this one object rather than an empty dict each."""
+
+    def __getitem__(self, key: str) -> str:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+
+NO_SIGNALS: Mapping[str, str] = _NoSignals()
 
 
 def vpdq_records(frames: Sequence[VpdqFrame]) -> list[dict[str, Any]]:
@@ -68,7 +111,8 @@ class NewEntry:
     """A validated entry about to be added to a list. `shared` holds what a release shares
     besides the hashes (derived jurisdiction categories, chosen grade fields); `media_id` the
     graded item it came from; `source` the provenance of an imported entry. `vpdq`: a
-    video's frames in Meta's text format (`frame,quality,pdq,timestamp` a line), validated."""
+    video's frames in Meta's text format (`frame,quality,pdq,timestamp` a line), validated.
+    `signals`: hashes of plug-in signal types by name, each in its canonical form."""
 
     category: str
     md5: str | None = None
@@ -80,12 +124,14 @@ class NewEntry:
     media_id: int | None = None
     source: str | None = None
     vpdq: str | None = None
+    signals: Mapping[str, str] = NO_SIGNALS
 
 
 @dataclass(frozen=True, slots=True)
 class ListEntry:
     """An entry as stored; `withdrawn` entries are removed from indexes when seen. `vpdq`:
-    a video's frames (empty for anything else)."""
+    a video's frames (empty for anything else); `signals`: plug-in signal types' hashes by
+    name (read with the entry, left empty for a withdrawn one)."""
 
     id: int
     category: str
@@ -97,6 +143,7 @@ class ListEntry:
     withdrawn: bool = False
     changed_in: int = 0
     vpdq: tuple[VpdqFrame, ...] = ()
+    signals: Mapping[str, str] = NO_SIGNALS
 
     def hashes(self) -> dict[str, str]:
         found = {"md5": self.md5, "sha1": self.sha1, "sha256": self.sha256, "pdq": self.pdq}
@@ -119,8 +166,9 @@ class Hit:
     entry_id: int
     category: str
     distance: int
-    # Which hash matched: md5, sha1, sha256 or pdq (distance in bits), or vpdq (a video's
-    # frames: distance = 100 minus the smaller of the two shares of matching frames, in %).
+    # Which hash matched: md5, sha1, sha256 or pdq (distance in bits), vpdq (a video's
+    # frames: distance = 100 minus the smaller of the two shares of matching frames, in %),
+    # or a plug-in signal type's name (the distance its `compare` gives; 0 for exact kinds).
     signal: str
 
     def to_json(self) -> dict[str, object]:

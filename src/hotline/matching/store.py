@@ -7,12 +7,13 @@ the audit record in the same one).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
@@ -20,6 +21,7 @@ from hotline.errors import Conflict, FieldError, InvalidInput, NotFound
 from hotline.matching import keys, validation
 from hotline.matching.model import (
     LIST_KINDS,
+    NO_SIGNALS,
     KeyInfo,
     ListEntry,
     ListInfo,
@@ -27,7 +29,13 @@ from hotline.matching.model import (
     NewEntry,
     vpdq_of,
 )
-from hotline.matching.tables import HashListEntryRow, HashListRow, MemberKeyRow, MemberRow
+from hotline.matching.tables import (
+    HashListEntryRow,
+    HashListEntrySignalRow,
+    HashListRow,
+    MemberKeyRow,
+    MemberRow,
+)
 
 # -- members -----------------------------------------------------------------------------------
 
@@ -277,37 +285,113 @@ def bump_version(session: Session, name: str) -> HashListRow:
 
 
 def add_entries(session: Session, list_name: str, entries: Sequence[NewEntry]) -> ListInfo:
-    """Add validated entries as one new version of the list."""
+    """Add validated entries as one new version of the list; plug-in signals go into
+    `hash_list_entry_signals` in the same transaction."""
     row = bump_version(session, list_name)
     if row.kind != "hash":
         raise Conflict(f"{list_name!r} is a {row.kind} list; hash entries go on hash lists")
     now = utcnow()
     if entries:
-        session.execute(
-            insert(HashListEntryRow),
-            [
-                {
-                    "list_id": row.id,
-                    "md5": e.md5,
-                    "sha1": e.sha1,
-                    "sha256": e.sha256,
-                    "pdq": e.pdq,
-                    "pdq_quality": e.pdq_quality,
-                    "category": e.category,
-                    "added_at": now,
-                    "changed_in": row.version,
-                    "added_in": row.version,
-                    "shared": json.dumps(e.shared, sort_keys=True) if e.shared else None,
-                    "media_id": e.media_id,
-                    "source": e.source,
-                    # On a hash list `value` holds a video's vPDQ (Meta's text format); on URL
-                    # and keyword lists, the URL or term.
-                    "value": e.vpdq,
-                }
-                for e in entries
-            ],
-        )
+        values = [
+            {
+                "list_id": row.id,
+                "md5": e.md5,
+                "sha1": e.sha1,
+                "sha256": e.sha256,
+                "pdq": e.pdq,
+                "pdq_quality": e.pdq_quality,
+                "category": e.category,
+                "added_at": now,
+                "changed_in": row.version,
+                "added_in": row.version,
+                "shared": json.dumps(e.shared, sort_keys=True) if e.shared else None,
+                "media_id": e.media_id,
+                "source": e.source,
+                # On a hash list `value` holds a video's vPDQ (Meta's text format); on URL
+                # and keyword lists, the URL or term.
+                "value": e.vpdq,
+            }
+            for e in entries
+        ]
+        if any(e.signals for e in entries):
+            # The new ids, in the order given, to key the signals by (one batched INSERT …
+            # RETURNING on both databases).
+            statement = insert(HashListEntryRow).returning(
+                HashListEntryRow.id, sort_by_parameter_order=True
+            )
+            ids = session.execute(statement, values).scalars().all()
+            add_signals(session, zip(ids, (e.signals for e in entries), strict=True))
+        else:
+            session.execute(insert(HashListEntryRow), values)
     return _list_info(row, _live_count(session, row.id))
+
+
+def add_signals(session: Session, signals: Iterable[tuple[int, Mapping[str, str]]]) -> int:
+    """Store plug-in signals (entry id, {name: canonical value}); returns the rows written."""
+    rows = [
+        {"entry_id": entry_id, "signal_type": name, "value": value}
+        for entry_id, found in signals
+        for name, value in sorted(found.items())
+    ]
+    if rows:
+        session.execute(insert(HashListEntrySignalRow), rows)
+    return len(rows)
+
+
+def has_signals(session: Session | Connection, list_id: int) -> bool:
+    """Whether any entry of the list, live or not, carries a plug-in signal (one probe of
+    an index): readers skip the signal queries for the many lists that have none."""
+    return bool(
+        session.execute(
+            select(
+                exists()
+                .where(HashListEntrySignalRow.entry_id == HashListEntryRow.id)
+                .where(HashListEntryRow.list_id == list_id)
+            )
+        ).scalar()
+    )
+
+
+def signals_between(
+    session: Session | Connection, list_id: int, first: int, last: int
+) -> dict[int, dict[str, str]]:
+    """The plug-in signals of the list's entries with ids in [first, last], by entry id:
+    one range query a batch of entries read in id order (no query per entry)."""
+    found: dict[int, dict[str, str]] = defaultdict(dict)
+    rows = session.execute(
+        select(
+            HashListEntrySignalRow.entry_id,
+            HashListEntrySignalRow.signal_type,
+            HashListEntrySignalRow.value,
+        )
+        .join(HashListEntryRow, HashListEntryRow.id == HashListEntrySignalRow.entry_id)
+        .where(
+            HashListEntryRow.list_id == list_id,
+            HashListEntrySignalRow.entry_id >= first,
+            HashListEntrySignalRow.entry_id <= last,
+        )
+    )
+    for entry_id, name, value in rows:
+        found[entry_id][name] = value
+    return found
+
+
+def signal_names(session: Session | Connection, list_id: int, version: int) -> list[str]:
+    """The plug-in signal types held by the list's entries live at `version`, by name."""
+    return list(
+        session.execute(
+            select(HashListEntrySignalRow.signal_type)
+            .join(HashListEntryRow, HashListEntryRow.id == HashListEntrySignalRow.entry_id)
+            .where(
+                HashListEntryRow.list_id == list_id,
+                HashListEntryRow.added_in <= version,
+                (HashListEntryRow.withdrawn_in.is_(None))
+                | (HashListEntryRow.withdrawn_in > version),
+            )
+            .distinct()
+            .order_by(HashListEntrySignalRow.signal_type)
+        ).scalars()
+    )
 
 
 def withdraw_entries(
@@ -355,6 +439,7 @@ def _entries(
     quadratic once a list holds millions of entries."""
     kind = session.execute(select(HashListRow.kind).where(HashListRow.id == list_id)).scalar()
     videos = kind == "hash"  # `value` is a vPDQ only on a hash list (a URL or term elsewhere)
+    signals = videos and has_signals(session, list_id)
     result = session.connection().execute(
         select(*_ENTRY_COLUMNS)
         .where(*where)  # type: ignore[arg-type]
@@ -363,10 +448,16 @@ def _entries(
         .execution_options(stream_results=True, yield_per=batch)
     )
     for rows in result.partitions():
+        # A batch's plug-in signals in one range query, on the same connection (the
+        # streamed cursor stays open meanwhile, on SQLite and PostgreSQL alike).
+        extra = signals_between(session, list_id, rows[0][0], rows[-1][0]) if signals else {}
         for r in rows:
             withdrawn = r[7] is not None
             frames = vpdq_of(r[9]) if videos and not withdrawn else ()
-            yield ListEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], withdrawn, r[8], frames)
+            found = extra.get(r[0], NO_SIGNALS) if not withdrawn else NO_SIGNALS
+            yield ListEntry(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], withdrawn, r[8], frames, found
+            )
 
 
 def changed_entries(

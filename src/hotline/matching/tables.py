@@ -96,3 +96,17 @@ class HashListEntryRow(Base):
     value: Mapped[str | None] = mapped_column(Text, nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     url_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class HashListEntrySignalRow(Base):
+    """A plug-in signal type's hash of one list entry (built-ins stay in hash_list_entries):
+    a signal type added through the `hotline.signal_types` entry point needs no new column."""
+
+    __tablename__ = "hash_list_entry_signals"
+    __table_args__ = (
+        Index("ix_hash_list_entry_signals_signal_type_value", "signal_type", "value"),
+    )
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("hash_list_entries.id"), primary_key=True)
+    signal_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

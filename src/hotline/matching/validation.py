@@ -11,9 +11,16 @@ from hotline.errors import FieldError, InvalidInput
 from hotline.hashing import HashingError, get_signal_type, plugin_signal_types
 from hotline.hashing.hexhash import normalise_hex
 from hotline.hashing.pdq import HEX_LENGTH as PDQ_HEX_LENGTH
-from hotline.hashing.signals import VpdqSignal
+from hotline.hashing.signals import AnySignal, SignalType, VpdqSignal
 from hotline.hashing.vpdq import VpdqFrame, parse_vpdq_lines
-from hotline.matching.model import HASH_TYPES, VPDQ, HashQuery, NewEntry, vpdq_records
+from hotline.matching.model import (
+    HASH_TYPES,
+    RECORD_FIELDS,
+    VPDQ,
+    HashQuery,
+    NewEntry,
+    vpdq_records,
+)
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _CATEGORY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,31}$")
@@ -38,10 +45,30 @@ def query_types() -> tuple[str, ...]:
     return (*HASH_TYPES, *(signal.name for signal in plugin_signal_types()))
 
 
+def list_signal_types() -> list[type[SignalType]]:
+    """The plug-in signal types a list entry can carry, by name: every registered one whose
+    name is not already a field of an entry record (a plug-in called "category" could not be
+    told apart from the entry's category, so it is matched on but never put on a list)."""
+    return [s for s in plugin_signal_types() if s.name not in RECORD_FIELDS]
+
+
+def signal_value(signal: AnySignal, value: object) -> str:
+    """`value` in the signal type's canonical form; ValueError with the plug-in's reason.
+    A plug-in's own ValueError or TypeError is a malformed value too, never a crash."""
+    if not isinstance(value, str):
+        raise ValueError("a hash must be a string")
+    try:
+        return signal.validate(value)
+    except HashingError as exc:
+        raise ValueError(exc.message) from exc
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a valid {signal.name} hash") from exc
+
+
 def hash_value(hash_type: object, value: object) -> HashQuery:
     """A validated hash of a type the registry knows, in its canonical form; InvalidInput
     naming `type` (unknown, with the known ones) or `value` (what the signal type says is
-    wrong with it). A plug-in type no list holds yet simply matches nothing."""
+    wrong with it)."""
     known = query_types()
     if not isinstance(hash_type, str) or hash_type.strip().lower() not in known:
         raise InvalidInput(
@@ -52,9 +79,9 @@ def hash_value(hash_type: object, value: object) -> HashQuery:
     if not isinstance(value, str):
         raise InvalidInput("a hash must be a string", fields=[FieldError("value", "not a string")])
     try:
-        return HashQuery(kind, get_signal_type(kind).validate(value))
-    except HashingError as exc:
-        raise InvalidInput(exc.message, fields=[FieldError("value", exc.message)]) from exc
+        return HashQuery(kind, signal_value(get_signal_type(kind), value))
+    except ValueError as exc:
+        raise InvalidInput(str(exc), fields=[FieldError("value", str(exc))]) from exc
 
 
 def vpdq_frames(value: object) -> list[VpdqFrame]:
@@ -99,10 +126,20 @@ def vpdq_frames(value: object) -> list[VpdqFrame]:
 
 
 def entry(record: Mapping[str, Any]) -> NewEntry:
-    """One list entry from a JSON object; every problem is reported at once."""
+    """One list entry from a JSON object; every problem is reported at once. A plug-in
+    signal type's hash is a field named after it, checked by the plug-in."""
+    plugins = {s.name: s for s in list_signal_types()}
     problems: list[FieldError] = [
-        FieldError(k, "unknown field") for k in sorted(set(record) - ENTRY_FIELDS)
+        FieldError(k, "unknown field") for k in sorted(set(record) - ENTRY_FIELDS - set(plugins))
     ]
+    signals: dict[str, str] = {}
+    for signal_name, signal in plugins.items():
+        if record.get(signal_name) is None:
+            continue
+        try:
+            signals[signal_name] = signal_value(signal, record[signal_name])
+        except ValueError as exc:
+            problems.append(FieldError(signal_name, str(exc)))
     hashes: dict[str, str] = {}
     for kind in HASH_TYPES:
         if record.get(kind) is None:
@@ -117,10 +154,9 @@ def entry(record: Mapping[str, Any]) -> NewEntry:
             vpdq = VpdqSignal.serialise(vpdq_frames(record[VPDQ]))
         except ValueError as exc:
             problems.append(FieldError(VPDQ, str(exc)))
-    if not hashes and vpdq is None and not any(record.get(k) is not None for k in ENTRY_HASHES):
-        problems.append(
-            FieldError("md5", "an entry needs at least one of md5, sha1, sha256, pdq, vpdq")
-        )
+    if not any(record.get(k) is not None for k in (*ENTRY_HASHES, *plugins)):
+        needs = ", ".join((*ENTRY_HASHES, *plugins))
+        problems.append(FieldError("md5", f"an entry needs at least one of {needs}"))
     category = record.get("category")
     if not isinstance(category, str) or not _CATEGORY_RE.match(category):
         problems.append(FieldError("category", "1-32 letters, digits, spaces, '.', '_' or '-'"))
@@ -140,6 +176,7 @@ def entry(record: Mapping[str, Any]) -> NewEntry:
         pdq=hashes.get("pdq"),
         pdq_quality=quality,
         vpdq=vpdq,
+        signals=signals,
     )
 
 
