@@ -27,6 +27,7 @@ from hotline.security.audit_cli import audit_app
 from hotline.security.cli import user_app
 from hotline.stats.cli import stats_app
 from hotline.takedown.cli import hosts_app, takedown_app
+from hotline.taskforce.cli import taskforce_app
 
 app = typer.Typer(
     help="hotline: from a public report of a web address to its removal.",
@@ -46,6 +47,7 @@ app.add_typer(takedown_app, name="takedown")
 app.add_typer(partner_app, name="partner")
 app.add_typer(stats_app, name="stats")
 app.add_typer(backup_app, name="backup")
+app.add_typer(taskforce_app, name="taskforce")
 app.command("worker")(worker_command)
 handlers.register()  # the job and event handlers every worker started from here runs
 

@@ -356,6 +356,33 @@ class Settings(BaseSettings):
         description="How stale a match answer may be after a list changes (the lists are "
         "polled for changes at most this often).",
     )
+    dask_scheduler: str = Field(
+        default="",
+        description="Dask scheduler that taskforce imports hash on (tcp://host:8786). Empty: a "
+        "local cluster on this machine, one worker per core.",
+    )
+    taskforce_max_members: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Most files one taskforce archive (zip, tar) may hold; more refuses it.",
+    )
+    taskforce_max_total_bytes: int = Field(
+        default=256 * 1024**3,
+        ge=1024,
+        description="Most bytes one taskforce archive may unpack to; more refuses it.",
+    )
+    taskforce_max_member_bytes: int = Field(
+        default=1024**3,
+        ge=1024,
+        description="Largest single file a taskforce import hashes; a larger one is recorded "
+        "as failed.",
+    )
+    taskforce_max_ratio: int = Field(
+        default=200,
+        ge=1,
+        description="Highest compression ratio (unpacked over packed bytes) a taskforce archive "
+        "or one of its files may have; above it the archive is refused as a bomb.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `hotline serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `hotline serve` binds to.")
     log_level: str = Field(default="info", description="debug, info, warning or error.")

@@ -12,6 +12,7 @@ from hotline.matching import tables as matching_tables
 from hotline.security import ratelimit_tables
 from hotline.security import tables as security_tables
 from hotline.takedown import tables as takedown_tables
+from hotline.taskforce import tables as taskforce_tables
 
 __all__ = [
     "Base",
@@ -26,4 +27,5 @@ __all__ = [
     "ratelimit_tables",
     "security_tables",
     "takedown_tables",
+    "taskforce_tables",
 ]

@@ -1,0 +1,1 @@
+"""Taskforce: bulk case sets (import, hashing on Dask, known material, grading)."""

@@ -1,0 +1,296 @@
+"""`import_sources`: a case set's sources read as streams, hashed on Dask, written in batches.
+
+Per source: its fingerprint (SHA-256 of the file, or of a folder's listing) says whether it is
+new, half-done (resume at its cursor) or done (a no-op). A new source is surveyed first
+(`sources.survey`, `manifests.check`): a corrupt archive, a bomb, bad manifest rows or an
+empty source is refused whole and recorded with its reason, nothing of it written. Then its
+members are sent to the workers a chunk at a time (a bounded number of chunks in flight), and
+the results written back in member order, one transaction a chunk (files) or `batch_rows`
+rows (manifests), each moving the cursor with it. A file that cannot be hashed is an item
+with status `failed` and its reason; it never stops the set.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hotline.db.engine import Database
+from hotline.errors import FieldError, InvalidInput
+from hotline.grading.media_store import MediaStore
+from hotline.security.permissions import Actor
+from hotline.taskforce import actions, manifests, sources, store
+from hotline.taskforce.cluster import Failed, Hashed, hash_chunk
+from hotline.taskforce.model import (
+    Limits,
+    ManifestRow,
+    Member,
+    Refused,
+    SourceKind,
+    SourceState,
+    item_key,
+    source_kind,
+)
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+BATCH_ROWS = 2000  # manifest rows a transaction
+CHUNK_FILES = 32  # files sent to a worker at once
+CHUNK_BYTES = 32 * 1024 * 1024
+
+
+@dataclass
+class SourceReport:
+    name: str
+    kind: str
+    outcome: str  # imported, resumed, already imported, refused
+    reason: str | None = None
+    counts: store.Counts = field(default_factory=store.Counts)
+
+
+@dataclass
+class ImportReport:
+    case_set: store.CaseSet
+    sources: list[SourceReport]
+
+    @property
+    def nothing_new(self) -> bool:
+        return all(s.outcome == "already imported" for s in self.sources)
+
+    @property
+    def refused(self) -> list[SourceReport]:
+        return [s for s in self.sources if s.outcome == "refused"]
+
+
+@dataclass(frozen=True)
+class Options:
+    limits: Limits
+    media: MediaStore | None = None  # None: hash-only (or the set is)
+    batch_rows: int = BATCH_ROWS
+    chunk_files: int = CHUNK_FILES
+    chunk_bytes: int = CHUNK_BYTES
+    expect: Callable[[int], None] = lambda n: None  # a source's members, once surveyed
+    progress: Callable[[int], None] = lambda n: None  # members written (or skipped on resume)
+    after_batch: Callable[[], None] = lambda: None  # tests stop an import here
+
+
+def check_paths(paths: Iterable[Path]) -> list[tuple[Path, SourceKind]]:
+    """Each SOURCE and its kind; InvalidInput naming every one that is missing or unknown."""
+    found: list[tuple[Path, SourceKind]] = []
+    errors: list[FieldError] = []
+    for path in paths:
+        if not path.exists():
+            errors.append(FieldError("source", f"{path}: no such file or folder"))
+            continue
+        try:
+            found.append((path, source_kind(path)))
+        except InvalidInput as exc:
+            errors.append(FieldError("source", exc.message))
+    if errors or not found:
+        raise InvalidInput(
+            "some sources cannot be imported" if errors else "give at least one source",
+            fields=errors or [FieldError("source", "a folder, archive or manifest")],
+        )
+    return found
+
+
+def import_sources(
+    db: Database,
+    actor: Actor,
+    name: str,
+    paths: list[Path],
+    *,
+    client: Client | None,
+    hash_only: bool,
+    options: Options,
+) -> ImportReport:
+    checked = check_paths(paths)
+    with db.write() as session:
+        case_set = actions.start_import(
+            session, actor, name, [str(p) for p, _ in checked], hash_only=hash_only
+        )
+    media = None if case_set.hash_only else options.media
+    reports = []
+    for path, kind in checked:
+        report = _import_one(db, actor, case_set.id, path, kind, client, media, options)
+        reports.append(report)
+    summary = {
+        "sources": [
+            {"name": r.name, "outcome": r.outcome, "reason": r.reason, "files": r.counts.files}
+            for r in reports
+        ]
+    }
+    with db.write() as session:
+        case_set = actions.finish_import(session, actor, case_set.id, summary)
+    return ImportReport(case_set, reports)
+
+
+def _import_one(
+    db: Database,
+    actor: Actor,
+    case_set_id: int,
+    path: Path,
+    kind: SourceKind,
+    client: Client | None,
+    media: MediaStore | None,
+    options: Options,
+) -> SourceReport:
+    sha256, size = sources.fingerprint(path, kind)
+    with db.read() as session:
+        row = store.find_source(session, case_set_id, sha256)
+        existing = (row.id, row.state, row.done, row.members, row.reason) if row else None
+    report = SourceReport(path.name, kind.value, "imported")
+    if existing is None:
+        try:
+            total = (
+                manifests.check(path, kind)
+                if kind.is_manifest
+                else sources.survey(path, kind, options.limits)
+            )
+        except Refused as exc:
+            with db.write() as session:
+                store.add_source(
+                    session,
+                    case_set_id,
+                    kind=kind,
+                    name=path.name,
+                    sha256=sha256,
+                    byte_count=size,
+                    members=0,
+                    by=actor.username,
+                    refused=str(exc),
+                )
+            return SourceReport(path.name, kind.value, "refused", str(exc))
+        with db.write() as session:
+            source_id = store.add_source(
+                session,
+                case_set_id,
+                kind=kind,
+                name=path.name,
+                sha256=sha256,
+                byte_count=size,
+                members=total,
+                by=actor.username,
+            ).id
+        start = 0
+    else:
+        source_id, state, start, total, reason = existing
+        if state == SourceState.done:
+            return SourceReport(path.name, kind.value, "already imported")
+        if state == SourceState.refused:
+            return SourceReport(path.name, kind.value, "refused", reason)
+        report.outcome = "resumed"
+    options.expect(total)
+    options.progress(start)
+    if kind.is_manifest:
+        batches = _manifest_batches(manifests.rows(path, kind, start), options.batch_rows)
+    else:
+        if client is None:
+            raise InvalidInput(
+                "hashing files needs a Dask client", fields=[FieldError("scheduler", "")]
+            )
+        members = sources.members(path, kind, options.limits, start)
+        batches = _hashed_batches(client, members, options)
+    for items, failures, done in batches:
+        with db.write() as session:
+            counts = store.write_batch(
+                session,
+                case_set_id,
+                source_id,
+                items=items,
+                failures=failures,
+                done=done,
+                media=media,
+            )
+        report.counts.add(counts)
+        options.progress(counts.files)
+        options.after_batch()
+    with db.write() as session:
+        store.finish_source(session, source_id)
+    return report
+
+
+Batch = tuple[list[store.NewItem], list[store.NewFailure], int]
+
+
+def _manifest_batches(rows: Iterator[ManifestRow], size: int) -> Iterator[Batch]:
+    batch: list[store.NewItem] = []
+    for row in rows:
+        batch.append(
+            store.NewItem(
+                row.key,
+                row.ref,
+                "hash",
+                row.md5,
+                row.sha1,
+                row.sha256,
+                row.pdq,
+                row.pdq_quality,
+                None,
+            )
+        )
+        if len(batch) >= size:
+            yield batch, [], row.index + 1
+            batch = []
+    if batch:
+        yield batch, [], row.index + 1
+
+
+def _chunks(members: Iterator[Member], files: int, max_bytes: int) -> Iterator[list[Member]]:
+    chunk: list[Member] = []
+    held = 0
+    for member in members:
+        chunk.append(member)
+        held += len(member.data or b"")
+        if len(chunk) >= files or held >= max_bytes:
+            yield chunk
+            chunk, held = [], 0
+    if chunk:
+        yield chunk
+
+
+def _hashed_batches(client: Client, members: Iterator[Member], options: Options) -> Iterator[Batch]:
+    """Chunks hashed on the cluster, their results in member order; at most two chunks a
+    worker in flight, so memory holds a few chunks whatever the set's size."""
+    window = max(2, 2 * len(client.scheduler_info().get("workers", {})))
+    pending: deque[tuple[list[Member], Future | None]] = deque()
+    for chunk in _chunks(members, options.chunk_files, options.chunk_bytes):
+        work = [(m.index, m.data) for m in chunk if m.data is not None]
+        future = client.submit(hash_chunk, work, pure=False) if work else None
+        pending.append((chunk, future))
+        while len(pending) >= window:
+            yield _collect(*pending.popleft())
+    while pending:
+        yield _collect(*pending.popleft())
+
+
+def _collect(chunk: list[Member], future: Future | None) -> Batch:
+    results: dict[int, Hashed | Failed] = {r.index: r for r in (future.result() if future else [])}
+    items: list[store.NewItem] = []
+    failures: list[store.NewFailure] = []
+    for member in chunk:
+        result = results.get(member.index)
+        if member.problem is not None or result is None:
+            failures.append(store.NewFailure(member.index, member.name, member.problem or "lost"))
+        elif isinstance(result, Failed):
+            failures.append(store.NewFailure(member.index, member.name, result.reason))
+        else:
+            items.append(
+                store.NewItem(
+                    item_key(result.sha256, None, None, None),
+                    member.name,
+                    result.kind,
+                    result.md5,
+                    result.sha1,
+                    result.sha256,
+                    result.pdq,
+                    result.pdq_quality,
+                    result.byte_count,
+                    member.data,
+                )
+            )
+    return items, failures, chunk[-1].index + 1

@@ -1,0 +1,80 @@
+"""Tables for taskforce case sets: the set, each source imported into it, and its items."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.db.base import Base, UTCDateTime
+
+
+class CaseSetRow(Base):
+    """A corpus to grade (e.g. a police image database export), with running counts."""
+
+    __tablename__ = "taskforce_case_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    hash_only: Mapped[bool] = mapped_column(Boolean)  # no media bytes kept for this set
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    files: Mapped[int] = mapped_column(BigInteger)  # files or manifest rows read
+    items: Mapped[int] = mapped_column(BigInteger)  # distinct items (after exact duplicates)
+    duplicates: Mapped[int] = mapped_column(BigInteger)  # files that were an earlier one's copy
+    failed: Mapped[int] = mapped_column(BigInteger)
+    known: Mapped[int] = mapped_column(BigInteger)
+
+
+class CaseSourceRow(Base):
+    """One SOURCE given to an import: what makes a re-run resume, or a no-op when done."""
+
+    __tablename__ = "taskforce_sources"
+    __table_args__ = (UniqueConstraint("case_set_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_set_id: Mapped[int] = mapped_column(ForeignKey("taskforce_case_sets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # SourceKind
+    name: Mapped[str] = mapped_column(Text)  # the file or folder name given
+    # Archives and manifests: SHA-256 of the file; folders: of the sorted listing (names, sizes).
+    sha256: Mapped[str] = mapped_column(String(64))
+    byte_count: Mapped[int] = mapped_column(BigInteger)
+    members: Mapped[int] = mapped_column(BigInteger)  # files or rows it holds
+    done: Mapped[int] = mapped_column(BigInteger)  # the resume cursor: members written so far
+    state: Mapped[str] = mapped_column(String(16), index=True)  # SourceState
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # why it was refused
+    imported_by: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class CaseItemRow(Base):
+    """One distinct file of a set (exact duplicates counted in `copies`), or one that failed."""
+
+    __tablename__ = "taskforce_items"
+    __table_args__ = (UniqueConstraint("case_set_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_set_id: Mapped[int] = mapped_column(ForeignKey("taskforce_case_sets.id"))
+    # sha256 hex; a manifest row without one: "md5:…", "sha1:…" or "pdq:…"; a failure:
+    # "failed:<source id>:<member index>".
+    key: Mapped[str] = mapped_column(String(80))
+    source_id: Mapped[int] = mapped_column(ForeignKey("taskforce_sources.id"), index=True)
+    member: Mapped[str] = mapped_column(Text)  # where it was first seen: path in the source
+    kind: Mapped[str] = mapped_column(String(8))  # image, video, or hash (manifest row)
+    md5: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    sha1: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pdq: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pdq_quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    byte_count: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    copies: Mapped[int] = mapped_column(Integer)  # files with these bytes in the set
+    stored: Mapped[bool] = mapped_column(Boolean)  # sealed bytes kept (not hash-only)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # ItemStatus
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # why it failed
+    # Known material: where the match came from ("media:12", "list:3"), and its category.
+    known_from: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    known_category: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
