@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from hotline.cli import app
 from hotline.config import Settings
 from hotline.db.engine import Database
+from hotline.security.permissions import Actor
 from hotline.security.tables import AuditRow
 from tests.stats.helpers import add_case, at
 
@@ -62,7 +63,7 @@ def test_overall_table(runner: CliRunner, db: Database, cases: None) -> None:
     assert lines[2].split() == ["all", "3", "2", "24.0", "36.0", "20.0", "30.0", "33%", "(1/3)"]
     with db.read() as session:
         [entry] = session.execute(select(AuditRow).where(AuditRow.action == "stats.view")).scalars()
-    assert entry.actor == "cli"
+    assert entry.actor == Actor.operator().username  # the operator, as every command acts
 
 
 def test_by_host_and_month(runner: CliRunner, cases: None) -> None:

@@ -3,7 +3,8 @@
 Verification is incremental and takes no lock: it starts from the last point a walk found
 intact (kept, tagged with the audit key, in `audit_state`) and reads in a plain read
 transaction, so audited writes elsewhere never wait for it (appends lock only the head row).
-The full walk against signed checkpoints is `hotline audit verify`.
+The view, its entry and the walk are `audit_actions.open_audit_log`; the full walk against
+signed checkpoints is `hotline audit verify`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from hotline.security import audit
+from hotline.security import audit_actions
 from hotline.security.permissions import Action, Actor
 from hotline.web.deps import get_db, require
 from hotline.web.templating import render
@@ -30,19 +31,11 @@ def audit_log(
     before: int | None = Query(default=None, ge=1, le=2**62),
     actor: Actor = Depends(require(Action.audit_view)),
 ) -> Response:
-    db = get_db(request)
-    with db.write() as session:
-        audit.record(session, actor.username, "audit.view", "audit_log", "*", {"before": before})
-    with db.read() as session:
-        entries = audit.page(session, before, PAGE_SIZE)
-        start = audit.last_verified(session)
-        result = audit.verify(session, start=start, limit=WALK_LIMIT)
-    if result.ok and result.rows_checked:
-        with db.write() as session:
-            audit.mark_verified(session, result.last_seq, result.head_hash)
-    older = entries[-1].seq if len(entries) == PAGE_SIZE and entries[-1].seq > 1 else None
+    shown = audit_actions.open_audit_log(
+        get_db(request), actor, before, page_size=PAGE_SIZE, walk_limit=WALK_LIMIT
+    )
     return render(
         request,
         "staff/audit.html",
-        {"entries": entries, "result": result, "older": older, "before": before},
+        {"entries": shown.entries, "result": shown.result, "older": shown.older, "before": before},
     )

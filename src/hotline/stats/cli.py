@@ -1,6 +1,7 @@
 """`hotline stats removal`: the time-to-removal figures on the command line.
 
 Exit codes: 0 done; 2 a usage or settings error (a bad date, a range the page would refuse).
+The figures and their audit entry come from `stats.actions`, as the operator.
 """
 
 from __future__ import annotations
@@ -9,15 +10,12 @@ from typing import Annotated
 
 import typer
 
-from hotline.cli_support import configured_database, fail
-from hotline.db.base import utcnow
-from hotline.errors import InvalidInput
-from hotline.security import audit
-from hotline.stats import export
-from hotline.stats.removal import GroupBy, GroupFigures, summarise
-from hotline.stats.store import load_clocks, parse_range
+from hotline.cli_support import app_error, configured_database, fail
+from hotline.errors import AppError, InvalidInput
+from hotline.security.permissions import Actor
+from hotline.stats import actions, export
+from hotline.stats.removal import GroupBy, GroupFigures
 
-ACTOR = "cli"
 stats_app = typer.Typer(help="Statistics: time to removal.", no_args_is_help=True)
 
 
@@ -72,24 +70,15 @@ def removal(
     """Median, p90 and the share removed within 24 h of notice, for the URLs first reported
     in the range (default: the year to today)."""
     try:
-        dates = parse_range(start, end, utcnow().date())
+        with configured_database() as db:
+            dates, groups = actions.removal_groups(
+                db, Actor.operator(), start, end, by, as_csv=as_csv
+            )
     except InvalidInput as exc:
         details = "; ".join(f"--{f.field}: {f.message}" for f in exc.fields)
         raise fail(f"{exc.message}: {details}") from exc
-    with configured_database() as db:
-        with db.read() as session:
-            clocks = load_clocks(session, dates)
-        summary = summarise(clocks, utcnow())
-        groups = [summary.overall] if by is GroupBy.all else summary.groups[by]
-        with db.write() as session:
-            audit.record(
-                session,
-                ACTOR,
-                "stats.export" if as_csv else "stats.view",
-                "stats",
-                "removal",
-                {"from": dates.start.isoformat(), "to": dates.end.isoformat(), "by": by.value},
-            )
+    except AppError as exc:
+        raise app_error(exc) from exc
     if as_csv:
         typer.echo(export.groups_csv(groups), nl=False)
         return

@@ -1,21 +1,16 @@
 """Time-to-removal pages: the figures with charts, and two CSV exports. Every view and export
-is audited (stats.view, stats.export)."""
+is audited (stats.view, stats.export) by its action in `stats.actions`."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from hotline.db.base import utcnow
-from hotline.errors import FieldError, InvalidInput
-from hotline.security import audit
 from hotline.security.permissions import Action, Actor
-from hotline.stats import charts, export
-from hotline.stats.removal import Clock, GroupBy, GroupFigures, Summary, summarise
-from hotline.stats.store import DateRange, load_clocks, parse_range
+from hotline.stats import actions, charts
+from hotline.stats.removal import GroupBy, GroupFigures, Summary
+from hotline.stats.store import DateRange
 from hotline.web.deps import get_db, require
 from hotline.web.i18n import gettext_ as _
 from hotline.web.templating import render
@@ -23,17 +18,6 @@ from hotline.web.templating import render
 router = APIRouter(prefix="/staff/stats", include_in_schema=False)
 TABLE_ROWS = 50  # per group table on the page; the groups CSV has every group
 CHART_ROWS = 12  # bars per chart, largest groups first
-
-
-def _load(request: Request, start: str | None, end: str | None) -> tuple[DateRange, list[Clock]]:
-    dates = parse_range(start, end, utcnow().date())
-    with get_db(request).read() as session:
-        return dates, load_clocks(session, dates)
-
-
-def _audit(actor: Actor, action: str, request: Request, detail: dict[str, Any]) -> None:
-    with get_db(request).write() as session:
-        audit.record(session, actor.username, action, "stats", "removal", detail)
 
 
 def _label(group: GroupFigures) -> str:
@@ -100,10 +84,6 @@ def _charts(summary: Summary) -> list[tuple[str, Markup]]:
     ]
 
 
-def _range_detail(dates: DateRange) -> dict[str, Any]:
-    return {"from": dates.start.isoformat(), "to": dates.end.isoformat()}
-
-
 @router.get("/removal", response_class=HTMLResponse)
 def removal_page(
     request: Request,
@@ -111,9 +91,8 @@ def removal_page(
     end: str | None = Query(None, alias="to"),
     actor: Actor = Depends(require(Action.stats_view)),
 ) -> HTMLResponse:
-    dates, clocks = _load(request, start, end)
-    summary = summarise(clocks, utcnow())
-    _audit(actor, "stats.view", request, {**_range_detail(dates), "urls": len(clocks)})
+    figures = actions.view_removal(get_db(request), actor, start, end)
+    dates, summary = figures.dates, figures.summary
     query = f"from={dates.start.isoformat()}&to={dates.end.isoformat()}"
     return render(
         request,
@@ -153,28 +132,8 @@ def removal_csv(
     actor: Actor = Depends(require(Action.stats_view)),
 ) -> Response:
     """One row per URL with its clocks."""
-    dates, clocks = _load(request, start, end)
-    content = export.clocks_csv(clocks)
-    _audit(
-        actor,
-        "stats.export",
-        request,
-        {**_range_detail(dates), "file": "removal.csv", "rows": len(clocks)},
-    )
-    return _csv(content, "time-to-removal", dates)
-
-
-def parse_group_by(value: str | None) -> list[GroupBy]:
-    """All groupings for nothing, else the one named; InvalidInput (field 'by') otherwise."""
-    if not value:
-        return list(GroupBy)
-    try:
-        return [GroupBy(value)]
-    except ValueError:
-        names = ", ".join(GroupBy)
-        raise InvalidInput(
-            "unknown grouping", fields=[FieldError("by", f"use one of: {names}")]
-        ) from None
+    exported = actions.export_clocks(get_db(request), actor, start, end)
+    return _csv(exported.content, "time-to-removal", exported.dates)
 
 
 @router.get("/removal-groups.csv")
@@ -186,19 +145,5 @@ def removal_groups_csv(
     actor: Actor = Depends(require(Action.stats_view)),
 ) -> Response:
     """The group figures: every grouping, or the one `by` names."""
-    kinds = parse_group_by(by)
-    dates, clocks = _load(request, start, end)
-    summary = summarise(clocks, utcnow())
-    groups = [
-        g
-        for kind in kinds
-        for g in ([summary.overall] if kind is GroupBy.all else summary.groups[kind])
-    ]
-    content = export.groups_csv(groups)
-    _audit(
-        actor,
-        "stats.export",
-        request,
-        {**_range_detail(dates), "file": "removal-groups.csv", "rows": len(groups)},
-    )
-    return _csv(content, "time-to-removal-groups", dates)
+    exported = actions.export_groups(get_db(request), actor, start, end, by)
+    return _csv(exported.content, "time-to-removal-groups", exported.dates)

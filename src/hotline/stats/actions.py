@@ -1,0 +1,137 @@
+"""The time-to-removal figures as use cases: the page's view, its two CSV exports and the
+command's table or CSV (docs/architecture.md, "Actions").
+
+Each checks the one permission (`stats.view`), validates the date range (and grouping),
+loads the clocks and records its audit entry (`stats.view`, `stats.export`). Unlike most
+actions these take the Database, not the caller's transaction: a range may cover years of
+cases, so the clocks are read in a read transaction (on SQLite a write transaction would hold
+the one writer lock, and reports and decisions would wait behind the reading), and the entry
+is appended in a short write transaction of its own once the figures are known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hotline.db.base import utcnow
+from hotline.db.engine import Database
+from hotline.errors import FieldError, Forbidden, InvalidInput
+from hotline.security import audit
+from hotline.security.permissions import Action, Actor, allowed
+from hotline.stats import export
+from hotline.stats.removal import Clock, GroupBy, GroupFigures, Summary, summarise
+from hotline.stats.store import DateRange, load_clocks, parse_range
+
+
+@dataclass(frozen=True)
+class RemovalFigures:
+    dates: DateRange
+    clocks: list[Clock]
+    summary: Summary
+
+
+@dataclass(frozen=True)
+class CsvFile:
+    dates: DateRange
+    content: str
+
+
+def _permit(actor: Actor) -> None:
+    if not allowed(actor, Action.stats_view):
+        raise Forbidden("your role does not allow viewing statistics")
+
+
+def _figures(db: Database, actor: Actor, start: str | None, end: str | None) -> RemovalFigures:
+    _permit(actor)
+    dates = parse_range(start, end, utcnow().date())
+    with db.read() as session:
+        clocks = load_clocks(session, dates)
+    return RemovalFigures(dates, clocks, summarise(clocks, utcnow()))
+
+
+def _audit(db: Database, actor: Actor, action: str, dates: DateRange, **detail: Any) -> None:
+    with db.write() as session:
+        audit.record(
+            session,
+            actor.username,
+            action,
+            "stats",
+            "removal",
+            {"from": dates.start.isoformat(), "to": dates.end.isoformat(), **detail},
+        )
+
+
+def parse_group_by(value: str | None) -> list[GroupBy]:
+    """All groupings for nothing, else the one named; InvalidInput (field 'by') otherwise."""
+    if not value:
+        return list(GroupBy)
+    try:
+        return [GroupBy(value)]
+    except ValueError:
+        names = ", ".join(GroupBy)
+        raise InvalidInput(
+            "unknown grouping", fields=[FieldError("by", f"use one of: {names}")]
+        ) from None
+
+
+def _groups(summary: Summary, kinds: list[GroupBy]) -> list[GroupFigures]:
+    return [
+        g
+        for kind in kinds
+        for g in ([summary.overall] if kind is GroupBy.all else summary.groups[kind])
+    ]
+
+
+def view_removal(
+    db: Database, actor: Actor, start: str | None = None, end: str | None = None
+) -> RemovalFigures:
+    """The figures for URLs first reported in the range (default: the year to today), as the
+    page shows them. Audited as `stats.view` with the range and the number of URLs."""
+    figures = _figures(db, actor, start, end)
+    _audit(db, actor, "stats.view", figures.dates, urls=len(figures.clocks))
+    return figures
+
+
+def export_clocks(
+    db: Database, actor: Actor, start: str | None = None, end: str | None = None
+) -> CsvFile:
+    """One CSV row per URL with its clocks. Audited as `stats.export` (file, rows)."""
+    figures = _figures(db, actor, start, end)
+    content = export.clocks_csv(figures.clocks)
+    _audit(db, actor, "stats.export", figures.dates, file="removal.csv", rows=len(figures.clocks))
+    return CsvFile(figures.dates, content)
+
+
+def export_groups(
+    db: Database,
+    actor: Actor,
+    start: str | None = None,
+    end: str | None = None,
+    by: str | None = None,
+) -> CsvFile:
+    """The group figures as CSV: every grouping, or the one `by` names. Audited as
+    `stats.export` (file, rows)."""
+    _permit(actor)
+    kinds = parse_group_by(by)
+    figures = _figures(db, actor, start, end)
+    groups = _groups(figures.summary, kinds)
+    _audit(db, actor, "stats.export", figures.dates, file="removal-groups.csv", rows=len(groups))
+    return CsvFile(figures.dates, export.groups_csv(groups))
+
+
+def removal_groups(
+    db: Database,
+    actor: Actor,
+    start: str | None,
+    end: str | None,
+    by: GroupBy,
+    *,
+    as_csv: bool = False,
+) -> tuple[DateRange, list[GroupFigures]]:
+    """One grouping's figures, as `hotline stats removal` prints them (a table, or CSV when
+    `as_csv`). Audited as `stats.view`, or `stats.export` for CSV, with the grouping."""
+    figures = _figures(db, actor, start, end)
+    groups = _groups(figures.summary, [by])
+    _audit(db, actor, "stats.export" if as_csv else "stats.view", figures.dates, by=by.value)
+    return figures.dates, groups
