@@ -117,23 +117,33 @@ def test_senior_who_graded_cannot_resolve(db: Database, people: dict[str, int]) 
         )
 
 
-def test_known_material_is_matched_by_bytes_and_by_pdq(
-    db: Database, people: dict[str, int]
-) -> None:
+def test_an_item_inherits_only_what_the_caller_found(db: Database, people: dict[str, int]) -> None:
+    """Grading records what `hotline.known.lookup` found (tests/known); it no longer looks
+    for known material itself, so the same bytes registered bare wait for graders."""
     original = add(db, 6, PDQ_A)
     grade(db, original, people["ana"], "B")
     grade(db, original, people["ben"], "B")
-    same_bytes = add(db, 6)
-    near = add(db, 7, PDQ_NEAR)
-    far = add(db, 8, PDQ_FAR)
-    low_quality = add(db, 9, PDQ_NEAR, quality=20)
+    same_bytes = add(db, 6, PDQ_NEAR)
+    with db.write() as session:
+        inherited = service.register_media(
+            session,
+            url_id=None,
+            source_url="https://gallery.example/7.png",
+            kind="image",
+            hashes=hashes(7, PDQ_NEAR),
+            byte_count=10,
+            stored=True,
+            purge_after=None,
+            inherited=service.Inherited(
+                "B", parse_grade({"category": "B", "age_band": "7-10"}), media_id=original
+            ),
+        )
     with db.read() as session:
-        status = {i: service.get_item(session, i) for i in (same_bytes, near, far, low_quality)}
-    assert status[same_bytes].status is service.MediaStatus.known_match
-    assert status[near].status is service.MediaStatus.known_match
-    assert status[near].inherited_from == original and not status[near].stored
-    assert status[far].status is service.MediaStatus.awaiting_grades
-    assert status[low_quality].status is service.MediaStatus.awaiting_grades
+        bare = service.get_item(session, same_bytes)
+    assert bare.status is service.MediaStatus.awaiting_grades
+    assert inherited.status is service.MediaStatus.known_match
+    assert inherited.inherited_from == original and not inherited.stored
+    assert inherited.final_grade is not None and inherited.final_grade.category.value == "B"
 
 
 def test_media_store_seals_binds_and_purges(tmp_path: Path, db: Database) -> None:

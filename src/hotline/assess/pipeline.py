@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline import known as known_material
 from hotline.assess.capture import PageCapture, collect_media
 from hotline.assess.fetcher import SafeFetcher
 from hotline.assess.hosting import HostResolver, trace_host
@@ -83,6 +84,16 @@ def url_to_fetch(session: Session, row: ReportedUrlRow) -> str:
     return row.normalized_url
 
 
+def _known_hashes(hashes: service.MediaHashesIn) -> known_material.KnownHashes:
+    return known_material.KnownHashes(
+        sha256=hashes.sha256,
+        md5=hashes.md5,
+        sha1=hashes.sha1,
+        pdq=hashes.pdq,
+        pdq_quality=hashes.pdq_quality,
+    )
+
+
 def capture_url(
     db: Database,
     fetcher: SafeFetcher,
@@ -102,29 +113,34 @@ def capture_url(
     capture = collect_media(fetcher, page_url)
     # Tracing may ask RDAP servers over the network: done before the transaction opens.
     trace = trace_host(capture.page.resolved_ip, host_resolvers or [])
-    new = known = failed = 0
+    fetched = [
+        (item.url, service.MediaHashesIn.of(item.hashes, item.signals), item.hashes.kind, item.body)
+        for item in capture.items
+        if item.ok and item.hashes is not None and item.body is not None
+    ]
+    new = known = 0
+    failed = len(capture.items) - len(fetched)
     with db.write() as session:
-        for item in capture.items:
-            if not item.ok or item.hashes is None or item.body is None:
-                failed += 1
-                continue
-            hashes = item.hashes
+        # One batch for the page: graded media and every hash list, imported ones included.
+        matches = known_material.lookup(session, [_known_hashes(f[1]) for f in fetched])
+        for (source_url, hashes, kind, body), match in zip(fetched, matches, strict=True):
             media = service.register_media(
                 session,
                 url_id=url_id,
-                source_url=item.url,
-                kind=hashes.kind.value,
-                hashes=service.MediaHashesIn.of(hashes, item.signals),
-                byte_count=len(item.body),
+                source_url=source_url,
+                kind=kind.value,
+                hashes=hashes,
+                byte_count=len(body),
                 stored=store is not None,
                 purge_after=utcnow() + retention,
+                inherited=known_material.inherited(session, match) if match else None,
             )
             if media.status is service.MediaStatus.known_match:
                 known += 1
             else:
                 new += 1
                 if store is not None:
-                    store.put(media.id, item.body)
+                    store.put(media.id, body)
         if known:
             # Known material on the page: the case moves up the queue (a known-match hint).
             url_row = session.get(ReportedUrlRow, url_id)

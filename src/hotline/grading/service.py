@@ -88,6 +88,26 @@ class MediaItem:
     md5: str = ""
     sha1: str = ""
     vpdq: str | None = None
+    # Inherited from a hash list's entry: the list, its provenance, the entry, its label.
+    inherited_list: str | None = None
+    inherited_list_source: str | None = None
+    inherited_entry: int | None = None
+    inherited_category: str | None = None
+
+
+@dataclass(frozen=True)
+class Inherited:
+    """Known material an item about to be recorded inherits its grade from (what
+    `hotline.known` found): a finally graded item (`media_id`), or a hash list's entry
+    (`list_name`, the list's `list_source`, `entry_id`). `grade`: the grade it takes, None
+    when a list's label is not a complete grade (`category` keeps the label)."""
+
+    category: str
+    grade: Grade | None
+    media_id: int | None = None
+    list_name: str | None = None
+    list_source: str | None = None
+    entry_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -127,44 +147,11 @@ def _item(row: MediaItemRow) -> MediaItem:
         md5=row.md5,
         sha1=row.sha1,
         vpdq=row.vpdq,
+        inherited_list=row.inherited_list,
+        inherited_list_source=row.inherited_list_source,
+        inherited_entry=row.inherited_entry,
+        inherited_category=row.inherited_category,
     )
-
-
-def _hamming(a: str, b: str) -> int:
-    return (int(a, 16) ^ int(b, 16)).bit_count()
-
-
-def find_known(
-    session: Session, hashes: MediaHashesIn, pdq_distance: int = DEFAULT_PDQ_DISTANCE
-) -> MediaItemRow | None:
-    """A finally graded item with the same bytes, or a PDQ within the match distance."""
-    final = [s.value for s in FINAL]
-    exact = session.execute(
-        select(MediaItemRow)
-        .where(MediaItemRow.sha256 == hashes.sha256, MediaItemRow.status.in_(final))
-        .order_by(MediaItemRow.id)
-        .limit(1)
-    ).scalar_one_or_none()
-    if exact is not None:
-        return exact
-    if not hashes.pdq or (hashes.pdq_quality or 0) < MIN_PDQ_QUALITY:
-        return None
-    # The hash list's PDQ index (hotline.index) serves members at scale; graded media on one
-    # hotline is small enough to compare here, and always current within the transaction.
-    candidates = session.execute(
-        select(MediaItemRow.id, MediaItemRow.pdq).where(
-            MediaItemRow.status.in_(final),
-            MediaItemRow.pdq.is_not(None),
-            MediaItemRow.pdq_quality >= MIN_PDQ_QUALITY,
-        )
-    ).all()
-    best = min(
-        ((_hamming(hashes.pdq, pdq), item_id) for item_id, pdq in candidates if pdq),
-        default=None,
-    )
-    if best is not None and best[0] <= pdq_distance:
-        return session.get(MediaItemRow, best[1])
-    return None
 
 
 def register_media(
@@ -177,9 +164,12 @@ def register_media(
     byte_count: int,
     stored: bool,
     purge_after: datetime | None,
+    inherited: Inherited | None = None,
 ) -> MediaItem:
-    """Record a fetched item; a known one inherits its grade and is final at once."""
-    known = find_known(session, hashes)
+    """Record a fetched item; a known one (`inherited`: what `hotline.known.lookup` found)
+    takes its grade and is final at once. Without it the item waits for graders: grading
+    does not look for known material itself."""
+    known = inherited
     now = utcnow()
     row = MediaItemRow(
         url_id=url_id,
@@ -195,8 +185,12 @@ def register_media(
         status=(MediaStatus.known_match if known else MediaStatus.awaiting_grades).value,
         stored=stored and known is None,  # known material is never kept to be shown
         purge_after=purge_after if known is None else None,
-        inherited_from=known.id if known else None,
-        final_grade=known.final_grade if known else None,
+        inherited_from=known.media_id if known else None,
+        final_grade=_grade_json(known.grade) if known and known.grade else None,
+        inherited_list=known.list_name if known else None,
+        inherited_list_source=known.list_source if known else None,
+        inherited_entry=known.entry_id if known else None,
+        inherited_category=known.category if known else None,
         qa_sampled=False,
         decided_at=now if known else None,
         created_at=now,
@@ -372,9 +366,7 @@ def resolve(session: Session, media_id: int, senior_id: int, grade: Grade) -> No
 
 def _verified(session: Session, media_id: int, grade: Grade) -> None:
     """A final grade by people (agreed or resolved): the hash lists react ("grade.verified")."""
-    events.emit(
-        session, "grade.verified", {"media_id": media_id, "category": grade.category.value}
-    )
+    events.emit(session, "grade.verified", {"media_id": media_id, "category": grade.category.value})
 
 
 def qa_sample(session: Session, limit: int = 100) -> list[MediaItem]:

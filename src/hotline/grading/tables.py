@@ -37,6 +37,15 @@ class MediaItemRow(Base):
     qa_sampled: Mapped[bool] = mapped_column(Boolean)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set by the database (trigger, migration 0016) when the item becomes finally graded or
+    # its grade or hashes change: the known-material index reads past the marker it applied.
+    known_seq: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # A grade inherited from a hash list's entry (not a graded item): the list, its
+    # provenance (`hash_lists.source`, None for our own lists), the entry and its label.
+    inherited_list: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    inherited_list_source: Mapped[str | None] = mapped_column(Text, nullable=True)
+    inherited_entry: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    inherited_category: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class MediaSignalRow(Base):

@@ -1,0 +1,161 @@
+"""The process-wide known-material index of one database: graded media (`grades.GradeIndex`)
+and every hash list's live entries (matching's `Matcher`, one `ListIndex` a list, kept by
+list versions), brought up to date with what is committed before each lookup.
+
+The index reads through its own connections, never the caller's session: a caller's
+uncommitted rows (which may yet roll back) must not enter an index other requests share. So
+a lookup sees what other transactions committed, and not the calling transaction's own
+uncommitted grades or entries.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Connection, Engine, create_engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.known.grades import GradeFeed, GradeIndex
+from hotline.known.model import EXACT, KnownHashes, KnownMatch, best
+from hotline.matching import store
+from hotline.matching.matcher import Matcher
+from hotline.matching.model import HashQuery, ListEntry, ListInfo
+from hotline.matching.tables import HashListRow
+
+
+class _ListSource:
+    """Matching's `EntrySource` over the index's own sessions; remembers each list's
+    provenance (`hash_lists.source`) as it polls."""
+
+    def __init__(self, sessions: Callable[[], Session]) -> None:
+        self._sessions = sessions
+        self.provenance: dict[str, str | None] = {}
+
+    def lists(self) -> list[ListInfo]:
+        with self._sessions() as session:
+            rows = session.execute(
+                select(
+                    HashListRow.id,
+                    HashListRow.name,
+                    HashListRow.description,
+                    HashListRow.pdq_max_distance,
+                    HashListRow.version,
+                    HashListRow.source,
+                ).where(HashListRow.kind == "hash")
+            ).all()
+        self.provenance = {r[1]: r[5] for r in rows}
+        return [ListInfo(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def changes(self, info: ListInfo, after: int) -> list[ListEntry]:
+        with self._sessions() as session:
+            return list(store.changed_entries(session, info.id, after, info.version))
+
+
+class KnownIndex:
+    """Thread-safe: one refresh at a time (others wait for it, so a lookup never answers
+    from before a commit it follows); searches need no lock."""
+
+    def __init__(self, sessions: Callable[[], Session], *, track_gaps: bool) -> None:
+        self._sessions = sessions
+        self._lock = threading.Lock()
+        self.feed = GradeFeed(track_gaps=track_gaps)
+        self.grades: GradeIndex | None = None
+        self._lists = _ListSource(sessions)
+        self.lists = Matcher(self._lists, refresh_seconds=0)
+
+    def refresh(self) -> None:
+        with self._lock:
+            with self._sessions() as session:
+                grades = self.grades
+                changed = None if grades is None else self.feed.poll(session)
+                if grades is None or changed is None:
+                    self.grades = GradeIndex(self.feed.load(session))
+                else:
+                    grades.apply(changed)
+            self.lists.refresh()
+
+    def search(self, items: Sequence[KnownHashes], pdq_distance: int) -> list[KnownMatch | None]:
+        grades = self.grades
+        found = grades.search(items, pdq_distance) if grades is not None else [[] for _ in items]
+        queries: list[HashQuery] = []
+        owners: list[int] = []
+        for position, item in enumerate(items):
+            for kind in EXACT:
+                value = getattr(item, kind)
+                if value:
+                    queries.append(HashQuery(kind, value))
+                    owners.append(position)
+            if item.pdq_usable() and item.pdq:
+                queries.append(HashQuery("pdq", item.pdq))
+                owners.append(position)
+        if queries:
+            names = [v.name for v in self.lists.versions()]
+            answer = self.lists.match(queries, names, refresh=False)
+            provenance = self._lists.provenance
+            for position, hits in zip(owners, answer.hits, strict=True):
+                for hit in hits:
+                    if hit.signal == "pdq" and hit.distance > pdq_distance:
+                        continue  # beyond the caller's distance (the list's own applies too)
+                    found[position].append(
+                        KnownMatch(
+                            "list",
+                            hit.category,
+                            hit.distance,
+                            hit.signal,
+                            list_name=hit.list,
+                            list_source=provenance.get(hit.list),
+                            entry_id=hit.entry_id,
+                        )
+                    )
+        return [best(matches) for matches in found]
+
+
+_REGISTRY: weakref.WeakKeyDictionary[Engine, KnownIndex] = weakref.WeakKeyDictionary()
+_REGISTRY_LOCK = threading.Lock()
+
+
+def index_for(session: Session) -> KnownIndex:
+    """The index of the database the session is bound to (one per engine and process)."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    with _REGISTRY_LOCK:
+        index = _REGISTRY.get(engine)
+        if index is None:
+            index = KnownIndex(_reader(engine), track_gaps=engine.dialect.name != "sqlite")
+            _REGISTRY[engine] = index
+        return index
+
+
+def forget(session: Session) -> None:
+    """Drop the index of the session's database (after a restore replaced it under a
+    running process); the next lookup loads it again."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    with _REGISTRY_LOCK:
+        _REGISTRY.pop(engine, None)
+
+
+def _reader(engine: Engine) -> Callable[[], Session]:
+    """Sessions for the index's reads. SQLite: an engine of its own on the same file (the
+    caller may hold the one writer connection; WAL lets this read beside it). PostgreSQL:
+    the caller's pool, reached through a weak reference so the registry's key can go."""
+    if engine.dialect.name == "sqlite":
+        reader = create_engine(
+            engine.url,
+            pool_size=2,
+            max_overflow=2,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
+        weakref.finalize(engine, reader.dispose)
+        return sessionmaker(reader)
+    ref = weakref.ref(engine)
+
+    def session() -> Session:
+        alive = ref()
+        if alive is None:
+            raise RuntimeError("the database of this known-material index was disposed")
+        return Session(alive)
+
+    return session
