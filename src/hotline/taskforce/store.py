@@ -327,15 +327,13 @@ def _seal(
     kept = [item for item, row in zip(new, rows, strict=False) if row["stored"]]
     if not kept:
         return
-    ids = dict(
+    ids: dict[str, int] = dict(
         session.execute(
             select(CaseItemRow.key, CaseItemRow.id).where(
                 CaseItemRow.case_set_id == case_set_id,
                 CaseItemRow.key.in_([item.key for item in kept]),
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     for item in kept:
         assert item.data is not None

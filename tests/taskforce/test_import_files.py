@@ -1,0 +1,190 @@
+"""Folders and archives imported on a real Dask cluster: duplicates collapse, bad files are
+recorded and never stop the set, re-runs are no-ops, a killed import resumes exactly."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+from distributed import Client
+from sqlalchemy import select
+
+from hotline.db.engine import Database
+from hotline.grading.media_store import MediaStore
+from hotline.taskforce import store
+from hotline.taskforce.tables import CaseItemRow, CaseSourceRow
+from tests.taskforce.conftest import drawn, family_folder, run_import
+
+
+def _items(db: Database, name: str) -> list[CaseItemRow]:
+    with db.read() as session:
+        row = store.find(session, name)
+        assert row is not None
+        return store.items_of(session, row.id)
+
+
+def _summary(rows: list[CaseItemRow]) -> list[tuple[str, str, int, str | None]]:
+    return sorted((r.key, r.status, r.copies, r.pdq) for r in rows)
+
+
+def test_folder_import_hashes_collapses_duplicates_and_records_failures(
+    db: Database, client: Client, tmp_path: Path
+) -> None:
+    folder = family_folder(tmp_path / "set")
+    report = run_import(db, "op-example", [folder], client)
+    assert [s.outcome for s in report.sources] == ["imported"]
+    case = report.case_set
+    assert (case.files, case.items, case.duplicates, case.failed) == (14, 12, 1, 1)
+    rows = _items(db, "op-example")
+    a0 = hashlib.sha256(drawn(0)).hexdigest()
+    dup = next(r for r in rows if r.key == a0)
+    assert dup.copies == 2 and dup.sha256 == a0 and dup.status == "hashed" and dup.pdq
+    failed = [r for r in rows if r.status == "failed"]
+    assert [(r.member, r.reason.split(":")[0]) for r in failed] == [
+        ("notes.txt", "unsupported_media")
+    ]
+    with db.read() as session:
+        source = session.execute(select(CaseSourceRow)).scalar_one()
+    assert (source.kind, source.state, source.members, source.done) == ("folder", "done", 14, 14)
+    assert source.imported_by == "cli:tester" and len(source.sha256) == 64
+
+
+def test_hashes_on_workers_equal_the_library(db: Database, client: Client, tmp_path: Path) -> None:
+    from hotline.hashing.media import hash_bytes
+
+    folder = tmp_path / "one"
+    folder.mkdir()
+    data = drawn(5, fmt="JPEG")
+    (folder / "x.jpg").write_bytes(data)
+    run_import(db, "same", [folder], client)
+    (row,) = _items(db, "same")
+    expected = hash_bytes(data)
+    assert (row.md5, row.sha1, row.sha256) == (
+        expected.digests.md5,
+        expected.digests.sha1,
+        expected.digests.sha256,
+    )
+    assert expected.pdq is not None and row.pdq == expected.pdq.hex
+
+
+def _zip_of(folder: Path, path: Path) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                archive.write(file, file.relative_to(folder).as_posix())
+    return path
+
+
+def _tar_of(folder: Path, path: Path) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                archive.add(file, file.relative_to(folder).as_posix())
+    return path
+
+
+def test_zip_and_tar_gz_give_the_folders_items(
+    db: Database, client: Client, tmp_path: Path
+) -> None:
+    folder = family_folder(tmp_path / "set")
+    run_import(db, "folder", [folder], client)
+    run_import(db, "zip", [_zip_of(folder, tmp_path / "set.zip")], client)
+    run_import(db, "tar", [_tar_of(folder, tmp_path / "set.tar.gz")], client)
+    expected = _summary(_items(db, "folder"))
+    hashed = [r for r in expected if r[1] != "failed"]
+    for name in ("zip", "tar"):
+        got = _summary(_items(db, name))
+        assert [r for r in got if r[1] != "failed"] == hashed
+        assert sum(1 for r in got if r[1] == "failed") == 1
+    with db.read() as session:
+        sources = session.execute(select(CaseSourceRow).order_by(CaseSourceRow.id)).scalars()
+        digests = {s.kind: s.sha256 for s in sources}
+    assert digests["zip"] == hashlib.sha256((tmp_path / "set.zip").read_bytes()).hexdigest()
+
+
+def test_the_same_set_imported_twice_is_a_no_op(
+    db: Database, client: Client, tmp_path: Path
+) -> None:
+    folder = family_folder(tmp_path / "set")
+    archive = _zip_of(folder, tmp_path / "set.zip")
+    run_import(db, "twice", [archive], client)
+    before = _summary(_items(db, "twice"))
+    again = run_import(db, "twice", [archive], client)
+    assert again.nothing_new
+    assert [s.outcome for s in again.sources] == ["already imported"]
+    assert _summary(_items(db, "twice")) == before
+    assert again.case_set.files == 14
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_killed_import_resumes_where_it_stopped_and_adds_nothing_twice(
+    db: Database, client: Client, tmp_path: Path
+) -> None:
+    folder = family_folder(tmp_path / "set")
+    archive = _tar_of(folder, tmp_path / "set.tar.gz")
+    run_import(db, "clean", [archive], client, chunk_files=3)
+    batches = 0
+
+    def stop_after_two() -> None:
+        nonlocal batches
+        batches += 1
+        if batches == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run_import(db, "killed", [archive], client, chunk_files=3, after_batch=stop_after_two)
+    with db.read() as session:
+        source = session.execute(
+            select(CaseSourceRow).where(CaseSourceRow.state == "importing")
+        ).scalar_one()
+    assert source.done == 6  # two batches of three members committed, the cursor with them
+    assert len(_items(db, "killed")) < 12
+    resumed = run_import(db, "killed", [archive], client, chunk_files=3)
+    assert [s.outcome for s in resumed.sources] == ["resumed"]
+    assert resumed.sources[0].counts.files == 8
+    clean, killed = _items(db, "clean"), _items(db, "killed")
+
+    def rows(items: list[CaseItemRow]) -> list[tuple[object, ...]]:
+        return [(r.member, r.sha256, r.pdq, r.copies, r.status, r.reason) for r in items]
+
+    assert rows(killed) == rows(clean)  # same rows, same order: nothing twice, nothing lost
+    assert resumed.case_set.files == 14 and resumed.case_set.duplicates == 1
+
+
+def test_media_is_sealed_at_rest_unless_hash_only(
+    db: Database, client: Client, tmp_path: Path
+) -> None:
+    folder = tmp_path / "two"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(drawn(1))
+    (folder / "b.png").write_bytes(drawn(2))
+    media = MediaStore(tmp_path / "media", b"k" * 32)
+    run_import(db, "kept", [folder], client, hash_only=False, media=media)
+    rows = _items(db, "kept")
+    assert all(r.stored for r in rows)
+    assert media.get(rows[0].id) in (drawn(1), drawn(2))
+    assert drawn(1) not in (tmp_path / "media").rglob("*.sealed").__next__().read_bytes()
+    run_import(db, "not-kept", [folder], client, hash_only=True, media=media)
+    assert not any(r.stored for r in _items(db, "not-kept"))
+
+
+def test_non_media_files_fail_without_stopping_the_set(
+    db: Database, client: Client, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(drawn(1))
+    (folder / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)  # a broken PNG
+    (folder / "c.bin").write_bytes(io.BytesIO(b"\x00\x01\x02").read())
+    (folder / "d.png").write_bytes(drawn(2))
+    report = run_import(db, "mixed", [folder], client)
+    assert (report.case_set.items, report.case_set.failed) == (2, 2)
+    reasons = {r.member: r.reason for r in _items(db, "mixed") if r.status == "failed"}
+    assert set(reasons) == {"b.png", "c.bin"} and all(reasons.values())
