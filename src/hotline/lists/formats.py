@@ -5,10 +5,15 @@ release writer feeds every chosen format from a single pass over the database.
   `hotline match --list` reads it as is.
 - `entries.csv`: one row an entry; jurisdictions and shared fields as columns. A video's
   vPDQ is one cell: Meta's text lines (`frame,quality,pdq,timestamp`) joined with `;`.
+  A column per plug-in signal type that the list's entries carry, named after it.
 - `vics.json`: Project VIC (VICS) media records, for forensic tools that import VICS JSON.
-  A video's vPDQ is an `AlternativeHashes` item named `vPDQ`.
+  A video's vPDQ is an `AlternativeHashes` item named `vPDQ`, a plug-in signal's hash one
+  named after its signal type.
 - `threatexchange.txt` (`formats_te`): what python-threatexchange, and so HMA, loads.
 - `delta.jsonl`: a delta's additions (`"op": "add"`) and withdrawals (`"op": "withdraw"`).
+
+JSON lines (the full list and the delta) carry a plug-in signal type's hash under a key named
+after it (`"dhash": "…"` for the example plug-in), beside the built-in hashes.
 
 Each writer's `encode` is the reference: one entry in, that entry's bytes out. A release of
 millions of entries goes through `RowEncoder` instead, which writes the same bytes from the
@@ -217,19 +222,27 @@ class CsvWriter(_Buffered):
     }
 
     def __init__(
-        self, jurisdictions: Sequence[str], fields: Sequence[str], kind: str = "hash"
+        self,
+        jurisdictions: Sequence[str],
+        fields: Sequence[str],
+        kind: str = "hash",
+        signals: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self._kind = kind
         self._jurisdictions = list(jurisdictions)
         self._fields = list(fields)
+        # Plug-in signal types held by the list's entries: a column each, after `vpdq`.
+        self._signals = list(signals)
         self._text = io.StringIO()
         self._csv = csv.writer(self._text, lineterminator="\n")
 
     def begin(self, out: HashingFile, header: dict[str, Any]) -> None:
         self.out = out
         if self._kind == "hash":
-            self.put(self._row([*self.HASH_COLUMNS, *self._jurisdictions, *self._fields]))
+            hashes = list(self.HASH_COLUMNS)
+            hashes[hashes.index("vpdq") + 1 : hashes.index("vpdq") + 1] = self._signals
+            self.put(self._row([*hashes, *self._jurisdictions, *self._fields]))
         else:
             self.put(self._row(self.TEXT_COLUMNS[self._kind]))
 
@@ -254,6 +267,7 @@ class CsvWriter(_Buffered):
                 entry.pdq or "",
                 "" if entry.pdq_quality is None else entry.pdq_quality,
                 vpdq_cell(entry.vpdq),
+                *(entry.signals.get(name, "") for name in self._signals),
                 record["added_at"],
                 *(entry.jurisdictions.get(j, "") for j in self._jurisdictions),
                 *(_csv_value(meta.get(f)) for f in self._fields),
@@ -291,7 +305,8 @@ class VicsWriter(_Buffered):
     drawn); MD5 and SHA1 are upper-case hex as VICS tools write them; PDQ, SHA-256 and a
     video's vPDQ go in `AlternativeHashes`, the data model's place for hashes it has no
     field of its own for (`{"HashName", "HashValue"}`, both strings). The vPDQ's value is
-    Meta's text format, one frame a line; a tool that does not know the name skips it."""
+    Meta's text format, one frame a line; a plug-in signal's hash is named after its signal
+    type (`dhash`), in its canonical form. A tool that does not know a name skips it."""
 
     name = "vics.json"
     format = "vics"
@@ -330,6 +345,8 @@ def vics_media(entry: ReleaseEntry) -> dict[str, Any]:
         alternative.append({"HashName": "SHA256", "HashValue": entry.sha256})
     if entry.vpdq:
         alternative.append({"HashName": VICS_VPDQ, "HashValue": vpdq_text(entry.vpdq)})
+    for name, value in sorted(entry.signals.items()):
+        alternative.append({"HashName": name, "HashValue": value})
     if alternative:
         media["AlternativeHashes"] = alternative
     media["Tags"] = [f"UK category {entry.category}"]

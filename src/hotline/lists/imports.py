@@ -9,13 +9,16 @@ Formats, and the category label each entry gets:
 - `csv`: a header row, then one entry a row. Columns, in any order and case: `category`
   (required, 1-32 letters, digits, spaces, '.', '_' or '-', kept as given), `md5`, `sha1`,
   `sha256`, `pdq` (at least one column, and at least one value a row), `pdq_quality`
-  (0-100), and an optional external reference `id` or `ref`, kept in provenance only. Any
-  other column is a problem: a misspelt hash column would otherwise be dropped unseen.
+  (0-100), and an optional external reference `id` or `ref`, kept in provenance only; and a
+  column per plug-in signal type, named after it (what the release's `entries.csv` writes),
+  each value checked by its plug-in. Any other column is a problem: a misspelt hash column
+  would otherwise be dropped unseen.
 - `vics`: Project VIC JSON, `{"value": [media, ...]}` (what `formats.VicsWriter` writes) or a
   bare array of media. `MD5` and `SHA1` in any case; `PDQ` and `SHA256` from
   `AlternativeHashes` (`HashName` in any case, other hash names ignored), and a video's vPDQ
   from an `AlternativeHashes` item named `vPDQ` whose value is Meta's vPDQ text
-  (`frame,quality,pdq,timestamp` a line; what `formats.VicsWriter` writes). `Category`:
+  (`frame,quality,pdq,timestamp` a line; what `formats.VicsWriter` writes), and a plug-in
+  signal type's hash from an item named after it (`HashName` in any case). `Category`:
   1 -> "vics-1" (child abuse material), 2 -> "vics-2" (child exploitative, age difficult),
   3 -> "vics-3" (computer-generated or drawn). Category 0 (non-pertinent) and 4 (comparison
   material) are not about abuse material, so those records are skipped and counted.
@@ -38,7 +41,8 @@ Formats, and the category label each entry gets:
   non-consensual intimate images of adults, a bank a platform may match on. `caseNumbers`
   and CSP feedback are not kept (they relate to individual people's cases).
 
-Hashes are checked with `matching.validation.hash_value` and stored lower-case.
+Hashes are checked with `matching.validation.hash_value` (a plug-in's by the plug-in) and
+stored in their canonical form.
 
 Duplicates: a hash (same type, same value) that an earlier record in the file already holds
 is not added twice; it is dropped from the later record and counted in `duplicates`, and a
@@ -212,6 +216,7 @@ class _Collector:
         for kind, value in kept.items():
             self._seen[(kind, value)] = (record, category)
         where = "&".join(f"{k}={quote(v, safe='')}" for k, v in ref.items())
+        signals = {k: v for k, v in kept.items() if k not in _BUILT_IN}
         self.batch.entries.append(
             NewEntry(
                 category=category,
@@ -222,6 +227,7 @@ class _Collector:
                 pdq_quality=quality if "pdq" in kept else None,
                 source=f"{self._prefix}#{where}",
                 vpdq=kept.get(VPDQ),
+                signals=signals,
             )
         )
 
@@ -263,7 +269,16 @@ def parse(
 # -- csv ---------------------------------------------------------------------------------------
 
 _CSV_REFS = ("id", "ref")
-_CSV_COLUMNS = (*_CSV_REFS, "category", *HASH_TYPES, "pdq_quality")
+_BUILT_IN = frozenset({*HASH_TYPES, VPDQ})
+
+
+def _plugin_names() -> tuple[str, ...]:
+    """The plug-in signal types a list entry can carry (registered when the file is read)."""
+    return tuple(s.name for s in validation.list_signal_types())
+
+
+def _csv_columns() -> tuple[str, ...]:
+    return (*_CSV_REFS, "category", *HASH_TYPES, *_plugin_names(), "pdq_quality")
 
 
 def _parse_csv(c: _Collector, data: bytes) -> None:
@@ -292,19 +307,21 @@ def _parse_csv(c: _Collector, data: bytes) -> None:
 def _csv_header(c: _Collector, line: int, header: list[str]) -> list[str] | None:
     names = [h.strip().lower() for h in header]
     before = len(c.batch.problems)
+    known = _csv_columns()
+    hash_columns = (*HASH_TYPES, *_plugin_names())
     for position, column in enumerate(names, start=1):
-        if column not in _CSV_COLUMNS:
+        if column not in known:
             c.problem(
                 line,
                 column or f"column {position}",
-                f"unknown column; use {', '.join(_CSV_COLUMNS)}",
+                f"unknown column; use {', '.join(known)}",
             )
         elif names.index(column) != position - 1:
             c.problem(line, column, "the column appears twice")
     if "category" not in names:
         c.problem(line, "category", "the header needs a category column")
-    if not any(k in names for k in HASH_TYPES):
-        c.problem(line, "md5", f"the header needs at least one of {', '.join(HASH_TYPES)}")
+    if not any(k in names for k in hash_columns):
+        c.problem(line, "md5", f"the header needs at least one of {', '.join(hash_columns)}")
     if all(r in names for r in _CSV_REFS):
         c.problem(line, "ref", "use id or ref, not both")
     return None if len(c.batch.problems) > before else names
@@ -315,7 +332,7 @@ def _csv_row(c: _Collector, line: int, names: list[str], row: list[str]) -> None
         c.problem(line, "row", f"{len(row)} fields; the header has {len(names)}")
         return
     cells = {n: v.strip() for n, v in zip(names, row, strict=True)}
-    record: dict[str, Any] = {k: cells[k] for k in HASH_TYPES if cells.get(k)}
+    record: dict[str, Any] = {k: cells[k] for k in (*HASH_TYPES, *_plugin_names()) if cells.get(k)}
     record["category"] = cells["category"]
     ok = True
     if cells.get("pdq_quality"):
@@ -340,7 +357,7 @@ def _csv_row(c: _Collector, line: int, names: list[str], row: list[str]) -> None
         return
     if ok:
         hashes = {k: v for k in HASH_TYPES if (v := getattr(entry, k)) is not None}
-        c.add(line, entry.category, hashes, entry.pdq_quality, ref)
+        c.add(line, entry.category, hashes | dict(entry.signals), entry.pdq_quality, ref)
 
 
 # -- json formats ------------------------------------------------------------------------------
@@ -405,6 +422,7 @@ def _vics_record(c: _Collector, number: int, fields: dict[str, Any]) -> None:
         else:
             hashes[kind] = value
     others = 0
+    plugins = _plugin_names()
     alternatives = fields.get("alternativehashes") or []
     if not isinstance(alternatives, list):
         c.problem(number, "AlternativeHashes", "a list of {HashName, HashValue}")
@@ -421,7 +439,10 @@ def _vics_record(c: _Collector, number: int, fields: dict[str, Any]) -> None:
             c.problem(number, f"{where}.HashName", "missing")
             ok = False
             continue
-        alt_kind = _VICS_ALTERNATIVES.get(hash_name.strip().lower())
+        alt_name = hash_name.strip().lower()
+        alt_kind = _VICS_ALTERNATIVES.get(alt_name)
+        if alt_kind is None and alt_name in plugins:
+            alt_kind = alt_name
         if alt_kind is None:
             others += 1
             continue

@@ -11,7 +11,7 @@ from typing import Any
 
 from hotline.errors import FieldError, InvalidInput
 from hotline.hashing.vpdq import VpdqFrame
-from hotline.matching.model import vpdq_records
+from hotline.matching.model import NO_SIGNALS, vpdq_records
 
 # Grade fields a list may choose to share with members (never media, never a URL).
 SHAREABLE_FIELDS = ("age_band", "sex", "self_generated", "non_photographic", "grid", "tags")
@@ -86,7 +86,8 @@ class ListConfig:
 @dataclass(frozen=True, slots=True)
 class ReleaseEntry:
     """An entry as a release carries it: hashes, category, and what the list shares. `vpdq`:
-    a video's frames (empty for anything else)."""
+    a video's frames (empty for anything else); `signals`: plug-in signal types' hashes by
+    name, each written under its own key."""
 
     id: int
     category: str
@@ -102,6 +103,7 @@ class ReleaseEntry:
     term: str | None = None  # keyword lists
     note: str | None = None
     vpdq: tuple[VpdqFrame, ...] = ()
+    signals: Mapping[str, str] = NO_SIGNALS
 
     def hashes(self) -> dict[str, str]:
         found = {"md5": self.md5, "sha1": self.sha1, "sha256": self.sha256, "pdq": self.pdq}
@@ -114,6 +116,7 @@ class ReleaseEntry:
             out["pdq_quality"] = self.pdq_quality
         if self.vpdq:
             out["vpdq"] = vpdq_records(self.vpdq)
+        out.update(sorted(self.signals.items()))
         for name in ("url", "term", "note"):
             if (value := getattr(self, name)) is not None:
                 out[name] = value

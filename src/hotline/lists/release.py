@@ -64,11 +64,15 @@ KIND_HEADERS = {
 }
 
 
-def _writers(config: ListConfig, kind: str) -> list[formats.EntryWriter]:
+def _writers(
+    config: ListConfig, kind: str, signals: Sequence[str] = ()
+) -> list[formats.EntryWriter]:
+    """The release's writers; `signals`: the plug-in signal types its entries carry (a CSV
+    column each)."""
     names = [j.name for j in jurisdictions()] if config.jurisdictions and kind == "hash" else []
     chosen: dict[str, formats.EntryWriter] = {
         "jsonl": formats.JsonLinesWriter(),
-        "csv": formats.CsvWriter(names, config.fields, kind),
+        "csv": formats.CsvWriter(names, config.fields, kind, signals),
         "vics": formats.VicsWriter(),
         "threatexchange": ThreatExchangeWriter(),
     }
@@ -212,12 +216,13 @@ def _publish(
             "entries": count,
             "exported_at": now.isoformat(),
         }
+        signals = match_store.signal_names(session, info.id, version)
         with _staging(final) as tmp:
 
             def write_entries() -> tuple[list[ManifestFile], int]:
                 return _write(
                     tmp,
-                    _writers(config, info.kind),
+                    _writers(config, info.kind, signals),
                     header,
                     lists_store.entry_rows_at(session, info.id, version, count),
                     lists_store.row_shape(info.kind),

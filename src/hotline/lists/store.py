@@ -16,7 +16,21 @@ from functools import lru_cache, partial
 from typing import Any
 
 import orjson
-from sqlalchemy import Integer, Select, String, and_, case, func, or_, select, type_coerce
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Text,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    null,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -24,8 +38,9 @@ from hotline.errors import FieldError, InvalidInput, NotFound
 from hotline.lists.formats import RowShape
 from hotline.lists.model import ListConfig, ReleaseEntry, Withdrawal
 from hotline.lists.tables import ListReleaseRow
-from hotline.matching.model import vpdq_of
-from hotline.matching.tables import HashListEntryRow, HashListRow
+from hotline.matching import store as match_store
+from hotline.matching.model import NO_SIGNALS, vpdq_of
+from hotline.matching.tables import HashListEntryRow, HashListEntrySignalRow, HashListRow
 
 _BATCH = 20_000
 # Rows a release writer takes at a time. Small, so that each batch's row tuples are freed
@@ -71,6 +86,34 @@ _SHAPE_KEY = case(
 )
 
 
+# For lists whose entries carry plug-in signals: a row with any is written the reference way
+# (key -1), its signals as one JSON object (`_signals_column`) after the key.
+_SIGNALS = HashListEntrySignalRow
+_SHAPE_KEY_WITH_SIGNALS = case(
+    (exists().where(_SIGNALS.entry_id == HashListEntryRow.id), -1), else_=_SHAPE_KEY
+)
+
+
+def _signals_column(dialect: str) -> Any:
+    """Each row's plug-in signals as a JSON object's text (NULL when it has none): one
+    correlated lookup of the (entry_id, signal_type) key a row."""
+    pairs = (
+        func.json_object_agg(_SIGNALS.signal_type, _SIGNALS.value)
+        if dialect == "postgresql"
+        else func.json_group_object(_SIGNALS.signal_type, _SIGNALS.value)
+    )
+    return (
+        select(cast(pairs, Text))
+        .where(_SIGNALS.entry_id == HashListEntryRow.id)
+        .group_by(_SIGNALS.entry_id)
+        .scalar_subquery()
+    )
+
+
+def _signals(text: str | None) -> Any:
+    return orjson.loads(text) if text else NO_SIGNALS
+
+
 @lru_cache(maxsize=4096)
 def _shared(text: str | None) -> dict[str, Any]:
     # Few distinct combinations of shared fields exist; parse each once. Read-only after.
@@ -104,6 +147,7 @@ def _entry(row: Sequence[Any], kind: str) -> ReleaseEntry:
         value if kind == "keyword" else None,
         row[10],
         vpdq_of(value) if kind == "hash" else (),
+        _signals(row[12]) if len(row) > 12 else NO_SIGNALS,
     )
 
 
@@ -160,8 +204,15 @@ def _raw_batches(session: Session, query: Select[Any]) -> Iterator[Rows]:
         cursor.close()
 
 
-def _release_rows(session: Session, where: ColumnElement[bool]) -> Iterator[Rows]:
-    query: Select[Any] = select(*_COLUMNS, _SHAPE_KEY)  # type: ignore[assignment]
+def _release_rows(session: Session, list_id: int, where: ColumnElement[bool]) -> Iterator[Rows]:
+    """`_COLUMNS`, the shape key, and each row's plug-in signals (a NULL column, costing
+    nothing, for the many lists that carry none)."""
+    if match_store.has_signals(session, list_id):
+        dialect = session.connection().dialect.name
+        extra: tuple[Any, ...] = (_SHAPE_KEY_WITH_SIGNALS, _signals_column(dialect))
+    else:
+        extra = (_SHAPE_KEY, type_coerce(null(), String))
+    query: Select[Any] = select(*_COLUMNS, *extra)  # type: ignore[assignment]
     return _raw_batches(session, query.where(where).order_by(HashListEntryRow.id))
 
 
@@ -196,7 +247,7 @@ def entry_rows_at(
     """Every entry live at `version`, by id, as raw rows in batches (see `row_shape`);
     `size`: about how many entries the list has, if known."""
     where = and_(_in_list(session, list_id, size), _live_at(version))
-    return _release_rows(session, where)
+    return _release_rows(session, list_id, where)
 
 
 def addition_rows(
@@ -208,7 +259,7 @@ def addition_rows(
         HashListEntryRow.added_in > since,
         _live_at(version),
     )
-    return _release_rows(session, where)
+    return _release_rows(session, list_id, where)
 
 
 def entries_at(

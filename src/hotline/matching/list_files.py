@@ -9,7 +9,8 @@ line per live entry. `hotline lists export` writes them; `hotline match` reads t
      "timestamp": 0.0}, …]}
 
 `vpdq` is a video's vPDQ, one object a frame; `hotline match` matches a video against it as
-a whole (see `hotline.matching.video`).
+a whole (see `hotline.matching.video`). A plug-in signal type's hash is a key named after it
+(`"dhash": "f0f0…"` for the example plug-in), checked by that plug-in when read.
 
 Signed releases (`hotline lists release`) write this same format as `entries.jsonl`, with
 `added_at`, `jurisdictions` and `metadata` on each entry, which matching does not need.
@@ -57,6 +58,7 @@ def write(out: IO[str], info: ListInfo, entries: Iterable[ListEntry], at: dateti
             record["pdq_quality"] = entry.pdq_quality
         if entry.vpdq:
             record[VPDQ] = vpdq_records(entry.vpdq)
+        record.update(sorted(entry.signals.items()))
         out.write(json.dumps(record) + "\n")
         written += 1
     return written
@@ -142,4 +144,11 @@ def _entry(number: int, data: Any, seen: set[int]) -> ListEntry:
         raise ListFileError(f"line {number}: {details}") from exc
     hashes = {k: getattr(new, k) for k in HASH_TYPES}
     frames = vpdq_of(new.vpdq)
-    return ListEntry(entry_id, new.category, pdq_quality=new.pdq_quality, vpdq=frames, **hashes)
+    return ListEntry(
+        entry_id,
+        new.category,
+        pdq_quality=new.pdq_quality,
+        vpdq=frames,
+        signals=new.signals,
+        **hashes,
+    )
