@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.errors import Conflict
-from hotline.lists import import_cli
+from hotline.lists import actions, import_cli
 from hotline.lists.import_cli import import_command
 from hotline.matching import store
 from hotline.matching.matcher import DatabaseSource, Matcher
@@ -176,7 +176,7 @@ def test_a_failure_mid_transaction_stores_nothing(
     def refuse(*args: object) -> None:
         raise Conflict("simulated failure after the entries were added")
 
-    monkeypatch.setattr(import_cli.lists_store, "set_source", refuse)
+    monkeypatch.setattr(actions.lists_store, "set_source", refuse)
     path = vics_file(tmp_path, good_media())
     result = runner.invoke(app, ["bank", str(path), "--format", "vics"])
     assert result.exit_code == 2

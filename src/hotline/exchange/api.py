@@ -27,10 +27,9 @@ from hotline.errors import (
     UnsupportedMediaType,
     error_responses,
 )
-from hotline.exchange import auth, forwarding, inbound, messages, protocol
+from hotline.exchange import actions, auth, forwarding, inbound, messages, protocol
 from hotline.exchange.partners import Partner
 from hotline.exchange.protocol import Refused
-from hotline.security import audit
 from hotline.security.ratelimit import RateLimiter
 from hotline.web.deps import client_address, get_db, get_settings
 
@@ -141,14 +140,7 @@ def _handle(
         if retry_after is not None:
             raise RateLimited("too many refused exchange requests", retry_after) from exc
         with db.write() as session:
-            audit.record(
-                session,
-                audit.SYSTEM,
-                "exchange.refused",
-                "partner",
-                (exc.partner or "-")[:64],
-                {"reason": exc.reason.value, "endpoint": path},
-            )
+            actions.record_refusal(session, exc, path)
         raise Unauthorized(REFUSED) from exc
 
 

@@ -1,7 +1,8 @@
 """`hotline partner …`: this instance's exchange key, and the partner hotlines it talks to.
 
 Admins of two hotlines exchange what `hotline partner key` prints, then each runs
-`hotline partner add` with the other's. Exit codes: 0 done; 2 bad input or settings.
+`hotline partner add` with the other's. Commands act as the operator (`Actor.operator()`) through
+`exchange.actions`, which write the audit entries. Exit codes: 0 done; 2 bad input or settings.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ import typer
 
 from hotline.cli_support import app_error, configured, fail
 from hotline.errors import AppError
-from hotline.exchange import keys, partners, protocol
-from hotline.security import audit
-
-ACTOR = "cli"
+from hotline.exchange import actions, keys, partners, protocol
+from hotline.security.permissions import Actor
 
 partner_app = typer.Typer(
     help="Partner hotlines and this instance's exchange key.", no_args_is_help=True
@@ -43,15 +42,7 @@ def key_command(
             )
         with db.write() as session:
             if rotate:
-                old, me = keys.rotate(session, settings.secret)
-                audit.record(
-                    session,
-                    ACTOR,
-                    "exchange.key_rotated",
-                    "exchange_key",
-                    me.key_id,
-                    {"retired": old.key_id if old else None},
-                )
+                _, me = actions.rotate_key(session, Actor.operator(), settings.secret)
             else:
                 me = keys.current(session, settings.secret)
     if rotate:
@@ -71,18 +62,8 @@ def add_command(
     """Add a partner hotline (enabled)."""
     try:
         with configured() as (_, db), db.write() as session:
-            partner = partners.add(session, name, countries, url, public_key)
-            audit.record(
-                session,
-                ACTOR,
-                "partner.added",
-                "partner",
-                partner.id,
-                {
-                    "name": partner.name,
-                    "countries": list(partner.countries),
-                    "key_id": partner.key_id,
-                },
+            partner = actions.add_partner(
+                session, Actor.operator(), name, countries, url, public_key
             )
     except AppError as exc:
         raise app_error(exc) from exc
@@ -97,10 +78,7 @@ def set_key_command(
     """Replace a partner's public key after it rotated its own."""
     try:
         with configured() as (_, db), db.write() as session:
-            partner = partners.set_key(session, name, public_key)
-            audit.record(
-                session, ACTOR, "partner.key_set", "partner", partner.id, {"key_id": partner.key_id}
-            )
+            partner = actions.set_partner_key(session, Actor.operator(), name, public_key)
     except AppError as exc:
         raise app_error(exc) from exc
     typer.echo(f"updated {_describe(partner)}")
@@ -120,9 +98,7 @@ def list_command() -> None:
 def _set_enabled(name: str, enabled: bool) -> None:
     try:
         with configured() as (_, db), db.write() as session:
-            partner = partners.set_enabled(session, name, enabled)
-            action = "partner.enabled" if enabled else "partner.disabled"
-            audit.record(session, ACTOR, action, "partner", partner.id, {"name": partner.name})
+            partner = actions.set_partner_enabled(session, Actor.operator(), name, enabled)
     except AppError as exc:
         raise app_error(exc) from exc
     typer.echo(_describe(partner))

@@ -12,8 +12,7 @@ from starlette.datastructures import FormData
 
 from hotline.config import Settings
 from hotline.errors import AppError
-from hotline.exchange import forwarding, inbound, keys, partners, protocol
-from hotline.security import audit
+from hotline.exchange import actions, forwarding, inbound, keys, partners, protocol
 from hotline.security.permissions import Action, Actor
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
@@ -22,8 +21,7 @@ from hotline.web.templating import render
 router = APIRouter(prefix="/staff/partners", include_in_schema=False)
 
 
-def _context(session: Session, settings: Settings) -> dict[str, Any]:
-    found = partners.listing(session)
+def _context(session: Session, settings: Settings, found: list[partners.Partner]) -> dict[str, Any]:
     names = {p.id: p.name for p in found}
     return {
         "items": found,
@@ -42,8 +40,7 @@ def partner_list(
     request: Request, actor: Actor = Depends(require(Action.partners_manage))
 ) -> Response:
     with get_db(request).write() as session:
-        context = _context(session, get_settings(request))
-        audit.record(session, actor.username, "partners.view", "partner", "*", {})
+        context = _context(session, get_settings(request), actions.view_partners(session, actor))
     return render(request, "exchange/partners.html", context)
 
 
@@ -56,20 +53,17 @@ def partner_add(
     values = {k: str(form.get(k, "")) for k in ("name", "countries", "url", "public_key")}
     try:
         with get_db(request).write() as session:
-            added = partners.add(
-                session, values["name"], values["countries"], values["url"], values["public_key"]
-            )
-            audit.record(
+            actions.add_partner(
                 session,
-                actor.username,
-                "partner.added",
-                "partner",
-                added.id,
-                {"name": added.name, "countries": list(added.countries), "key_id": added.key_id},
+                actor,
+                values["name"],
+                values["countries"],
+                values["url"],
+                values["public_key"],
             )
     except AppError as exc:
         with get_db(request).write() as session:
-            context = _context(session, get_settings(request))
+            context = _context(session, get_settings(request), partners.listing(session))
         context["errors"] = {f.field: f.message for f in exc.fields} or {"name": exc.message}
         context["values"] = values
         return render(request, "exchange/partners.html", context, status_code=exc.status)
@@ -78,9 +72,8 @@ def partner_add(
 
 def _set_enabled(request: Request, actor: Actor, partner_id: int, enabled: bool) -> Response:
     with get_db(request).write() as session:
-        partner = partners.set_enabled(session, partners.get(session, partner_id).name, enabled)
-        action = "partner.enabled" if enabled else "partner.disabled"
-        audit.record(session, actor.username, action, "partner", partner.id, {"name": partner.name})
+        name = partners.get(session, partner_id).name
+        actions.set_partner_enabled(session, actor, name, enabled)
     return RedirectResponse("/staff/partners", status_code=303)
 
 

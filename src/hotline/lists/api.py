@@ -22,14 +22,13 @@ from starlette.concurrency import run_in_threadpool
 from hotline import json_input
 from hotline.config import Settings
 from hotline.errors import InvalidInput, NotFound, error_responses
+from hotline.lists import actions, signing
 from hotline.lists import release as releases
-from hotline.lists import signing
 from hotline.lists import store as lists_store
 from hotline.lists.model import Manifest
 from hotline.matching import store as match_store
 from hotline.matching.api import admit, bearer_token
 from hotline.matching.service import MatchService, service_for
-from hotline.security import audit
 
 router = APIRouter(
     prefix="/api/v1/lists",
@@ -128,20 +127,7 @@ def _audit_download(
     svc: MatchService, key: match_store.StoredKey, name: str, manifest: Manifest, file: str
 ) -> None:
     with svc.db.write() as session:
-        audit.record(
-            session,
-            f"member:{key.member}",
-            "hash_list.downloaded",
-            "hash_list",
-            name,
-            {
-                "version": manifest.version,
-                "kind": manifest.kind,
-                "since": manifest.since,
-                "file": file,
-                "key": key.prefix,
-            },
-        )
+        actions.record_download(session, key, name, manifest, file)
 
 
 def _release_manifest(svc: MatchService, name: str, version: int) -> tuple[Path, Manifest]:

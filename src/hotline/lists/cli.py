@@ -3,7 +3,8 @@
 A list's entries (create, add-entries, withdraw, export: entries_cli.py), imports
 (import_cli.py), and here configure, sync from grades, release, verify, keys, deltas. Exit
 codes: 0 done; 1 the command ran and found a problem (a release that does not verify, a delta
-that does not fit); 2 a usage or settings error.
+that does not fit); 2 a usage or settings error. Commands that change a list act as the
+operator (`Actor.operator()`) through `lists.actions`, which write the audit entries.
 """
 
 from __future__ import annotations
@@ -21,15 +22,13 @@ import typer
 
 from hotline.cli_support import app_error, configured, fail
 from hotline.errors import AppError
-from hotline.lists import entries_cli, from_grades, offline, release, signing, text_lists
+from hotline.lists import actions, entries_cli, offline, release, signing, text_lists
 from hotline.lists import store as lists_store
 from hotline.lists.api import release_root
 from hotline.lists.import_cli import import_command
-from hotline.lists.model import ListConfig
 from hotline.lists.verify import VerifyError, verify_dir
-from hotline.security import audit
+from hotline.security.permissions import Actor
 
-ACTOR = "cli"
 lists_app = typer.Typer(help="Hash lists that members match against.", no_args_is_help=True)
 lists_app.command("create")(entries_cli.lists_create)
 lists_app.command("list")(entries_cli.lists_list)
@@ -69,24 +68,14 @@ def lists_configure(
     """Choose what a list takes from grading and what its releases carry; prints the result."""
     try:
         with configured() as (_, db), db.write() as session:
-            current = json.loads(lists_store.get_config(session, name).to_json())
-            for key, value in (
-                ("categories", _csv_option(categories)),
-                ("fields", _csv_option(fields)),
-                ("formats", _csv_option(formats)),
-                ("jurisdictions", jurisdictions),
-            ):
-                if value is not None:
-                    current[key] = value
-            config = ListConfig.parse(current)
-            lists_store.set_config(session, name, config)
-            audit.record(
+            config = actions.configure(
                 session,
-                ACTOR,
-                "hash_list.configured",
-                "hash_list",
+                Actor.operator(),
                 name,
-                json.loads(config.to_json()),
+                categories=_csv_option(categories),
+                fields=_csv_option(fields),
+                formats=_csv_option(formats),
+                jurisdictions=jurisdictions,
             )
     except AppError as exc:
         raise app_error(exc) from exc
@@ -99,15 +88,7 @@ def lists_sync_grades(name: Annotated[str, typer.Argument(help="The list.")]) ->
     in the list's categories; each item joins once."""
     try:
         with configured() as (_, db), db.write() as session:
-            result = from_grades.sync(session, name)
-            audit.record(
-                session,
-                ACTOR,
-                "hash_list.synced_from_grades",
-                "hash_list",
-                name,
-                {"added": result.added, "version": result.version},
-            )
+            result = actions.sync_grades(session, Actor.operator(), name)
     except AppError as exc:
         raise app_error(exc) from exc
     typer.echo(
@@ -121,15 +102,7 @@ def lists_sync_urls(name: Annotated[str, typer.Argument(help="A url list.")]) ->
     """Add URLs found to hold criminal content; withdraw those whose removal is recorded."""
     try:
         with configured() as (_, db), db.write() as session:
-            change = text_lists.sync_urls(session, name)
-            audit.record(
-                session,
-                ACTOR,
-                "url_list.synced",
-                "hash_list",
-                name,
-                {"added": change.added, "withdrawn": change.withdrawn, "version": change.version},
-            )
+            change = actions.sync_urls(session, Actor.operator(), name)
     except AppError as exc:
         raise app_error(exc) from exc
     typer.echo(
@@ -169,15 +142,7 @@ def lists_add_terms(
         raise typer.Exit(1)
     try:
         with configured() as (_, db), db.write() as session:
-            change = text_lists.add_terms(session, name, terms)
-            audit.record(
-                session,
-                ACTOR,
-                "keyword_list.terms_added",
-                "hash_list",
-                name,
-                {"added": change.added, "version": change.version},
-            )
+            change = actions.add_terms(session, Actor.operator(), name, terms)
     except AppError as exc:
         raise app_error(exc) from exc
     typer.echo(f"added {change.added} terms to {name}: version {change.version}")
@@ -189,7 +154,8 @@ def lists_release(name: Annotated[str, typer.Argument(help="The list.")]) -> Non
     release, a manifest of SHA-256s and its Ed25519 signature."""
     try:
         with configured() as (settings, db):
-            made = release.publish(db, release_root(settings), name, settings.secret, ACTOR)
+            actor = Actor.operator().username
+            made = release.publish(db, release_root(settings), name, settings.secret, actor)
     except AppError as exc:
         raise app_error(exc) from exc
     m = made.manifest
@@ -362,13 +328,5 @@ def keys_rotate() -> None:
     """Retire the current signing key and make a new one. Older releases keep verifying with
     the retired key; give members the new keyring."""
     with configured() as (settings, db), db.write() as session:
-        old, new = signing.rotate(session, settings.secret)
-        audit.record(
-            session,
-            ACTOR,
-            "list_signing_key.rotated",
-            "list_signing_key",
-            new.key_id,
-            {"retired": old.key_id if old else None},
-        )
+        old, new = actions.rotate_signing_key(session, Actor.operator(), settings.secret)
     typer.echo(f"new signing key {new.key_id}" + (f"; retired {old.key_id}" if old else ""))

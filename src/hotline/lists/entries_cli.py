@@ -17,11 +17,10 @@ import typer
 from hotline.cli_support import app_error, configured_database, fail
 from hotline.db.base import utcnow
 from hotline.errors import AppError
-from hotline.matching import list_files, store, validation
+from hotline.lists import actions
+from hotline.matching import store, validation
 from hotline.matching.model import NewEntry
-from hotline.security import audit
-
-ACTOR = "cli"
+from hotline.security.permissions import Actor
 
 
 def lists_create(
@@ -37,9 +36,13 @@ def lists_create(
     """Create an empty list: a hash list by default."""
     try:
         with configured_database() as db, db.write() as session:
-            info = store.create_list(session, name, description, pdq_max_distance, kind)
-            audit.record(
-                session, ACTOR, "hash_list.created", "hash_list", info.name, {"kind": kind}
+            info = actions.create_list(
+                session,
+                Actor.operator(),
+                name,
+                description=description,
+                pdq_max_distance=pdq_max_distance,
+                kind=kind,
             )
     except AppError as exc:
         raise app_error(exc) from exc
@@ -124,15 +127,7 @@ def lists_add_entries(
         raise fail("the file has no entries")
     try:
         with configured_database() as db, db.write() as session:
-            info = store.add_entries(session, name, entries)
-            audit.record(
-                session,
-                ACTOR,
-                "hash_list.entries_added",
-                "hash_list",
-                info.name,
-                {"added": len(entries), "version": info.version},
-            )
+            info = actions.add_entries(session, Actor.operator(), name, entries)
     except AppError as exc:
         raise app_error(exc) from exc
     typer.echo(
@@ -153,15 +148,8 @@ def lists_withdraw(
         raise fail("give a --reason for the withdrawal")
     try:
         with configured_database() as db, db.write() as session:
-            count = store.withdraw_entries(session, name, entry_ids, reason.strip())
-            info = store.get_list(session, name)
-            audit.record(
-                session,
-                ACTOR,
-                "hash_list.entries_withdrawn",
-                "hash_list",
-                info.name,
-                {"withdrawn": count, "version": info.version, "reason": reason.strip()},
+            count, info = actions.withdraw_entries(
+                session, Actor.operator(), name, entry_ids, reason
             )
     except AppError as exc:
         raise app_error(exc) from exc
@@ -175,22 +163,13 @@ def lists_export(
     """Export a list's live entries for offline matching (`hotline match --list FILE`)."""
     partial = out.with_name(out.name + ".partial")
     try:
-        # A write transaction holding the list's row: no change lands mid-export, so the
-        # file is exactly the version its header names.
-        with configured_database() as db, db.write() as session:
-            info = store.get_list(session, name, lock=True)
-            with partial.open("w", encoding="utf-8") as handle:
-                written = list_files.write(
-                    handle, info, store.live_entries(session, info.id), utcnow()
-                )
-            audit.record(
-                session,
-                ACTOR,
-                "hash_list.exported",
-                "hash_list",
-                info.name,
-                {"version": info.version, "entries": written},
-            )
+        # Written beside `out` and moved into place only once the export committed.
+        with (
+            configured_database() as db,
+            db.write() as session,
+            partial.open("w", encoding="utf-8") as handle,
+        ):
+            info, written = actions.export_list(session, Actor.operator(), name, handle, utcnow())
         partial.replace(out)
     except AppError as exc:
         partial.unlink(missing_ok=True)

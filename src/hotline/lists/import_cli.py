@@ -1,10 +1,11 @@
 """`hotline lists import NAME FILE --format csv|vics|ncmec|stopncii [--create]`.
 
 Every record is checked first (`imports.parse`); a file with any problem stores nothing.
-A clean file is stored in one transaction: the list (with `--create`), its entries as one
-new version, the list's provenance (`hash_lists.source`) and the audit record, or none of
-them. Exit codes as in `hotline.matching.cli`: 0 imported; 1 the file has problems or
-nothing to import; 2 a usage error (no such file, unknown format, list missing or existing).
+A clean file is stored by `lists.actions.import_list` in one transaction: the list (with
+`--create`), its entries as one new version, the list's provenance (`hash_lists.source`) and
+the audit record, or none of them. Exit codes as in `hotline.matching.cli`: 0 imported; 1
+the file has problems or nothing to import; 2 a usage error (no such file, unknown format,
+list missing or existing).
 """
 
 from __future__ import annotations
@@ -16,14 +17,11 @@ from typing import Annotated
 import typer
 
 from hotline.cli_support import app_error, configured_database, fail
-from hotline.db.base import utcnow
 from hotline.errors import AppError, NotFound
-from hotline.lists import imports
-from hotline.lists import store as lists_store
-from hotline.matching import store, validation
-from hotline.security import audit
+from hotline.lists import actions, imports
+from hotline.matching import validation
+from hotline.security.permissions import Actor
 
-ACTOR = "cli"
 SHOWN_PROBLEMS = 200  # more would bury the first ones; the count says how many there are
 
 
@@ -78,34 +76,20 @@ def import_command(
     if not batch.entries:
         typer.echo(f"nothing to import: {_skipped(batch)}", err=True)
         raise typer.Exit(1)
-    counts = {
-        "format": kind,
-        "records": batch.records,
-        "added": len(batch.entries),
-        "skipped": batch.skipped_total,
-        "duplicates": batch.duplicates,
-    }
     try:
         with configured_database() as db, db.write() as session:
-            if create:
-                store.create_list(session, name, description)
-                audit.record(session, ACTOR, "hash_list.created", "hash_list", name, {})
-            try:
-                info = store.add_entries(session, name, batch.entries)
-            except NotFound as exc:
-                raise NotFound(f"{exc.message} (use --create to make it)") from exc
-            at = utcnow().isoformat(timespec="seconds")
-            lists_store.set_source(
-                session, name, f"{kind}:{path.name} sha256={digest} imported {at}"
-            )
-            audit.record(
+            info = actions.import_list(
                 session,
-                ACTOR,
-                "hash_list.imported",
-                "hash_list",
-                info.name,
-                {**counts, "version": info.version},
+                Actor.operator(),
+                name,
+                batch,
+                source_name=path.name,
+                sha256=digest,
+                create=create,
+                description=description,
             )
+    except NotFound as exc:
+        raise app_error(NotFound(f"{exc.message} (use --create to make it)")) from exc
     except AppError as exc:
         raise app_error(exc) from exc
     repeated = f"; {batch.duplicates} repeated hashes not added twice" if batch.duplicates else ""

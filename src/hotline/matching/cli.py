@@ -1,6 +1,7 @@
 """`hotline member` and `hotline match` (the lists' own commands are `hotline.lists.cli`).
 
-`hotline.cli` registers them.
+`hotline.cli` registers them. Member commands act as the operator (`Actor.operator()`)
+through `matching.actions`, which write the audit entries.
 Exit codes as elsewhere: 0 done; 1 the command ran and found a problem (an entries file with
 bad lines, inputs that could not be matched); 2 a usage or settings error.
 """
@@ -19,16 +20,14 @@ from hotline.errors import AppError
 from hotline.hashing import HashingError
 from hotline.hashing.cli import collect_files
 from hotline.hashing.media import hash_file
-from hotline.matching import inputs, list_files, store, validation
+from hotline.matching import actions, inputs, list_files, store, validation
 from hotline.matching.matcher import Matcher, StaticSource
 from hotline.matching.model import HASH_TYPES, HashQuery, ListVersion
-from hotline.security import audit
+from hotline.security.permissions import Actor
 
 member_app = typer.Typer(help="Industry members and their API keys.", no_args_is_help=True)
 key_app = typer.Typer(help="Members' API keys (shown once, stored hashed).", no_args_is_help=True)
 member_app.add_typer(key_app, name="key")
-
-ACTOR = "cli"
 
 
 def _when(value: Any) -> str:
@@ -45,10 +44,7 @@ def member_add(
     """Add an industry member."""
     try:
         with configured_database() as db, db.write() as session:
-            member = store.create_member(session, name)
-            audit.record(
-                session, ACTOR, "member.created", "member", member.id, {"name": member.name}
-            )
+            member = actions.add_member(session, Actor.operator(), name)
     except AppError as exc:
         raise app_error(exc) from exc
     typer.echo(f"added member {member.name}")
@@ -78,15 +74,7 @@ def key_create(
     """Issue an API key. It is printed once, on stdout; only its hash is kept."""
     try:
         with configured_database() as db, db.write() as session:
-            issued, info = store.create_key(session, member, list_name)
-            audit.record(
-                session,
-                ACTOR,
-                "member_key.created",
-                "member_key",
-                info.prefix,
-                {"member": info.member, "lists": list(info.scopes)},
-            )
+            issued, info = actions.create_key(session, Actor.operator(), member, list_name)
     except AppError as exc:
         raise app_error(exc) from exc
     typer.echo(issued.key)
@@ -102,15 +90,7 @@ def key_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix (hlk
     """Revoke a key; requests with it are refused from now on."""
     try:
         with configured_database() as db, db.write() as session:
-            info = store.revoke_key(session, prefix)
-            audit.record(
-                session,
-                ACTOR,
-                "member_key.revoked",
-                "member_key",
-                info.prefix,
-                {"member": info.member},
-            )
+            info = actions.revoke_key(session, Actor.operator(), prefix)
     except AppError as exc:
         raise app_error(exc) from exc
     typer.echo(f"revoked hlk_{info.prefix} ({info.member})")

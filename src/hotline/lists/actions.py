@@ -1,0 +1,243 @@
+"""List use cases: one function per action, called by `hotline lists …` (and any page, API or
+job that comes) alike (docs/architecture.md, "Actions").
+
+Each runs in the caller's transaction and never commits: the permission check
+(`lists.manage`, through `permissions.allowed`), validation, the writes through the stores,
+and its audit entry (counts and versions, never a hash). `import_list` is the one place an
+imported list is written, with its provenance. A member's download is audited by
+`record_download`: the member's key was admitted by the API, so it takes no staff actor.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy.orm import Session
+
+from hotline.db.base import utcnow
+from hotline.errors import FieldError, Forbidden, InvalidInput
+from hotline.lists import from_grades, imports, signing, text_lists
+from hotline.lists import store as lists_store
+from hotline.lists.model import ListConfig, Manifest
+from hotline.matching import list_files, store
+from hotline.matching.model import ListInfo, NewEntry
+from hotline.security import audit
+from hotline.security.permissions import Action, Actor, allowed
+
+_LIST = "hash_list"  # the audit object type of every kind of list
+
+
+def _permit(actor: Actor) -> None:
+    if not allowed(actor, Action.lists_manage):
+        raise Forbidden("your role does not allow managing lists")
+
+
+def _record(session: Session, actor: Actor, action: str, name: str, detail: dict[str, Any]) -> None:
+    audit.record(session, actor.username, action, _LIST, name, detail)
+
+
+# -- a list and its entries ----------------------------------------------------------------------
+
+
+def create_list(
+    session: Session,
+    actor: Actor,
+    name: str,
+    *,
+    description: str = "",
+    pdq_max_distance: int = 31,
+    kind: str = "hash",
+) -> ListInfo:
+    """Create an empty list: hash (matched), url (confirmed URLs) or keyword (terms)."""
+    _permit(actor)
+    info = store.create_list(session, name, description, pdq_max_distance, kind)
+    _record(session, actor, "hash_list.created", info.name, {"kind": kind})
+    return info
+
+
+def add_entries(session: Session, actor: Actor, name: str, entries: Sequence[NewEntry]) -> ListInfo:
+    """Add validated entries as one new version of a hash list."""
+    _permit(actor)
+    info = store.add_entries(session, name, entries)
+    detail = {"added": len(entries), "version": info.version}
+    _record(session, actor, "hash_list.entries_added", info.name, detail)
+    return info
+
+
+def withdraw_entries(
+    session: Session, actor: Actor, name: str, entry_ids: Sequence[int], reason: str
+) -> tuple[int, ListInfo]:
+    """Withdraw entries (one new version); the reason travels in the next release's delta.
+    Returns how many were withdrawn, and the list after."""
+    _permit(actor)
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(
+            "say why the entries are withdrawn",
+            fields=[FieldError("reason", "found wrong, regraded, …: it goes to members")],
+        )
+    count = store.withdraw_entries(session, name, entry_ids, reason)
+    info = store.get_list(session, name)
+    detail = {"withdrawn": count, "version": info.version, "reason": reason}
+    _record(session, actor, "hash_list.entries_withdrawn", info.name, detail)
+    return count, info
+
+
+def export_list(
+    session: Session, actor: Actor, name: str, out: IO[str], at: datetime
+) -> tuple[ListInfo, int]:
+    """Write a list's live entries to `out` for offline matching: (the list, entries written).
+    The list's row is held, so no change lands mid-export: the file is exactly the version
+    its header names. The caller owns `out` (and drops it if this raises)."""
+    _permit(actor)
+    info = store.get_list(session, name, lock=True)
+    written = list_files.write(out, info, store.live_entries(session, info.id), at)
+    detail = {"version": info.version, "entries": written}
+    _record(session, actor, "hash_list.exported", info.name, detail)
+    return info, written
+
+
+def import_list(
+    session: Session,
+    actor: Actor,
+    name: str,
+    batch: imports.ImportBatch,
+    *,
+    source_name: str,
+    sha256: str,
+    create: bool = False,
+    description: str = "",
+) -> ListInfo:
+    """Store a parsed external list (`imports.parse`): the list (with `create`), its entries
+    as one new version, its provenance (`hash_lists.source`: format, file name, SHA-256, when)
+    and the audit entry, or (on any refusal) none of them. A batch with problems, or with
+    nothing in it, is refused: an import is every record or none."""
+    _permit(actor)
+    if batch.format not in imports.FORMATS:
+        known = ", ".join(imports.FORMATS)
+        raise InvalidInput(f"unknown format {batch.format!r}; use one of {known}")
+    if batch.problems:
+        raise InvalidInput(f"the file has {len(batch.problems)} problems; nothing was imported")
+    if not batch.entries:
+        raise InvalidInput("the file has nothing to import")
+    if create:
+        create_list(session, actor, name, description=description)
+    info = store.add_entries(session, name, batch.entries)
+    at = utcnow().isoformat(timespec="seconds")
+    lists_store.set_source(
+        session, info.name, f"{batch.format}:{source_name} sha256={sha256} imported {at}"
+    )
+    detail = {
+        "format": batch.format,
+        "records": batch.records,
+        "added": len(batch.entries),
+        "skipped": batch.skipped_total,
+        "duplicates": batch.duplicates,
+        "version": info.version,
+    }
+    _record(session, actor, "hash_list.imported", info.name, detail)
+    return info
+
+
+# -- what a list takes and carries ---------------------------------------------------------------
+
+
+def configure(
+    session: Session,
+    actor: Actor,
+    name: str,
+    *,
+    categories: Sequence[str] | None = None,
+    fields: Sequence[str] | None = None,
+    formats: Sequence[str] | None = None,
+    jurisdictions: bool | None = None,
+) -> ListConfig:
+    """Change what a list takes from grading and what its releases carry; a setting left None
+    keeps its value. Every problem at once (InvalidInput)."""
+    _permit(actor)
+    current = json.loads(lists_store.get_config(session, name).to_json())
+    changes = {
+        "categories": None if categories is None else list(categories),
+        "fields": None if fields is None else list(fields),
+        "formats": None if formats is None else list(formats),
+        "jurisdictions": jurisdictions,
+    }
+    current.update({k: v for k, v in changes.items() if v is not None})
+    config = ListConfig.parse(current)
+    lists_store.set_config(session, name, config)
+    _record(session, actor, "hash_list.configured", name, json.loads(config.to_json()))
+    return config
+
+
+def sync_grades(session: Session, actor: Actor, name: str) -> from_grades.SyncResult:
+    """Add the verified items in the list's categories not yet on it (each joins once)."""
+    _permit(actor)
+    result = from_grades.sync(session, name)
+    detail = {"added": result.added, "version": result.version}
+    _record(session, actor, "hash_list.synced_from_grades", name, detail)
+    return result
+
+
+def sync_urls(session: Session, actor: Actor, name: str) -> text_lists.Change:
+    """Add URLs confirmed criminal; withdraw those whose removal is recorded."""
+    _permit(actor)
+    change = text_lists.sync_urls(session, name)
+    detail = {"added": change.added, "withdrawn": change.withdrawn, "version": change.version}
+    _record(session, actor, "url_list.synced", name, detail)
+    return change
+
+
+def add_terms(
+    session: Session, actor: Actor, name: str, terms: Sequence[text_lists.Term]
+) -> text_lists.Change:
+    """Add curated terms to a keyword list: all of them, or (one already listed) none."""
+    _permit(actor)
+    change = text_lists.add_terms(session, name, terms)
+    detail = {"added": change.added, "version": change.version}
+    _record(session, actor, "keyword_list.terms_added", name, detail)
+    return change
+
+
+def rotate_signing_key(
+    session: Session, actor: Actor, secret: bytes
+) -> tuple[signing.PublicKey | None, signing.PublicKey]:
+    """Retire the release-signing key and make a new one: (retired, new). Older releases
+    keep verifying with the retired key."""
+    _permit(actor)
+    old, new = signing.rotate(session, secret)
+    audit.record(
+        session,
+        actor.username,
+        "list_signing_key.rotated",
+        "list_signing_key",
+        new.key_id,
+        {"retired": old.key_id if old else None},
+    )
+    return old, new
+
+
+# -- members' downloads --------------------------------------------------------------------------
+
+
+def record_download(
+    session: Session, key: store.StoredKey, name: str, manifest: Manifest, file: str
+) -> None:
+    """A member downloaded one file of a release or delta: audited with the member's name and
+    key prefix (the API admitted the key for this list first)."""
+    audit.record(
+        session,
+        f"member:{key.member}",
+        "hash_list.downloaded",
+        _LIST,
+        name,
+        {
+            "version": manifest.version,
+            "kind": manifest.kind,
+            "since": manifest.since,
+            "file": file,
+            "key": key.prefix,
+        },
+    )

@@ -1,0 +1,67 @@
+"""Industry members and their API keys: one function per action, called by `hotline member …`
+(and any page or API that comes) alike (docs/architecture.md, "Actions").
+
+Each runs in the caller's transaction and never commits: the permission check
+(`members.manage`, through `permissions.allowed`), the write through `store`, and its audit
+entry. A key itself is never audited, only its prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from hotline.errors import Forbidden
+from hotline.matching import keys, store
+from hotline.matching.model import KeyInfo, Member
+from hotline.security import audit
+from hotline.security.permissions import Action, Actor, allowed
+
+
+def _permit(actor: Actor) -> None:
+    if not allowed(actor, Action.members_manage):
+        raise Forbidden("your role does not allow managing members or their keys")
+
+
+def add_member(session: Session, actor: Actor, name: str) -> Member:
+    """Add an industry member (a unique short name)."""
+    _permit(actor)
+    member = store.create_member(session, name)
+    audit.record(
+        session, actor.username, "member.created", "member", member.id, {"name": member.name}
+    )
+    return member
+
+
+def create_key(
+    session: Session, actor: Actor, member: str, lists: Sequence[str]
+) -> tuple[keys.IssuedKey, KeyInfo]:
+    """Issue a key for `member` scoped to `lists`; the key is returned once, only its hash
+    is kept, and the audit entry names its prefix."""
+    _permit(actor)
+    issued, info = store.create_key(session, member, lists)
+    audit.record(
+        session,
+        actor.username,
+        "member_key.created",
+        "member_key",
+        info.prefix,
+        {"member": info.member, "lists": list(info.scopes)},
+    )
+    return issued, info
+
+
+def revoke_key(session: Session, actor: Actor, prefix: str) -> KeyInfo:
+    """Revoke a key at once (revoking twice is harmless, and audited again)."""
+    _permit(actor)
+    info = store.revoke_key(session, prefix)
+    audit.record(
+        session,
+        actor.username,
+        "member_key.revoked",
+        "member_key",
+        info.prefix,
+        {"member": info.member},
+    )
+    return info
