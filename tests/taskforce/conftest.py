@@ -23,7 +23,7 @@ LIMITS = Limits(
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
+def dask_client() -> Iterator[Client]:
     with cluster.connect(workers=2, processes=False) as dask_client:
         yield dask_client
 

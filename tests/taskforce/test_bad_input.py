@@ -29,8 +29,10 @@ def _source(db: Database) -> CaseSourceRow:
         return session.execute(select(CaseSourceRow)).scalar_one()
 
 
-def _refused(db: Database, client: Client, path: Path, **limits: int) -> str:
-    report = run_import(db, "bad", [path], client, limits=dataclasses.replace(LIMITS, **limits))
+def _refused(db: Database, dask_client: Client, path: Path, **limits: int) -> str:
+    report = run_import(
+        db, "bad", [path], dask_client, limits=dataclasses.replace(LIMITS, **limits)
+    )
     (source,) = report.sources
     assert source.outcome == "refused", source
     row = _source(db)
@@ -49,14 +51,14 @@ def _tar(path: Path, entries: list[tuple[tarfile.TarInfo, bytes | None]]) -> Pat
     return path
 
 
-def test_a_corrupt_zip_is_refused(db: Database, client: Client, tmp_path: Path) -> None:
+def test_a_corrupt_zip_is_refused(db: Database, dask_client: Client, tmp_path: Path) -> None:
     path = tmp_path / "broken.zip"
     path.write_bytes(b"PK\x03\x04 this is not really a zip archive")
-    assert "not a readable zip archive" in _refused(db, client, path)
+    assert "not a readable zip archive" in _refused(db, dask_client, path)
 
 
 def test_a_zip_with_a_damaged_member_is_refused_whole(
-    db: Database, client: Client, tmp_path: Path
+    db: Database, dask_client: Client, tmp_path: Path
 ) -> None:
     path = tmp_path / "damaged.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
@@ -66,10 +68,10 @@ def test_a_zip_with_a_damaged_member_is_refused_whole(
     at = data.find(drawn(2)[100:120])
     data[at : at + 8] = b"XXXXXXXX"  # the CRC no longer matches
     path.write_bytes(bytes(data))
-    assert "corrupt zip archive" in _refused(db, client, path)
+    assert "corrupt zip archive" in _refused(db, dask_client, path)
 
 
-def test_a_truncated_tar_gz_is_refused(db: Database, client: Client, tmp_path: Path) -> None:
+def test_a_truncated_tar_gz_is_refused(db: Database, dask_client: Client, tmp_path: Path) -> None:
     path = tmp_path / "cut.tar.gz"
     with tarfile.open(path, "w:gz") as archive:
         for seed in range(4):
@@ -78,37 +80,41 @@ def test_a_truncated_tar_gz_is_refused(db: Database, client: Client, tmp_path: P
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    assert "corrupt tar archive" in _refused(db, client, path)
+    assert "corrupt tar archive" in _refused(db, dask_client, path)
 
 
-def test_an_empty_set_is_refused(db: Database, client: Client, tmp_path: Path) -> None:
+def test_an_empty_set_is_refused(db: Database, dask_client: Client, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert _refused(db, client, empty) == "the source holds no files"
+    assert _refused(db, dask_client, empty) == "the source holds no files"
 
 
-def test_a_zip_bomb_is_refused_by_its_ratio(db: Database, client: Client, tmp_path: Path) -> None:
+def test_a_zip_bomb_is_refused_by_its_ratio(
+    db: Database, dask_client: Client, tmp_path: Path
+) -> None:
     path = tmp_path / "bomb.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("zeros.png", b"\0" * 2_000_000)
-    assert "compression ratio above 100" in _refused(db, client, path)
+    assert "compression ratio above 100" in _refused(db, dask_client, path)
 
 
-def test_caps_on_file_count_and_total_size(db: Database, client: Client, tmp_path: Path) -> None:
+def test_caps_on_file_count_and_total_size(
+    db: Database, dask_client: Client, tmp_path: Path
+) -> None:
     path = _tar(
         tmp_path / "many.tar",
         [(tarfile.TarInfo(f"f{i}.png"), drawn(i)) for i in range(5)],
     )
-    assert "more than 4 files" in _refused(db, client, path, max_members=4)
+    assert "more than 4 files" in _refused(db, dask_client, path, max_members=4)
     with db.write() as session:  # a second case set for the second cap
         session.execute(CaseSourceRow.__table__.delete())
     assert "unpacks to more than 2,000 bytes" in _refused(
-        db, client, path, max_total_bytes=2000, max_ratio=1000
+        db, dask_client, path, max_total_bytes=2000, max_ratio=1000
     )
 
 
 def test_links_escaping_paths_and_devices_are_recorded_per_file(
-    db: Database, client: Client, tmp_path: Path
+    db: Database, dask_client: Client, tmp_path: Path
 ) -> None:
     link = tarfile.TarInfo("link.png")
     link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
@@ -127,7 +133,7 @@ def test_links_escaping_paths_and_devices_are_recorded_per_file(
             (device, None),
         ],
     )
-    report = run_import(db, "tricks", [path], client)
+    report = run_import(db, "tricks", [path], dask_client)
     assert report.sources[0].outcome == "imported"
     with db.read() as session:
         case = store.find(session, "tricks")
@@ -144,7 +150,9 @@ def test_links_escaping_paths_and_devices_are_recorded_per_file(
     assert [r.member for r in rows if r.status == "hashed"] == ["ok.png"]
 
 
-def test_zip_links_and_escapes_are_recorded(db: Database, client: Client, tmp_path: Path) -> None:
+def test_zip_links_and_escapes_are_recorded(
+    db: Database, dask_client: Client, tmp_path: Path
+) -> None:
     path = tmp_path / "tricks.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("ok.png", drawn(1))
@@ -152,7 +160,7 @@ def test_zip_links_and_escapes_are_recorded(db: Database, client: Client, tmp_pa
         link = zipfile.ZipInfo("link.png")
         link.external_attr = 0o120777 << 16  # a symlink's mode
         archive.writestr(link, "/etc/passwd")
-    run_import(db, "ziptricks", [path], client)
+    run_import(db, "ziptricks", [path], dask_client)
     with db.read() as session:
         case = store.find(session, "ziptricks")
         assert case is not None
@@ -163,42 +171,44 @@ def test_zip_links_and_escapes_are_recorded(db: Database, client: Client, tmp_pa
     }
 
 
-def test_a_folder_symlink_is_not_followed(db: Database, client: Client, tmp_path: Path) -> None:
+def test_a_folder_symlink_is_not_followed(
+    db: Database, dask_client: Client, tmp_path: Path
+) -> None:
     folder = tmp_path / "f"
     folder.mkdir()
     (folder / "a.png").write_bytes(drawn(1))
     outside = tmp_path / "outside.png"
     outside.write_bytes(drawn(2))
     (folder / "b.png").symlink_to(outside)
-    report = run_import(db, "links", [folder], client)
+    report = run_import(db, "links", [folder], dask_client)
     assert (report.case_set.items, report.case_set.failed) == (1, 1)
 
 
-def test_files_over_the_size_cap_fail(db: Database, client: Client, tmp_path: Path) -> None:
+def test_files_over_the_size_cap_fail(db: Database, dask_client: Client, tmp_path: Path) -> None:
     folder = tmp_path / "f"
     folder.mkdir()
     (folder / "big.png").write_bytes(drawn(1, size=(800, 600)))
     (folder / "small.png").write_bytes(drawn(2, size=(16, 12)))
     limits = dataclasses.replace(LIMITS, max_member_bytes=2000)
-    report = run_import(db, "caps", [folder], client, limits=limits)
+    report = run_import(db, "caps", [folder], dask_client, limits=limits)
     assert (report.case_set.items, report.case_set.failed) == (1, 1)
 
 
 def test_missing_or_unknown_sources_are_refused_before_anything_is_written(
-    db: Database, client: Client, tmp_path: Path
+    db: Database, dask_client: Client, tmp_path: Path
 ) -> None:
     odd = tmp_path / "list.docx"
     odd.write_bytes(b"x")
     with pytest.raises(InvalidInput) as caught:
-        run_import(db, "none", [tmp_path / "missing", odd], client)
+        run_import(db, "none", [tmp_path / "missing", odd], dask_client)
     assert len(caught.value.fields) == 2
     with db.read() as session:
         assert store.find(session, "none") is None
 
 
-def test_a_bad_case_set_name_is_refused(db: Database, client: Client, tmp_path: Path) -> None:
+def test_a_bad_case_set_name_is_refused(db: Database, dask_client: Client, tmp_path: Path) -> None:
     folder = tmp_path / "f"
     folder.mkdir()
     (folder / "a.png").write_bytes(drawn(1))
     with pytest.raises(InvalidInput):
-        run_import(db, "  ", [folder], client)
+        run_import(db, "  ", [folder], dask_client)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from hotline.db.engine import Database
 from hotline.grading.media_store import MediaStore
+from hotline.hashing.media import hash_bytes
 from hotline.taskforce import store
 from hotline.taskforce.tables import CaseItemRow, CaseSourceRow
 from tests.taskforce.conftest import drawn, family_folder, run_import
@@ -32,10 +33,10 @@ def _summary(rows: list[CaseItemRow]) -> list[tuple[str, str, int, str | None]]:
 
 
 def test_folder_import_hashes_collapses_duplicates_and_records_failures(
-    db: Database, client: Client, tmp_path: Path
+    db: Database, dask_client: Client, tmp_path: Path
 ) -> None:
     folder = family_folder(tmp_path / "set")
-    report = run_import(db, "op-example", [folder], client)
+    report = run_import(db, "op-example", [folder], dask_client)
     assert [s.outcome for s in report.sources] == ["imported"]
     case = report.case_set
     assert (case.files, case.items, case.duplicates, case.failed) == (14, 12, 1, 1)
@@ -53,14 +54,14 @@ def test_folder_import_hashes_collapses_duplicates_and_records_failures(
     assert source.imported_by == "cli:tester" and len(source.sha256) == 64
 
 
-def test_hashes_on_workers_equal_the_library(db: Database, client: Client, tmp_path: Path) -> None:
-    from hotline.hashing.media import hash_bytes
-
+def test_hashes_on_workers_equal_the_library(
+    db: Database, dask_client: Client, tmp_path: Path
+) -> None:
     folder = tmp_path / "one"
     folder.mkdir()
     data = drawn(5, fmt="JPEG")
     (folder / "x.jpg").write_bytes(data)
-    run_import(db, "same", [folder], client)
+    run_import(db, "same", [folder], dask_client)
     (row,) = _items(db, "same")
     expected = hash_bytes(data)
     assert (row.md5, row.sha1, row.sha256) == (
@@ -88,12 +89,12 @@ def _tar_of(folder: Path, path: Path) -> Path:
 
 
 def test_zip_and_tar_gz_give_the_folders_items(
-    db: Database, client: Client, tmp_path: Path
+    db: Database, dask_client: Client, tmp_path: Path
 ) -> None:
     folder = family_folder(tmp_path / "set")
-    run_import(db, "folder", [folder], client)
-    run_import(db, "zip", [_zip_of(folder, tmp_path / "set.zip")], client)
-    run_import(db, "tar", [_tar_of(folder, tmp_path / "set.tar.gz")], client)
+    run_import(db, "folder", [folder], dask_client)
+    run_import(db, "zip", [_zip_of(folder, tmp_path / "set.zip")], dask_client)
+    run_import(db, "tar", [_tar_of(folder, tmp_path / "set.tar.gz")], dask_client)
     expected = _summary(_items(db, "folder"))
     hashed = [r for r in expected if r[1] != "failed"]
     for name in ("zip", "tar"):
@@ -107,13 +108,13 @@ def test_zip_and_tar_gz_give_the_folders_items(
 
 
 def test_the_same_set_imported_twice_is_a_no_op(
-    db: Database, client: Client, tmp_path: Path
+    db: Database, dask_client: Client, tmp_path: Path
 ) -> None:
     folder = family_folder(tmp_path / "set")
     archive = _zip_of(folder, tmp_path / "set.zip")
-    run_import(db, "twice", [archive], client)
+    run_import(db, "twice", [archive], dask_client)
     before = _summary(_items(db, "twice"))
-    again = run_import(db, "twice", [archive], client)
+    again = run_import(db, "twice", [archive], dask_client)
     assert again.nothing_new
     assert [s.outcome for s in again.sources] == ["already imported"]
     assert _summary(_items(db, "twice")) == before
@@ -125,11 +126,11 @@ class Killed(Exception):
 
 
 def test_a_killed_import_resumes_where_it_stopped_and_adds_nothing_twice(
-    db: Database, client: Client, tmp_path: Path
+    db: Database, dask_client: Client, tmp_path: Path
 ) -> None:
     folder = family_folder(tmp_path / "set")
     archive = _tar_of(folder, tmp_path / "set.tar.gz")
-    run_import(db, "clean", [archive], client, chunk_files=3)
+    run_import(db, "clean", [archive], dask_client, chunk_files=3)
     batches = 0
 
     def stop_after_two() -> None:
@@ -139,14 +140,14 @@ def test_a_killed_import_resumes_where_it_stopped_and_adds_nothing_twice(
             raise Killed
 
     with pytest.raises(Killed):
-        run_import(db, "killed", [archive], client, chunk_files=3, after_batch=stop_after_two)
+        run_import(db, "killed", [archive], dask_client, chunk_files=3, after_batch=stop_after_two)
     with db.read() as session:
         source = session.execute(
             select(CaseSourceRow).where(CaseSourceRow.state == "importing")
         ).scalar_one()
     assert source.done == 6  # two batches of three members committed, the cursor with them
     assert len(_items(db, "killed")) < 12
-    resumed = run_import(db, "killed", [archive], client, chunk_files=3)
+    resumed = run_import(db, "killed", [archive], dask_client, chunk_files=3)
     assert [s.outcome for s in resumed.sources] == ["resumed"]
     assert resumed.sources[0].counts.files == 8
     clean, killed = _items(db, "clean"), _items(db, "killed")
@@ -159,24 +160,24 @@ def test_a_killed_import_resumes_where_it_stopped_and_adds_nothing_twice(
 
 
 def test_media_is_sealed_at_rest_unless_hash_only(
-    db: Database, client: Client, tmp_path: Path
+    db: Database, dask_client: Client, tmp_path: Path
 ) -> None:
     folder = tmp_path / "two"
     folder.mkdir()
     (folder / "a.png").write_bytes(drawn(1))
     (folder / "b.png").write_bytes(drawn(2))
     media = MediaStore(tmp_path / "media", b"k" * 32)
-    run_import(db, "kept", [folder], client, hash_only=False, media=media)
+    run_import(db, "kept", [folder], dask_client, hash_only=False, media=media)
     rows = _items(db, "kept")
     assert all(r.stored for r in rows)
     assert media.get(rows[0].id) in (drawn(1), drawn(2))
     assert drawn(1) not in (tmp_path / "media").rglob("*.sealed").__next__().read_bytes()
-    run_import(db, "not-kept", [folder], client, hash_only=True, media=media)
+    run_import(db, "not-kept", [folder], dask_client, hash_only=True, media=media)
     assert not any(r.stored for r in _items(db, "not-kept"))
 
 
 def test_non_media_files_fail_without_stopping_the_set(
-    db: Database, client: Client, tmp_path: Path
+    db: Database, dask_client: Client, tmp_path: Path
 ) -> None:
     folder = tmp_path / "mixed"
     folder.mkdir()
@@ -184,7 +185,7 @@ def test_non_media_files_fail_without_stopping_the_set(
     (folder / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)  # a broken PNG
     (folder / "c.bin").write_bytes(io.BytesIO(b"\x00\x01\x02").read())
     (folder / "d.png").write_bytes(drawn(2))
-    report = run_import(db, "mixed", [folder], client)
+    report = run_import(db, "mixed", [folder], dask_client)
     assert (report.case_set.items, report.case_set.failed) == (2, 2)
     reasons = {r.member: r.reason for r in _items(db, "mixed") if r.status == "failed"}
     assert set(reasons) == {"b.png", "c.bin"} and all(reasons.values())
