@@ -70,7 +70,7 @@ class _ProgressBar:
 
 def media_rehash(
     signal: Annotated[
-        str, typer.Option("--signal", help="The plug-in signal type to compute (e.g. dhash).")
+        str, typer.Option("--signal", help="The plug-in signal type to compute (its NAME).")
     ],
     batch: Annotated[
         int, typer.Option(min=1, max=10_000, help="Items hashed and written per transaction.")

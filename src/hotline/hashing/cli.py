@@ -107,7 +107,7 @@ def hash_command(
         typer.Option(
             "--signal",
             "-s",
-            help="Compute only this signal type (built-in or plug-in, e.g. pdq, dhash); repeat "
+            help="Compute only this signal type (built-in or plug-in NAME, e.g. pdq); repeat "
             "for several.",
             show_default=False,
         ),

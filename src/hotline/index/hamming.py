@@ -3,9 +3,9 @@ distance with every stored code compared at once: numpy XOR and popcount over th
 packed as uint64 words.
 
 For perceptual hashes that have no index of their own (a plug-in signal type's 64-bit
-dHash, say): a brute-force scan, but a vectorised one, about a nanosecond a stored word per
-query, so a list of a million 64-bit codes is a millisecond or so a query. PDQ at scale has
-`PDQIndex` (multi-index hashing) instead.
+difference hash, say): a brute-force scan, but a vectorised one. A query against a million
+64-bit codes took 2.5 ms at best on a busy two-core machine (about 0.3 ms at 100,000); PDQ
+at scale has `PDQIndex` (multi-index hashing) instead.
 
 Writers are serialised by the caller (one refresh at a time). Searches may run meanwhile
 without a lock: each change builds new arrays and swaps them in with one assignment, so a
@@ -101,9 +101,12 @@ class HammingIndex:
         step = max(1, _SCRATCH_WORDS // max(1, len(held) * self.words))
         for start in range(0, len(codes), step):
             part = queries[start : start + step]
-            distances = np.bitwise_count(part[:, None, :] ^ words[None, :, :]).sum(
-                axis=2, dtype=np.int64
-            )
+            if self.words == 1:  # the common case (64 bits): no sum over words
+                distances = np.bitwise_count(part[:, :1] ^ words[None, :, 0])
+            else:
+                distances = np.bitwise_count(part[:, None, :] ^ words[None, :, :]).sum(
+                    axis=2, dtype=np.uint16
+                )
             rows, columns = np.nonzero(distances <= radius)
             for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
                 found[start + row].append(Match(int(held[column]), int(distances[row, column])))

@@ -13,7 +13,7 @@ release writer feeds every chosen format from a single pass over the database.
 - `delta.jsonl`: a delta's additions (`"op": "add"`) and withdrawals (`"op": "withdraw"`).
 
 JSON lines (the full list and the delta) carry a plug-in signal type's hash under a key named
-after it (`"dhash": "…"` for the example plug-in), beside the built-in hashes.
+after it (`"NAME": "…"` for a plug-in called NAME), beside the built-in hashes.
 
 Each writer's `encode` is the reference: one entry in, that entry's bytes out. A release of
 millions of entries goes through `RowEncoder` instead, which writes the same bytes from the
@@ -306,7 +306,7 @@ class VicsWriter(_Buffered):
     video's vPDQ go in `AlternativeHashes`, the data model's place for hashes it has no
     field of its own for (`{"HashName", "HashValue"}`, both strings). The vPDQ's value is
     Meta's text format, one frame a line; a plug-in signal's hash is named after its signal
-    type (`dhash`), in its canonical form. A tool that does not know a name skips it."""
+    type, in its canonical form. A tool that does not know a name skips it."""
 
     name = "vics.json"
     format = "vics"

@@ -14,7 +14,7 @@ python-threatexchange has no signal type for image MD5/SHA digests (its `md5` is
 manifest counts what the file holds, not the list.
 
 Plug-in signal types (hotline's `hotline.signal_types` entry point) are not written here
-either: a name such as `dhash` says nothing about which of threatexchange's signal types, if
+either: a plug-in's name says nothing about which of threatexchange's signal types, if
 any, computes the same hash, and a line of a type its loader does not know is an error
 there, not a skip. A member that needs them reads `entries.jsonl`, which carries them."""
 

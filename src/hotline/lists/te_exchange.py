@@ -21,7 +21,7 @@ extension, `VPDQSignal`, reads, as the release's `threatexchange.txt` writes it)
 caller supports that signal type; HMA converts each record on its own and keeps one bank item
 per entry. Entries with neither are skipped: threatexchange has no signal type for the MD5
 or SHA digests of a photo's bytes. Hashes of hotline's plug-in signal types (a key named
-after the type on a delta line, `dhash` say) are ignored too: nothing ties a hotline plug-in
+after the type on a delta line) are ignored too: nothing ties a hotline plug-in
 to one of threatexchange's signal types.
 
 Not checked here: the release signature (`manifest.sig`). The SHA-256 comes from the same

@@ -10,7 +10,7 @@ line per live entry. `hotline lists export` writes them; `hotline match` reads t
 
 `vpdq` is a video's vPDQ, one object a frame; `hotline match` matches a video against it as
 a whole (see `hotline.matching.video`). A plug-in signal type's hash is a key named after it
-(`"dhash": "f0f0…"` for the example plug-in), checked by that plug-in when read.
+(`"NAME": "…"` for a plug-in called NAME), checked by that plug-in when read.
 
 Signed releases (`hotline lists release`) write this same format as `entries.jsonl`, with
 `added_at`, `jurisdictions` and `metadata` on each entry, which matching does not need.
