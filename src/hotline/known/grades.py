@@ -27,7 +27,9 @@ from hotline.index import ExactHashIndex, PDQIndex
 from hotline.known.model import EXACT, MIN_PDQ_QUALITY, KnownHashes, KnownMatch
 
 GAP_SECONDS = 600.0  # longer than any transaction that finalises an item should stay open
-MAX_GAPS = 10_000  # the newest missing numbers kept; older ones are given up
+# Missing numbers kept: only the newest (a first load skips older history's holes, left by
+# rolled-back transactions); each is asked for again at every poll while it is kept.
+MAX_GAPS = 1000
 _IN_CHUNK = 500
 _EXACT_COMPACT_ADDS = 50_000  # fold an exact index's recent adds into its arrays past this
 _FINAL = tuple(s.value for s in FINAL)
@@ -210,7 +212,8 @@ class GradeFeed:
             if self.track_gaps:
                 seen = {i.seq for i in items}
                 now = self._clock()
-                for seq in range(after + 1, items[-1].seq):
+                last = items[-1].seq
+                for seq in range(max(after + 1, last - MAX_GAPS), last):
                     if seq not in seen:
                         self.gaps.setdefault(seq, now)
                 self._trim_gaps()
