@@ -29,7 +29,7 @@ from hotline.matching.matcher import Matcher, StaticSource
 from hotline.matching.model import HashQuery
 from hotline.security import users
 from tests.matching.conftest import bearer
-from tests.matching.helpers import make_key, shapes_png
+from tests.matching.helpers import entry, make_key, make_list, shapes_png
 
 NAME = DHashSignal.name
 SRC = Path(hotline.__file__).resolve().parent
@@ -129,6 +129,20 @@ def test_the_plug_in_hash_travels_every_path(
         for r in answer.json()["results"]
     ]
     assert found == [[(listed.id, 0, NAME)], [(listed.id, distance, NAME)], []]
+
+    # An upload of the variant is hashed by the plug-in too: a list holding only the
+    # plug-in hash finds it.
+    make_list(db, "by-plugin", [entry(category="A", **{NAME: dhash})])
+    upload = mclient.post(
+        "/api/v1/match",
+        files={"file": ("variant.jpg", near_variant(png), "application/octet-stream")},
+        headers=bearer(make_key(db, "uploader", ["by-plugin"])),
+    )
+    (result,) = upload.json()["results"]
+    assert result["signals"] == {NAME: variant}
+    assert [(m["list"], m["distance"], m["signal"]) for m in result["matches"]] == [
+        ("by-plugin", distance, NAME)
+    ]
 
     # Offline, from the release's own file.
     assert offline_hits(first.path / "entries.jsonl", variant) == [(listed.id, distance, NAME)]

@@ -37,7 +37,13 @@ from hotline.errors import (
     UnsupportedMediaType,
     error_responses,
 )
-from hotline.hashing import ErrorCode, HashingError, hash_bytes, plugin_signal_types
+from hotline.hashing import (
+    ErrorCode,
+    HashingError,
+    hash_bytes,
+    plugin_signal_types,
+    plugin_signals_for,
+)
 from hotline.matching import inputs, keys, store
 from hotline.matching.audit_writer import PendingRecord
 from hotline.matching.model import HashQuery, Hit, MatchAnswer
@@ -284,7 +290,8 @@ def answer_upload(
         hashes = hash_bytes(data, max_pixels=svc.config.max_pixels)
     except HashingError as exc:
         raise _hashing_error(exc) from exc
-    media = inputs.from_media(hashes)
+    # Plug-in signal types hash the file too; one that fails on it is logged and left out.
+    media = inputs.from_media(hashes, plugin_signals_for(data, hashes.kind.value))
     answer = svc.matcher.match(media.queries, lists)
     hits = inputs.merge_hits(answer.hits)
     result = {**_result(0, "upload", hits, svc.config.max_matches_per_input), **media.summary}

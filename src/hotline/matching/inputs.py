@@ -3,6 +3,7 @@ hashes. HTTP-free, so the API, the CLI and the tests share it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,7 @@ from hotline.errors import FieldError, InvalidInput, PayloadTooLarge
 from hotline.hashing import QUALITY_THRESHOLD, MediaHashes, MediaKind
 from hotline.hashing.signals import VpdqSignal
 from hotline.matching import validation
-from hotline.matching.model import EXACT_TYPES, VPDQ, HashQuery, Hit
+from hotline.matching.model import EXACT_TYPES, NO_SIGNALS, VPDQ, HashQuery, Hit
 
 MAX_BATCH = 1000
 _MAX_FIELD_ERRORS = 50
@@ -78,10 +79,12 @@ class MediaQueries:
     summary: dict[str, Any]
 
 
-def from_media(hashes: MediaHashes) -> MediaQueries:
+def from_media(hashes: MediaHashes, signals: Mapping[str, str] = NO_SIGNALS) -> MediaQueries:
     """Exact digests, plus PDQ (an image, whatever its quality: low quality is reported, not
     refused), or for a video the distinct PDQ hashes of its good-quality frames (each can
-    match an image entry) and its whole vPDQ (which can match a video entry)."""
+    match an image entry) and its whole vPDQ (which can match a video entry); and the file's
+    plug-in signals (`hotline.hashing.plugin_signals_for`), one query each, reported under
+    `signals`."""
     d = hashes.digests
     queries = [HashQuery("md5", d.md5), HashQuery("sha1", d.sha1), HashQuery("sha256", d.sha256)]
     summary: dict[str, Any] = {
@@ -103,6 +106,9 @@ def from_media(hashes: MediaHashes) -> MediaQueries:
             queries.append(HashQuery(VPDQ, VpdqSignal.serialise(list(frames)), frames))
         summary["frames"] = len(hashes.vpdq)
         summary["frames_searched"] = len(good)
+    if signals:
+        queries.extend(HashQuery(name, value) for name, value in sorted(signals.items()))
+        summary["signals"] = dict(sorted(signals.items()))
     return MediaQueries(queries, summary)
 
 
