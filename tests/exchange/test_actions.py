@@ -24,6 +24,7 @@ from hotline.security.permissions import Actor, Role
 from hotline.security.tables import AuditRow
 from tests.conftest import StaffFactory, csrf_from, sign_in
 from tests.exchange.helpers import count
+from tests.foundation.test_actions_layer import SRC, calls_to
 
 ADMIN = Actor(1, "admin1", frozenset({Role.admin}), mfa_passed=True)
 # Every role but admin: none of them may manage partners.
@@ -166,3 +167,8 @@ def test_cli_key_commands_act_as_the_operator(db: Database, cli: CliRunner) -> N
         ("cli:opsuser", "partner.key_set"),
         ("cli:opsuser", "exchange.key_rotated"),
     ]
+
+
+def test_partners_and_our_key_change_only_through_the_actions() -> None:
+    assert calls_to(SRC, "partners", {"add", "set_key", "set_enabled"}) == {"exchange/actions.py"}
+    assert calls_to(SRC, "keys", {"rotate"}) == {"exchange/actions.py"}

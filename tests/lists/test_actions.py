@@ -22,6 +22,7 @@ from hotline.matching import store
 from hotline.matching.tables import HashListRow
 from hotline.security.permissions import Actor, Role
 from hotline.security.tables import AuditRow
+from tests.foundation.test_actions_layer import SRC, calls_to
 from tests.lists.helpers import entries, ids, new_list
 
 ADMIN = Actor(1, "admin1", frozenset({Role.admin}), mfa_passed=True)
@@ -206,3 +207,13 @@ def test_the_commands_act_as_the_operator(db: Database, cli: CliRunner) -> None:
         ("cli:opsuser", "hash_list.synced_from_grades"),
         ("cli:opsuser", "list_signing_key.rotated"),
     ]
+
+
+def test_lists_and_members_change_only_through_their_actions() -> None:
+    """One action, one place: nothing else in src writes a list, its provenance, a member or
+    a key (the stores' writers are called from lists.actions and matching.actions only)."""
+    writers = {"create_list", "add_entries", "withdraw_entries"}
+    writers |= {"create_member", "create_key", "revoke_key"}
+    assert calls_to(SRC, "store", writers) == {"lists/actions.py", "matching/actions.py"}
+    assert calls_to(SRC, "lists_store", {"set_source", "set_config"}) == {"lists/actions.py"}
+    assert calls_to(SRC, "signing", {"rotate"}) == {"lists/actions.py"}
