@@ -18,7 +18,7 @@ from .helpers import at_distance, clustered_words, random_words
 
 
 def brute_pairs(words: np.ndarray, radius: int) -> set[tuple[int, int, int]]:
-    out = set()
+    out: set[tuple[int, int, int]] = set()
     for i in range(words.shape[0]):
         d = distances(words, words[i])
         out.update((i, int(j), int(d[j])) for j in np.flatnonzero(d <= radius) if j > i)
@@ -156,7 +156,7 @@ def test_a_chain_never_joins_ends_that_no_representative_covers(
     rng: np.random.Generator, order: str
 ) -> None:
     words = chain(rng, 3)  # A - B - C - D: no code is within 31 bits of both A and D
-    c = cluster_pdq(words, order=order)  # type: ignore[arg-type]
+    c = cluster_pdq(words, order=order)
     check_rule(words, c, 31)
     assert c.labels[0] != c.labels[3]
 
@@ -304,7 +304,7 @@ def test_joins_the_nearest_existing_representative(rng: np.random.Generator) -> 
 )
 def test_bad_codes_are_rejected(codes: object) -> None:
     with pytest.raises(IndexInputError):
-        cluster_pdq(codes)  # type: ignore[arg-type]
+        cluster_pdq(codes)
 
 
 def test_bad_options_are_rejected(rng: np.random.Generator) -> None:
@@ -316,11 +316,11 @@ def test_bad_options_are_rejected(rng: np.random.Generator) -> None:
     with pytest.raises(IndexInputError, match="qualities for 3"):
         cluster_pdq(words, qualities=[50, 50])
     with pytest.raises(IndexInputError, match="integers"):
-        cluster_pdq(words, qualities=["high", "low", "x"])  # type: ignore[list-item]
+        cluster_pdq(words, qualities=["high", "low", "x"])
     with pytest.raises(IndexInputError, match="min_quality"):
-        cluster_pdq(words, min_quality=0.5)  # type: ignore[arg-type]
+        cluster_pdq(words, min_quality=0.5)
     with pytest.raises(IndexInputError, match="order"):
-        cluster_pdq(words, order="random")  # type: ignore[arg-type]
+        cluster_pdq(words, order="random")
     with pytest.raises(IndexInputError):
         cluster_pdq(words, existing=["00" * 31])
     assert issubclass(IndexInputError, ValueError)
