@@ -4,6 +4,9 @@ Synthetic 256-bit codes only (random centres with near-duplicate variants)."""
 
 from __future__ import annotations
 
+import runpy
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -343,3 +346,15 @@ def test_dask_path_gives_the_same_clusters(rng: np.random.Generator) -> None:
     for field in ("labels", "representatives", "sizes", "distances"):
         assert np.array_equal(getattr(local, field), getattr(remote, field))
     assert as_set(sj.self_join(words, 31)) == brute_pairs(words, 31)
+
+
+# ---- the benchmark, small ------------------------------------------------------------------
+
+
+def test_benchmark_runs_small_and_checks_itself() -> None:
+    bench = runpy.run_path(str(Path(__file__).resolve().parents[2] / "bench" / "bench_cluster.py"))
+    out = bench["main"](["--size", "3000", "--sample", "50", "--faiss-sample", "0"])
+    assert out["sample_mismatches"] == 0 and out["sample_neighbours"] > 0
+    assert out["max_member_distance"] <= 31
+    assert out["representative_pairs_within_radius"] == 0
+    assert 0 < out["clusters_per_1000"] < 1000
