@@ -110,6 +110,20 @@ def test_self_join_threads_give_the_same_pairs(rng: np.random.Generator) -> None
         assert np.array_equal(a, b)
 
 
+def test_sort_pairs_packed_and_lexsort_agree(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    n = 50
+    left, right = np.divmod(rng.choice(n * n, size=500, replace=False), n)  # distinct pairs
+    dist = rng.integers(0, 257, 500).astype(np.uint16)
+    packed = sj.sort_pairs(left.copy(), right.copy(), dist.copy(), n)
+    monkeypatch.setattr(sj, "_PACKED_MAX_ROWS", 1)
+    plain = sj.sort_pairs(left.copy(), right.copy(), dist.copy(), n)
+    expected = sorted(zip(left.tolist(), right.tolist(), dist.tolist(), strict=True))
+    for got in (packed, plain):
+        assert list(zip(*(a.tolist() for a in got), strict=True)) == expected
+
+
 def test_join_layout_for_a_million_at_31_is_16_chunks_of_16_bits() -> None:
     assert sj.join_layout(1_000_000, 31).widths == (16,) * 16
 

@@ -37,7 +37,7 @@ from hotline.compiled import load_numba
 from hotline.index.codes import DEFAULT_RADIUS, CodeLike, check_radius, to_words
 from hotline.index.errors import IndexInputError
 from hotline.index.pdq_index import PDQIndex
-from hotline.index.self_join import Pairs, self_join
+from hotline.index.self_join import Pairs, self_join, sort_pairs
 
 DEFAULT_MIN_QUALITY = 50
 Order = Literal["degree", "input"]
@@ -124,8 +124,10 @@ def cluster_pdq(
     rep_of[candidates] = candidates[rep_local]
     dist[candidates] = dist_local
     new = labels < 0
-    reps = np.unique(rep_of[new])  # new clusters in representative order
-    labels[new] = n_existing + np.searchsorted(reps, rep_of[new])
+    reps = np.flatnonzero(new & (rep_of == np.arange(n)))  # new clusters in this order
+    cluster_of = np.zeros(n, dtype=np.int64)
+    cluster_of[reps] = np.arange(n_existing, n_existing + reps.size)
+    labels[new] = cluster_of[rep_of[new]]
     representatives = np.concatenate([np.full(n_existing, -1, dtype=np.int64), reps])
     sizes = np.bincount(labels, minlength=n_existing + reps.size).astype(np.int64)
     return Clustering(labels, representatives, sizes, dist, radius, n_existing)
@@ -139,11 +141,12 @@ def star_clusters(
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint16)
     # Symmetric CSR adjacency, neighbours ascending.
-    src = np.concatenate([pairs.left, pairs.right])
-    dst = np.concatenate([pairs.right, pairs.left])
-    nd = np.concatenate([pairs.distance, pairs.distance])
-    by = np.argsort(src * n + dst, kind="stable")
-    dst, nd = dst[by], nd[by]
+    src, dst, nd = sort_pairs(
+        np.concatenate([pairs.left, pairs.right]),
+        np.concatenate([pairs.right, pairs.left]),
+        np.concatenate([pairs.distance, pairs.distance]),
+        n,
+    )
     degree = np.bincount(src, minlength=n)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(degree, out=indptr[1:])

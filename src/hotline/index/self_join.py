@@ -160,8 +160,31 @@ def _pairs_of(parts: Sequence[Part], n: int) -> Pairs:
     left = np.concatenate([p[0] for p in parts])
     right = np.concatenate([p[1] for p in parts])
     dist = np.concatenate([p[2] for p in parts]).astype(np.uint16)
-    order = np.argsort(left * max(n, 1) + right, kind="stable")
-    return Pairs(left[order], right[order], dist[order])
+    return Pairs(*sort_pairs(left, right, dist, n))
+
+
+# Distances take 9 bits (0-256), so (left * n + right) << 9 | distance fits in an int64 below
+# this many rows.
+_PACKED_MAX_ROWS = 1 << 27
+
+
+def sort_pairs(
+    left: npt.NDArray[np.int64], right: npt.NDArray[np.int64], dist: npt.NDArray[np.uint16], n: int
+) -> Part:
+    """The triples sorted by (left, right), for rows < n. Sorting one packed int64 key is
+    several times faster than an argsort and three gathers."""
+    if n >= _PACKED_MAX_ROWS:
+        order = np.lexsort((right, left))
+        return left[order], right[order], dist[order]
+    key = left * n
+    key += right
+    key <<= 9
+    key |= dist
+    key.sort()
+    out_dist = (key & 0x1FF).astype(np.uint16)
+    key >>= 9
+    out_left, out_right = np.divmod(key, n)
+    return out_left, out_right, out_dist
 
 
 # ---- the compiled loop (numba) --------------------------------------------------------
@@ -322,4 +345,4 @@ def _join_numpy(
     )
 
 
-__all__: Sequence[str] = ["Pairs", "join_layout", "join_table", "self_join"]
+__all__: Sequence[str] = ["Pairs", "join_layout", "join_table", "self_join", "sort_pairs"]
