@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hotline.index import cluster as cluster_module
 from hotline.index import self_join as sj
-from hotline.index.cluster import Clustering, cluster_pdq, star_clusters
+from hotline.index.cluster import Clustering, cluster_pdq, identical_groups, star_clusters
 from hotline.index.codes import distances, words_to_hex
 from hotline.index.errors import IndexInputError
 
@@ -223,6 +224,103 @@ def test_star_rule_takes_free_neighbours_only() -> None:
     assert dist.tolist() == [0, 10, 0]
     reps, _ = star_clusters(pairs, 3, order="degree")
     assert reps.tolist() == [1, 1, 1]
+
+
+def reference_representatives(words: np.ndarray, radius: int, order: str) -> list[int]:
+    """The rule written plainly over all pairwise distances (no join, no grouping)."""
+    n = words.shape[0]
+    d = np.bitwise_count(words[:, None, :] ^ words[None, :, :]).sum(axis=2)
+    near = d <= radius
+    degree = near.sum(axis=1) - 1
+    visit = sorted(range(n), key=lambda i: (-degree[i], i)) if order == "degree" else range(n)
+    rank = {i: k for k, i in enumerate(visit)}
+    taken, reps = set(), []
+    for i in visit:
+        if i not in taken:
+            reps.append(i)
+            taken.update(np.flatnonzero(near[i]).tolist())
+    return [
+        min((r for r in reps if near[i, r]), key=lambda r: (d[i, r], rank[r])) for i in range(n)
+    ]
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    per=st.integers(1, 8),
+    bits=st.integers(0, 30),
+    copies=st.integers(0, 20),
+    order=st.sampled_from(["degree", "input"]),
+)
+def test_clusters_equal_the_plain_rule(
+    seed: int, per: int, bits: int, copies: int, order: str
+) -> None:
+    rng = np.random.default_rng(seed)
+    words = np.concatenate([clustered_words(rng, 5, per, bits), random_words(rng, 5)])
+    # Identical copies of some codes, scattered through the input.
+    words = np.concatenate([words, words[rng.integers(0, len(words), copies)]])
+    words = words[rng.permutation(len(words))]
+    c = cluster_pdq(words, order=order)
+    assert c.representatives[c.labels].tolist() == reference_representatives(words, 31, order)
+    check_rule(words, c, 31)
+
+
+def test_identical_copies_are_joined_once(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = random_words(rng, 1)
+    near = at_distance(rng, code[0], 6)[None, :]
+    words = np.concatenate([random_words(rng, 10), near, np.repeat(code, 3000, axis=0)])
+    calls: list[int] = []
+    real = cluster_module.self_join
+
+    def counting(w: np.ndarray, *args: object, **kw: object) -> sj.Pairs:
+        pairs = real(w, *args, **kw)
+        calls.append(len(pairs))
+        return pairs
+
+    monkeypatch.setattr(cluster_module, "self_join", counting)
+    c = cluster_pdq(words)
+    assert calls == [1]  # one pair (near, code), not 4.5 million
+    # `near` and each copy have 3,000 neighbours: the earlier, `near`, leads and takes them.
+    assert c.representatives[c.labels[11]] == 10
+    assert c.sizes[c.labels[11]] == 3001 and set(c.distances[11:].tolist()) == {6}
+    check_rule(words, c, 31)
+
+
+def test_copies_count_as_neighbours_when_choosing_leaders(rng: np.random.Generator) -> None:
+    # X has V and five copies of G as neighbours (6); V has X, W1, W2 (3); G's copies see
+    # X and each other (5). Counted per distinct code, V (3) would beat X (2) and lead.
+    bits = rng.permutation(256)
+
+    def flip(code: np.ndarray, k: int) -> np.ndarray:
+        out = code.copy()
+        for bit in bits[k * 20 : (k + 1) * 20]:
+            out[bit // 64] ^= np.uint64(1) << np.uint64(bit % 64)
+        return out
+
+    x = random_words(rng, 1)[0]
+    v, g = flip(x, 0), flip(x, 1)
+    w1, w2 = flip(v, 2), flip(v, 3)
+    words = np.stack([v, w1, w2, x, g, g, g, g, g])
+    c = cluster_pdq(words)
+    assert c.representatives[c.labels].tolist() == reference_representatives(words, 31, "degree")
+    assert c.labels[3] == c.labels[0] == c.labels[4] and c.representatives[c.labels[3]] == 3
+
+
+def test_identical_groups(rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = random_words(rng, 50)
+    base[1:10, 0] = base[0, 0]  # same first word, different codes
+    words = base[rng.integers(0, 50, 400)]
+    for mix in (cluster_module._MIX, (np.uint64(0),) * 3):  # the second: every key collides
+        monkeypatch.setattr(cluster_module, "_MIX", mix)
+        first, group, sizes = identical_groups(words)
+        _, first_np, counts_np = np.unique(words, axis=0, return_index=True, return_counts=True)
+        by_first = np.argsort(first_np)
+        assert first.tolist() == first_np[by_first].tolist()
+        assert sizes.tolist() == counts_np[by_first].tolist()
+        assert np.array_equal(words[first[group]], words)
+        assert list(first) == sorted(first)
 
 
 def test_clustering_is_deterministic_whatever_the_split(rng: np.random.Generator) -> None:

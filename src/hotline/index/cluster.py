@@ -107,22 +107,30 @@ def cluster_pdq(
     ex_words = to_words(existing) if existing is not None else np.zeros((0, 4), np.uint64)
     n_existing = ex_words.shape[0]
 
-    labels = np.full(n, -1, dtype=np.int64)
-    dist = np.zeros(n, dtype=np.uint16)
+    # Identical codes (re-encoded copies of one image) are joined once, as one node of the
+    # given weight: k copies would otherwise make k * (k - 1) / 2 pairs.
     candidates = np.flatnonzero(eligible)
-    if n_existing and candidates.size:
-        joined, joined_dist = _join_existing(ex_words, words[candidates], radius)
-        hit = joined >= 0
-        labels[candidates[hit]] = joined[hit]
-        dist[candidates[hit]] = joined_dist[hit]
-        candidates = candidates[~hit]
+    first, inverse, copies = identical_groups(words[candidates])
+    group_words = words[candidates[first]]
+    g_label = np.full(first.size, -1, dtype=np.int64)
+    g_dist = np.zeros(first.size, dtype=np.uint16)
+    if n_existing and first.size:
+        g_label, g_dist = _join_existing(ex_words, group_words, radius)
 
     # The rest: clusters among themselves (a singleton where nothing is within the radius).
-    pairs = self_join(words[candidates], radius, workers=workers, client=client)
-    rep_local, dist_local = star_clusters(pairs, candidates.size, order)
+    rest = np.flatnonzero(g_label < 0)
+    pairs = self_join(group_words[rest], radius, workers=workers, client=client)
+    rep_local, dist_local = star_clusters(pairs, rest.size, order, weights=copies[rest])
+    g_rep = np.full(first.size, -1, dtype=np.int64)
+    g_rep[rest] = candidates[first[rest[rep_local]]]  # the first copy of the leading group
+    g_dist[rest] = dist_local
+
+    labels = np.full(n, -1, dtype=np.int64)
+    labels[candidates] = g_label[inverse]
+    dist = np.zeros(n, dtype=np.uint16)
+    dist[candidates] = g_dist[inverse]
     rep_of = np.arange(n, dtype=np.int64)  # low quality: alone
-    rep_of[candidates] = candidates[rep_local]
-    dist[candidates] = dist_local
+    rep_of[candidates] = g_rep[inverse]
     new = labels < 0
     reps = np.flatnonzero(new & (rep_of == np.arange(n)))  # new clusters in this order
     cluster_of = np.zeros(n, dtype=np.int64)
@@ -134,10 +142,14 @@ def cluster_pdq(
 
 
 def star_clusters(
-    pairs: Pairs, n: int, order: Order = "degree"
+    pairs: Pairs,
+    n: int,
+    order: Order = "degree",
+    weights: npt.NDArray[np.integer] | None = None,
 ) -> tuple[Labels, npt.NDArray[np.uint16]]:
     """Representative (a row number) of each of n rows, and the distance to it, from every
-    pair within the radius. See the module docstring for the rule."""
+    pair within the radius. See the module docstring for the rule. `weights`: how many
+    identical codes each row stands for (its neighbours count that many times)."""
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint16)
     # Symmetric CSR adjacency, neighbours ascending.
@@ -147,9 +159,14 @@ def star_clusters(
         np.concatenate([pairs.distance, pairs.distance]),
         n,
     )
-    degree = np.bincount(src, minlength=n)
+    counts = np.bincount(src, minlength=n)
+    degree = counts
+    if weights is not None:
+        w = np.asarray(weights, dtype=np.int64)
+        # Other codes within the radius: the neighbours' copies and this row's other copies.
+        degree = np.bincount(src, weights=w[dst], minlength=n).astype(np.int64) + w - 1
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(degree, out=indptr[1:])
+    np.cumsum(counts, out=indptr[1:])
     if order == "degree":
         visit = np.lexsort((np.arange(n), -degree)).astype(np.int64)
     else:
@@ -193,6 +210,38 @@ if _numba is not None:
     _star_impl = _numba.njit(cache=True, nogil=True)(_star)
 
 
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))
+
+
+def identical_groups(words: npt.NDArray[np.uint64]) -> tuple[Labels, Labels, Labels]:
+    """Groups of identical codes, numbered by first occurrence: the position of each group's
+    first code (ascending), the group of each code, and each group's size."""
+    m = words.shape[0]
+    if m == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy(), empty.copy()
+    # Sort by a 64-bit mix of the four words (one key sorts far faster than four); should
+    # two different codes share a key and meet, sort by the words themselves.
+    key = words[:, 0] ^ (words[:, 1] * _MIX[0]) ^ (words[:, 2] * _MIX[1]) ^ (words[:, 3] * _MIX[2])
+    by = np.argsort(key, kind="stable")
+    same = (words[by[1:]] == words[by[:-1]]).all(axis=1)
+    if np.any(~same & (key[by[1:]] == key[by[:-1]])):
+        by = np.lexsort((words[:, 3], words[:, 2], words[:, 1], words[:, 0]))
+        same = (words[by[1:]] == words[by[:-1]]).all(axis=1)
+    if same.size == 0 or not same.any():
+        everything = np.arange(m, dtype=np.int64)
+        return everything, everything.copy(), np.ones(m, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], ~same]))
+    first_of = by[starts]  # both sorts are stable: a group's first code comes first
+    sizes = np.diff(np.append(starts, m))
+    rank = np.argsort(first_of, kind="stable")
+    renumber = np.empty(rank.size, dtype=np.int64)
+    renumber[rank] = np.arange(rank.size)
+    group = np.empty(m, dtype=np.int64)
+    group[by] = renumber[np.cumsum(np.concatenate([[True], ~same])) - 1]
+    return first_of[rank].astype(np.int64), group, sizes[rank].astype(np.int64)
+
+
 def _eligible(
     qualities: Sequence[int] | npt.NDArray[np.integer] | None, min_quality: int, n: int
 ) -> npt.NDArray[np.bool_]:
@@ -227,5 +276,6 @@ __all__: Sequence[str] = [
     "DEFAULT_MIN_QUALITY",
     "Clustering",
     "cluster_pdq",
+    "identical_groups",
     "star_clusters",
 ]
