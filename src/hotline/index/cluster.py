@@ -14,6 +14,10 @@ one picked first). So:
 - the result depends only on the codes, qualities and options, never on how the join was
   split across threads or Dask workers.
 
+Identical codes (re-encoded copies of one image) are joined once, as one node that counts
+as its number of copies when neighbours are counted: the result is the same as without the
+grouping, but k copies no longer make k * (k - 1) / 2 pairs.
+
 Items under `min_quality` (PDQ quality, 0-100) are clusters of their own: a low-quality
 hash is too unreliable to stand for, or join, another image.
 
