@@ -15,7 +15,7 @@ from hotline.db.engine import Database
 from hotline.errors import InvalidInput
 from hotline.hashing import Comparison, SignalKind, SignalType
 from hotline.hashing import signals as registry
-from hotline.index.hamming import HammingIndex
+from hotline.index.hamming_index import HammingIndex
 from hotline.matching import list_files, store, validation
 from hotline.matching.matcher import DatabaseSource, ListIndex, Matcher
 from hotline.matching.model import NO_SIGNALS, HashQuery, ListEntry, ListInfo, NewEntry

@@ -3,7 +3,7 @@
 - EXACT kinds (a digest): a dict from value to entry ids.
 - DISTANCE kinds whose canonical form is hex of a fixed length and whose distance is the
   Hamming distance, as the signal type declares with `hamming_bits` (a 64-bit difference hash: 64):
-  `hotline.index.hamming.HammingIndex`, a vectorised XOR-and-popcount scan.
+  `hotline.index.hamming_index.HammingIndex`, a vectorised XOR-and-popcount scan.
 - Any other DISTANCE kind (a PhotoDNA, whose distance is not bit-counting): the plug-in's
   own `compare` against every stored hash of the list, the plain fallback.
 
@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 
 from hotline.hashing.signals import SignalKind, SignalType
 from hotline.index.errors import IndexInputError
-from hotline.index.hamming import HammingIndex
+from hotline.index.hamming_index import HammingIndex
 from hotline.index.segments import Match
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import hotline.index
+from hotline.index import hamming_index
 from hotline.index.errors import DuplicateIdError, IndexInputError, UnknownIdError
-from hotline.index.hamming import HammingIndex
+from hotline.index.hamming_index import HammingIndex
 
 
 def codes(rng: np.random.Generator, n: int, bits: int) -> list[str]:
@@ -50,14 +52,12 @@ def test_search_equals_brute_force(rng: np.random.Generator, bits: int) -> None:
 def test_batches_larger_than_the_scratch_agree(
     rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hotline.index import hamming
-
     stored = dict(enumerate(codes(rng, 50, 64), start=1))
     index = HammingIndex(64)
     index.add(list(stored), list(stored.values()))
     queries = [near(c, 4, rng) for c in list(stored.values())[:20]]
     whole = index.search_batch(queries, 12)
-    monkeypatch.setattr(hamming, "_SCRATCH_WORDS", 60)  # one query a step
+    monkeypatch.setattr(hamming_index, "_SCRATCH_WORDS", 60)  # one query a step
     assert index.search_batch(queries, 12) == whole
     assert all(matches for matches in whole)
 
@@ -97,3 +97,8 @@ def test_bad_sizes_and_radius() -> None:
         HammingIndex(64).search("0" * 16, -1)
     with pytest.raises(IndexInputError):
         HammingIndex(64).add([1, 2], ["0" * 16])
+
+
+def test_the_module_leaves_the_packages_hamming_function_alone() -> None:
+    # A submodule named `hamming` would replace `hotline.index.hamming` once imported.
+    assert callable(hotline.index.hamming) and hotline.index.hamming("0" * 64, "f" * 64) == 256
