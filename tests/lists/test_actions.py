@@ -85,6 +85,10 @@ def test_every_action_refuses_an_actor_without_lists_manage(
     for attempt in attempts:
         with pytest.raises(Forbidden), db.write() as session:
             attempt(session)
+    root = settings.data_dir / "releases"
+    with pytest.raises(Forbidden):
+        actions.publish(db, actor, root, "alpha", settings.secret)
+    assert not root.exists()
     assert _state(db) == before
     assert _entries(db) == audited
     assert first in ids(db, "alpha")
@@ -198,6 +202,7 @@ def test_the_commands_act_as_the_operator(db: Database, cli: CliRunner) -> None:
         ["configure", "alpha", "--categories", "A,B"],
         ["sync-grades", "alpha"],
         ["keys", "rotate"],
+        ["release", "alpha"],
     ):
         result = cli.invoke(app, ["lists", *args])
         assert result.exit_code == 0, result.output
@@ -206,6 +211,7 @@ def test_the_commands_act_as_the_operator(db: Database, cli: CliRunner) -> None:
         ("cli:opsuser", "hash_list.configured"),
         ("cli:opsuser", "hash_list.synced_from_grades"),
         ("cli:opsuser", "list_signing_key.rotated"),
+        ("cli:opsuser", "hash_list.released"),
     ]
 
 

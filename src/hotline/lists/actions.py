@@ -1,7 +1,8 @@
 """List use cases: one function per action, called by `hotline lists …` (and any page, API or
 job that comes) alike (docs/architecture.md, "Actions").
 
-Each runs in the caller's transaction and never commits: the permission check
+Each runs in the caller's transaction and never commits (but `publish`, which writes files
+and takes the Database): the permission check
 (`lists.manage`, through `permissions.allowed`), validation, the writes through the stores,
 and its audit entry (counts and versions, never a hash). `import_list` is the one place an
 imported list is written, with its provenance. A member's download is audited by
@@ -13,13 +14,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
+from hotline.db.engine import Database
 from hotline.errors import FieldError, Forbidden, InvalidInput
-from hotline.lists import from_grades, imports, signing, text_lists
+from hotline.lists import from_grades, imports, release, signing, text_lists
 from hotline.lists import store as lists_store
 from hotline.lists.model import ListConfig, Manifest
 from hotline.matching import list_files, store
@@ -217,6 +220,14 @@ def rotate_signing_key(
         {"retired": old.key_id if old else None},
     )
     return old, new
+
+
+def publish(db: Database, actor: Actor, root: Path, name: str, secret: bytes) -> release.Published:
+    """Release the list at its current version under `root`. It takes the Database, not a
+    session: `release.publish` writes the files outside the transaction and records the
+    release row and its audit entry (naming `actor`) in its own."""
+    _permit(actor)
+    return release.publish(db, root, name, secret, actor.username)
 
 
 # -- members' downloads --------------------------------------------------------------------------

@@ -154,8 +154,9 @@ def lists_release(name: Annotated[str, typer.Argument(help="The list.")]) -> Non
     release, a manifest of SHA-256s and its Ed25519 signature."""
     try:
         with configured() as (settings, db):
-            actor = Actor.operator().username
-            made = release.publish(db, release_root(settings), name, settings.secret, actor)
+            made = actions.publish(
+                db, Actor.operator(), release_root(settings), name, settings.secret
+            )
     except AppError as exc:
         raise app_error(exc) from exc
     m = made.manifest
