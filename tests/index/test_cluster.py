@@ -323,6 +323,24 @@ def test_identical_groups(rng: np.random.Generator, monkeypatch: pytest.MonkeyPa
         assert list(first) == sorted(first)
 
 
+@pytest.mark.parametrize("compiled", [True, False])
+def test_adjacency_lists_each_rows_neighbours_ascending(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch, compiled: bool
+) -> None:
+    if not compiled:
+        monkeypatch.setattr(cluster_module, "_fill_impl", None)
+    words = family_data(rng)
+    pairs = sj.self_join(words, 31)
+    indptr, nbrs, nd = cluster_module.adjacency(pairs, len(words))
+    d = np.bitwise_count(words[:, None, :] ^ words[None, :, :]).sum(axis=2)
+    for i in range(len(words)):
+        expected = [j for j in range(len(words)) if j != i and d[i, j] <= 31]
+        assert nbrs[indptr[i] : indptr[i + 1]].tolist() == expected
+        assert nd[indptr[i] : indptr[i + 1]].tolist() == d[i, expected].tolist()
+    with pytest.raises(ValueError, match="2\\*\\*31"):
+        cluster_module.adjacency(pairs, 2**31)
+
+
 def test_clustering_is_deterministic_whatever_the_split(rng: np.random.Generator) -> None:
     words = family_data(rng)
     a = cluster_pdq(words, workers=1)

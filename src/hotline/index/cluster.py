@@ -156,26 +156,63 @@ def star_clusters(
     identical codes each row stands for (its neighbours count that many times)."""
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint16)
-    # Symmetric CSR adjacency, neighbours ascending.
-    src, dst, nd = sort_pairs(
+    indptr, nbrs, nd = adjacency(pairs, n)
+    counts = np.diff(indptr)
+    degree = counts
+    if weights is not None:
+        w = np.asarray(weights, dtype=np.int64)
+        # Other codes within the radius: the neighbours' copies and this row's other copies.
+        sums = np.zeros(n, dtype=np.int64)
+        rows = np.flatnonzero(counts)
+        if rows.size:
+            sums[rows] = np.add.reduceat(w[nbrs], indptr[rows])
+        degree = sums + w - 1
+    if order == "degree":
+        visit = np.lexsort((np.arange(n), -degree)).astype(np.int64)
+    else:
+        visit = np.arange(n, dtype=np.int64)
+    return _star_impl(indptr, nbrs, nd, visit)
+
+
+def adjacency(pairs: Pairs, n: int) -> tuple[Labels, npt.NDArray[np.int32], npt.NDArray[np.uint16]]:
+    """Symmetric CSR adjacency of n rows from pairs sorted by (left, right): `indptr`, and
+    each row's neighbours (ascending) and distances."""
+    if n >= 2**31:
+        raise ValueError("at most 2**31 - 1 codes can be clustered at once")
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(
+        np.bincount(pairs.left, minlength=n) + np.bincount(pairs.right, minlength=n),
+        out=indptr[1:],
+    )
+    if _fill_impl is not None:
+        nbrs, nd = _fill_impl(indptr, pairs.left, pairs.right, pairs.distance)
+        return indptr, nbrs, nd
+    # numpy: sort both directions as one packed key.
+    _, dst, nd = sort_pairs(
         np.concatenate([pairs.left, pairs.right]),
         np.concatenate([pairs.right, pairs.left]),
         np.concatenate([pairs.distance, pairs.distance]),
         n,
     )
-    counts = np.bincount(src, minlength=n)
-    degree = counts
-    if weights is not None:
-        w = np.asarray(weights, dtype=np.int64)
-        # Other codes within the radius: the neighbours' copies and this row's other copies.
-        degree = np.bincount(src, weights=w[dst], minlength=n).astype(np.int64) + w - 1
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    if order == "degree":
-        visit = np.lexsort((np.arange(n), -degree)).astype(np.int64)
-    else:
-        visit = np.arange(n, dtype=np.int64)
-    return _star_impl(indptr, dst, nd, visit)
+    return indptr, dst.astype(np.int32), nd
+
+
+def _fill(indptr: Any, left: Any, right: Any, dist: Any) -> tuple[Any, Any]:
+    """One pass, no sort: row x's neighbours below x come from pairs (l, x), met in order of
+    l, all before the pairs (x, r), met in order of r."""
+    n = indptr.shape[0] - 1
+    pos = indptr[:n].copy()
+    nbrs = np.empty(indptr[n], np.int32)
+    nd = np.empty(indptr[n], np.uint16)
+    for k in range(left.shape[0]):
+        a, b = left[k], right[k]
+        nbrs[pos[a]] = b
+        nd[pos[a]] = dist[k]
+        pos[a] += 1
+        nbrs[pos[b]] = a
+        nd[pos[b]] = dist[k]
+        pos[b] += 1
+    return nbrs, nd
 
 
 def _star(indptr: Any, nbrs: Any, nd: Any, visit: Any) -> tuple[Labels, npt.NDArray[np.uint16]]:
@@ -210,8 +247,11 @@ def _star(indptr: Any, nbrs: Any, nd: Any, visit: Any) -> tuple[Labels, npt.NDAr
 
 
 _star_impl: Callable[..., tuple[Labels, npt.NDArray[np.uint16]]] = _star
+# Without numba the numpy sort in `adjacency` is far faster than this loop in Python.
+_fill_impl: Callable[..., tuple[Any, Any]] | None = None
 if _numba is not None:
     _star_impl = _numba.njit(cache=True, nogil=True)(_star)
+    _fill_impl = _numba.njit(cache=True, nogil=True)(_fill)
 
 
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))
@@ -228,10 +268,17 @@ def identical_groups(words: npt.NDArray[np.uint64]) -> tuple[Labels, Labels, Lab
     # two different codes share a key and meet, sort by the words themselves.
     key = words[:, 0] ^ (words[:, 1] * _MIX[0]) ^ (words[:, 2] * _MIX[1]) ^ (words[:, 3] * _MIX[2])
     by = np.argsort(key, kind="stable")
-    same = (words[by[1:]] == words[by[:-1]]).all(axis=1)
-    if np.any(~same & (key[by[1:]] == key[by[:-1]])):
+    sorted_key = key[by]
+    same_key = sorted_key[1:] == sorted_key[:-1]
+    if not same_key.any():
+        everything = np.arange(m, dtype=np.int64)
+        return everything, everything.copy(), np.ones(m, dtype=np.int64)
+    ordered = words[by]
+    same = (ordered[1:] == ordered[:-1]).all(axis=1)
+    if np.any(same_key & ~same):
         by = np.lexsort((words[:, 3], words[:, 2], words[:, 1], words[:, 0]))
-        same = (words[by[1:]] == words[by[:-1]]).all(axis=1)
+        ordered = words[by]
+        same = (ordered[1:] == ordered[:-1]).all(axis=1)
     if same.size == 0 or not same.any():
         everything = np.arange(m, dtype=np.int64)
         return everything, everything.copy(), np.ones(m, dtype=np.int64)
@@ -279,6 +326,7 @@ def _join_existing(
 __all__: Sequence[str] = [
     "DEFAULT_MIN_QUALITY",
     "Clustering",
+    "adjacency",
     "cluster_pdq",
     "identical_groups",
     "star_clusters",
