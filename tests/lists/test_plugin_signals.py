@@ -17,7 +17,7 @@ from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.grading import media_signals
 from hotline.hashing import signals as registry
-from hotline.lists import from_grades, imports, release
+from hotline.lists import formats, from_grades, imports, release
 from hotline.lists import store as lists_store
 from hotline.matching import store
 from hotline.matching.model import NewEntry
@@ -134,3 +134,45 @@ def test_sync_takes_only_hashes_a_registered_plug_in_accepts(db: Database) -> No
     with db.read() as session:
         listed = list(store.live_entries(session, store.get_list(session, "known").id))
     assert [dict(e.signals) for e in listed] == [{"dhash": "0123456789abcdef"}, {}, {}]
+
+
+def test_rows_with_plug_in_hashes_take_the_template_path(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plug-in hashes are columns of their own, so alike rows share one template (no entry
+    object each), with or without the hash, as for the built-ins."""
+    rnd = random.Random(5)
+    made = [
+        NewEntry(
+            "A", md5=f"{rnd.getrandbits(128):032x}", signals={"dhash": dhash(rnd)} if i % 2 else {}
+        )
+        for i in range(200)
+    ]
+    with db.write() as session:
+        store.create_list(session, "alpha")
+        store.add_entries(session, "alpha", made)
+    referenced: list[int] = []
+    real = formats.RowEncoder._reference
+
+    def counting(self: formats.RowEncoder, rows: list) -> None:  # type: ignore[type-arg]
+        rows = list(rows)
+        referenced.append(len(rows))
+        real(self, rows)
+
+    monkeypatch.setattr(formats.RowEncoder, "_reference", counting)
+    with db.read() as session:
+        info = store.get_list(session, "alpha")
+        signals = store.signal_names(session, info.id, info.version)
+        writer = formats.JsonLinesWriter()
+        out = formats.HashingFile(tmp_path / "e.jsonl")
+        writer.begin(out, {"list": "alpha"})
+        encoder = formats.RowEncoder([writer], lists_store.row_shape("hash", signals))
+        for batch in lists_store.entry_rows_at(session, info.id, info.version, signals=signals):
+            encoder.write(batch)
+        writer.end()
+        out.close()
+    assert signals == ["dhash"] and sum(referenced) == 0
+    lines = (tmp_path / "e.jsonl").read_text().splitlines()[1:]
+    assert [json.loads(line).get("dhash") for line in lines] == [
+        e.signals.get("dhash") for e in made
+    ]

@@ -52,7 +52,16 @@ class HammingIndex:
         """Hex codes as rows of uint64 words (big-endian, zero-padded on the left, so the
         padding never differs between two codes). IndexInputError names a malformed one."""
         width = self.words * 16
-        raw = b"".join(bytes.fromhex(self._checked(c).rjust(width, "0")) for c in codes)
+        if not all(isinstance(c, str) and len(c) == self.hex_length for c in codes):
+            bad = next(c for c in codes if not (isinstance(c, str) and len(c) == self.hex_length))
+            self._checked(bad)
+        joined = "".join(codes)
+        if joined and not _HEX_RE.fullmatch(joined):  # one pass for all; then name the culprit
+            self._checked(next(c for c in codes if not _HEX_RE.fullmatch(c)))
+        if width == self.hex_length:  # whole words: one conversion for every code
+            raw = bytes.fromhex(joined)
+        else:
+            raw = b"".join(bytes.fromhex(c.rjust(width, "0")) for c in codes)
         packed = np.frombuffer(raw, dtype=">u8").astype(np.uint64)
         return packed.reshape(len(codes), self.words)
 

@@ -140,8 +140,10 @@ def _write_delta(
     try:
         out = formats.HashingFile(folder / writer.name, behind)
         writer.begin(out, header)
-        encoder = formats.RowEncoder([writer], lists_store.row_shape(info.kind))
-        for batch in lists_store.addition_rows(session, info.id, since, version, info.entries):
+        signals = match_store.signal_names(session, info.id, version)
+        encoder = formats.RowEncoder([writer], lists_store.row_shape(info.kind, signals))
+        rows = lists_store.addition_rows(session, info.id, since, version, info.entries, signals)
+        for batch in rows:
             encoder.write(batch)
         added, withdrawn = encoder.rows, 0
         for gone in lists_store.withdrawals(session, info.id, since, version, info.entries):
@@ -224,8 +226,8 @@ def _publish(
                     tmp,
                     _writers(config, info.kind, signals),
                     header,
-                    lists_store.entry_rows_at(session, info.id, version, count),
-                    lists_store.row_shape(info.kind),
+                    lists_store.entry_rows_at(session, info.id, version, count, signals),
+                    lists_store.row_shape(info.kind, signals),
                 )
 
             files, written = write_entries()

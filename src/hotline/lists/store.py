@@ -9,7 +9,7 @@ rebuilt and a delta from any earlier version computed, however the list moved on
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache, partial
@@ -20,13 +20,10 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    Text,
     and_,
     case,
-    cast,
-    exists,
     func,
-    null,
+    literal,
     or_,
     select,
     type_coerce,
@@ -70,48 +67,37 @@ def _null_bit(column: Any, bit: int) -> ColumnElement[int]:
     return case((column.is_(None), bit), else_=0)
 
 
-# Appended to `_COLUMNS` for the release writers (`formats.RowEncoder`): which of the columns
-# written as they are hold nothing, one bit each, so that rows alike in that share one
-# template; -1 for a row that carries a vPDQ, URL, term or note (written the reference way).
-_SHAPE_KEY = case(
-    (or_(HashListEntryRow.value.is_not(None), HashListEntryRow.note.is_not(None)), -1),
-    else_=type_coerce(
-        _null_bit(HashListEntryRow.md5, 1)
-        + _null_bit(HashListEntryRow.sha1, 2)
-        + _null_bit(HashListEntryRow.sha256, 4)
-        + _null_bit(HashListEntryRow.pdq, 8)
-        + _null_bit(HashListEntryRow.pdq_quality, 16),
-        Integer,
-    ),
-)
-
-
-# For lists whose entries carry plug-in signals: a row with any is written the reference way
-# (key -1), its signals as one JSON object (`_signals_column`) after the key.
 _SIGNALS = HashListEntrySignalRow
-_SHAPE_KEY_WITH_SIGNALS = case(
-    (exists().where(_SIGNALS.entry_id == HashListEntryRow.id), -1), else_=_SHAPE_KEY
-)
 
 
-def _signals_column(dialect: str) -> Any:
-    """Each row's plug-in signals as a JSON object's text (NULL when it has none): one
-    correlated lookup of the (entry_id, signal_type) key a row."""
-    pairs = (
-        func.json_object_agg(_SIGNALS.signal_type, _SIGNALS.value)
-        if dialect == "postgresql"
-        else func.json_group_object(_SIGNALS.signal_type, _SIGNALS.value)
-    )
+def _signal_column(name: str) -> Any:
+    """One plug-in signal type's value for each row (NULL where the entry has none): a
+    correlated look-up of the (entry_id, signal_type) primary key."""
     return (
-        select(cast(pairs, Text))
-        .where(_SIGNALS.entry_id == HashListEntryRow.id)
-        .group_by(_SIGNALS.entry_id)
+        select(_SIGNALS.value)
+        .where(_SIGNALS.entry_id == HashListEntryRow.id, _SIGNALS.signal_type == name)
         .scalar_subquery()
     )
 
 
-def _signals(text: str | None) -> Any:
-    return orjson.loads(text) if text else NO_SIGNALS
+def _shape_key(signals: Sequence[Any]) -> ColumnElement[int]:
+    """Appended to `_COLUMNS` for the release writers (`formats.RowEncoder`): which of the
+    columns written as they are hold nothing (the built-in hashes, then each plug-in signal
+    type's column), one bit each, so that rows alike in that share one template; -1 for a
+    row that carries a vPDQ, URL, term or note (written the reference way)."""
+    columns = [
+        HashListEntryRow.md5,
+        HashListEntryRow.sha1,
+        HashListEntryRow.sha256,
+        HashListEntryRow.pdq,
+        HashListEntryRow.pdq_quality,
+        *signals,
+    ]
+    bits: Any = sum((_null_bit(c, 1 << i) for i, c in enumerate(columns)), start=literal(0))
+    return case(
+        (or_(HashListEntryRow.value.is_not(None), HashListEntryRow.note.is_not(None)), -1),
+        else_=type_coerce(bits, Integer),
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -128,8 +114,9 @@ def _iso(raw: str | datetime) -> str:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
 
 
-def _entry(row: Sequence[Any], kind: str) -> ReleaseEntry:
-    # Positional: this runs once per entry of a release, millions of times.
+def _entry(row: Sequence[Any], kind: str, signals: Sequence[str] = ()) -> ReleaseEntry:
+    # Positional: this runs once per entry of a release, millions of times. `signals`: the
+    # plug-in signal types whose columns follow the shape key, in that order.
     shared = _shared(row[8])
     value = row[9]  # a video's vPDQ on a hash list; the URL or term on the others
     return ReleaseEntry(
@@ -147,8 +134,20 @@ def _entry(row: Sequence[Any], kind: str) -> ReleaseEntry:
         value if kind == "keyword" else None,
         row[10],
         vpdq_of(value) if kind == "hash" else (),
-        _signals(row[12]) if len(row) > 12 else NO_SIGNALS,
+        _signals(row, signals) if signals else NO_SIGNALS,
     )
+
+
+_FIRST_SIGNAL = len(_COLUMNS) + 1  # after the shape key
+
+
+def _signals(row: Sequence[Any], names: Sequence[str]) -> Mapping[str, str]:
+    found = {
+        name: value
+        for name, value in zip(names, row[_FIRST_SIGNAL:], strict=False)
+        if value is not None
+    }
+    return found or NO_SIGNALS
 
 
 _EMPTY: dict[str, Any] = {}
@@ -204,15 +203,12 @@ def _raw_batches(session: Session, query: Select[Any]) -> Iterator[Rows]:
         cursor.close()
 
 
-def _release_rows(session: Session, list_id: int, where: ColumnElement[bool]) -> Iterator[Rows]:
-    """`_COLUMNS`, the shape key, and each row's plug-in signals (a NULL column, costing
-    nothing, for the many lists that carry none)."""
-    if match_store.has_signals(session, list_id):
-        dialect = session.connection().dialect.name
-        extra: tuple[Any, ...] = (_SHAPE_KEY_WITH_SIGNALS, _signals_column(dialect))
-    else:
-        extra = (_SHAPE_KEY, type_coerce(null(), String))
-    query: Select[Any] = select(*_COLUMNS, *extra)  # type: ignore[assignment]
+def _release_rows(
+    session: Session, where: ColumnElement[bool], signals: Sequence[str]
+) -> Iterator[Rows]:
+    """`_COLUMNS`, the shape key, then a column per plug-in signal type in `signals`."""
+    columns = [_signal_column(name) for name in signals]
+    query: Select[Any] = select(*_COLUMNS, _shape_key(columns), *columns)  # type: ignore[assignment]
     return _raw_batches(session, query.where(where).order_by(HashListEntryRow.id))
 
 
@@ -228,30 +224,42 @@ def _in_list(session: Session, list_id: int, size: int | None) -> ColumnElement[
     return HashListEntryRow.list_id == list_id
 
 
-def row_shape(kind: str) -> RowShape:
-    """How `formats.RowEncoder` reads the rows of `entry_rows_at` and `addition_rows`."""
+def row_shape(kind: str, signals: Sequence[str] = ()) -> RowShape:
+    """How `formats.RowEncoder` reads the rows of `entry_rows_at` and `addition_rows` (given
+    the same `signals`)."""
+    extra = range(_FIRST_SIGNAL, _FIRST_SIGNAL + len(signals))
     return RowShape(
-        # id, md5, sha1, sha256, pdq, pdq_quality: written as they are
-        variables=(0, 3, 4, 5, 6, 7),
+        # id, md5, sha1, sha256, pdq, pdq_quality and plug-in hashes: written as they are
+        variables=(0, 3, 4, 5, 6, 7, *extra),
         ints=frozenset({0, 7}),
         # category, added_at, shared: few distinct values, each turned into text once
         context=(1, 2, 8),
         key=len(_COLUMNS),
-        to_entry=partial(_entry, kind=kind),
+        to_entry=partial(_entry, kind=kind, signals=tuple(signals)),
     )
 
 
 def entry_rows_at(
-    session: Session, list_id: int, version: int, size: int | None = None
+    session: Session,
+    list_id: int,
+    version: int,
+    size: int | None = None,
+    signals: Sequence[str] = (),
 ) -> Iterator[Rows]:
     """Every entry live at `version`, by id, as raw rows in batches (see `row_shape`);
-    `size`: about how many entries the list has, if known."""
+    `size`: about how many entries the list has, if known; `signals`: the plug-in signal
+    types to read (`match_store.signal_names`), a column each."""
     where = and_(_in_list(session, list_id, size), _live_at(version))
-    return _release_rows(session, list_id, where)
+    return _release_rows(session, where, signals)
 
 
 def addition_rows(
-    session: Session, list_id: int, since: int, version: int, size: int | None = None
+    session: Session,
+    list_id: int,
+    since: int,
+    version: int,
+    size: int | None = None,
+    signals: Sequence[str] = (),
 ) -> Iterator[Rows]:
     """Entries added after `since` and still live at `version`, as raw rows in batches."""
     where = and_(
@@ -259,25 +267,27 @@ def addition_rows(
         HashListEntryRow.added_in > since,
         _live_at(version),
     )
-    return _release_rows(session, list_id, where)
+    return _release_rows(session, where, signals)
 
 
 def entries_at(
     session: Session, list_id: int, version: int, kind: str = "hash"
 ) -> Iterator[ReleaseEntry]:
     """Every entry live at `version`, by id."""
-    for batch in entry_rows_at(session, list_id, version):
+    signals = match_store.signal_names(session, list_id, version)
+    for batch in entry_rows_at(session, list_id, version, signals=signals):
         for row in batch:
-            yield _entry(row, kind)
+            yield _entry(row, kind, signals)
 
 
 def additions(
     session: Session, list_id: int, since: int, version: int, kind: str = "hash"
 ) -> Iterator[ReleaseEntry]:
     """Entries added after `since` and still live at `version`."""
-    for batch in addition_rows(session, list_id, since, version):
+    signals = match_store.signal_names(session, list_id, version)
+    for batch in addition_rows(session, list_id, since, version, signals=signals):
         for row in batch:
-            yield _entry(row, kind)
+            yield _entry(row, kind, signals)
 
 
 def withdrawals(
