@@ -11,14 +11,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.grading.service import FINAL
-from hotline.grading.tables import MediaItemRow
-from hotline.matching.tables import HashListEntryRow
+from hotline.taskforce import bulk_sql
 
-_IN_CHUNK = 500  # values a query's IN list takes at once
+EXACT = ("sha256", "sha1", "md5")  # strongest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,45 +34,37 @@ class Known:
     category: str | None
 
 
-def _chunks(values: list[str]) -> list[list[str]]:
-    return [values[i : i + _IN_CHUNK] for i in range(0, len(values), _IN_CHUNK)]
+_FINAL = tuple(s.value for s in FINAL)
+# One statement a store for all three digests; constant text, values bound (bulk_sql).
+_MEDIA_SQL = (
+    "SELECT id, sha256, sha1, md5, final_grade FROM media_items "
+    "WHERE (sha256 IN ({in}) OR sha1 IN ({in}) OR md5 IN ({in})) AND status IN ({p}, {p}, {p}) "
+    "ORDER BY id DESC"
+)
+_ENTRY_SQL = (
+    "SELECT id, list_id, sha256, sha1, md5, category FROM hash_list_entries "
+    "WHERE (sha256 IN ({in}) OR sha1 IN ({in}) OR md5 IN ({in})) AND withdrawn_at IS NULL "
+    "ORDER BY id DESC"
+)
 
 
 def match(session: Session, items: Sequence[Hashes]) -> list[Known | None]:
     """For each item, the known material it matches (graded media first), or None."""
-    found: dict[tuple[str, str], Known] = {}
-    for kind in ("sha256", "sha1", "md5"):
-        values = sorted({v for item in items if (v := getattr(item, kind))})
-        for chunk in _chunks(values):
-            column = getattr(MediaItemRow, kind)
-            for media_id, value, grade in session.execute(
-                select(MediaItemRow.id, column, MediaItemRow.final_grade)
-                .where(column.in_(chunk), MediaItemRow.status.in_([s.value for s in FINAL]))
-                .order_by(MediaItemRow.id.desc())
-            ):
-                category = json.loads(grade).get("category") if grade else None
-                found[(kind, value)] = Known(f"media:{media_id}", category)
-            entry_column = getattr(HashListEntryRow, kind)
-            for entry_id, list_id, value, category in session.execute(
-                select(
-                    HashListEntryRow.id,
-                    HashListEntryRow.list_id,
-                    entry_column,
-                    HashListEntryRow.category,
-                )
-                .where(entry_column.in_(chunk), HashListEntryRow.withdrawn_at.is_(None))
-                .order_by(HashListEntryRow.id.desc())
-            ):
-                found.setdefault((kind, value), Known(f"list:{list_id}#{entry_id}", category))
-    out: list[Known | None] = []
-    for item in items:
-        hit = next(
-            (
-                found[(kind, v)]
-                for kind in ("sha256", "sha1", "md5")
-                if (v := getattr(item, kind)) and (kind, v) in found
-            ),
-            None,
-        )
-        out.append(hit)
-    return out
+    values = sorted({v for item in items for k in EXACT if (v := getattr(item, k))})
+    found: dict[str, Known] = {}
+    if values:
+        for media_id, *digests, grade in bulk_sql.select_in(session, _MEDIA_SQL, _FINAL, values):
+            category = json.loads(grade).get("category") if grade else None
+            for digest in digests:
+                if digest:
+                    found[digest] = Known(f"media:{media_id}", category)
+        for entry_id, list_id, *digests, category in bulk_sql.select_in(
+            session, _ENTRY_SQL, (), values
+        ):
+            for digest in digests:
+                if digest:
+                    found.setdefault(digest, Known(f"list:{list_id}#{entry_id}", category))
+    return [
+        next((found[v] for k in EXACT if (v := getattr(item, k)) and v in found), None)
+        for item in items
+    ]

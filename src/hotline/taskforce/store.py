@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
 from hotline.grading.media_store import MediaStore
-from hotline.taskforce import known_step
+from hotline.taskforce import bulk_sql, known_step
 from hotline.taskforce.model import ItemStatus, SourceKind, SourceState, failure_key
 from hotline.taskforce.tables import CaseItemRow, CaseSetRow, CaseSourceRow
 
@@ -196,17 +196,30 @@ def finish_source(session: Session, source_id: int) -> None:
 
 
 def _existing(session: Session, case_set_id: int, keys: list[str]) -> set[str]:
-    found: set[str] = set()
-    for i in range(0, len(keys), _IN_CHUNK):
-        chunk = keys[i : i + _IN_CHUNK]
-        found.update(
-            session.execute(
-                select(CaseItemRow.key).where(
-                    CaseItemRow.case_set_id == case_set_id, CaseItemRow.key.in_(chunk)
-                )
-            ).scalars()
-        )
-    return found
+    sql = "SELECT key FROM taskforce_items WHERE key IN ({in}) AND case_set_id = {p}"
+    return {key for (key,) in bulk_sql.select_in(session, sql, [case_set_id], keys)}
+
+
+_COLUMNS = (
+    "case_set_id",
+    "key",
+    "source_id",
+    "member",
+    "kind",
+    "md5",
+    "sha1",
+    "sha256",
+    "pdq",
+    "pdq_quality",
+    "byte_count",
+    "copies",
+    "stored",
+    "status",
+    "reason",
+    "known_from",
+    "known_category",
+    "created_at",
+)
 
 
 def write_batch(
@@ -241,57 +254,67 @@ def write_batch(
         [known_step.Hashes(i.md5, i.sha1, i.sha256, i.pdq, i.pdq_quality) for i in new],
     )
     keep = media is not None
-    rows: list[dict[str, Any]] = [
-        {
-            "case_set_id": case_set_id,
-            "key": item.key,
-            "source_id": source_id,
-            "member": item.member,
-            "kind": item.kind,
-            "md5": item.md5,
-            "sha1": item.sha1,
-            "sha256": item.sha256,
-            "pdq": item.pdq,
-            "pdq_quality": item.pdq_quality,
-            "byte_count": item.byte_count,
-            "copies": copies[item.key],
+    created = bulk_sql.bind_value(session, _ITEMS.c.created_at, now)
+    hashed, known_status, failed = (
+        ItemStatus.hashed.value,
+        ItemStatus.known.value,
+        ItemStatus.failed.value,
+    )
+    rows: list[tuple[Any, ...]] = [
+        (
+            case_set_id,
+            item.key,
+            source_id,
+            item.member,
+            item.kind,
+            item.md5,
+            item.sha1,
+            item.sha256,
+            item.pdq,
+            item.pdq_quality,
+            item.byte_count,
+            copies[item.key],
             # Known material is never kept to be shown.
-            "stored": keep and hit is None and item.data is not None,
-            "status": (ItemStatus.known if hit else ItemStatus.hashed).value,
-            "reason": None,
-            "known_from": hit.source if hit else None,
-            "known_category": hit.category if hit else None,
-            "created_at": now,
-        }
+            keep and hit is None and item.data is not None,
+            known_status if hit else hashed,
+            None,
+            hit.source if hit else None,
+            hit.category if hit else None,
+            created,
+        )
         for item, hit in zip(new, known, strict=True)
     ]
     rows += [
-        {
-            "case_set_id": case_set_id,
-            "key": failure_key(source_id, failure.index),
-            "source_id": source_id,
-            "member": failure.member,
-            "kind": "file",
-            "md5": None,
-            "sha1": None,
-            "sha256": None,
-            "pdq": None,
-            "pdq_quality": None,
-            "byte_count": None,
-            "copies": 1,
-            "stored": False,
-            "status": ItemStatus.failed.value,
-            "reason": failure.reason[:1000],
-            "known_from": None,
-            "known_category": None,
-            "created_at": now,
-        }
+        (
+            case_set_id,
+            failure_key(source_id, failure.index),
+            source_id,
+            failure.member,
+            "file",
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            1,
+            False,
+            failed,
+            failure.reason[:1000],
+            None,
+            None,
+            created,
+        )
         for failure in failures
     ]
-    if rows:
-        session.execute(insert(_ITEMS), rows)
+    bulk_sql.insert_many(session, _ITEMS, _COLUMNS, rows)
     if media is not None:
-        _seal(session, case_set_id, new, rows, media)
+        _seal(
+            session,
+            case_set_id,
+            [item for item, row in zip(new, rows, strict=False) if row[12]],
+            media,
+        )
     counts = Counts(
         files=len(items) + len(failures),
         items=len(new),
@@ -315,26 +338,13 @@ def write_batch(
     return counts
 
 
-def _seal(
-    session: Session,
-    case_set_id: int,
-    new: Sequence[NewItem],
-    rows: Sequence[dict[str, Any]],
-    media: MediaStore,
-) -> None:
+def _seal(session: Session, case_set_id: int, kept: Sequence[NewItem], media: MediaStore) -> None:
     """Seal the kept items' bytes under their item ids (before the batch commits: a crash
     after this leaves a file that the re-run's item overwrites or nothing points at)."""
-    kept = [item for item, row in zip(new, rows, strict=False) if row["stored"]]
     if not kept:
         return
-    ids: dict[str, int] = dict(
-        session.execute(
-            select(CaseItemRow.key, CaseItemRow.id).where(
-                CaseItemRow.case_set_id == case_set_id,
-                CaseItemRow.key.in_([item.key for item in kept]),
-            )
-        ).all()
-    )
+    sql = "SELECT key, id FROM taskforce_items WHERE key IN ({in}) AND case_set_id = {p}"
+    ids = dict(bulk_sql.select_in(session, sql, [case_set_id], [item.key for item in kept]))
     for item in kept:
         assert item.data is not None
         media.put(ids[item.key], item.data)

@@ -51,17 +51,21 @@ class CaseSourceRow(Base):
 
 
 class CaseItemRow(Base):
-    """One distinct file of a set (exact duplicates counted in `copies`), or one that failed."""
+    """One distinct file of a set (exact duplicates counted in `copies`), or one that failed.
+
+    No foreign keys on purpose: a million-row import writes these in bulk, and PostgreSQL's
+    per-row checks of two keys cost more than the rows themselves. Only `store.write_batch`
+    writes them, with the set and source ids of rows it has just read or written."""
 
     __tablename__ = "taskforce_items"
     __table_args__ = (UniqueConstraint("case_set_id", "key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_set_id: Mapped[int] = mapped_column(ForeignKey("taskforce_case_sets.id"))
+    case_set_id: Mapped[int] = mapped_column(Integer)
     # sha256 hex; a manifest row without one: "md5:…", "sha1:…" or "pdq:…"; a failure:
     # "failed:<source id>:<member index>".
     key: Mapped[str] = mapped_column(String(80))
-    source_id: Mapped[int] = mapped_column(ForeignKey("taskforce_sources.id"), index=True)
+    source_id: Mapped[int] = mapped_column(Integer, index=True)  # taskforce_sources.id
     member: Mapped[str] = mapped_column(Text)  # where it was first seen: path in the source
     kind: Mapped[str] = mapped_column(String(8))  # image, video, or hash (manifest row)
     md5: Mapped[str | None] = mapped_column(String(32), nullable=True)

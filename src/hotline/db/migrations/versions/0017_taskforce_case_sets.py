@@ -60,7 +60,9 @@ def upgrade() -> None:
             ["taskforce_case_sets.id"],
             name="fk_taskforce_sources_case_set_id_taskforce_case_sets",
         ),
-        sa.UniqueConstraint("case_set_id", "sha256", name="uq_taskforce_sources_case_set_id_sha256"),
+        sa.UniqueConstraint(
+            "case_set_id", "sha256", name="uq_taskforce_sources_case_set_id_sha256"
+        ),
     )
     op.create_index("ix_taskforce_sources_case_set_id", "taskforce_sources", ["case_set_id"])
     op.create_index("ix_taskforce_sources_state", "taskforce_sources", ["state"])
@@ -85,17 +87,9 @@ def upgrade() -> None:
         sa.Column("known_from", sa.String(64), nullable=True),
         sa.Column("known_category", sa.String(32), nullable=True),
         sa.Column("created_at", UTCDateTime, nullable=False),
+        # No foreign keys: written in bulk (a million rows), where PostgreSQL's per-row
+        # checks cost more than the rows; only the importer writes them (CaseItemRow).
         sa.PrimaryKeyConstraint("id", name="pk_taskforce_items"),
-        sa.ForeignKeyConstraint(
-            ["case_set_id"],
-            ["taskforce_case_sets.id"],
-            name="fk_taskforce_items_case_set_id_taskforce_case_sets",
-        ),
-        sa.ForeignKeyConstraint(
-            ["source_id"],
-            ["taskforce_sources.id"],
-            name="fk_taskforce_items_source_id_taskforce_sources",
-        ),
         sa.UniqueConstraint("case_set_id", "key", name="uq_taskforce_items_case_set_id_key"),
     )
     op.create_index("ix_taskforce_items_source_id", "taskforce_items", ["source_id"])

@@ -1,0 +1,78 @@
+"""Bulk statements on the driver: IN lists and many-row inserts of a million-row import.
+
+SQLAlchemy compiles an `IN` of 2,000 values parameter by parameter and processes each row of
+an executemany through the ORM's machinery; for a million rows that cost more than the
+database itself. These helpers send plain statements with positional parameters to the
+driver (every value bound, never spliced into the text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Column, Table
+from sqlalchemy.orm import Session
+
+IN_CHUNK = 2000  # values in one IN list (SQLite allows 32,766 parameters)
+
+
+def select_in(
+    session: Session, sql: str, fixed: Sequence[Any], values: Sequence[Any]
+) -> Iterator[tuple[Any, ...]]:
+    """Rows of `sql`, each of whose `IN ({in})` takes `values`, and whose `{p}` placeholders
+    take `fixed` (written after every `{in}`); `IN_CHUNK` values a query.
+
+    SQLite: a list of placeholders. PostgreSQL: the values are copied into a temporary table
+    (dropped at commit) that the statement reads, as an array of 2,000 hashes costs more to
+    send and parse than the lookup itself."""
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    lists = sql.count("{in}")
+    for start in range(0, len(values), IN_CHUNK):
+        chunk = list(values[start : start + IN_CHUNK])
+        if postgres:
+            _load_values(session, chunk)
+            text = sql.replace("{in}", "SELECT v FROM taskforce_values").replace("{p}", "%s")
+            params: tuple[Any, ...] = tuple(fixed)
+        else:
+            text = sql.replace("{in}", ", ".join(["?"] * len(chunk))).replace("{p}", "?")
+            params = (*(chunk * lists), *fixed)
+        for row in connection.exec_driver_sql(text, params):
+            yield tuple(row)
+
+
+def _load_values(session: Session, values: list[Any]) -> None:
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute("CREATE TEMP TABLE IF NOT EXISTS taskforce_values (v text) ON COMMIT DROP")
+    cursor.execute("DELETE FROM taskforce_values")
+    with cursor.copy("COPY taskforce_values (v) FROM STDIN") as copy:
+        for value in values:
+            copy.write_row((value,))
+
+
+def insert_many(
+    session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert `rows` (tuples in `columns` order, values already as the driver takes them):
+    an executemany on SQLite, COPY on PostgreSQL (one stream, not a statement a row)."""
+    if not rows:
+        return
+    # Table and column names come from the ORM's table, never from input; values are bound.
+    names = ", ".join(columns)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join(["?"] * len(columns))
+    connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)  # noqa: S608
+
+
+def bind_value(session: Session, column: Column[Any], value: Any) -> Any:
+    """`value` as the driver takes it for `column` (a UTC datetime on SQLite: its text)."""
+    dialect = session.get_bind().dialect
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process else value
