@@ -70,6 +70,25 @@ def test_the_caller_may_ask_for_a_smaller_distance(db: Database) -> None:
     assert edge is not None and edge.distance == 16
 
 
+def test_the_callers_distance_applies_to_list_entries_too(db: Database) -> None:
+    imported_list(db, "partner", [NewEntry("vics-1", pdq=PDQ, pdq_quality=90)])
+    assert look(db, by_pdq(PDQ_NEAR), pdq_distance=15) == [None]
+    (found,) = look(db, by_pdq(PDQ_NEAR), pdq_distance=16)
+    assert found is not None and found.source == "list"
+
+
+def test_an_item_that_is_no_longer_final_leaves_the_index(db: Database) -> None:
+    media_id = graded(db, graders(db), n=905)
+    assert look(db, KnownHashes(sha256=digests(905)[2]))[0] is not None
+    with db.write() as session:  # e.g. a grade set aside for a new decision
+        session.execute(
+            update(MediaItemRow)
+            .where(MediaItemRow.id == media_id)
+            .values(status=service.MediaStatus.disagreement.value)
+        )
+    assert look(db, KnownHashes(sha256=digests(905)[2])) == [None]
+
+
 def test_pdq_below_quality_50_never_matches(db: Database) -> None:
     people = graders(db)
     graded(db, people, pdq=PDQ)
