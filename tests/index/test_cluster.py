@@ -57,6 +57,9 @@ def check_rule(words: np.ndarray, c: Clustering, radius: int, alone: tuple[int, 
     assert (d <= radius).all()
     assert np.array_equal(d, c.distances)
     assert np.array_equal(c.representatives[c.labels[c.representatives]], c.representatives)
+    is_rep = c.is_representative()
+    assert np.flatnonzero(is_rep).tolist() == sorted(c.representatives[c.representatives >= 0])
+    assert (c.distances[is_rep] == 0).all()
     leaders = np.setdiff1d(c.representatives, alone)
     assert len(sj.self_join(words[leaders], radius)) == 0
     assert c.sizes.sum() == words.shape[0]
