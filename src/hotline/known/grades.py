@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from hotline.grading.service import FINAL
@@ -33,6 +33,7 @@ MAX_GAPS = 1000
 _IN_CHUNK = 500
 _EXACT_COMPACT_ADDS = 50_000  # fold an exact index's recent adds into its arrays past this
 _FINAL = tuple(s.value for s in FINAL)
+Reader = Connection | Session  # the index reads on a connection of its own
 
 _COLUMNS = (
     MediaItemRow.id,
@@ -183,26 +184,26 @@ class GradeFeed:
         self.gaps: dict[int, float] = {}  # number -> when first missed
         self._clock = clock
 
-    def load(self, session: Session) -> list[GradedItem]:
+    def load(self, reader: Reader) -> list[GradedItem]:
         """Every finally graded item, from nothing."""
         self.applied, self.gaps = 0, {}
-        return self._past(session, 0)
+        return self._past(reader, 0)
 
-    def poll(self, session: Session) -> list[GradedItem] | None:
+    def poll(self, reader: Reader) -> list[GradedItem] | None:
         """What changed since the last poll; None when the table went backwards (a restore,
         a fresh database): the caller rebuilds with `load`."""
-        newest = session.execute(select(func.max(MediaItemRow.known_seq))).scalar() or 0
+        newest = reader.execute(select(func.max(MediaItemRow.known_seq))).scalar() or 0
         if newest < self.applied:
             return None
-        changed = self._past(session, self.applied) if newest > self.applied else []
+        changed = self._past(reader, self.applied) if newest > self.applied else []
         if self.gaps:
-            changed.extend(self._filled(session))
+            changed.extend(self._filled(reader))
         return changed
 
-    def _past(self, session: Session, after: int) -> list[GradedItem]:
+    def _past(self, reader: Reader, after: int) -> list[GradedItem]:
         items = [
             _item(row)
-            for row in session.execute(
+            for row in reader.execute(
                 select(*_COLUMNS)
                 .where(MediaItemRow.known_seq > after)
                 .order_by(MediaItemRow.known_seq)
@@ -220,14 +221,14 @@ class GradeFeed:
             self.applied = items[-1].seq
         return items
 
-    def _filled(self, session: Session) -> list[GradedItem]:
+    def _filled(self, reader: Reader) -> list[GradedItem]:
         missing = sorted(self.gaps)
         items: list[GradedItem] = []
         for start in range(0, len(missing), _IN_CHUNK):
             chunk = missing[start : start + _IN_CHUNK]
             items.extend(
                 _item(row)
-                for row in session.execute(
+                for row in reader.execute(
                     select(*_COLUMNS).where(MediaItemRow.known_seq.in_(chunk))
                 )
             )

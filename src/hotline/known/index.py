@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, Engine, create_engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from hotline.known.grades import GradeFeed, GradeIndex
 from hotline.known.model import EXACT, KnownHashes, KnownMatch, best
@@ -26,16 +26,22 @@ from hotline.matching.tables import HashListRow
 
 
 class _ListSource:
-    """Matching's `EntrySource` over the index's own sessions; remembers each list's
-    provenance (`hash_lists.source`) as it polls."""
+    """Matching's `EntrySource` over the connection of the refresh under way; remembers each
+    list's provenance (`hash_lists.source`) as it polls."""
 
-    def __init__(self, sessions: Callable[[], Session]) -> None:
-        self._sessions = sessions
+    def __init__(self) -> None:
+        self.connection: Connection | None = None  # set for the length of a refresh
         self.provenance: dict[str, str | None] = {}
 
+    def _open(self) -> Connection:
+        if self.connection is None:
+            raise RuntimeError("hash lists are read only during a refresh")
+        return self.connection
+
     def lists(self) -> list[ListInfo]:
-        with self._sessions() as session:
-            rows = session.execute(
+        rows = (
+            self._open()
+            .execute(
                 select(
                     HashListRow.id,
                     HashListRow.name,
@@ -44,12 +50,14 @@ class _ListSource:
                     HashListRow.version,
                     HashListRow.source,
                 ).where(HashListRow.kind == "hash")
-            ).all()
+            )
+            .all()
+        )
         self.provenance = {r[1]: r[5] for r in rows}
         return [ListInfo(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     def changes(self, info: ListInfo, after: int) -> list[ListEntry]:
-        with self._sessions() as session:
+        with Session(bind=self._open()) as session:
             return list(store.changed_entries(session, info.id, after, info.version))
 
 
@@ -57,24 +65,29 @@ class KnownIndex:
     """Thread-safe: one refresh at a time (others wait for it, so a lookup never answers
     from before a commit it follows); searches need no lock."""
 
-    def __init__(self, sessions: Callable[[], Session], *, track_gaps: bool) -> None:
-        self._sessions = sessions
+    def __init__(self, connect: Callable[[], Connection], *, track_gaps: bool) -> None:
+        self._connect = connect
         self._lock = threading.Lock()
         self.feed = GradeFeed(track_gaps=track_gaps)
         self.grades: GradeIndex | None = None
-        self._lists = _ListSource(sessions)
+        self._lists = _ListSource()
         self.lists = Matcher(self._lists, refresh_seconds=0)
 
     def refresh(self) -> None:
-        with self._lock:
-            with self._sessions() as session:
-                grades = self.grades
-                changed = None if grades is None else self.feed.poll(session)
-                if grades is None or changed is None:
-                    self.grades = GradeIndex(self.feed.load(session))
-                else:
-                    grades.apply(changed)
-            self.lists.refresh()
+        """Take in what was committed since the last refresh: one connection, two small
+        queries (the newest grade marker, the lists' versions) when nothing changed."""
+        with self._lock, self._connect() as connection:
+            grades = self.grades
+            changed = None if grades is None else self.feed.poll(connection)
+            if grades is None or changed is None:
+                self.grades = GradeIndex(self.feed.load(connection))
+            else:
+                grades.apply(changed)
+            self._lists.connection = connection
+            try:
+                self.lists.refresh()
+            finally:
+                self._lists.connection = None
 
     def search(self, items: Sequence[KnownHashes], pdq_distance: int) -> list[KnownMatch | None]:
         grades = self.grades
@@ -137,8 +150,8 @@ def forget(session: Session) -> None:
         _REGISTRY.pop(engine, None)
 
 
-def _reader(engine: Engine) -> Callable[[], Session]:
-    """Sessions for the index's reads. SQLite: an engine of its own on the same file (the
+def _reader(engine: Engine) -> Callable[[], Connection]:
+    """Connections for the index's reads. SQLite: an engine of its own on the same file (the
     caller may hold the one writer connection; WAL lets this read beside it). PostgreSQL:
     the caller's pool, reached through a weak reference so the registry's key can go."""
     if engine.dialect.name == "sqlite":
@@ -149,13 +162,13 @@ def _reader(engine: Engine) -> Callable[[], Session]:
             connect_args={"check_same_thread": False, "timeout": 30},
         )
         weakref.finalize(engine, reader.dispose)
-        return sessionmaker(reader)
+        return reader.connect
     ref = weakref.ref(engine)
 
-    def session() -> Session:
+    def connect() -> Connection:
         alive = ref()
         if alive is None:
             raise RuntimeError("the database of this known-material index was disposed")
-        return Session(alive)
+        return alive.connect()
 
-    return session
+    return connect
