@@ -34,6 +34,7 @@ _IN_CHUNK = 500
 _EXACT_COMPACT_ADDS = 50_000  # fold an exact index's recent adds into its arrays past this
 _FINAL = tuple(s.value for s in FINAL)
 Reader = Connection | Session  # the index reads on a connection of its own
+NEWEST = func.max(MediaItemRow.known_seq).label("newest")  # an index's last entry: cheap
 
 _COLUMNS = (
     MediaItemRow.id,
@@ -189,10 +190,13 @@ class GradeFeed:
         self.applied, self.gaps = 0, {}
         return self._past(reader, 0)
 
-    def poll(self, reader: Reader) -> list[GradedItem] | None:
+    def poll(self, reader: Reader, newest: int | None = None) -> list[GradedItem] | None:
         """What changed since the last poll; None when the table went backwards (a restore,
-        a fresh database): the caller rebuilds with `load`."""
-        newest = reader.execute(select(func.max(MediaItemRow.known_seq))).scalar() or 0
+        a fresh database): the caller rebuilds with `load`. `newest`: the highest number
+        now, when the caller already read it (`NEWEST` as a subquery)."""
+        if newest is None:
+            newest = reader.execute(select(NEWEST)).scalar()
+        newest = newest or 0
         if newest < self.applied:
             return None
         changed = self._past(reader, self.applied) if newest > self.applied else []

@@ -13,24 +13,39 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, select
 from sqlalchemy.orm import Session
 
-from hotline.known.grades import GradeFeed, GradeIndex
+from hotline.known.grades import NEWEST, GradeFeed, GradeIndex
 from hotline.known.model import EXACT, KnownHashes, KnownMatch, best
 from hotline.matching import store
 from hotline.matching.matcher import Matcher
 from hotline.matching.model import HashQuery, ListEntry, ListInfo
 from hotline.matching.tables import HashListRow
 
+# The one query of a refresh when nothing changed: the newest graded-media marker, and every
+# hash list's version and provenance (a row with no list when there are none). Built once.
+_NEWEST = select(NEWEST).subquery()
+_POLL = select(
+    _NEWEST.c.newest,
+    HashListRow.id,
+    HashListRow.name,
+    HashListRow.description,
+    HashListRow.pdq_max_distance,
+    HashListRow.version,
+    HashListRow.source,
+).select_from(_NEWEST.outerjoin(HashListRow, HashListRow.kind == "hash"))
+
 
 class _ListSource:
-    """Matching's `EntrySource` over the connection of the refresh under way; remembers each
-    list's provenance (`hash_lists.source`) as it polls."""
+    """Matching's `EntrySource` over what the refresh under way read (`_POLL`'s rows, its
+    connection); remembers each list's provenance (`hash_lists.source`)."""
 
     def __init__(self) -> None:
         self.connection: Connection | None = None  # set for the length of a refresh
+        self.rows: list[Any] = []
         self.provenance: dict[str, str | None] = {}
 
     def _open(self) -> Connection:
@@ -39,22 +54,9 @@ class _ListSource:
         return self.connection
 
     def lists(self) -> list[ListInfo]:
-        rows = (
-            self._open()
-            .execute(
-                select(
-                    HashListRow.id,
-                    HashListRow.name,
-                    HashListRow.description,
-                    HashListRow.pdq_max_distance,
-                    HashListRow.version,
-                    HashListRow.source,
-                ).where(HashListRow.kind == "hash")
-            )
-            .all()
-        )
-        self.provenance = {r[1]: r[5] for r in rows}
-        return [ListInfo(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        rows = [r for r in self.rows if r[1] is not None]
+        self.provenance = {r[2]: r[6] for r in rows}
+        return [ListInfo(r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
     def changes(self, info: ListInfo, after: int) -> list[ListEntry]:
         with Session(bind=self._open()) as session:
@@ -74,16 +76,17 @@ class KnownIndex:
         self.lists = Matcher(self._lists, refresh_seconds=0)
 
     def refresh(self) -> None:
-        """Take in what was committed since the last refresh: one connection, two small
-        queries (the newest grade marker, the lists' versions) when nothing changed."""
+        """Take in what was committed since the last refresh: one small query when nothing
+        changed (the newest graded-media marker and the lists' versions)."""
         with self._lock, self._connect() as connection:
+            rows = list(connection.execute(_POLL).all())
             grades = self.grades
-            changed = None if grades is None else self.feed.poll(connection)
+            changed = None if grades is None else self.feed.poll(connection, rows[0][0])
             if grades is None or changed is None:
                 self.grades = GradeIndex(self.feed.load(connection))
             else:
                 grades.apply(changed)
-            self._lists.connection = connection
+            self._lists.connection, self._lists.rows = connection, rows
             try:
                 self.lists.refresh()
             finally:
