@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import tarfile
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from sqlalchemy import select
 
 from hotline.db.engine import Database
 from hotline.grading.media_store import MediaStore
+from hotline.grading.tables import MediaItemRow
 from hotline.hashing.media import hash_bytes
 from hotline.taskforce import store
 from hotline.taskforce.tables import CaseItemRow, CaseSourceRow
@@ -189,3 +192,50 @@ def test_non_media_files_fail_without_stopping_the_set(
     assert (report.case_set.items, report.case_set.failed) == (2, 2)
     reasons = {r.member: r.reason for r in _items(db, "mixed") if r.status == "failed"}
     assert set(reasons) == {"b.png", "c.bin"} and all(reasons.values())
+
+
+def test_a_near_duplicate_of_graded_media_is_known_and_never_kept(
+    db: Database, dask_client: Client, tmp_path: Path
+) -> None:
+    graded = hash_bytes(drawn(0))
+    assert graded.pdq is not None
+    now = datetime.now(UTC)
+    with db.write() as session:
+        row = MediaItemRow(
+            url_id=None,
+            source_url="https://example.org/a.png",
+            kind="image",
+            md5=graded.digests.md5,
+            sha1=graded.digests.sha1,
+            sha256=graded.digests.sha256,
+            pdq=graded.pdq.hex,
+            pdq_quality=graded.pdq.quality,
+            byte_count=10,
+            status="agreed",
+            stored=False,
+            purge_after=None,
+            inherited_from=None,
+            final_grade=json.dumps({"category": "B"}),
+            qa_sampled=False,
+            decided_at=now,
+            created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        media_id = row.id
+    folder = tmp_path / "near"
+    folder.mkdir()
+    (folder / "smaller.png").write_bytes(drawn(0, size=(80, 60)))  # other bytes, same picture
+    (folder / "other.png").write_bytes(drawn(2))
+    media = MediaStore(tmp_path / "media", b"k" * 32)
+    report = run_import(db, "near", [folder], dask_client, hash_only=False, media=media)
+    assert report.case_set.known == 1
+    rows = {r.member: r for r in _items(db, "near")}
+    known = rows["smaller.png"]
+    assert known.status == "known"
+    assert (known.known_from, known.known_category, known.stored) == (
+        f"media:{media_id}",
+        "B",
+        False,
+    )
+    assert rows["other.png"].status == "hashed" and rows["other.png"].stored

@@ -197,7 +197,9 @@ def _graded_media(db: Database, sha256: str) -> int:
 def _list_entry(db: Database, md5: str) -> int:
     now = datetime.now(UTC)
     with db.write() as session:
-        bank = HashListRow(name="imported", source="vics:x.json", created_at=now, updated_at=now)
+        bank = HashListRow(
+            name="imported", source="vics:x.json", version=1, created_at=now, updated_at=now
+        )
         session.add(bank)
         session.flush()
         entry = HashListEntryRow(
@@ -222,6 +224,6 @@ def test_known_items_are_marked_from_graded_media_and_imported_lists(
     rows = _rows(db, "known")
     assert [(r.status, r.known_from, r.known_category, r.stored) for r in rows] == [
         ("known", f"media:{media_id}", "A", False),
-        ("known", f"list:1#{entry_id}", "vics-1", False),
+        ("known", f"list:imported#{entry_id}", "vics-1", False),
         ("hashed", None, None, False),
     ]

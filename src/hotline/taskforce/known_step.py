@@ -1,22 +1,19 @@
-"""The one step that marks a batch's new items known: graded media or hash-list entries.
+"""The one step that marks a batch's new items known, through `hotline.known.lookup`: graded
+media and the live entries of every hash list (ours and imported), by exact digest or by PDQ
+within the usual distance.
 
 Known material is graded by inheritance and never displayed: a known item keeps no bytes and
-never reaches a grader. Until `hotline.known` (one lookup over graded media and every hash
-list, with PDQ through the index) is in the tree, this matches exact digests only.
+never reaches a grader.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from hotline.grading.service import FINAL
-from hotline.taskforce import bulk_sql
-
-EXACT = ("sha256", "sha1", "md5")  # strongest first
+from hotline.known import KnownHashes, KnownMatch, lookup
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,41 +27,22 @@ class Hashes:
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    source: str  # "media:12" or "list:3#entry 44"
+    source: str  # "media:12" (a graded item) or "list:NAME#44" (entry 44 of list NAME)
     category: str | None
 
 
-_FINAL = tuple(s.value for s in FINAL)
-# One statement a store for all three digests; constant text, values bound (bulk_sql).
-_MEDIA_SQL = (
-    "SELECT id, sha256, sha1, md5, final_grade FROM media_items "
-    "WHERE (sha256 IN ({in}) OR sha1 IN ({in}) OR md5 IN ({in})) AND status IN ({p}, {p}, {p}) "
-    "ORDER BY id DESC"
-)
-_ENTRY_SQL = (
-    "SELECT id, list_id, sha256, sha1, md5, category FROM hash_list_entries "
-    "WHERE (sha256 IN ({in}) OR sha1 IN ({in}) OR md5 IN ({in})) AND withdrawn_at IS NULL "
-    "ORDER BY id DESC"
-)
+def _known(match: KnownMatch) -> Known:
+    if match.source == "grade":
+        return Known(f"media:{match.media_id}", match.category)
+    return Known(f"list:{match.list_name}#{match.entry_id}", match.category)
 
 
 def match(session: Session, items: Sequence[Hashes]) -> list[Known | None]:
-    """For each item, the known material it matches (graded media first), or None."""
-    values = sorted({v for item in items for k in EXACT if (v := getattr(item, k))})
-    found: dict[str, Known] = {}
-    if values:
-        for media_id, *digests, grade in bulk_sql.select_in(session, _MEDIA_SQL, _FINAL, values):
-            category = json.loads(grade).get("category") if grade else None
-            for digest in digests:
-                if digest:
-                    found[digest] = Known(f"media:{media_id}", category)
-        for entry_id, list_id, *digests, category in bulk_sql.select_in(
-            session, _ENTRY_SQL, (), values
-        ):
-            for digest in digests:
-                if digest:
-                    found.setdefault(digest, Known(f"list:{list_id}#{entry_id}", category))
-    return [
-        next((found[v] for k in EXACT if (v := getattr(item, k)) and v in found), None)
-        for item in items
-    ]
+    """For each item, the known material it matches (the best, as `lookup` ranks), or None."""
+    if not items:
+        return []
+    found = lookup(
+        session,
+        [KnownHashes(i.sha256, i.md5, i.sha1, i.pdq, i.pdq_quality) for i in items],
+    )
+    return [_known(hit) if hit is not None else None for hit in found]

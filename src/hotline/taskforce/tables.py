@@ -78,7 +78,7 @@ class CaseItemRow(Base):
     stored: Mapped[bool] = mapped_column(Boolean)  # sealed bytes kept (not hash-only)
     status: Mapped[str] = mapped_column(String(16), index=True)  # ItemStatus
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # why it failed
-    # Known material: where the match came from ("media:12", "list:3"), and its category.
-    known_from: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Known material: where the match came from ("media:12", "list:NAME#44"), its category.
+    known_from: Mapped[str | None] = mapped_column(Text, nullable=True)
     known_category: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -84,7 +84,7 @@ def upgrade() -> None:
         sa.Column("stored", sa.Boolean, nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("reason", sa.Text, nullable=True),
-        sa.Column("known_from", sa.String(64), nullable=True),
+        sa.Column("known_from", sa.Text, nullable=True),
         sa.Column("known_category", sa.String(32), nullable=True),
         sa.Column("created_at", UTCDateTime, nullable=False),
         # No foreign keys: written in bulk (a million rows), where PostgreSQL's per-row
