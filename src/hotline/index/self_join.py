@@ -43,6 +43,8 @@ _numba: Any = load_numba()
 _NS_PROBE = 20.0
 _NS_PAIR = 1.5
 _NS_PREPARE = 60.0
+# Default thread count cap: each thread holds a copy of the codes (400 MB at 10M).
+DEFAULT_MAX_WORKERS = 4
 # Numpy fallback: compare at most this many candidate pairs in one vectorised step.
 _NUMPY_BLOCK_PAIRS = 1 << 21
 
@@ -93,7 +95,8 @@ def self_join(
 ) -> Pairs:
     """Every pair of rows of `words` ((n, 4) uint64) within `radius` bits, exactly once.
 
-    `workers` threads (default: the CPU count) run one chunk's join each; `client`, a
+    `workers` threads (default: the CPU count, at most DEFAULT_MAX_WORKERS) run one chunk's
+    join each, each holding the codes in its chunk's order (40 bytes a code); `client`, a
     `dask.distributed.Client`, runs them as Dask tasks instead. `chunks` overrides the layout.
     """
     radius = check_radius(radius)
@@ -111,7 +114,7 @@ def self_join(
             join_table, [shared] * k, [layout.widths] * k, tables, [radius] * k, pure=False
         )
         return _pairs_of(client.gather(futures), n)
-    workers = workers or os.cpu_count() or 1
+    workers = workers or min(os.cpu_count() or 1, DEFAULT_MAX_WORKERS)
     if workers <= 1 or len(tables) == 1:
         return _pairs_of([join_table(words, layout.widths, t, radius) for t in tables], n)
     with ThreadPoolExecutor(max_workers=workers) as pool:
