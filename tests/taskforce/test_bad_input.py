@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import random
 import tarfile
 import zipfile
 from pathlib import Path
@@ -96,6 +97,28 @@ def test_a_zip_bomb_is_refused_by_its_ratio(
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("zeros.png", b"\0" * 2_000_000)
     assert "compression ratio above 100" in _refused(db, dask_client, path)
+
+
+def test_a_tar_gz_bomb_is_refused_by_the_archive_ratio(
+    db: Database, dask_client: Client, tmp_path: Path
+) -> None:
+    path = tmp_path / "bomb.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo("zeros.png")
+        info.size = 2_000_000
+        archive.addfile(info, io.BytesIO(b"\0" * info.size))
+    assert "compression ratio above 100" in _refused(db, dask_client, path)
+
+
+def test_one_zip_member_over_the_ratio_refuses_the_archive(
+    db: Database, dask_client: Client, tmp_path: Path
+) -> None:
+    path = tmp_path / "hidden.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("noise.bin", random.Random(1).randbytes(400_000))  # ratio about 1
+        archive.writestr("zeros.png", b"\0" * 300_000)  # ratio about 1000
+    # The archive as a whole unpacks to under twice its size: only the member's ratio bites.
+    assert "zeros.png: a compression ratio above 100" in _refused(db, dask_client, path)
 
 
 def test_caps_on_file_count_and_total_size(
