@@ -65,7 +65,7 @@ def run_import(
     db: Database,
     name: str,
     paths: list[Path],
-    client: Client | None,
+    client: Client | importer.LazyClient | None,
     *,
     hash_only: bool = True,
     **options: object,

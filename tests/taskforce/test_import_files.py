@@ -19,7 +19,7 @@ from hotline.db.engine import Database
 from hotline.grading.media_store import MediaStore
 from hotline.grading.tables import MediaItemRow
 from hotline.hashing.media import hash_bytes
-from hotline.taskforce import store
+from hotline.taskforce import importer, store
 from hotline.taskforce.tables import CaseItemRow, CaseSourceRow
 from tests.taskforce.conftest import drawn, family_folder, run_import
 
@@ -122,6 +122,12 @@ def test_the_same_set_imported_twice_is_a_no_op(
     assert [s.outcome for s in again.sources] == ["already imported"]
     assert _summary(_items(db, "twice")) == before
     assert again.case_set.files == 14
+
+    def no_cluster() -> Client:
+        raise AssertionError("a no-op re-run starts no cluster")
+
+    lazy = run_import(db, "twice", [archive], importer.LazyClient(no_cluster))
+    assert lazy.nothing_new
 
 
 class Killed(Exception):

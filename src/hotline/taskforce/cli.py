@@ -8,8 +8,9 @@ usage error (no such source, an unknown kind, a bad name).
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -20,6 +21,9 @@ from hotline.grading.media_store import MediaStore
 from hotline.security.permissions import Actor
 from hotline.taskforce import cluster, importer
 from hotline.taskforce.model import Limits
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 taskforce_app = typer.Typer(
     help="Taskforce case sets: bulk import and hashing.", no_args_is_help=True
@@ -62,11 +66,10 @@ def import_command(
         None if keep_none else MediaStore(settings.data_dir / "taskforce-media", settings.secret)
     )
     try:
-        checked = importer.check_paths(sources)
+        importer.check_paths(sources)  # exit 2 on a missing or unknown source, before any write
     except AppError as exc:
         raise app_error(exc) from exc
     address = scheduler or settings.dask_scheduler
-    needs_cluster = any(not kind.is_manifest for _, kind in checked)
     with (
         open_database(settings) as db,
         Progress(
@@ -76,7 +79,14 @@ def import_command(
             TimeElapsedColumn(),
             transient=False,
         ) as bar,
+        ExitStack() as stack,
     ):
+
+        def open_client() -> Client:  # only when a source has files to hash
+            client = stack.enter_context(cluster.connect(address, workers=workers))
+            bar.console.print(f"Dask dashboard: {client.dashboard_link}")
+            return client
+
         task = bar.add_task(name, total=0)
         options = importer.Options(
             Limits.from_settings(settings),
@@ -85,28 +95,15 @@ def import_command(
             progress=lambda n: bar.advance(task, n),
         )
         try:
-            if needs_cluster:
-                with cluster.connect(address, workers=workers) as client:
-                    bar.console.print(f"Dask dashboard: {client.dashboard_link}")
-                    report = importer.import_sources(
-                        db,
-                        Actor.operator(),
-                        name,
-                        sources,
-                        client=client,
-                        hash_only=keep_none,
-                        options=options,
-                    )
-            else:
-                report = importer.import_sources(
-                    db,
-                    Actor.operator(),
-                    name,
-                    sources,
-                    client=None,
-                    hash_only=keep_none,
-                    options=options,
-                )
+            report = importer.import_sources(
+                db,
+                Actor.operator(),
+                name,
+                sources,
+                client=importer.LazyClient(open_client),
+                hash_only=keep_none,
+                options=options,
+            )
         except AppError as exc:
             raise app_error(exc) from exc
     _print(report)

@@ -12,11 +12,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-
-from distributed import Client, LocalCluster
+from typing import TYPE_CHECKING
 
 from hotline.hashing.errors import HashingError
 from hotline.hashing.media import hash_bytes
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,10 @@ def hash_chunk(chunk: list[tuple[int, bytes]]) -> list[Hashed | Failed]:
 def connect(scheduler: str = "", *, workers: int = 0, processes: bool = True) -> Iterator[Client]:
     """A client on the scheduler at `scheduler`, or on a LocalCluster started (and stopped)
     here: `workers` single-threaded workers (0: one per core)."""
+    # Imported here: distributed takes a third of a second to load, and every other
+    # `hotline` command would pay it.
+    from distributed import Client, LocalCluster
+
     if scheduler:
         with Client(scheduler) as client:
             yield client

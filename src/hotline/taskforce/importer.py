@@ -80,6 +80,20 @@ class Options:
     after_batch: Callable[[], None] = lambda: None  # tests stop an import here
 
 
+class LazyClient:
+    """A Dask client opened on first use: a re-run that finds every source done, or a set of
+    manifests, starts no cluster."""
+
+    def __init__(self, open_client: Callable[[], Client]) -> None:
+        self._open = open_client
+        self._client: Client | None = None
+
+    def get(self) -> Client:
+        if self._client is None:
+            self._client = self._open()
+        return self._client
+
+
 def check_paths(paths: Iterable[Path]) -> list[tuple[Path, SourceKind]]:
     """Each SOURCE and its kind; InvalidInput naming every one that is missing or unknown."""
     found: list[tuple[Path, SourceKind]] = []
@@ -106,7 +120,7 @@ def import_sources(
     name: str,
     paths: list[Path],
     *,
-    client: Client | None,
+    client: Client | LazyClient | None,
     hash_only: bool,
     options: Options,
 ) -> ImportReport:
@@ -137,7 +151,7 @@ def _import_one(
     case_set_id: int,
     path: Path,
     kind: SourceKind,
-    client: Client | None,
+    client: Client | LazyClient | None,
     media: MediaStore | None,
     options: Options,
 ) -> SourceReport:
@@ -196,7 +210,8 @@ def _import_one(
                 "hashing files needs a Dask client", fields=[FieldError("scheduler", "")]
             )
         members = sources.members(path, kind, options.limits, start)
-        batches = _hashed_batches(client, members, options)
+        dask = client.get() if isinstance(client, LazyClient) else client
+        batches = _hashed_batches(dask, members, options)
     for items, failures, done in batches:
         with db.write() as session:
             counts = store.write_batch(
