@@ -7,6 +7,7 @@ import io
 import random
 import tarfile
 import zipfile
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,9 @@ from distributed import Client
 from sqlalchemy import func, select
 
 from hotline.db.engine import Database
-from hotline.errors import InvalidInput
+from hotline.errors import Conflict, InvalidInput
 from hotline.taskforce import store
+from hotline.taskforce.model import SourceKind
 from hotline.taskforce.tables import CaseItemRow, CaseSourceRow
 from tests.taskforce.conftest import LIMITS, drawn, run_import
 
@@ -235,3 +237,20 @@ def test_a_bad_case_set_name_is_refused(db: Database, dask_client: Client, tmp_p
     (folder / "a.png").write_bytes(drawn(1))
     with pytest.raises(InvalidInput):
         run_import(db, "  ", [folder], dask_client)
+
+
+def test_a_source_added_twice_at_once_is_a_conflict_not_a_crash(db: Database) -> None:
+    with db.write() as session:
+        case = store.create(session, "race", hash_only=True, by="a")
+    for by in ("a", "b"):
+        with db.write() as session, pytest.raises(Conflict) if by == "b" else nullcontext():
+            store.add_source(
+                session,
+                case.id,
+                kind=SourceKind.csv,
+                name="h.csv",
+                sha256="a" * 64,
+                byte_count=1,
+                members=1,
+                by=by,
+            )

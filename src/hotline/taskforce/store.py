@@ -13,9 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
+from hotline.errors import Conflict
 from hotline.grading.media_store import MediaStore
 from hotline.taskforce import bulk_sql, known_step
 from hotline.taskforce.model import ItemStatus, SourceKind, SourceState, failure_key
@@ -183,7 +185,12 @@ def add_source(
         finished_at=utcnow() if refused else None,
     )
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # (case_set_id, sha256) is unique: another run added it
+        raise Conflict(
+            f"{name}: another import of this source into the set is running; let it finish"
+        ) from exc
     return row
 
 
