@@ -71,7 +71,7 @@ def test_a_claim_and_a_verdict_write_their_own_entries(db: Database, ana: Actor)
         assert queue.get_case(session, url_id).verdict_note == "adults"
 
 
-def test_a_bad_verdict_records_nothing_and_the_claim_can_be_let_go(db: Database, ana: Actor) -> None:
+def test_a_bad_verdict_records_nothing_and_the_claim_is_let_go(db: Database, ana: Actor) -> None:
     url_id, _ = report(db, "https://example.com/bad-verdict")
     with db.write() as session:
         actions.claim(session, ana, url_id, LEASE)
