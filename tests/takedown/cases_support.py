@@ -230,6 +230,7 @@ def with_smtp(settings: Settings, smtp: Smtp, **over: Any) -> Settings:
 
 PNG_SHOWN = draw_image(3, size=128)  # the "matched" media: benign shapes, PDQ quality 100
 PNG_OTHER = draw_image(20, size=128)
+PNG_THIRD = draw_image(41, size=128)  # graded on another URL: known material
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -32,6 +32,7 @@ from tests.jobs.drain import drain
 from tests.takedown.cases_support import (
     PNG_OTHER,
     PNG_SHOWN,
+    PNG_THIRD,
     Site,
     add_provider,
     case_row,
@@ -209,6 +210,28 @@ def test_a_page_that_answers_200_without_the_media_is_removed(
         url = session.get(ReportedUrlRow, case.url_id)
         assert url is not None and url.removed_at == case.removed_at
     assert case.next_check_at is None and case.next_reminder_at is None
+
+
+def test_a_page_that_swapped_to_other_known_material_is_not_removed(
+    db: Database, settings: Settings, site: Site
+) -> None:
+    """The recorded image is gone, but the page now shows another image graded B elsewhere
+    (known material, through hotline.known): still up. Known "not illegal" (the logo) and
+    unknown images do not count."""
+    case_id = case_on_site(db, settings, site)
+    criminal_url(db, "https://elsewhere.example/page", media=((PNG_THIRD, "B"),))
+    site.serve("/img/third.png", PNG_THIRD, "image/png")
+    site.page_with("/page.html", "/img/third.png", "/img/logo.png")
+    check(db, settings, site, case_id)
+    assert outcomes(db, case_id) == ["present"]
+    case = case_row(db, case_id)
+    assert case.removed_at is None
+    with db.read() as session:
+        detail = session.scalars(select(RecheckRow.detail).where(RecheckRow.case_id == case_id))
+        assert "1 item(s) of other known material" in detail.one()
+    site.page_with("/page.html", "/img/logo.png")  # now only the known "not illegal" logo
+    check(db, settings, site, case_id)
+    assert outcomes(db, case_id) == ["present", "media_gone"]
 
 
 def test_a_404_is_removed(db: Database, settings: Settings, site: Site) -> None:

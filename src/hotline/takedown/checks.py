@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline import known
 from hotline.assess.capture import collect_media
 from hotline.assess.fetcher import FetchPolicy, SafeFetcher
 from hotline.assess.pipeline import url_to_fetch
@@ -71,6 +72,16 @@ def fetch(policy: FetchPolicy, url: str) -> removal.Observation:
         return removal.observe(collect_media(fetcher, url))
 
 
+def known_seen(session: Session, observation: removal.Observation) -> int:
+    """How many items the check saw are known material other than "not illegal" (graded
+    media or a hash list's live entry), through the one known-material lookup."""
+    matches = known.lookup(
+        session,
+        [known.KnownHashes(f.sha256, f.md5, None, f.pdq, f.pdq_quality) for f in observation.seen],
+    )
+    return sum(1 for m in matches if m is not None and m.category != "not_illegal")
+
+
 def apply(
     session: Session,
     tgt: Target,
@@ -84,7 +95,13 @@ def apply(
     if case is None or case.removed_at is not None:
         return None
     decision = removal.decide(
-        observation, tgt.recorded, case.unreachable_streak, settings.removal_unreachable_checks
+        observation,
+        tgt.recorded,
+        case.unreachable_streak,
+        settings.removal_unreachable_checks,
+        known_seen(session, observation)
+        if removal.needs_known_lookup(observation, tgt.recorded)
+        else 0,
     )
     session.add(
         RecheckRow(

@@ -3,9 +3,10 @@
 A URL counts as removed when it answers 404 or 410, when it stays unreachable for N checks in
 a row (one failed check is a network blip, not a removal), or when it answers but neither the
 page nor anything it refers to carries any of the media recorded for the URL (by exact hash,
-or PDQ within the match distance). Anything we cannot judge (a 403, a redirect loop, media we
-could not fetch) is inconclusive: never a removal, because a false "removed" stops the clock
-and the reminders while the content is still up.
+or PDQ within the match distance) nor any other known material (`hotline.known`: a page that
+swapped its images for other graded or listed ones is not a removal). Anything we cannot
+judge (a 403, a redirect loop, media we could not fetch) is inconclusive: never a removal,
+because a false "removed" stops the clock and the reminders while the content is still up.
 """
 
 from __future__ import annotations
@@ -114,14 +115,34 @@ def observe(capture: PageCapture) -> Observation:
     return Observation(page.status, page.error_code, tuple(seen), unseen)
 
 
+def _matched(observation: Observation, recorded: Sequence[Fingerprint]) -> int:
+    return sum(1 for r in recorded if any(r.matches(s) for s in observation.seen))
+
+
+def needs_known_lookup(observation: Observation, recorded: Sequence[Fingerprint]) -> bool:
+    """Whether the decision turns on known material: the page answered, media was recorded
+    and none of it is there, and something was seen to look up."""
+    status = observation.status
+    return (
+        status is not None
+        and 200 <= status < 300
+        and bool(recorded)
+        and bool(observation.seen)
+        and not _matched(observation, recorded)
+    )
+
+
 def decide(
     observation: Observation,
     recorded: Sequence[Fingerprint],
     unreachable_streak: int,
     unreachable_checks: int,
+    known_seen: int = 0,
 ) -> Decision:
     """The outcome of one check. `unreachable_streak` is the count before this check;
-    `unreachable_checks` how many in a row count as removal."""
+    `unreachable_checks` how many in a row count as removal; `known_seen` how many of the
+    items seen are known material other than "not illegal" (asked only when
+    `needs_known_lookup`)."""
     status, code = observation.status, observation.error_code
     if code in UNREACHABLE_CODES or (status is not None and 500 <= status < 600):
         streak = unreachable_streak + 1
@@ -138,13 +159,20 @@ def decide(
         return Decision(
             CheckOutcome.present, None, 0, "answers; no media recorded for this address to compare"
         )
-    matched = sum(1 for r in recorded if any(r.matches(s) for s in observation.seen))
+    matched = _matched(observation, recorded)
     if matched:
         return Decision(
             CheckOutcome.present,
             None,
             0,
             f"{matched} of {len(recorded)} recorded media still there",
+        )
+    if known_seen:
+        return Decision(
+            CheckOutcome.present,
+            None,
+            0,
+            f"no recorded media, but {known_seen} item(s) of other known material",
         )
     if observation.unseen:
         return Decision(
