@@ -240,3 +240,48 @@ def test_match_exit_codes(runner: CliRunner, tmp_path: Path) -> None:
     assert no_list.exit_code == 2 and "cannot read" in no_list.output
     not_a_list = runner.invoke(cli, ["match", "--list", str(bad_file), "md5:" + "1" * 32])
     assert not_a_list.exit_code == 2 and "line 1" in not_a_list.output
+
+
+def test_match_offline_with_a_plug_in_signal_type(runner: CliRunner, tmp_path: Path) -> None:
+    """The example plug-in (examples/hotline-dhash) offline: `NAME:VALUE` is accepted and
+    checked by the plug-in, and a file is hashed by it too, so a list holding only the
+    plug-in's hash finds the file and a near copy of it."""
+    from hotline_dhash import DHashSignal
+
+    png = shapes_png(3)
+    stored = DHashSignal.hash_bytes(png)
+    list_file = tmp_path / "l.jsonl"
+    header = {
+        "format": list_files.FORMAT,
+        "format_version": 1,
+        "list": "by-plugin",
+        "version": 1,
+        "pdq_max_distance": 31,
+        "entries": 1,
+    }
+    list_file.write_text(
+        json.dumps(header) + "\n" + json.dumps({"id": 7, "dhash": stored, "category": "A"}) + "\n"
+    )
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "a.png").write_bytes(png)
+    (images / "b.png").write_bytes(shapes_png(13))
+    near = f"{int(stored, 16) ^ 0b111:016x}"  # three bits flipped
+    result = runner.invoke(
+        cli, ["match", "--list", str(list_file), f"DHASH:{near.upper()}", str(images)]
+    )
+    assert result.exit_code == 0, result.output
+    first, same, other = [json.loads(line) for line in result.stdout.splitlines()]
+    assert first["input"] == f"DHASH:{near.upper()}"
+    assert [(m["entry_id"], m["distance"], m["signal"]) for m in first["matches"]] == [
+        (7, 3, "dhash")
+    ]
+    assert same["signals"] == {"dhash": stored}
+    assert [(m["entry_id"], m["distance"], m["signal"]) for m in same["matches"]] == [
+        (7, 0, "dhash")
+    ]
+    assert other["matches"] == [] and "dhash" in other["signals"]
+
+    bad = runner.invoke(cli, ["match", "--list", str(list_file), "dhash:xyz"])
+    assert bad.exit_code == 1
+    assert json.loads(bad.stdout)["error"].startswith("invalid_hash")

@@ -17,12 +17,12 @@ import typer
 
 from hotline.cli_support import app_error, configured_database, fail
 from hotline.errors import AppError
-from hotline.hashing import HashingError
+from hotline.hashing import ErrorCode, HashingError, plugin_signal_types, plugin_signals_for
 from hotline.hashing.cli import collect_files
 from hotline.hashing.media import hash_file
 from hotline.matching import actions, inputs, list_files, store, validation
 from hotline.matching.matcher import Matcher, StaticSource
-from hotline.matching.model import HASH_TYPES, HashQuery, ListVersion
+from hotline.matching.model import HashQuery, ListVersion
 from hotline.security.permissions import Actor
 
 member_app = typer.Typer(help="Industry members and their API keys.", no_args_is_help=True)
@@ -130,8 +130,11 @@ def key_list(
 
 
 def _hash_argument(value: str) -> HashQuery | None:
+    """`TYPE:VALUE` for any type a member may ask about (`validation.query_types()`: the
+    built-ins and every registered plug-in signal type), validated; None if `value` does not
+    start with a known type (then it is a path)."""
     kind, sep, rest = value.partition(":")
-    if sep and kind.lower() in HASH_TYPES:
+    if sep and kind.strip().lower() in validation.query_types():
         return validation.hash_value(kind, rest)
     return None
 
@@ -141,7 +144,8 @@ def match_command(
         list[str],
         typer.Argument(
             help="Files or folders to hash and match, or hashes written TYPE:VALUE "
-            "(md5:…, sha1:…, sha256:…, pdq:…).",
+            "(md5:…, sha1:…, sha256:…, pdq:…, or NAME:… for a registered plug-in signal "
+            "type).",
             show_default=False,
         ),
     ],
@@ -202,11 +206,24 @@ def _match_files(
     failed = 0
     for path in collect_files([root]):
         try:
-            media = inputs.from_media(hash_file(path))
+            hashes = hash_file(path)
+            # The plug-in signals too, as the match API's upload does, so a list holding
+            # only a plug-in's hash matches offline as well. The file is read whole only
+            # when some plug-in applies to its kind (a video is otherwise streamed).
+            signals = (
+                plugin_signals_for(path.read_bytes(), hashes.kind.value)
+                if any(hashes.kind.value in s.applies_to for s in plugin_signal_types())
+                else {}
+            )
+        except OSError as exc:
+            failed += 1
+            _emit({"path": str(path), "error": f"{ErrorCode.UNREADABLE_FILE.value}: {exc}"})
+            continue
         except HashingError as exc:
             failed += 1
             _emit({"path": str(path), "error": f"{exc.code.value}: {exc.message}"})
             continue
+        media = inputs.from_media(hashes, signals)
         hits = inputs.merge_hits(matcher.match(media.queries, names).hits)
         matches = [h.to_json() for h in hits]
         _emit({"path": str(path), **media.summary, "matches": matches, "lists": versions})
