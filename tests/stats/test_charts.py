@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from hotline.stats import charts
+from hotline.web import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = [

@@ -8,9 +8,10 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from hotline.security.permissions import Action, Actor
-from hotline.stats import actions, charts
+from hotline.stats import actions
 from hotline.stats.removal import GroupBy, GroupFigures, Summary
 from hotline.stats.store import DateRange
+from hotline.web import charts
 from hotline.web.deps import get_db, require
 from hotline.web.i18n import gettext_ as _
 from hotline.web.templating import render

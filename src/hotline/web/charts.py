@@ -1,4 +1,5 @@
-"""Server-side SVG charts: no JavaScript, no libraries, the same bytes for the same figures.
+"""Server-side SVG charts for staff pages (stats, taskforce): no JavaScript, no libraries, the
+same bytes for the same figures.
 
 Every chart is an image with an accessible name (role="img", aria-label, <title>) and a
 description (<desc>, aria-describedby); the page puts the figures in tables next to it.
