@@ -92,6 +92,19 @@ class GradeRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class GradeChildRow(Base):
+    """One child recorded in one grade (migration 0018): several children in one image are
+    recorded one by one; the grade's age band is the youngest's (model.derive_children)."""
+
+    __tablename__ = "grade_children"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grade_id: Mapped[int] = mapped_column(ForeignKey("grades.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    age_band: Mapped[str] = mapped_column(String(8))
+    sex: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
 class MediaViewRow(Base):
     """Exposure: each thumbnail page and each reveal an analyst saw, with seconds charged."""
 

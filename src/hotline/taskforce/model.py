@@ -36,6 +36,24 @@ class ItemStatus(StrEnum):
     failed = "failed"  # could not be hashed; `reason` says why
 
 
+class ClusterState(StrEnum):
+    """Where a near-duplicate cluster's grading stands (taskforce_clusters.state)."""
+
+    open = "open"  # waiting for its representative's first grade
+    verifying = "verifying"  # graded once; waiting for the other graders (or a senior)
+    final = "final"  # the representative's grade is final; its members have theirs
+
+
+class GradeState(StrEnum):
+    """Where one item's grade stands (taskforce_items.grade_state; None: not yet reached)."""
+
+    representative = "representative"  # graded as its cluster's representative
+    suggested = "suggested"  # a near-duplicate member offered its representative's grade
+    confirmed = "confirmed"  # the grader confirmed it: it takes the representative's grade
+    split_out = "split_out"  # split out: its own cluster, graded on its own
+    propagated = "propagated"  # final: the representative's final grade, as a media row
+
+
 class Refused(Exception):
     """A whole source is refused before anything of it is written."""
 

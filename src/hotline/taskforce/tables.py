@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db.base import Base, UTCDateTime
@@ -82,3 +91,61 @@ class CaseItemRow(Base):
     known_from: Mapped[str | None] = mapped_column(Text, nullable=True)
     known_category: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Grading (migration 0018): the near-duplicate cluster the item is in, its PDQ distance
+    # to the cluster's representative, and where its grade stands (GradeState: None before
+    # its cluster is graded). `media_id`: the media_items row that carries its grade (the
+    # representative's, made when the cluster is first claimed; a member's, once final).
+    cluster_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    cluster_distance: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    grade_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    media_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    decided_by: Mapped[int | None] = mapped_column(Integer, nullable=True)  # users.id
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ClusterRow(Base):
+    """Near-duplicates of one representative (every member within the radius of it): what a
+    taskforce grader claims and grades as one. A singleton when the item has no usable PDQ.
+
+    `version` goes up with every change (a grade, a member confirmed or split out, an undo):
+    a decision made on a page drawn at an older version is refused. Claims work as the
+    assessment queue's: `claimed_by` until `claim_expires_at`. No foreign keys, as for items
+    (written in bulk by the import)."""
+
+    __tablename__ = "taskforce_clusters"
+    __table_args__ = (Index("ix_taskforce_clusters_case_set_id_state", "case_set_id", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_set_id: Mapped[int] = mapped_column(Integer)
+    representative_id: Mapped[int] = mapped_column(Integer)  # taskforce_items.id
+    pdq: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the representative's
+    size: Mapped[int] = mapped_column(Integer)  # items in the cluster, the representative too
+    viewable: Mapped[bool] = mapped_column(Boolean)  # the representative's bytes are kept
+    state: Mapped[str] = mapped_column(String(16))  # ClusterState
+    media_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    graded_by: Mapped[int | None] = mapped_column(Integer, nullable=True)  # first grader
+    split_from: Mapped[int | None] = mapped_column(Integer, nullable=True)  # a cluster's id
+    claimed_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DecisionRow(Base):
+    """One grading decision on a cluster (a grade of its representative, a member confirmed
+    or split out), for undo and for each grader's throughput; `undone_at` once undone."""
+
+    __tablename__ = "taskforce_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_set_id: Mapped[int] = mapped_column(Integer, index=True)
+    cluster_id: Mapped[int] = mapped_column(Integer, index=True)
+    item_id: Mapped[int] = mapped_column(Integer)  # taskforce_items.id
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # grade, confirm, split
+    category: Mapped[str | None] = mapped_column(String(16), nullable=True)  # a grade's
+    detail: Mapped[str] = mapped_column(Text)  # JSON: what undo restores
+    seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)  # since the claim
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
