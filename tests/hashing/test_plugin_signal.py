@@ -88,6 +88,10 @@ class ClaimsPdq(DHashSignal):
     name = "pdq"
 
 
+class ClaimsCategory(DHashSignal):
+    name = "category"  # a list entry's own field
+
+
 class BadName(DHashSignal):
     name = "Bad Name!"
 
@@ -113,6 +117,7 @@ def test_broken_plug_ins_are_logged_and_skipped(
     _dist_info(tmp_path, "broken_import", "broken = no_such_module_anywhere:Signal")
     _dist_info(tmp_path, "not_a_signal", f"plain = {here}:png")
     _dist_info(tmp_path, "clash", f"pdq = {here}:ClaimsPdq")
+    _dist_info(tmp_path, "field_clash", f"category = {here}:ClaimsCategory")
     _dist_info(tmp_path, "bad_name", f"bad = {here}:BadName")
     _dist_info(tmp_path, "half_done", f"halfdone = {here}:HalfDone")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -123,6 +128,11 @@ def test_broken_plug_ins_are_logged_and_skipped(
     assert "'broken = no_such_module_anywhere:Signal' could not be loaded" in log
     assert "is not a SignalType subclass" in log
     assert "claims the taken name 'pdq', refused" in log
+    assert (
+        f"'category = {here}:ClaimsCategory' is named 'category', a field list entries "
+        "already use, refused"
+    ) in log
+    assert "category" not in signal_type_names()
     assert "invalid name 'Bad Name!'" in log
     assert "does not implement compare, hash_bytes, validate" in log
     assert get_signal_type("pdq").name == "pdq" and get_signal_type("pdq") is not ClaimsPdq

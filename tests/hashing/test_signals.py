@@ -154,3 +154,56 @@ def test_proprietary_slot_accepts_a_plug_in(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(ValueError, match="already registered"):
         register_signal_type(plug_in)
     assert not isinstance(object(), ProprietaryHasher)
+
+
+@pytest.mark.parametrize("name", ["md5", "sha1", "sha256", "pdq", "vpdq"])
+def test_a_built_in_name_cannot_be_registered_again(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setattr(signals_module, "_REGISTRY", dict(signals_module._REGISTRY))
+
+    class Clash(Md5Signal):
+        pass
+
+    Clash.name = name
+    with pytest.raises(ValueError, match=f"named '{name}' is already registered"):
+        register_signal_type(Clash)
+    assert get_signal_type(name) is signals_module.BUILTIN_SIGNAL_TYPES[name]
+
+
+@pytest.mark.parametrize("name", sorted(signals_module.ENTRY_FIELD_NAMES))
+def test_a_list_entry_field_name_is_refused_naming_the_plug_in(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setattr(signals_module, "_REGISTRY", dict(signals_module._REGISTRY))
+
+    class FieldClash(Md5Signal):
+        pass
+
+    FieldClash.name = name
+    with pytest.raises(ValueError) as refused:
+        register_signal_type(FieldClash)
+    assert "FieldClash" in str(refused.value)
+    assert f"named '{name}', a field list entries already use" in str(refused.value)
+    assert name not in signal_type_names()
+
+
+def test_every_entry_record_key_is_refused_as_a_signal_name() -> None:
+    """The keys list files, releases and deltas write (and a CSV import's `ref`) are all
+    either a built-in signal type or a refused name."""
+    from hotline.lists.formats import CsvWriter
+    from hotline.matching.model import RECORD_FIELDS
+
+    reserved = signals_module.ENTRY_FIELD_NAMES | set(signals_module.BUILTIN_SIGNAL_TYPES)
+    columns = {c for cs in CsvWriter.TEXT_COLUMNS.values() for c in cs}
+    assert RECORD_FIELDS | set(CsvWriter.HASH_COLUMNS) | columns | {"ref"} <= reserved
+
+
+def test_hamming_bits_is_declared_on_the_base() -> None:
+    """`hamming_bits` is a typed class attribute: None unless a type opts in; PDQ's 256."""
+    from hotline.matching.signal_index import hamming_bits
+
+    assert signals_module.SignalType.hamming_bits is None
+    assert PdqSignal.hamming_bits == 256 == 4 * len(PdqSignal.examples()[0])
+    assert [s.hamming_bits for s in (Md5Signal, Sha1Signal, Sha256Signal, VpdqSignal)] == [None] * 4
+    assert hamming_bits(PdqSignal) == 256 and hamming_bits(VpdqSignal) is None

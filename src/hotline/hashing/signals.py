@@ -35,6 +35,28 @@ PDQ_MATCH_DISTANCE = 31
 ENTRY_POINT_GROUP = "hotline.signal_types"
 # A signal type's name is a column value, a JSON key and a CLI argument: keep it plain.
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# Keys that list entries already use besides their hashes: in list files, releases, deltas
+# (JSON lines and CSV columns) and imports (a CSV's `ref`), plus the match API's `hashes`.
+# A plug-in's hashes travel under its own name, so a plug-in with one of these names (or a
+# built-in's) could not be told apart from the field: the registry refuses it.
+ENTRY_FIELD_NAMES = frozenset(
+    {
+        "id",
+        "op",
+        "ref",
+        "category",
+        "pdq_quality",
+        "added_at",
+        "jurisdictions",
+        "metadata",
+        "url",
+        "term",
+        "note",
+        "reason",
+        "withdrawn_at",
+        "hashes",
+    }
+)
 
 
 class SignalKind(StrEnum):
@@ -55,8 +77,9 @@ class Comparison:
 class SignalType(ABC):
     """A hash algorithm. Subclasses are stateless; every method is a classmethod.
 
-    A plug-in sets `name`, `description`, `kind`, `max_distance` and `applies_to`, and
-    implements `hash_bytes`, `validate` and `compare` (docs/hashing.md).
+    A plug-in sets `name`, `description`, `kind`, `max_distance` and `applies_to` (and
+    `hamming_bits` when it applies), and implements `hash_bytes`, `validate` and `compare`
+    (docs/hashing.md).
     """
 
     name: ClassVar[str]
@@ -66,6 +89,10 @@ class SignalType(ABC):
     max_distance: ClassVar[int] = 0
     # Which media it is computed for: "image", "video" (hotline.hashing.MediaKind values).
     applies_to: ClassVar[frozenset[str]] = frozenset({"image"})
+    # For a DISTANCE kind whose canonical form is this many bits as hex (a positive multiple
+    # of 4) and whose distance is the Hamming distance: the match index may then search it
+    # with a vectorised XOR-and-popcount scan instead of calling `compare`. None: it may not.
+    hamming_bits: ClassVar[int | None] = None
 
     @classmethod
     def hash_media(cls, data: bytes, media_kind: str) -> str:
@@ -148,6 +175,7 @@ class PdqSignal(SignalType):
     description = "PDQ perceptual image hash (256 bits) with a quality score"
     hex_length = pdq_algo.HEX_LENGTH
     max_distance = PDQ_MATCH_DISTANCE
+    hamming_bits = 4 * pdq_algo.HEX_LENGTH  # 256
 
     @classmethod
     def examples(cls) -> list[str]:
@@ -285,6 +313,12 @@ def discover_plugins(found: Iterable[EntryPoint] | None = None) -> dict[str, typ
             log.error("signal type plug-in %r has an invalid name %r, skipped", where, name)
         elif name in BUILTIN_SIGNAL_TYPES or name in plugins:
             log.error("signal type plug-in %r claims the taken name %r, refused", where, name)
+        elif name in ENTRY_FIELD_NAMES:
+            log.error(
+                "signal type plug-in %r is named %r, a field list entries already use, refused",
+                where,
+                name,
+            )
         elif getattr(loaded, "__abstractmethods__", None):
             missing = ", ".join(sorted(loaded.__abstractmethods__))
             log.error("signal type plug-in %r does not implement %s, skipped", where, missing)
@@ -311,10 +345,16 @@ def _registry() -> dict[str, AnySignal]:
 
 
 def register_signal_type(signal: AnySignal) -> None:
-    """Add a signal type (e.g. a licensed PhotoDNA hasher) under its `name`."""
+    """Add a signal type (e.g. a licensed PhotoDNA hasher) under its `name`. ValueError if
+    the name is taken (a built-in's or another plug-in's) or is a list-entry field name."""
     registry = _registry()
     if signal.name in registry:
         raise ValueError(f"a signal type named {signal.name!r} is already registered")
+    if signal.name in ENTRY_FIELD_NAMES:
+        raise ValueError(
+            f"signal type {signal!r} is named {signal.name!r}, a field list entries already "
+            "use; refused"
+        )
     registry[signal.name] = signal
 
 

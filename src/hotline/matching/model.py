@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from hotline.hashing.signals import ENTRY_FIELD_NAMES
 from hotline.hashing.vpdq import VpdqFrame, parse_vpdq_lines
 
 # The hash types a list entry can hold and a member can ask about one at a time. A list entry
@@ -17,25 +18,8 @@ HASH_TYPES = (*EXACT_TYPES, "pdq")
 VPDQ = "vpdq"
 LIST_KINDS = ("hash", "url", "keyword")
 # Keys an entry record already uses (list files, releases, deltas): a plug-in signal type's
-# hashes travel under its own name, so a plug-in with one of these names is not put on lists.
-RECORD_FIELDS = frozenset(
-    {
-        *HASH_TYPES,
-        VPDQ,
-        "id",
-        "op",
-        "category",
-        "pdq_quality",
-        "added_at",
-        "jurisdictions",
-        "metadata",
-        "url",
-        "term",
-        "note",
-        "reason",
-        "withdrawn_at",
-    }
-)
+# hashes travel under its own name, so the registry refuses a plug-in with one of these names.
+RECORD_FIELDS = frozenset({*HASH_TYPES, VPDQ, *ENTRY_FIELD_NAMES})
 
 
 class _NoSignals(Mapping[str, str]):

@@ -26,9 +26,10 @@ log = logging.getLogger(__name__)
 
 
 def hamming_bits(signal: type[SignalType]) -> int | None:
-    """The bit length a signal type declares for Hamming search (`hamming_bits`, a positive
-    multiple of 4, on a DISTANCE kind), or None: then its `compare` decides."""
-    bits = getattr(signal, "hamming_bits", None)
+    """The bit length a signal type declares for Hamming search (`SignalType.hamming_bits`,
+    a positive multiple of 4, on a DISTANCE kind), or None: then its `compare` decides. A
+    plug-in's value is checked here too (its class attribute is not typed for us)."""
+    bits: object = signal.hamming_bits
     if signal.kind is not SignalKind.DISTANCE or isinstance(bits, bool):
         return None
     return bits if isinstance(bits, int) and bits > 0 and bits % 4 == 0 else None

@@ -47,8 +47,9 @@ def query_types() -> tuple[str, ...]:
 
 def list_signal_types() -> list[type[SignalType]]:
     """The plug-in signal types a list entry can carry, by name: every registered one whose
-    name is not already a field of an entry record (a plug-in called "category" could not be
-    told apart from the entry's category, so it is matched on but never put on a list)."""
+    name is not already a field of an entry record. The registry refuses such a name (a
+    plug-in called "category" could not be told apart from the entry's category); this is
+    the second guard, should one be put in the registry by hand."""
     return [s for s in plugin_signal_types() if s.name not in RECORD_FIELDS]
 
 
