@@ -383,6 +383,20 @@ class Settings(BaseSettings):
         description="Highest compression ratio (unpacked over packed bytes) a taskforce archive "
         "or one of its files may have; above it the archive is refused as a bomb.",
     )
+    taskforce_cluster_radius: int = Field(
+        default=31,
+        ge=0,
+        le=63,
+        description="PDQ distance (bits) within which a taskforce import puts near-duplicates "
+        "in one cluster: every member within this of its cluster's representative.",
+    )
+    taskforce_qa_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Share of taskforce cluster members given their representative's final "
+        "grade (propagated) that is drawn for quality review.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `hotline serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `hotline serve` binds to.")
     log_level: str = Field(default="info", description="debug, info, warning or error.")

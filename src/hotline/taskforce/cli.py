@@ -93,6 +93,7 @@ def import_command(
             media,
             expect=lambda n: bar.update(task, total=(bar.tasks[task].total or 0) + n),
             progress=lambda n: bar.advance(task, n),
+            cluster_radius=settings.taskforce_cluster_radius,
         )
         try:
             report = importer.import_sources(
@@ -124,6 +125,12 @@ def _print(report: importer.ImportReport) -> None:
                 f"{c.known} known, {c.failed} failed"
             )
         typer.echo(line)
+    if report.clusters.items:
+        k = report.clusters
+        typer.echo(
+            f"clustered {k.items} new items: {k.clusters} new clusters, {k.joined} joined "
+            f"earlier ones, {k.singletons} alone (no usable PDQ)"
+        )
     if report.nothing_new:
         typer.echo(f"nothing to import: every source is already in case set {case.name!r}")
     typer.echo(

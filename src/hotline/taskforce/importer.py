@@ -22,7 +22,7 @@ from hotline.db.engine import Database
 from hotline.errors import FieldError, InvalidInput
 from hotline.grading.media_store import MediaStore
 from hotline.security.permissions import Actor
-from hotline.taskforce import actions, manifests, sources, store
+from hotline.taskforce import actions, clustering, manifests, sources, store
 from hotline.taskforce.cluster import Failed, Hashed, hash_chunk
 from hotline.taskforce.model import (
     Limits,
@@ -58,6 +58,7 @@ class SourceReport:
 class ImportReport:
     case_set: store.CaseSet
     sources: list[SourceReport]
+    clusters: clustering.ClusterReport = field(default_factory=clustering.ClusterReport)
 
     @property
     def nothing_new(self) -> bool:
@@ -78,6 +79,7 @@ class Options:
     expect: Callable[[int], None] = lambda n: None  # a source's members, once surveyed
     progress: Callable[[int], None] = lambda n: None  # members written (or skipped on resume)
     after_batch: Callable[[], None] = lambda: None  # tests stop an import here
+    cluster_radius: int = clustering.DEFAULT_RADIUS  # HOTLINE_TASKFORCE_CLUSTER_RADIUS
 
 
 class LazyClient:
@@ -134,15 +136,25 @@ def import_sources(
     for path, kind in checked:
         report = _import_one(db, actor, case_set.id, path, kind, client, media, options)
         reports.append(report)
+
+    def dask() -> Client | None:
+        return client.get() if isinstance(client, LazyClient) else client
+
+    # After every source: the set's new items (this run's, or a killed run's) into clusters.
+    with db.write() as session:
+        clusters = clustering.cluster_new(
+            session, case_set.id, radius=options.cluster_radius, dask=dask
+        )
     summary = {
         "sources": [
             {"name": r.name, "outcome": r.outcome, "reason": r.reason, "files": r.counts.files}
             for r in reports
-        ]
+        ],
+        "clusters": {"items": clusters.items, "new": clusters.clusters, "joined": clusters.joined},
     }
     with db.write() as session:
         case_set = actions.finish_import(session, actor, case_set.id, summary)
-    return ImportReport(case_set, reports)
+    return ImportReport(case_set, reports, clusters)
 
 
 def _import_one(
