@@ -4,14 +4,16 @@ caller's transaction, and never commits."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hotline.errors import Forbidden
+from hotline.db.engine import Database
+from hotline.errors import Forbidden, NotFound
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor, allowed
-from hotline.taskforce import store
+from hotline.taskforce import export, store
 from hotline.taskforce.model import case_set_name
 
 
@@ -56,3 +58,41 @@ def list_case_sets(session: Session, actor: Actor) -> list[store.CaseSet]:
     _permit(actor)
     audit.record(session, actor.username, "taskforce.view", "case_set", "*", {})
     return store.list_case_sets(session)
+
+
+def export_case_set(
+    db: Database, actor: Actor, name: str, fmt: str, out: Path
+) -> export.ExportResult:
+    """Write case set NAME's graded and known items to `out` as VICS JSON or CSV
+    (`taskforce.export`). It takes the Database, as `lists.actions.publish` does: the file is
+    written from a read transaction (a million rows never hold the writer's lock), then the
+    audit entry commits, then the file is moved onto `out`; on any failure `out` is untouched
+    and nothing is audited."""
+    _permit(actor)
+    fmt = export.check_format(fmt)
+    name = case_set_name(name)
+    with db.read() as session:
+        row = store.find(session, name)
+        if row is None:
+            raise NotFound(f"no case set named {name!r}")
+        case_set_id = row.id
+    with export.atomic_file(out) as partial:
+        with db.read() as session:
+            result = export.write(session, case_set_id, fmt, partial)
+        with db.write() as session:
+            audit.record(
+                session,
+                actor.username,
+                "taskforce.exported",
+                "case_set",
+                case_set_id,
+                {
+                    "name": name,
+                    "format": fmt,
+                    "file": out.name,
+                    "written": result.written,
+                    "left_out": result.left_out,
+                    "sha256": result.sha256,
+                },
+            )
+    return result

@@ -1,4 +1,5 @@
-"""`hotline taskforce import NAME SOURCE...`: a case set from folders, archives or manifests.
+"""`hotline taskforce import NAME SOURCE...`: a case set from folders, archives or manifests;
+`hotline taskforce export NAME --format vics|csv --out FILE`: its graded items back out.
 
 Runs as the operator (`Actor.operator()`); the import itself is `importer.import_sources`.
 Exit codes: 0 imported (or nothing new: every source was already in the set); 1 a source was
@@ -15,18 +16,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hotline.cli_support import app_error, open_database, settings_or_exit
+from hotline.cli_support import app_error, fail, open_database, settings_or_exit
 from hotline.errors import AppError
 from hotline.grading.media_store import MediaStore
 from hotline.security.permissions import Actor
-from hotline.taskforce import cluster, importer
+from hotline.taskforce import actions, cluster, export, importer
 from hotline.taskforce.model import Limits
 
 if TYPE_CHECKING:
     from distributed import Client
 
 taskforce_app = typer.Typer(
-    help="Taskforce case sets: bulk import and hashing.", no_args_is_help=True
+    help="Taskforce case sets: bulk import and hashing, export.", no_args_is_help=True
 )
 
 
@@ -136,4 +137,30 @@ def _print(report: importer.ImportReport) -> None:
     typer.echo(
         f"case set {case.name!r}: {case.items} items from {case.files} files "
         f"({case.duplicates} duplicates, {case.known} known, {case.failed} failed)"
+    )
+
+
+@taskforce_app.command("export")
+def export_command(
+    name: Annotated[str, typer.Argument(help="The case set.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help=f"The file's format: {', '.join(export.FORMATS)}.")
+    ],
+    out: Annotated[Path, typer.Option(help="The file to write (replaced only when complete).")],
+) -> None:
+    """Export case set NAME's graded and known items, with the derived jurisdiction categories,
+    as VICS JSON or CSV. Exit 1 if the file cannot be written, 2 on a usage error (no such set,
+    an unknown format)."""
+    settings = settings_or_exit()
+    try:
+        with open_database(settings) as db:
+            result = actions.export_case_set(db, Actor.operator(), name, fmt, out)
+    except AppError as exc:
+        raise app_error(exc) from exc
+    except OSError as exc:
+        raise fail(f"cannot write {out}: {exc.strerror or exc}", 1) from exc
+    left = ", ".join(f"{n} {why}" for why, n in result.left_out.items())
+    typer.echo(
+        f"exported {result.written} items of case set {name.strip()!r} to {out} "
+        f"({result.format}, sha256 {result.sha256})" + (f"; left out: {left}" if left else "")
     )

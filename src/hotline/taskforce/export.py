@@ -1,0 +1,279 @@
+"""A case set's graded items as VICS JSON or CSV, streamed to a file that appears only whole.
+
+What is exported: every item that has a category, in item order.
+
+- **Graded** items: the final grade of the media item that carries the item's grade (N graders
+  agreed, a senior resolved, or a grade passed on within a cluster and made final): category
+  and the jurisdiction categories derived from the whole grade (`grading.jurisdictions`).
+- **Known** items (graded by inheritance at import): their inherited category. Jurisdictions
+  from the full final grade of the graded media item they matched (`media:N`), or those the
+  hash list entry they matched shares (`list:NAME#N`, when that list shares them); an entry
+  labelled with a VICS category (`vics-1`, from an imported VICS list) carries it as `us_vics`.
+
+Left out, and counted by reason in the result: items not graded yet (a VICS record needs a
+category, and a guess would be worse than nothing), items that failed to hash, and known items
+whose inherited label is neither a UK category nor a VICS one (`ncmec`, `stopncii`, a
+partner's own label): no rule maps those.
+
+The file is written by the lists' own writers (`lists.formats.VicsWriter`, `CsvWriter`), so a
+case set's `vics.json` is the shape of a list release's and reads back through
+`hotline lists import --format vics` and `hotline taskforce import` alike. Rows come from one
+query on a server-side cursor (PostgreSQL) or a plain cursor (SQLite), 2,000 at a time; the
+grades of a batch's media items and list entries are fetched a batch at a time; nothing holds
+the set in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import CursorResult, select
+from sqlalchemy.orm import Session
+
+from hotline.errors import InvalidInput
+from hotline.grading.jurisdictions import derive_all, jurisdictions
+from hotline.grading.model import Category, Grade, parse_grade
+from hotline.grading.tables import MediaItemRow
+from hotline.lists.formats import CsvWriter, HashingFile, VicsWriter
+from hotline.lists.model import ReleaseEntry
+from hotline.matching.tables import HashListEntryRow
+from hotline.taskforce.model import ItemStatus
+from hotline.taskforce.tables import CaseItemRow
+
+FORMATS = ("vics", "csv")
+BATCH = 2_000
+_UK = frozenset(c.value for c in Category)
+_VICS_LABELS = {"vics-1": "1", "vics-2": "2", "vics-3": "3"}
+# Media items whose grade is final: by people (agreed, resolved) or passed on (known_match).
+_FINAL_MEDIA = ("agreed", "resolved", "known_match")
+
+# Why an item is left out (the result's `left_out` keys).
+NOT_GRADED = "not graded yet"
+FAILED = "failed to hash"
+UNMAPPED = "inherited label is neither a UK nor a VICS category"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    format: str
+    written: int
+    left_out: dict[str, int] = field(default_factory=dict)
+    sha256: str = ""
+    bytes: int = 0
+
+
+def check_format(fmt: str) -> str:
+    kind = fmt.strip().lower()
+    if kind not in FORMATS:
+        raise InvalidInput(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    return kind
+
+
+@contextmanager
+def atomic_file(out: Path) -> Iterator[Path]:
+    """A temporary path beside `out`, moved onto `out` when the block ends without an error,
+    removed when it raises: nobody ever sees half a file at `out`."""
+    partial = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
+    try:
+        yield partial
+        partial.replace(out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _writer(fmt: str) -> VicsWriter | CsvWriter:
+    if fmt == "vics":
+        return VicsWriter()
+    return CsvWriter([j.name for j in jurisdictions()], [])
+
+
+@lru_cache(maxsize=4096)
+def _from_grade_json(text: str) -> tuple[str, tuple[tuple[str, str], ...]] | None:
+    """(category, derived jurisdictions) of a stored final grade; a million items share a
+    few hundred distinct grades, so each is parsed and derived once."""
+    try:
+        grade: Grade = parse_grade(json.loads(text))
+    except (InvalidInput, ValueError):
+        return None
+    return grade.category.value, tuple(sorted(derive_all(grade).items()))
+
+
+def _shared_jurisdictions(text: str | None) -> dict[str, str]:
+    try:
+        shared = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    found = shared.get("jurisdictions") if isinstance(shared, dict) else None
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+def _source_ids(rows: Sequence[Any], prefix: str) -> dict[int, int]:
+    """Item id -> the media id (`media:N`) or list entry id (`list:NAME#N`) it was known from."""
+    out: dict[int, int] = {}
+    for row in rows:
+        known_from = row.known_from or ""
+        if not known_from.startswith(prefix):
+            continue
+        tail = known_from.rsplit("#", 1)[-1] if prefix == "list:" else known_from[len(prefix) :]
+        if tail.isdigit():
+            out[row.id] = int(tail)
+    return out
+
+
+def _lookups(
+    session: Session, rows: Sequence[Any]
+) -> tuple[dict[int, str], dict[int, dict[str, str]]]:
+    """The final grades of the batch's media items and the shared jurisdictions of the list
+    entries it was known from: two queries a batch."""
+    media_ids = set(_source_ids(rows, "media:").values())
+    grades: dict[int, str] = {
+        media_id: text or ""
+        for media_id, text in session.execute(
+            select(MediaItemRow.id, MediaItemRow.final_grade).where(
+                MediaItemRow.id.in_(media_ids),
+                MediaItemRow.status.in_(_FINAL_MEDIA),
+                MediaItemRow.final_grade.is_not(None),
+            )
+        ).all()
+    }
+    entry_ids = set(_source_ids(rows, "list:").values())
+    shared = {
+        entry_id: _shared_jurisdictions(text)
+        for entry_id, text in session.execute(
+            select(HashListEntryRow.id, HashListEntryRow.shared).where(
+                HashListEntryRow.id.in_(entry_ids)
+            )
+        ).all()
+    }
+    return grades, shared
+
+
+def _graded(row: Any) -> tuple[str, dict[str, str], datetime] | None:
+    """A graded item's category, derived jurisdictions and when its grade became final."""
+    if row.media_status not in _FINAL_MEDIA or not row.final_grade:
+        return None
+    found = _from_grade_json(row.final_grade)
+    if found is None:
+        return None
+    return found[0], dict(found[1]), row.decided_at or row.created_at
+
+
+def _known(
+    row: Any, media: dict[int, str], entries: dict[int, dict[str, str]]
+) -> tuple[str, dict[str, str]] | None:
+    """A known item's category and jurisdictions, or None when its label maps to none."""
+    category = row.known_category or ""
+    if category not in _UK and category not in _VICS_LABELS:
+        return None
+    known_from = row.known_from or ""
+    derived: dict[str, str] = {}
+    if known_from.startswith("media:"):
+        text = media.get(int(known_from[6:])) if known_from[6:].isdigit() else None
+        found = _from_grade_json(text) if text else None
+        if found is not None:
+            derived = dict(found[1])
+    elif known_from.startswith("list:"):
+        tail = known_from.rsplit("#", 1)[-1]
+        derived = dict(entries.get(int(tail), {})) if tail.isdigit() else {}
+    if category in _VICS_LABELS:
+        derived.setdefault("us_vics", _VICS_LABELS[category])
+    elif category == Category.not_illegal.value:
+        # Without the grade's fields, "not illegal" is VICS 0 (non-pertinent), never the
+        # writer's default of 1.
+        derived.setdefault("us_vics", "0")
+    return category, derived
+
+
+_COLUMNS = (
+    CaseItemRow.id,
+    CaseItemRow.md5,
+    CaseItemRow.sha1,
+    CaseItemRow.sha256,
+    CaseItemRow.pdq,
+    CaseItemRow.pdq_quality,
+    CaseItemRow.status,
+    CaseItemRow.known_from,
+    CaseItemRow.known_category,
+    CaseItemRow.created_at,
+    MediaItemRow.status.label("media_status"),
+    MediaItemRow.final_grade,
+    MediaItemRow.decided_at,
+)
+
+
+def _rows(session: Session, case_set_id: int) -> CursorResult[Any]:
+    """The set's items in id order with the final grade of the media row carrying each one's:
+    one query, on a server-side cursor on PostgreSQL (close it, even on an error)."""
+    return session.connection().execute(
+        select(*_COLUMNS)
+        .outerjoin(MediaItemRow, MediaItemRow.id == CaseItemRow.media_id)
+        .where(CaseItemRow.case_set_id == case_set_id)
+        .order_by(CaseItemRow.id)
+        # On the statement, not the connection: a connection's options outlive the query.
+        .execution_options(stream_results=True, yield_per=BATCH)
+    )
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def write(session: Session, case_set_id: int, fmt: str, path: Path) -> ExportResult:
+    """Write the set's exportable items to `path` (created or truncated) in `fmt`."""
+    fmt = check_format(fmt)
+    writer = _writer(fmt)
+    left_out: Counter[str] = Counter()
+    written = 0
+    out = HashingFile(path)
+    result = _rows(session, case_set_id)
+    try:
+        writer.begin(out, {})
+        for rows in result.partitions():
+            media, entries = _lookups(session, rows)
+            for row in rows:
+                if row.status == ItemStatus.failed.value:
+                    left_out[FAILED] += 1
+                    continue
+                graded = _graded(row)
+                if graded is not None:
+                    category, derived, at = graded
+                elif row.status == ItemStatus.known.value:
+                    found = _known(row, media, entries)
+                    if found is None:
+                        left_out[UNMAPPED] += 1
+                        continue
+                    (category, derived), at = found, row.created_at
+                else:
+                    left_out[NOT_GRADED] += 1
+                    continue
+                entry = ReleaseEntry(
+                    id=row.id,
+                    category=category,
+                    added_at=_iso(at),
+                    md5=row.md5,
+                    sha1=row.sha1,
+                    sha256=row.sha256,
+                    pdq=row.pdq,
+                    pdq_quality=row.pdq_quality,
+                    jurisdictions=derived,
+                )
+                writer.entry(entry, {"added_at": entry.added_at})
+                written += 1
+        writer.end()
+        digest = out.close()
+    except BaseException:
+        out.discard()
+        raise
+    finally:
+        result.close()
+    return ExportResult(fmt, written, dict(sorted(left_out.items())), digest, out.bytes)
