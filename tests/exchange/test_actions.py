@@ -19,7 +19,8 @@ from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.errors import Forbidden
 from hotline.exchange import actions, keys, partners
-from hotline.exchange.tables import PartnerRow
+from hotline.exchange.tables import ExchangeKeyRow, PartnerRow
+from hotline.security import audit
 from hotline.security.permissions import Actor, Role
 from hotline.security.tables import AuditRow
 from tests.conftest import StaffFactory, csrf_from, sign_in
@@ -61,7 +62,7 @@ def test_every_action_refuses_an_actor_without_partners_manage(
 ) -> None:
     with db.write() as session:
         actions.add_partner(session, ADMIN, "Hotline B", "IE", "https://b.example.org", _key())
-        keys.current(session, settings.secret)
+        actions.our_key(session, ADMIN, settings.secret)
     before = _entries(db, *ACTIONS)
     attempts: list[Callable[..., object]] = [
         lambda s: actions.view_partners(s, actor),
@@ -91,7 +92,7 @@ def test_the_view_and_the_key_rotation_are_audited_by_their_actor(
     db: Database, settings: Settings
 ) -> None:
     with db.write() as session:
-        first = keys.current(session, settings.secret)
+        first = actions.our_key(session, ADMIN, settings.secret)
         assert actions.view_partners(session, ADMIN) == []
         old, new = actions.rotate_key(session, ADMIN, settings.secret)
     assert old is not None and old.key_id == first.key_id
@@ -169,6 +170,35 @@ def test_cli_key_commands_act_as_the_operator(db: Database, cli: CliRunner) -> N
     ]
 
 
+def test_the_first_partner_key_makes_our_key_through_an_audited_action(
+    db: Database, cli: CliRunner
+) -> None:
+    """`hotline partner key` on a fresh instance makes the exchange key: one
+    `exchange.key_created` entry by the operator; asking again makes and audits nothing."""
+    assert count(db, ExchangeKeyRow) == 0
+    first = cli.invoke(app, ["partner", "key"])
+    assert first.exit_code == 0, first.output
+    with db.read() as session:
+        (made,) = keys.history(session)
+    assert f"key id: {made.key_id}" in first.stdout and made.public_key in first.stdout
+    assert _entries(db, "exchange.key_created") == [
+        ("cli:opsuser", "exchange.key_created", made.key_id, {})
+    ]
+    again = cli.invoke(app, ["partner", "key"])
+    assert again.exit_code == 0 and again.stdout == first.stdout
+    assert count(db, ExchangeKeyRow) == 1 and len(_entries(db, "exchange.key_created")) == 1
+
+
+def test_a_key_made_for_signing_is_audited_by_the_system(db: Database, settings: Settings) -> None:
+    with db.write() as session:
+        me = actions.signing_identity(session, settings.secret)
+        assert actions.signing_identity(session, settings.secret).key_id == me.key_id
+        assert actions.our_key(session, ADMIN, settings.secret).key_id == me.key_id
+    assert _entries(db, "exchange.key_created") == [
+        (audit.SYSTEM, "exchange.key_created", me.key_id, {})
+    ]
+
+
 def test_partners_and_our_key_change_only_through_the_actions() -> None:
     assert calls_to(SRC, "partners", {"add", "set_key", "set_enabled"}) == {"exchange/actions.py"}
-    assert calls_to(SRC, "keys", {"rotate"}) == {"exchange/actions.py"}
+    assert calls_to(SRC, "keys", {"create", "rotate"}) == {"exchange/actions.py"}

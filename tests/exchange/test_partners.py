@@ -13,9 +13,10 @@ from hotline.cli import app
 from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.errors import Conflict, InvalidInput, NotFound
-from hotline.exchange import keys, partners
+from hotline.exchange import actions, keys, partners
 from hotline.exchange.tables import ExchangeKeyRow, PartnerRow
 from hotline.security.keys import key_id_of
+from hotline.security.permissions import Actor
 from tests.exchange.helpers import audit_actions, count
 
 
@@ -118,7 +119,7 @@ def test_set_key_and_unknown_names(db: Database) -> None:
 
 def test_our_key_is_made_once_sealed_and_rotated(db: Database, settings: Settings) -> None:
     with db.write() as session:
-        first = keys.current(session, settings.secret)
+        first = actions.our_key(session, Actor.operator(), settings.secret)
         again = keys.identity(session, settings.secret)
     assert again.key_id == first.key_id
     raw_public = base64.b64decode(first.public_key)

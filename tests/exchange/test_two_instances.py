@@ -16,10 +16,11 @@ from sqlalchemy import select, update
 
 from hotline.assess import queue as assess_queue
 from hotline.db.base import utcnow
-from hotline.exchange import forwarding, keys, partners, protocol
+from hotline.exchange import actions, forwarding, keys, partners, protocol
 from hotline.exchange.tables import ExchangeNonceRow, ForwardRow, InboundReportRow, PartnerRow
 from hotline.intake.tables import ReportedUrlRow, ReportRow
 from hotline.jobs.tables import JobRow
+from hotline.security.permissions import Actor
 from hotline.takedown import cases
 from hotline.takedown.tables import TakedownCaseRow
 from tests.exchange.conftest import Instance
@@ -31,9 +32,9 @@ URL = "http://example.com/abroad/gallery"
 def introduce(a: Instance, b: Instance, *, a_covers: str = "GB", b_covers: str = "IE") -> None:
     """What two admins do: each prints its key (`hotline partner key`) and adds the other."""
     with a.db.write() as session:
-        a_key = keys.current(session, a.settings.secret)
+        a_key = actions.our_key(session, Actor.operator(), a.settings.secret)
     with b.db.write() as session:
-        b_key = keys.current(session, b.settings.secret)
+        b_key = actions.our_key(session, Actor.operator(), b.settings.secret)
         partners.add(session, a.name, a_covers, a.url, a_key.public_key)
     with a.db.write() as session:
         partners.add(session, b.name, b_covers, b.url, b_key.public_key)
@@ -199,7 +200,7 @@ def _signed_by_a(
     a: Instance, b: Instance, body: bytes, private: Ed25519PrivateKey | None = None
 ) -> dict[str, str]:
     with a.db.write() as session:
-        me = keys.identity(session, a.settings.secret)
+        me = actions.signing_identity(session, a.settings.secret)
     headers = protocol.sign(
         private or me.private,
         me.key_id,

@@ -30,11 +30,12 @@ from hotline.assess.hosting_csv import CsvRangeResolver
 from hotline.config import Settings, load_settings
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
-from hotline.exchange import keys, partners
+from hotline.exchange import actions, partners
 from hotline.exchange.tables import ForwardRow, InboundReportRow
 from hotline.intake.tables import ReportedUrlRow
 from hotline.jobs import queue as jobs
 from hotline.jobs.tables import JobRow
+from hotline.security.permissions import Actor
 from hotline.takedown import directory, provider_rules
 from hotline.takedown.tables import NoticeRow, TakedownCaseRow
 from hotline.web.app import create_app
@@ -182,9 +183,9 @@ def hotlines(
     nat.ports.update({LOCAL_IP: site, ABROAD_IP: site, A_IP: a.server.port, B_IP: b.server.port})
     # What two admins do: each prints its key (`hotline partner key`) and adds the other.
     with a.db.write() as session:
-        a_key = keys.current(session, a.settings.secret)
+        a_key = actions.our_key(session, Actor.operator(), a.settings.secret)
     with b.db.write() as session:
-        b_key = keys.current(session, b.settings.secret)
+        b_key = actions.our_key(session, Actor.operator(), b.settings.secret)
         partners.add(session, a.name, "GB", "http://hotline-a.example", a_key.public_key)
     with a.db.write() as session:
         partners.add(session, b.name, "DE", "http://hotline-b.example", b_key.public_key)

@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from hotline.db.engine import Database
-from hotline.exchange import keys as exchange_keys
+from hotline.exchange import actions as exchange_actions
 from hotline.exchange.tables import ExchangeKeyRow
 from hotline.lists import signing
 from hotline.lists.tables import SigningKeyRow
@@ -44,7 +44,7 @@ def test_a_key_sealed_for_one_purpose_does_not_open_for_another(db: Database) ->
 def test_lists_and_exchange_keep_their_keys_in_their_own_tables(db: Database) -> None:
     with db.write() as s:
         signer = signing.signer(s, SECRET)
-        me = exchange_keys.identity(s, SECRET)
+        me = exchange_actions.signing_identity(s, SECRET)
         assert signer.key_id != me.key_id
         assert s.query(SigningKeyRow).count() == 1 and s.query(ExchangeKeyRow).count() == 1
         raw = base64.b64decode(me.public_key)  # the exchange stores base64, lists hex

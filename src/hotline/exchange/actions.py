@@ -73,6 +73,30 @@ def set_partner_enabled(
     return partner
 
 
+def our_key(session: Session, actor: Actor, secret: bytes) -> keys.PublicIdentity:
+    """This instance's exchange key, for partner admins (`hotline partner key`, the partners
+    page). The first use makes it, audited as `exchange.key_created` by `actor`."""
+    _permit(actor)
+    return keys.find(session) or _create_key(session, actor.username, secret)
+
+
+def signing_identity(session: Session, secret: bytes) -> keys.Identity:
+    """Our key with its private half, for the exchange jobs that sign requests. Should no
+    admin have asked for it yet, it is made here, audited as made by the system."""
+    found = keys.identity(session, secret)
+    if found is None:
+        _create_key(session, audit.SYSTEM, secret)
+        found = keys.identity(session, secret)
+        assert found is not None
+    return found
+
+
+def _create_key(session: Session, who: str, secret: bytes) -> keys.PublicIdentity:
+    made = keys.create(session, secret)
+    audit.record(session, who, "exchange.key_created", "exchange_key", made.key_id, {})
+    return made
+
+
 def rotate_key(
     session: Session, actor: Actor, secret: bytes
 ) -> tuple[keys.PublicIdentity | None, keys.PublicIdentity]:

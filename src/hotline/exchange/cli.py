@@ -13,7 +13,7 @@ import typer
 
 from hotline.cli_support import app_error, configured, fail
 from hotline.errors import AppError
-from hotline.exchange import actions, keys, partners, protocol
+from hotline.exchange import actions, partners, protocol
 from hotline.security.permissions import Actor
 
 partner_app = typer.Typer(
@@ -44,7 +44,7 @@ def key_command(
             if rotate:
                 _, me = actions.rotate_key(session, Actor.operator(), settings.secret)
             else:
-                me = keys.current(session, settings.secret)
+                me = actions.our_key(session, Actor.operator(), settings.secret)
     if rotate:
         typer.echo("new key made; give it to every partner (`hotline partner set-key`)")
     typer.echo(f"name: {name}\nkey id: {me.key_id}\npublic key: {me.public_key}")

@@ -20,7 +20,7 @@ from typing import Any
 
 from hotline.assess.fetcher import FetchPolicy, fetch_policy_from
 from hotline.db.base import utcnow
-from hotline.exchange import client, forwarding, inbound, keys, partners, protocol
+from hotline.exchange import actions, client, forwarding, inbound, partners, protocol
 from hotline.exchange.client import Answer, Outcome
 from hotline.exchange.messages import RemoteStatus
 from hotline.jobs.events import on
@@ -67,7 +67,7 @@ def _last_attempt(ctx: JobContext) -> bool:
 
 def _send(ctx: JobContext, partner: partners.Partner, path: str, payload: dict[str, Any]) -> Answer:
     with ctx.db.write() as session:
-        me = keys.identity(session, ctx.settings.secret)  # made and committed on first use
+        me = actions.signing_identity(session, ctx.settings.secret)  # made on first use
     return client.post(
         ctx.resource(FetchPolicy, fetch_policy_from),
         me,

@@ -1,6 +1,7 @@
 """This instance's Ed25519 identity for the partner exchange.
 
-Kept in the one Ed25519 key store (hotline.security.keys): made on first use, the private half
+Kept in the one Ed25519 key store (hotline.security.keys): made on first use (through
+`exchange.actions.our_key` or `signing_identity`, which audit it), the private half
 sealed (AES-GCM) with a key derived from the instance secret, so a copy of the database alone
 cannot sign as us; key ids as every key's there. Rotation retires the current key and makes a
 new one; the retired row stays, with its `retired_at`, as the record of which
@@ -15,6 +16,7 @@ from datetime import datetime
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
+from hotline.db.base import utcnow
 from hotline.exchange.tables import ExchangeKeyRow
 from hotline.security.keys import KeyStore, base64_text
 
@@ -43,14 +45,22 @@ def _public(row: ExchangeKeyRow) -> PublicIdentity:
     return PublicIdentity(row.key_id, row.public_key, row.created_at, row.retired_at)
 
 
-def current(session: Session, secret: bytes) -> PublicIdentity:
-    """The current public identity, made on first use (needs a write session)."""
-    return _public(_KEYS.in_use(session, secret))
+def find(session: Session) -> PublicIdentity | None:
+    """The current public identity (its row locked), or None before the first use."""
+    row = _KEYS.current(session)
+    return _public(row) if row is not None else None
 
 
-def identity(session: Session, secret: bytes) -> Identity:
-    """The current key with its private half opened, made on first use."""
-    row = _KEYS.in_use(session, secret)
+def create(session: Session, secret: bytes) -> PublicIdentity:
+    """Make the first key. Called by `exchange.actions` only, which audits it."""
+    return _public(_KEYS.create(session, secret, utcnow()))
+
+
+def identity(session: Session, secret: bytes) -> Identity | None:
+    """The current key with its private half opened, or None before the first use."""
+    row = _KEYS.current(session)
+    if row is None:
+        return None
     return Identity(row.key_id, row.public_key, _KEYS.private(secret, row))
 
 

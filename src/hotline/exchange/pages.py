@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from hotline.config import Settings
 from hotline.errors import AppError
-from hotline.exchange import actions, forwarding, inbound, keys, partners, protocol
+from hotline.exchange import actions, forwarding, inbound, partners, protocol
 from hotline.security.permissions import Action, Actor
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
@@ -21,13 +21,15 @@ from hotline.web.templating import render
 router = APIRouter(prefix="/staff/partners", include_in_schema=False)
 
 
-def _context(session: Session, settings: Settings, found: list[partners.Partner]) -> dict[str, Any]:
+def _context(
+    session: Session, settings: Settings, actor: Actor, found: list[partners.Partner]
+) -> dict[str, Any]:
     names = {p.id: p.name for p in found}
     return {
         "items": found,
         "our_name": settings.organisation_name,
         "name_ok": protocol.valid_name(settings.organisation_name),
-        "our_key": keys.current(session, settings.secret),  # made on first view
+        "our_key": actions.our_key(session, actor, settings.secret),  # made on first view
         "forwards": forwarding.recent(session, names),
         "inbound": inbound.recent(session, names),
         "errors": {},
@@ -40,7 +42,9 @@ def partner_list(
     request: Request, actor: Actor = Depends(require(Action.partners_manage))
 ) -> Response:
     with get_db(request).write() as session:
-        context = _context(session, get_settings(request), actions.view_partners(session, actor))
+        context = _context(
+            session, get_settings(request), actor, actions.view_partners(session, actor)
+        )
     return render(request, "exchange/partners.html", context)
 
 
@@ -63,7 +67,7 @@ def partner_add(
             )
     except AppError as exc:
         with get_db(request).write() as session:
-            context = _context(session, get_settings(request), partners.listing(session))
+            context = _context(session, get_settings(request), actor, partners.listing(session))
         context["errors"] = {f.field: f.message for f in exc.fields} or {"name": exc.message}
         context["values"] = values
         return render(request, "exchange/partners.html", context, status_code=exc.status)
