@@ -148,9 +148,11 @@ def export_command(
     ],
     out: Annotated[Path, typer.Option(help="The file to write (replaced only when complete).")],
 ) -> None:
-    """Export case set NAME's graded and known items, with the derived jurisdiction categories,
-    as VICS JSON or CSV. Exit 1 if the file cannot be written, 2 on a usage error (no such set,
-    an unknown format)."""
+    """Export case set NAME's graded items as VICS JSON or CSV, with jurisdiction categories.
+
+    Graded and known items, with the derived jurisdiction categories; items not graded yet are
+    left out (and counted). Exit 1 if the file cannot be written, 2 on a usage error (no such
+    set, an unknown format)."""
     settings = settings_or_exit()
     try:
         with open_database(settings) as db:
