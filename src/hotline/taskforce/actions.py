@@ -4,6 +4,7 @@ caller's transaction, and never commits."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,9 @@ from hotline.db.engine import Database
 from hotline.errors import Forbidden, NotFound
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor, allowed
-from hotline.taskforce import export, store
+from hotline.taskforce import export, store, throughput
 from hotline.taskforce.model import case_set_name
+from hotline.taskforce.tables import CaseSetRow
 
 
 def _permit(actor: Actor) -> None:
@@ -96,3 +98,26 @@ def export_case_set(
                 },
             )
     return result
+
+
+@dataclass(frozen=True)
+class CaseSetFigures:
+    """One case set's page: its import, its progress, and each grader's figures."""
+
+    case_set: store.CaseSet
+    progress: throughput.SetProgress
+    graders: list[throughput.GraderFigures]
+
+
+def view_case_set(session: Session, actor: Actor, case_set_id: int) -> CaseSetFigures:
+    """One case set's progress and its graders' throughput and consistency: an audited view
+    (`taskforce.view` naming the set)."""
+    _permit(actor)
+    if session.get(CaseSetRow, case_set_id) is None:
+        raise NotFound("no such case set")
+    audit.record(session, actor.username, "taskforce.view", "case_set", case_set_id, {})
+    return CaseSetFigures(
+        store.get(session, case_set_id),
+        throughput.set_progress(session, case_set_id),
+        throughput.grader_figures(session, case_set_id),
+    )

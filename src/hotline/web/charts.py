@@ -107,8 +107,10 @@ def bar_chart(
     unit: str,
     axis_label: str,
     empty_text: str,
+    digits: int = 1,
 ) -> str:
-    """Horizontal grouped bars: one row per label, one bar per series, value at its end."""
+    """Horizontal grouped bars: one row per label, one bar per series, value at its end
+    (`digits` after the point; 0 for counts)."""
     if not any(v is not None for s in series for v in s.values):
         return _empty(chart_id, title, desc, empty_text)
     label_w, value_w, top_pad, bottom_pad = 220, 80, 40, 50
@@ -157,7 +159,7 @@ def bar_chart(
                     f'fill="{COLOURS[index % len(COLOURS)]}"/>'
                 )
                 text_x = label_w + bar + 4
-                text = f"{value:.1f} {unit}"
+                text = f"{value:.{digits}f} {unit}".rstrip()
             parts.append(
                 f'<text x="{_n(text_x)}" y="{_n(y + bar_h - 3)}" font-size="{SMALL_SIZE}">'
                 f"{esc(text)}</text>"

@@ -1,0 +1,262 @@
+"""How far a case set has got, and how its graders work: aggregate queries only.
+
+A set of a million items is never loaded: each figure is a `COUNT`/`SUM` over the set's rows
+in the database, grouped by grader where it is per grader, so the page costs a few index or
+table scans whatever the set's size.
+
+Per set: files read, items hashed (distinct, after exact duplicates), failed, duplicates,
+known (graded by inheritance), clusters, and items graded (by a grader: a representative's
+grade, or a member confirmed or given its representative's final grade) and verified (their
+grade is final: N graders agreed or a senior resolved, and passed on to members).
+
+Per grader, from their decisions in the set that were not undone (`taskforce_decisions`):
+items graded (representatives graded and members confirmed) and clusters graded, each per
+hour of decision time (the sum of the decisions' `seconds`), mean seconds per decision,
+agreement with the final grade (Cohen's kappa on the category, over the representatives they
+graded whose grade is final), and the QA error rate (see `_qa`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    String,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    literal_column,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from hotline.grading.agreement import kappa_from_table
+from hotline.grading.tables import MediaItemRow
+from hotline.security.tables import UserRow
+from hotline.taskforce.model import ClusterState, GradeState, ItemStatus
+from hotline.taskforce.tables import CaseItemRow, CaseSetRow, ClusterRow, DecisionRow
+
+# A media row whose grade is final by people (agreed, resolved) or passed on (known_match).
+FINAL_MEDIA = ("agreed", "resolved", "known_match")
+GRADED_STATES = (GradeState.representative, GradeState.confirmed, GradeState.propagated)
+ITEM_DECISIONS = ("grade", "confirm")  # decisions that give one item its grade
+
+
+@dataclass(frozen=True)
+class SetProgress:
+    files: int
+    hashed: int  # distinct items hashed (exact duplicates once), known ones included
+    failed: int
+    duplicates: int
+    known: int
+    clusters: int
+    clusters_open: int
+    clusters_verifying: int
+    clusters_final: int
+    graded: int
+    verified: int
+
+    def bars(self) -> list[tuple[str, int]]:
+        """The set's figures in pipeline order (the chart's rows; labels are keys)."""
+        return [
+            ("files", self.files),
+            ("hashed", self.hashed),
+            ("failed", self.failed),
+            ("duplicates", self.duplicates),
+            ("known", self.known),
+            ("clusters", self.clusters),
+            ("graded", self.graded),
+            ("verified", self.verified),
+        ]
+
+
+@dataclass(frozen=True)
+class GraderFigures:
+    user_id: int
+    username: str
+    decisions: int
+    items: int
+    clusters: int
+    seconds: int  # decision time: the sum of the decisions' seconds
+    timed: int  # decisions that carry a time
+    agreed_items: int  # representatives graded whose grade is final (kappa's sample)
+    kappa: float | None
+    qa_checked: int
+    qa_errors: int
+
+    @property
+    def hours(self) -> float:
+        return self.seconds / 3600
+
+    @property
+    def items_per_hour(self) -> float | None:
+        return self.items / self.hours if self.seconds else None
+
+    @property
+    def clusters_per_hour(self) -> float | None:
+        return self.clusters / self.hours if self.seconds else None
+
+    @property
+    def seconds_per_decision(self) -> float | None:
+        return self.seconds / self.timed if self.timed else None
+
+    @property
+    def qa_error_rate(self) -> float | None:
+        return self.qa_errors / self.qa_checked if self.qa_checked else None
+
+
+def _sum(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def final_category(session: Session) -> ColumnElement[str]:
+    """The category inside `media_items.final_grade` (JSON text), in the database's dialect.
+    Constants inline, not bound: the same expression is grouped by, and PostgreSQL matches a
+    GROUP BY expression to the selected one only when their parameters are the same."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(MediaItemRow.final_grade, JSON).op("->>", return_type=String)(
+            literal_column("'category'")
+        )
+    return func.json_extract(MediaItemRow.final_grade, literal_column("'$.category'"))
+
+
+def _final_media() -> ColumnElement[bool]:
+    return MediaItemRow.status.in_(FINAL_MEDIA) & MediaItemRow.final_grade.is_not(None)
+
+
+def set_progress(session: Session, case_set_id: int) -> SetProgress:
+    """Three aggregate queries: the set's running counts, its items, its clusters."""
+    row = session.get(CaseSetRow, case_set_id)
+    if row is None:
+        raise LookupError(case_set_id)
+    items = session.execute(
+        select(
+            _sum(CaseItemRow.status != ItemStatus.failed.value),
+            _sum(CaseItemRow.status == ItemStatus.failed.value),
+            _sum(CaseItemRow.status == ItemStatus.known.value),
+            _sum(CaseItemRow.grade_state.in_([s.value for s in GRADED_STATES])),
+            _sum(_final_media()),
+        )
+        .select_from(CaseItemRow)
+        .outerjoin(MediaItemRow, MediaItemRow.id == CaseItemRow.media_id)
+        .where(CaseItemRow.case_set_id == case_set_id)
+    ).one()
+    clusters = session.execute(
+        select(
+            func.count(),
+            _sum(ClusterRow.state == ClusterState.open.value),
+            _sum(ClusterRow.state == ClusterState.verifying.value),
+            _sum(ClusterRow.state == ClusterState.final.value),
+        ).where(ClusterRow.case_set_id == case_set_id)
+    ).one()
+    hashed, failed, known, graded, verified = (int(v) for v in items)
+    total, open_, verifying, final = (int(v) for v in clusters)
+    return SetProgress(
+        files=row.files,
+        hashed=hashed,
+        failed=failed,
+        duplicates=row.duplicates,
+        known=known,
+        clusters=total,
+        clusters_open=open_,
+        clusters_verifying=verifying,
+        clusters_final=final,
+        graded=graded,
+        verified=verified,
+    )
+
+
+def _live(case_set_id: int) -> ColumnElement[bool]:
+    return (DecisionRow.case_set_id == case_set_id) & DecisionRow.undone_at.is_(None)
+
+
+def _kappas(session: Session, case_set_id: int) -> dict[int, tuple[int, float | None]]:
+    """Per grader: (representatives compared, kappa) from one GROUP BY into the agreement
+    table (grader, their category, the final category); never a row per decision."""
+    final = final_category(session)
+    rows = session.execute(
+        select(DecisionRow.user_id, DecisionRow.category, final, func.count())
+        .join(ClusterRow, ClusterRow.id == DecisionRow.cluster_id)
+        .join(MediaItemRow, MediaItemRow.id == ClusterRow.media_id)
+        .where(
+            _live(case_set_id),
+            DecisionRow.kind == "grade",
+            DecisionRow.category.is_not(None),
+            MediaItemRow.status.in_(("agreed", "resolved")),
+            MediaItemRow.final_grade.is_not(None),
+        )
+        .group_by(DecisionRow.user_id, DecisionRow.category, final)
+    ).all()
+    tables: dict[int, dict[tuple[str, str], int]] = {}
+    for user_id, mine, theirs, count in rows:  # one row per cell: at most 4 x 4 a grader
+        tables.setdefault(user_id, {})[(str(mine), str(theirs))] = int(count)
+    return {
+        user_id: (sum(table.values()), kappa_from_table(table)) for user_id, table in tables.items()
+    }
+
+
+def _qa(session: Session, case_set_id: int) -> dict[int, tuple[int, int]]:
+    """Per grader: (members of theirs checked by QA, found wrong). A propagated member is
+    checked when its media row is sampled for QA and its grade is final; it is wrong when
+    the final category differs from the category of the grade it was given (the decision
+    that confirmed it, or the representative's grade that was passed on)."""
+    final = final_category(session)
+    rows = session.execute(
+        select(
+            DecisionRow.user_id,
+            func.count(distinct(CaseItemRow.id)),
+            func.count(distinct(case((DecisionRow.category != final, CaseItemRow.id)))),
+        )
+        .join(CaseItemRow, CaseItemRow.id == DecisionRow.item_id)
+        .join(MediaItemRow, MediaItemRow.id == CaseItemRow.media_id)
+        .where(
+            _live(case_set_id),
+            DecisionRow.kind.in_(ITEM_DECISIONS),
+            DecisionRow.category.is_not(None),
+            MediaItemRow.qa_sampled.is_(True),
+            _final_media(),
+        )
+        .group_by(DecisionRow.user_id)
+    ).all()
+    return {user_id: (int(checked), int(wrong)) for user_id, checked, wrong in rows}
+
+
+def grader_figures(session: Session, case_set_id: int) -> list[GraderFigures]:
+    """Every grader with a decision in the set, busiest first."""
+    rows = session.execute(
+        select(
+            DecisionRow.user_id,
+            UserRow.username,
+            func.count(),
+            _sum(DecisionRow.kind.in_(ITEM_DECISIONS)),
+            func.count(distinct(case((DecisionRow.kind == "grade", DecisionRow.cluster_id)))),
+            func.coalesce(func.sum(DecisionRow.seconds), literal(0)),
+            func.count(DecisionRow.seconds),
+        )
+        .join(UserRow, UserRow.id == DecisionRow.user_id)
+        .where(_live(case_set_id))
+        .group_by(DecisionRow.user_id, UserRow.username)
+    ).all()
+    kappas = _kappas(session, case_set_id)
+    qa = _qa(session, case_set_id)
+    figures = [
+        GraderFigures(
+            user_id=user_id,
+            username=username,
+            decisions=int(decisions),
+            items=int(items),
+            clusters=int(clusters),
+            seconds=int(seconds or 0),
+            timed=int(timed),
+            agreed_items=kappas.get(user_id, (0, None))[0],
+            kappa=kappas.get(user_id, (0, None))[1],
+            qa_checked=qa.get(user_id, (0, 0))[0],
+            qa_errors=qa.get(user_id, (0, 0))[1],
+        )
+        for user_id, username, decisions, items, clusters, seconds, timed in rows
+    ]
+    return sorted(figures, key=lambda f: (-f.items, f.username))
