@@ -52,12 +52,14 @@ def build(db: Database, tmp_path: Path) -> int:
     report = run_import(db, "progress", [manifest], None)
     case_set_id = report.case_set.id
     item = _item_ids(db, case_set_id)
-    m1 = _graded_media(db, by, 201, "B")  # cluster 1's representative: final, B
+    m1 = _graded_media(db, by, 201, "B")  # cluster 1's representative: final, B, QA sample
     m2 = _graded_media(db, by, 202, "B")  # a member of cluster 1 given B, sampled for QA
     m3 = _graded_media(db, by, 203, "A")  # cluster 3's representative: final, A
     with db.write() as session:
         m5 = add_media(session, n=205)  # cluster 2's representative: waiting for a second grade
-        session.execute(update(MediaItemRow).where(MediaItemRow.id == m2).values(qa_sampled=True))
+        session.execute(
+            update(MediaItemRow).where(MediaItemRow.id.in_([m1, m2])).values(qa_sampled=True)
+        )
         g1 = users.create_user(session, "grader-one", "a long enough password", ["analyst"]).id
         g2 = users.create_user(session, "grader-two", "a long enough password", ["analyst"]).id
         now = utcnow()
@@ -94,12 +96,12 @@ def build(db: Database, tmp_path: Path) -> int:
         # grader-two: 2 live decisions (36 s), 1 cluster graded.
         for user, cluster, n, kind, category, seconds, undone in (
             (g1, "k1", 1, "grade", "B", 20, False),
-            (g1, "k1", 2, "confirm", "B", 4, False),
+            (g1, "k1", 2, "confirm", None, 4, False),
             (g1, "k2", 5, "grade", "A", 30, False),
             (g1, "k3", 6, "grade", "C", 18, False),
             (g1, "k1", 1, "grade", "A", 100, True),
             (g2, "k1", 1, "grade", "C", 36, False),
-            (g2, "k1", 2, "confirm", "C", 0, False),
+            (g2, "k1", 2, "confirm", None, 0, False),
         ):
             session.add(
                 DecisionRow(
@@ -159,7 +161,7 @@ def test_grader_figures(db: Database, tmp_path: Path) -> None:
     assert one.agreed_items == 2
     assert one.kappa == pytest.approx(1 / 3)
     assert one.kappa == pytest.approx(cohens_kappa(["B", "C"], ["B", "A"]))
-    assert (one.qa_checked, one.qa_errors, one.qa_error_rate) == (1, 0, 0.0)
+    assert (one.qa_checked, one.qa_errors, one.qa_error_rate) == (2, 0, 0.0)
     assert (two.username, two.items, two.clusters, two.seconds) == ("grader-two", 2, 1, 36)
     assert (two.items_per_hour, two.clusters_per_hour, two.seconds_per_decision) == (
         200.0,
@@ -167,7 +169,24 @@ def test_grader_figures(db: Database, tmp_path: Path) -> None:
         18.0,
     )
     assert (two.agreed_items, two.kappa) == (1, 0.0)
-    assert (two.qa_checked, two.qa_errors, two.qa_error_rate) == (1, 1, 1.0)
+    assert (two.qa_checked, two.qa_errors, two.qa_error_rate) == (2, 1, 0.5)  # C for B
+
+
+def test_a_qa_correction_of_a_member_counts_against_whoever_confirmed_it(
+    db: Database, tmp_path: Path
+) -> None:
+    case_set_id = build(db, tmp_path)
+    with db.write() as session:
+        member = session.execute(
+            select(CaseItemRow.media_id).where(CaseItemRow.grade_state == "propagated")
+        ).scalar_one()
+        row = session.get(MediaItemRow, member)
+        assert row is not None and row.final_grade is not None
+        row.final_grade = row.final_grade.replace('"B"', '"A"')  # QA found it was A
+    with db.read() as session:
+        one, two = throughput.grader_figures(session, case_set_id)
+    assert (one.qa_checked, one.qa_errors) == (2, 1)
+    assert (two.qa_checked, two.qa_errors) == (2, 2)
 
 
 def test_kappa_from_a_table_is_cohens_kappa() -> None:

@@ -14,6 +14,9 @@ items graded (representatives graded and members confirmed) and clusters graded,
 hour of decision time (the sum of the decisions' `seconds`), mean seconds per decision,
 agreement with the final grade (Cohen's kappa on the category, over the representatives they
 graded whose grade is final), and the QA error rate (see `_qa`).
+
+`seconds` is what `grading_store.record_decision` stores: the time since the grader's previous
+decision, when that was under ten minutes before (a longer gap is a pause, and untimed).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from hotline.grading.agreement import kappa_from_table
 from hotline.grading.tables import MediaItemRow
@@ -113,15 +116,18 @@ def _sum(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def final_category(session: Session) -> ColumnElement[str]:
-    """The category inside `media_items.final_grade` (JSON text), in the database's dialect.
-    Constants inline, not bound: the same expression is grouped by, and PostgreSQL matches a
-    GROUP BY expression to the selected one only when their parameters are the same."""
+def final_category(
+    session: Session, media: type[MediaItemRow] = MediaItemRow
+) -> ColumnElement[str]:
+    """The category inside a media row's `final_grade` (JSON text), in the database's
+    dialect. Constants inline, not bound: the same expression is grouped by, and PostgreSQL
+    matches a GROUP BY expression to the selected one only when their parameters are the
+    same."""
     if session.get_bind().dialect.name == "postgresql":
-        return cast(MediaItemRow.final_grade, JSON).op("->>", return_type=String)(
+        return cast(media.final_grade, JSON).op("->>", return_type=String)(
             literal_column("'category'")
         )
-    return func.json_extract(MediaItemRow.final_grade, literal_column("'$.category'"))
+    return func.json_extract(media.final_grade, literal_column("'$.category'"))
 
 
 def _final_media() -> ColumnElement[bool]:
@@ -200,25 +206,32 @@ def _kappas(session: Session, case_set_id: int) -> dict[int, tuple[int, float | 
 
 
 def _qa(session: Session, case_set_id: int) -> dict[int, tuple[int, int]]:
-    """Per grader: (members of theirs checked by QA, found wrong). A propagated member is
-    checked when its media row is sampled for QA and its grade is final; it is wrong when
-    the final category differs from the category of the grade it was given (the decision
-    that confirmed it, or the representative's grade that was passed on)."""
-    final = final_category(session)
+    """Per grader: (their items drawn for QA, those found wrong). Their items: representatives
+    they graded and members they confirmed; drawn for QA: the item's media row is sampled
+    (`qa_sampled`, grading's share of agreed representatives, the taskforce's share of
+    propagated members) and its grade is final. Wrong: the item's final category differs from
+    the one the grader gave (their grade's; a confirmation gives the representative's final
+    category), which is what a QA review that corrects a final grade leaves behind."""
+    item_media = aliased(MediaItemRow)
+    rep_media = aliased(MediaItemRow)
+    given = func.coalesce(DecisionRow.category, final_category(session, rep_media))
+    wrong = given != final_category(session, item_media)
     rows = session.execute(
         select(
             DecisionRow.user_id,
             func.count(distinct(CaseItemRow.id)),
-            func.count(distinct(case((DecisionRow.category != final, CaseItemRow.id)))),
+            func.count(distinct(case((wrong, CaseItemRow.id)))),
         )
         .join(CaseItemRow, CaseItemRow.id == DecisionRow.item_id)
-        .join(MediaItemRow, MediaItemRow.id == CaseItemRow.media_id)
+        .join(item_media, item_media.id == CaseItemRow.media_id)
+        .join(ClusterRow, ClusterRow.id == DecisionRow.cluster_id)
+        .outerjoin(rep_media, rep_media.id == ClusterRow.media_id)
         .where(
             _live(case_set_id),
             DecisionRow.kind.in_(ITEM_DECISIONS),
-            DecisionRow.category.is_not(None),
-            MediaItemRow.qa_sampled.is_(True),
-            _final_media(),
+            item_media.qa_sampled.is_(True),
+            item_media.status.in_(FINAL_MEDIA),
+            item_media.final_grade.is_not(None),
         )
         .group_by(DecisionRow.user_id)
     ).all()
