@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,7 +26,7 @@ from hotline.errors import Forbidden
 from hotline.grading import service, thumbnails, wellbeing
 from hotline.grading.consensus import Decision
 from hotline.grading.media_store import MediaStore, MediaUnavailable
-from hotline.grading.model import parse_grade
+from hotline.grading.model import Child, Grade, parse_grade
 from hotline.hashing import HashingError
 from hotline.security import audit
 from hotline.security.crypto import derive_key, hmac_hex
@@ -89,6 +89,59 @@ def submit_grade(
         {"category": grade.category.value, "outcome": decision.outcome.value},
     )
     return decision
+
+
+def submit_taskforce_grade(
+    session: Session,
+    actor: Actor,
+    media_id: int,
+    grade: Grade,
+    children: Sequence[Child],
+    *,
+    required: int,
+    qa_share: float,
+) -> Decision:
+    """A taskforce grader's independent grade of a cluster's representative (its media row),
+    already validated by `model.grade_with_children`, with the children it records: the same
+    N-person verification as `submit_grade`. `hotline.taskforce.grading` calls it."""
+    if not allowed(actor, Action.taskforce_cluster_grade, media_id):
+        raise Forbidden("your role does not allow grading taskforce case sets")
+    decision = service.submit_grade(
+        session, media_id, actor.id, grade, required=required, qa_share=qa_share
+    )
+    service.record_children(session, media_id, actor.id, children)
+    audit.record(
+        session,
+        actor.username,
+        "media.grade",
+        "media",
+        media_id,
+        {
+            "category": grade.category.value,
+            "outcome": decision.outcome.value,
+            "children": len(children),
+            "via": "taskforce",
+        },
+    )
+    return decision
+
+
+def withdraw_taskforce_grade(session: Session, actor: Actor, media_id: int) -> bool:
+    """A taskforce grader takes back their own grade of a representative still waiting for
+    grades (undo); False when there is none or the item is already decided."""
+    if not allowed(actor, Action.taskforce_cluster_grade, media_id):
+        raise Forbidden("your role does not allow grading taskforce case sets")
+    withdrawn = service.withdraw_grade(session, media_id, actor.id)
+    if withdrawn:
+        audit.record(
+            session,
+            actor.username,
+            "media.grade_withdrawn",
+            "media",
+            media_id,
+            {"via": "taskforce"},
+        )
+    return withdrawn
 
 
 def resolve(session: Session, actor: Actor, media_id: int, fields: Mapping[str, object]) -> None:
@@ -195,6 +248,12 @@ def open_grading_list(
 
 def _ticket(viewing: Viewing, actor: Actor, media_id: int, expires: int) -> str:
     return f"{expires}.{hmac_hex(viewing.ticket_key, f'{actor.id}:{media_id}:{expires}')}"
+
+
+def issue_ticket(viewing: Viewing, actor: Actor, media_id: int) -> str:
+    """A short-lived ticket for the full item, bound to the actor and the item: for callers
+    that have just charged and audited a reveal themselves (taskforce grading)."""
+    return _ticket(viewing, actor, media_id, int(time.time()) + TICKET_SECONDS)
 
 
 def ticket_ok(viewing: Viewing, actor: Actor, media_id: int, ticket: str) -> bool:

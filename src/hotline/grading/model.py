@@ -7,7 +7,7 @@ names only; nothing here describes an image beyond these fields.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -16,6 +16,7 @@ from hotline.errors import FieldError, InvalidInput
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 40
+MAX_CHILDREN = 20
 
 
 class Category(StrEnum):
@@ -131,3 +132,112 @@ def parse_grade(data: Mapping[str, object]) -> Grade:
     if errors or category is None:
         raise InvalidInput("the grade has problems; nothing was recorded", fields=errors)
     return Grade(category, age_band, sex, self_generated, non_photo, grid, frozenset(tags))
+
+
+# -- several children in one image ---------------------------------------------------------------
+
+
+class ChildSex(StrEnum):
+    """One child's apparent sex."""
+
+    girl = "girl"
+    boy = "boy"
+    unidentified = "unidentified"
+
+
+@dataclass(frozen=True)
+class Child:
+    """One child shown in an image: apparent age band and sex."""
+
+    age_band: AgeBand
+    sex: ChildSex | None = None
+
+
+_AGE_ORDER = list(AgeBand)
+
+
+def derive_children(children: Sequence[Child]) -> tuple[AgeBand | None, ChildrenSex | None]:
+    """The image's age band (the youngest child's) and the sex of the children shown: girls
+    and boys make `both`; one identified sex, that one (an unidentified child beside girls
+    leaves `girls`); none identified, `unidentified`. (None, None) for no children."""
+    if not children:
+        return None, None
+    youngest = min((c.age_band for c in children), key=_AGE_ORDER.index)
+    sexes = {c.sex for c in children} - {None, ChildSex.unidentified}
+    if {ChildSex.girl, ChildSex.boy} <= sexes:
+        sex = ChildrenSex.both
+    elif sexes == {ChildSex.girl}:
+        sex = ChildrenSex.girls
+    elif sexes == {ChildSex.boy}:
+        sex = ChildrenSex.boys
+    else:
+        sex = ChildrenSex.unidentified
+    return youngest, sex
+
+
+def parse_children(data: Mapping[str, object]) -> list[Child]:
+    """Children from a submitted grade: JSON `children: [{age_band, sex}, ...]`, or form
+    fields `child_age_1`, `child_sex_1`, `child_age_2`, ... (a row with neither is skipped).
+    InvalidInput lists every problem."""
+    errors: list[FieldError] = []
+    raw: list[tuple[str, object, object]] = []
+    listed = data.get("children")
+    if isinstance(listed, list | tuple):
+        for n, entry in enumerate(listed, 1):
+            if not isinstance(entry, Mapping):
+                errors.append(FieldError(f"child_{n}", "each child is an age band and a sex"))
+                continue
+            raw.append((str(n), entry.get("age_band"), entry.get("sex")))
+    elif listed not in (None, ""):
+        errors.append(FieldError("children", "a list of children (age band, sex)"))
+    for n in range(1, MAX_CHILDREN + 2):
+        age, sex = data.get(f"child_age_{n}"), data.get(f"child_sex_{n}")
+        if age not in (None, "") or sex not in (None, ""):
+            raw.append((str(n), age, sex))
+    if len(raw) > MAX_CHILDREN:
+        errors.append(FieldError("children", f"at most {MAX_CHILDREN} children"))
+        raw = raw[:MAX_CHILDREN]
+    children: list[Child] = []
+    for label, age, sex in raw:
+        band = _enum(AgeBand, age, f"child_age_{label}", errors)
+        child_sex = _enum(ChildSex, sex, f"child_sex_{label}", errors)
+        if band is None:
+            if not any(f.field == f"child_age_{label}" for f in errors):
+                errors.append(FieldError(f"child_age_{label}", "each child needs an age band"))
+            continue
+        children.append(Child(band, child_sex))
+    if errors:
+        raise InvalidInput(
+            "the children recorded have problems; nothing was recorded", fields=errors
+        )
+    return children
+
+
+def grade_with_children(data: Mapping[str, object]) -> tuple[Grade, list[Child]]:
+    """A grade and the children it records. With children, the grade's age band and sex are
+    derived from them (the youngest; girls and boys make both), and an age band or sex also
+    given must be the derived one. InvalidInput lists every problem."""
+    errors: list[FieldError] = []
+    try:
+        children = parse_children(data)
+    except InvalidInput as exc:
+        errors += exc.fields
+        children = []
+    fields = dict(data)
+    if children:
+        youngest, sex = derive_children(children)
+        assert youngest is not None
+        for name, derived in (("age_band", youngest.value), ("sex", sex.value if sex else None)):
+            given = fields.get(name)
+            if given not in (None, "") and given != derived:
+                errors.append(
+                    FieldError(name, f"the children recorded make it {derived}; leave it empty")
+                )
+            fields[name] = derived
+    try:
+        grade = parse_grade(fields)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, fields=[*errors, *exc.fields]) from exc
+    if errors:
+        raise InvalidInput("the grade has problems; nothing was recorded", fields=errors)
+    return grade, children

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,8 +24,8 @@ from hotline.grading import media_signals
 from hotline.grading.agreement import cohens_kappa
 from hotline.grading.consensus import Decision, Outcome, decide
 from hotline.grading.jurisdictions import derive_all
-from hotline.grading.model import Grade, parse_grade
-from hotline.grading.tables import GradeRow, MediaItemRow
+from hotline.grading.model import AgeBand, Child, ChildSex, Grade, parse_grade
+from hotline.grading.tables import GradeChildRow, GradeRow, MediaItemRow
 from hotline.hashing import MediaHashes
 from hotline.jobs import events
 from hotline.security.tables import UserRow
@@ -328,6 +328,58 @@ def submit_grade(
         row.status = MediaStatus.disagreement.value
     session.flush()
     return decision
+
+
+def record_children(
+    session: Session, media_id: int, grader_id: int, children: Sequence[Child]
+) -> None:
+    """The children one grader recorded in their grade of an item (grade_children)."""
+    if not children:
+        return
+    grade_id = session.execute(
+        select(GradeRow.id).where(GradeRow.media_id == media_id, GradeRow.grader_id == grader_id)
+    ).scalar_one()
+    session.add_all(
+        GradeChildRow(
+            grade_id=grade_id,
+            position=n,
+            age_band=child.age_band.value,
+            sex=child.sex.value if child.sex else None,
+        )
+        for n, child in enumerate(children, 1)
+    )
+    session.flush()
+
+
+def children_of(session: Session, media_id: int) -> dict[int, list[Child]]:
+    """Each grader's recorded children of an item, by grader id."""
+    rows = session.execute(
+        select(GradeRow.grader_id, GradeChildRow.age_band, GradeChildRow.sex)
+        .join(GradeChildRow, GradeChildRow.grade_id == GradeRow.id)
+        .where(GradeRow.media_id == media_id)
+        .order_by(GradeRow.id, GradeChildRow.position)
+    ).all()
+    out: dict[int, list[Child]] = {}
+    for grader_id, band, sex in rows:
+        out.setdefault(grader_id, []).append(Child(AgeBand(band), ChildSex(sex) if sex else None))
+    return out
+
+
+def withdraw_grade(session: Session, media_id: int, grader_id: int) -> bool:
+    """Take back a grader's grade of an item still waiting for grades (an undo moments after
+    it was given); False when there is none to take back or the item is already decided."""
+    row = _lock_item(session, media_id)
+    if row.status != MediaStatus.awaiting_grades.value:
+        return False
+    grade_id = session.execute(
+        select(GradeRow.id).where(GradeRow.media_id == media_id, GradeRow.grader_id == grader_id)
+    ).scalar_one_or_none()
+    if grade_id is None:
+        return False
+    session.execute(delete(GradeChildRow).where(GradeChildRow.grade_id == grade_id))
+    session.execute(delete(GradeRow).where(GradeRow.id == grade_id))
+    session.flush()
+    return True
 
 
 def disagreements(session: Session, limit: int = 100) -> list[MediaItem]:

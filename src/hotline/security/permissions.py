@@ -27,6 +27,9 @@ class Action(StrEnum):
     image_grade = "image.grade"
     grade_resolve = "grade.resolve"
     taskforce_grade = "taskforce.grade"
+    # Grade a case set's clusters: claim, reveal, grade the representative, confirm or split
+    # out members, undo (hotline.taskforce.grading).
+    taskforce_cluster_grade = "taskforce.cluster_grade"
     takedown_manage = "takedown.manage"
     stats_view = "stats.view"
     partners_manage = "partners.manage"
@@ -45,7 +48,9 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.senior_analyst: frozenset(
         _ANALYST | {Action.grade_resolve, Action.audit_view, Action.stats_view}
     ),
-    Role.taskforce_grader: frozenset({Action.staff_home, Action.taskforce_grade}),
+    Role.taskforce_grader: frozenset(
+        {Action.staff_home, Action.taskforce_grade, Action.taskforce_cluster_grade}
+    ),
     Role.takedown_officer: frozenset(
         {Action.staff_home, Action.queue_view, Action.takedown_manage, Action.stats_view}
     ),
