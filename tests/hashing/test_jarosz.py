@@ -102,11 +102,16 @@ def test_streamed_kernel_equals_separate_passes(shape: tuple[int, int]) -> None:
     rgba = rng.integers(0, 256, (*shape, 4), dtype=np.uint8)
     rgb = np.ascontiguousarray(rgba[:, :, :3])
     grey = np.ascontiguousarray(rgba[:, :, 0])
+    five = np.ascontiguousarray(np.concatenate([rgba, rgba[:, :, :1]], axis=2))
     cases = [
         (rgb, jarosz.LUMA_RGB64, pdq.luma_from_pixels(rgb, backend="numpy")),
         (rgba, jarosz.LUMA_RGB64, pdq.luma_from_pixels(rgba, backend="numpy")),
         (grey, jarosz.LUMA_GREY64, pdq.luma_from_pixels(grey, backend="numpy")),
         (rgb, jarosz.LUMA_RGB32, pdq.luma_float32_from_rgb(rgb, backend="numpy")),
+        # Four channels (Pillow's RGBX, RGBA) and any other count have loops of their own.
+        (rgba, jarosz.LUMA_RGB32, pdq.luma_float32_from_rgb(rgba, backend="numpy")),
+        (five, jarosz.LUMA_RGB64, pdq.luma_from_pixels(five, backend="numpy")),
+        (five, jarosz.LUMA_RGB32, pdq.luma_float32_from_rgb(five, backend="numpy")),
     ]
     for pixels, kind, luma in cases:
         expected = jarosz.downsample_to_64(luma, "numpy")

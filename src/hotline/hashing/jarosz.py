@@ -131,7 +131,13 @@ _numba: Any = load_numba()
 
 def _jit(fn: Callable[..., Any]) -> Callable[..., Any]:
     # No fastmath: it would allow reassociation and fused multiply-adds, changing bits.
-    return _numba.njit(cache=True, nogil=True)(fn) if _numba is not None else fn
+    # error_model="numpy": a float division is just the IEEE division (the same bits); the
+    # default ("python") adds a divide-by-zero check to each one, which stops LLVM
+    # vectorising a loop of divisions (measured: 0.64 ms against 0.08 ms for 1024x768).
+    # No divisor here is ever zero.
+    return (
+        _numba.njit(cache=True, nogil=True, error_model="numpy")(fn) if _numba is not None else fn
+    )
 
 
 @_jit
@@ -269,14 +275,106 @@ def _box_cols_nb(src, dst, window, out_slot):  # type: ignore[no-untyped-def]  #
         oi += 1
 
 
+def box_counts(length: int, window: int) -> F32:
+    """The divisor box1DFloat uses at each output position (the samples in the window then),
+    as float32: dividing a row of running sums by it gives box1DFloat's outputs exactly."""
+    p1, p2, p3, p4 = _phases(length, window)
+    counts = [
+        *range(p1 + 1, p1 + p2 + 1),
+        *([p1 + p2] * p3),
+        *range(p1 + p2 - 1, p1 + p2 - 1 - p4, -1),
+    ]
+    return np.array(counts, dtype=np.float32)
+
+
+@_jit
+def _row_sums_nb(src, dst, window):  # type: ignore[no-untyped-def]  # pragma: no cover
+    # box1DFloat's running sums along each row, undivided: the same float32 additions and
+    # subtractions in the same order, four rows sharing the loop (as in _box_rows_nb). The
+    # divisions are left to `_divide_rows_nb`, which vectorises them: here, in the serial
+    # chain, a scalar division per sample cost as much as the sums.
+    n_rows, length = src.shape
+    half = (window + 2) // 2
+    p1 = half - 1
+    p2 = window - half + 1
+    p3 = length - window
+    p4 = half - 1
+    last = n_rows - 1
+    for r0 in range(0, n_rows, 4):
+        r1 = min(r0 + 1, last)
+        r2 = min(r0 + 2, last)
+        r3 = min(r0 + 3, last)
+        s0 = np.float32(0.0)
+        s1 = np.float32(0.0)
+        s2 = np.float32(0.0)
+        s3 = np.float32(0.0)
+        li = 0
+        ri = 0
+        oi = 0
+        for _ in range(p1):
+            s0 += src[r0, ri]
+            s1 += src[r1, ri]
+            s2 += src[r2, ri]
+            s3 += src[r3, ri]
+            ri += 1
+        for _ in range(p2):
+            s0 += src[r0, ri]
+            s1 += src[r1, ri]
+            s2 += src[r2, ri]
+            s3 += src[r3, ri]
+            dst[r0, oi] = s0
+            dst[r1, oi] = s1
+            dst[r2, oi] = s2
+            dst[r3, oi] = s3
+            ri += 1
+            oi += 1
+        for _ in range(p3):
+            s0 = (s0 + src[r0, ri]) - src[r0, li]
+            s1 = (s1 + src[r1, ri]) - src[r1, li]
+            s2 = (s2 + src[r2, ri]) - src[r2, li]
+            s3 = (s3 + src[r3, ri]) - src[r3, li]
+            dst[r0, oi] = s0
+            dst[r1, oi] = s1
+            dst[r2, oi] = s2
+            dst[r3, oi] = s3
+            li += 1
+            ri += 1
+            oi += 1
+        for _ in range(p4):
+            s0 -= src[r0, li]
+            s1 -= src[r1, li]
+            s2 -= src[r2, li]
+            s3 -= src[r3, li]
+            dst[r0, oi] = s0
+            dst[r1, oi] = s1
+            dst[r2, oi] = s2
+            dst[r3, oi] = s3
+            li += 1
+            oi += 1
+
+
+@_jit
+def _divide_rows_nb(rows, counts):  # type: ignore[no-untyped-def]  # pragma: no cover
+    # Each running sum by its window's sample count: IEEE float32 division, vectorised.
+    n_rows, length = rows.shape
+    for i in range(n_rows):
+        for j in range(length):
+            rows[i, j] = rows[i, j] / counts[j]
+
+
+def _box_rows_all_nb(src: F32, dst: F32, window: int, counts: F32) -> None:
+    """_box_rows_nb with every output kept, as running sums then one vectorised division."""
+    _row_sums_nb(src, dst, window)
+    _divide_rows_nb(dst, counts)
+
+
 def _downsample_numba(luma: F32, wr: int, wc: int, rows: I64, cols: I64) -> F32:
     n_rows, n_cols = luma.shape
     col_slot, col_pick = _selection(cols, n_cols)
     row_slot, row_pick = _selection(rows, n_rows)
-    every_col = np.arange(n_cols, dtype=np.int64)
     every_row = np.arange(n_rows, dtype=np.int64)
     b1 = np.empty_like(luma)
-    _box_rows_nb(luma, b1, wr, every_col)
+    _box_rows_all_nb(luma, b1, wr, box_counts(n_cols, wr))
     c1 = np.empty_like(luma)
     _box_cols_nb(b1, c1, wc, every_row)
     # Second pass: full running sums, but only the sampled columns, then rows, are kept.
@@ -294,27 +392,56 @@ LUMA_RGB64, LUMA_GREY64, LUMA_RGB32 = 0, 1, 2
 
 @_jit
 def _luma_rows_nb(flat, channels, kind, r0, n, n_cols, out):  # type: ignore[no-untyped-def]  # pragma: no cover
+    # One loop per pixel layout, each indexing a row slice by `stride * j` with the stride a
+    # constant and j from a range: then LLVM knows every index and vectorises the loop
+    # (measured: 1.3 ms against 0.25 ms for 1024x768 RGB). Four channels is Pillow's own
+    # RGB layout (RGBX), and RGBA.
     for b in range(n):
-        base = (r0 + b) * n_cols
-        if kind == 0:
+        start = (r0 + b) * n_cols * channels
+        px = flat[start : start + n_cols * channels]
+        row = out[b]
+        if kind == 1:
             for j in range(n_cols):
-                p = channels * (base + j)
+                v = px[j]
+                row[j] = np.float32(v * 0.299 + v * 0.587 + v * 0.114)
+        elif kind == 0 and channels == 4:
+            for j in range(n_cols):
                 # uint8 times a double is a double, as in numpy; one rounding to float32.
-                out[b, j] = np.float32(flat[p] * 0.299 + flat[p + 1] * 0.587 + flat[p + 2] * 0.114)
-        elif kind == 1:
+                row[j] = np.float32(
+                    px[4 * j] * 0.299 + px[4 * j + 1] * 0.587 + px[4 * j + 2] * 0.114
+                )
+        elif kind == 0 and channels == 3:
             for j in range(n_cols):
-                v = flat[base + j]
-                out[b, j] = np.float32(v * 0.299 + v * 0.587 + v * 0.114)
+                row[j] = np.float32(
+                    px[3 * j] * 0.299 + px[3 * j + 1] * 0.587 + px[3 * j + 2] * 0.114
+                )
+        elif kind == 0:
+            for j in range(n_cols):
+                p = channels * j
+                row[j] = np.float32(px[p] * 0.299 + px[p + 1] * 0.587 + px[p + 2] * 0.114)
         else:
             cr = np.float32(0.299)
             cg = np.float32(0.587)
             cb = np.float32(0.114)
-            for j in range(n_cols):
-                p = channels * (base + j)
-                r = np.float32(flat[p])
-                g = np.float32(flat[p + 1])
-                bl = np.float32(flat[p + 2])
-                out[b, j] = (cr * r + cg * g) + cb * bl
+            if channels == 4:
+                for j in range(n_cols):
+                    r = np.float32(px[4 * j])
+                    g = np.float32(px[4 * j + 1])
+                    bl = np.float32(px[4 * j + 2])
+                    row[j] = (cr * r + cg * g) + cb * bl
+            elif channels == 3:
+                for j in range(n_cols):
+                    r = np.float32(px[3 * j])
+                    g = np.float32(px[3 * j + 1])
+                    bl = np.float32(px[3 * j + 2])
+                    row[j] = (cr * r + cg * g) + cb * bl
+            else:
+                for j in range(n_cols):
+                    p = channels * j
+                    r = np.float32(px[p])
+                    g = np.float32(px[p + 1])
+                    bl = np.float32(px[p + 2])
+                    row[j] = (cr * r + cg * g) + cb * bl
 
 
 @_jit
@@ -330,6 +457,7 @@ def _fused_nb(  # pragma: no cover
     n_sel_cols: int,
     row_slot: Any,
     n_sel_rows: int,
+    row_counts: Any,
 ) -> Any:
     # Luma, pass 1 (rows), pass 2 (columns) and the running sums of pass 3 (rows) streamed
     # four image rows at a time, so no full-size intermediate image is ever written: the
@@ -341,7 +469,6 @@ def _fused_nb(  # pragma: no cover
     ring = np.empty((ring_size, n_cols), dtype=np.float32)
     luma = np.empty((4, n_cols), dtype=np.float32)
     c1 = np.empty((4, n_cols), dtype=np.float32)
-    every_col = np.arange(n_cols)
     vsum = np.zeros(n_cols, dtype=np.float32)
     b2 = np.empty((n_rows, n_sel_cols), dtype=np.float32)
     half = (wc + 2) // 2
@@ -355,7 +482,8 @@ def _fused_nb(  # pragma: no cover
         n = min(4, n_rows - r0)
         _luma_rows_nb(flat, channels, kind, r0, n, n_cols, luma)
         slot0 = r0 % ring_size
-        _box_rows_nb(luma[:n], ring[slot0 : slot0 + n], wr, every_col)
+        _row_sums_nb(luma[:n], ring[slot0 : slot0 + n], wr)
+        _divide_rows_nb(ring[slot0 : slot0 + n], row_counts)
         for b in range(n):
             ri = r0 + b
             row = ring[slot0 + b]
@@ -424,6 +552,7 @@ def downsample_pixels_fused(pixels: npt.NDArray[np.uint8], kind: int) -> F32:
         int(col_slot.max()) + 1,
         row_slot,
         int(row_slot.max()) + 1,
+        box_counts(n_cols, window_size(n_cols)),
     )
     return np.ascontiguousarray(c2[np.ix_(row_pick, col_pick)])
 
