@@ -146,6 +146,20 @@ def release(session: Session, actor: Actor, cluster_id: int) -> None:
     audit.record(session, actor.username, "taskforce.cluster_release", OBJECT, cluster_id, {})
 
 
+def finish(session: Session, actor: Actor, cluster_id: int) -> None:
+    """The grader is done with a cluster they hold (the page's "next"): released, unless
+    they graded its representative and members still wait for their confirm or split.
+    Not holding it (a lapsed claim another took) is fine: there is nothing to release."""
+    _permit(actor, cluster_id)
+    cluster = rows.get(session, cluster_id)
+    if cluster.claimed_by != actor.id:
+        return
+    if _graded(session, cluster.media_id, actor) and rows.has_suggestions(session, cluster_id):
+        raise Conflict("decide every member first: confirm it (same grade) or split it out")
+    rows.release(session, cluster_id, actor.id)
+    audit.record(session, actor.username, "taskforce.cluster_release", OBJECT, cluster_id, {})
+
+
 # -- the page's view, reveals and thumbnails ----------------------------------------------------
 
 

@@ -271,6 +271,10 @@ def member_row(session: Session, row: ClusterRow, item_id: int) -> CaseItemRow:
     return item
 
 
+def has_suggestions(session: Session, cluster_id: int) -> bool:
+    return bool(session.execute(select(_pending_members(cluster_id))).scalar())
+
+
 def suggest(session: Session, cluster_id: int) -> int:
     """Offer the representative's grade to every member not yet reached."""
     result = session.execute(

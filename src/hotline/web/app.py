@@ -336,6 +336,7 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         from hotline.stats import pages as stats_pages
         from hotline.takedown import hosts_pages
         from hotline.takedown import pages as takedown_pages
+        from hotline.taskforce import grading_pages as taskforce_grading_pages
         from hotline.taskforce import pages as taskforce_pages
 
         app.include_router(security_pages.router, dependencies=html)
@@ -348,6 +349,7 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         app.include_router(stats_pages.router, dependencies=html)
         app.include_router(exchange_pages.router, dependencies=html)
         app.include_router(taskforce_pages.router, dependencies=html)
+        app.include_router(taskforce_grading_pages.router, dependencies=html)
 
 
 def app_from_environment() -> FastAPI:
