@@ -85,6 +85,7 @@ def build(db: Database, tmp_path: Path) -> int:
             (4, "suggested", None),
             (5, "representative", m5),
             (6, "representative", m3),
+            (7, "representative", None),  # its cluster claimed, not graded yet: not counted
         )
         for n, grade_state, item_media in states:
             session.execute(

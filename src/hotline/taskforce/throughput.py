@@ -45,7 +45,9 @@ from hotline.taskforce.tables import CaseItemRow, CaseSetRow, ClusterRow, Decisi
 
 # A media row whose grade is final by people (agreed, resolved) or passed on (known_match).
 FINAL_MEDIA = ("agreed", "resolved", "known_match")
-GRADED_STATES = (GradeState.representative, GradeState.confirmed, GradeState.propagated)
+# A member given a grade; a representative counts once its cluster has a grade (it becomes
+# the representative when its cluster is first claimed, before any grade).
+MEMBER_GRADED = (GradeState.confirmed.value, GradeState.propagated.value)
 ITEM_DECISIONS = ("grade", "confirm")  # decisions that give one item its grade
 
 
@@ -144,11 +146,18 @@ def set_progress(session: Session, case_set_id: int) -> SetProgress:
             _sum(CaseItemRow.status != ItemStatus.failed.value),
             _sum(CaseItemRow.status == ItemStatus.failed.value),
             _sum(CaseItemRow.status == ItemStatus.known.value),
-            _sum(CaseItemRow.grade_state.in_([s.value for s in GRADED_STATES])),
+            _sum(
+                CaseItemRow.grade_state.in_(MEMBER_GRADED)
+                | (
+                    (CaseItemRow.grade_state == GradeState.representative.value)
+                    & (ClusterRow.state != ClusterState.open.value)
+                )
+            ),
             _sum(_final_media()),
         )
         .select_from(CaseItemRow)
         .outerjoin(MediaItemRow, MediaItemRow.id == CaseItemRow.media_id)
+        .outerjoin(ClusterRow, ClusterRow.id == CaseItemRow.cluster_id)
         .where(CaseItemRow.case_set_id == case_set_id)
     ).one()
     clusters = session.execute(
