@@ -6,6 +6,7 @@ formats we accept are handed to Pillow (a smaller attack surface than all it can
 
 from __future__ import annotations
 
+import ctypes
 import io
 import struct
 import threading
@@ -146,6 +147,108 @@ def pixels_for_pdq(image: Image.Image) -> U8:
     return pixels
 
 
+# Pillow's Arrow export (Pillow >= 11.2) hands out its own pixel buffer without a copy;
+# `np.asarray(image)` instead packs it into a new array (0.3 ms for 1024x768 RGB, a fifth of
+# the decode). These are the Arrow C data interface's two structs, a stable ABI
+# (https://arrow.apache.org/docs/format/CDataInterface.html).
+class _ArrowSchema(ctypes.Structure):
+    pass
+
+
+_ArrowSchema._fields_ = [
+    ("format", ctypes.c_char_p),
+    ("name", ctypes.c_char_p),
+    ("metadata", ctypes.c_char_p),
+    ("flags", ctypes.c_int64),
+    ("n_children", ctypes.c_int64),
+    ("children", ctypes.POINTER(ctypes.POINTER(_ArrowSchema))),
+    ("dictionary", ctypes.c_void_p),
+    ("release", ctypes.c_void_p),
+    ("private_data", ctypes.c_void_p),
+]
+
+
+class _ArrowArray(ctypes.Structure):
+    pass
+
+
+_ArrowArray._fields_ = [
+    ("length", ctypes.c_int64),
+    ("null_count", ctypes.c_int64),
+    ("offset", ctypes.c_int64),
+    ("n_buffers", ctypes.c_int64),
+    ("n_children", ctypes.c_int64),
+    ("buffers", ctypes.POINTER(ctypes.c_void_p)),
+    ("children", ctypes.POINTER(ctypes.POINTER(_ArrowArray))),
+    ("dictionary", ctypes.c_void_p),
+    ("release", ctypes.c_void_p),
+    ("private_data", ctypes.c_void_p),
+]
+
+_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+_capsule_pointer.restype = ctypes.c_void_p
+_capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+# Pillow's layouts: RGB, RGBA and RGBX as four bytes a pixel, L as one.
+_ARROW_LAYOUTS = {"RGB": (b"+w:4", 4), "RGBA": (b"+w:4", 4), "RGBX": (b"+w:4", 4), "L": (b"C", 1)}
+
+
+def _arrow_pixels(image: Image.Image) -> tuple[U8, object] | None:
+    """A read-only view of a loaded image's own pixel buffer, (H, W, 4) or (H, W), and the
+    object that keeps it alive; None where Pillow cannot export it in one piece (an older
+    Pillow, another mode, an image spread over several memory blocks: by default those over
+    16 MB) or the export is not the layout expected."""
+    layout = _ARROW_LAYOUTS.get(image.mode)
+    export = getattr(image, "__arrow_c_array__", None)
+    if layout is None or export is None:
+        return None
+    width, height = image.size
+    try:
+        schema_capsule, array_capsule = export()
+    except (ValueError, NotImplementedError, OSError):
+        return None
+    schema = _ArrowSchema.from_address(_capsule_pointer(schema_capsule, b"arrow_schema"))
+    array = _ArrowArray.from_address(_capsule_pointer(array_capsule, b"arrow_array"))
+    fmt, channels = layout
+    if schema.format != fmt or array.length != width * height or array.offset != 0:
+        return None
+    if channels > 1:
+        if schema.n_children != 1 or array.n_children != 1:
+            return None
+        if schema.children[0].contents.format != b"C":
+            return None
+        array = array.children[0].contents
+        if array.length != width * height * channels or array.offset != 0:
+            return None
+    if array.n_buffers != 2 or not array.buffers[1]:
+        return None
+    buffer = (ctypes.c_uint8 * (width * height * channels)).from_address(array.buffers[1])
+    pixels = np.frombuffer(memoryview(buffer), dtype=np.uint8)
+    pixels = pixels.reshape((height, width, channels) if channels > 1 else (height, width))
+    pixels.flags.writeable = False
+    return pixels, (schema_capsule, array_capsule, buffer)
+
+
+@contextmanager
+def borrowed_pixels(image: Image.Image) -> Iterator[U8]:
+    """`pixels_for_pdq(image)`, read in place from Pillow's buffer where it can be: the
+    same values (RGB as four bytes a pixel, the fourth ignored by PDQ), read-only, and valid
+    only inside the `with` block. Falls back to `pixels_for_pdq`'s copy."""
+    try:
+        with _pillow_warnings_silenced():
+            image.load()
+    except (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError) as exc:
+        raise HashingError(ErrorCode.CORRUPT_MEDIA, f"image data is corrupt: {exc}") from exc
+    found = _arrow_pixels(image)
+    if found is None:
+        yield pixels_for_pdq(image)
+        return
+    pixels, keep_alive = found
+    try:
+        yield pixels
+    finally:
+        del pixels, keep_alive  # the capsules release Pillow's export here
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
     try:
         return image.convert("RGB")
@@ -165,5 +268,17 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> U8:
     image = open_image(data, max_pixels=max_pixels)
     try:
         return pixels_for_pdq(image)
+    finally:
+        image.close()
+
+
+@contextmanager
+def decoded_pixels(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[U8]:
+    """`decode_image` without the copy where Pillow allows (`borrowed_pixels`): the array
+    is read-only and valid only inside the `with` block."""
+    image = open_image(data, max_pixels=max_pixels)
+    try:
+        with borrowed_pixels(image) as pixels:
+            yield pixels
     finally:
         image.close()

@@ -11,7 +11,12 @@ from typing import Any
 
 from hotline.hashing import pdq
 from hotline.hashing.errors import ErrorCode, HashingError
-from hotline.hashing.image_io import DEFAULT_MAX_PIXELS, MediaKind, decode_image, sniff_media_kind
+from hotline.hashing.image_io import (
+    DEFAULT_MAX_PIXELS,
+    MediaKind,
+    decoded_pixels,
+    sniff_media_kind,
+)
 from hotline.hashing.signals import get_signal_type
 from hotline.hashing.vpdq import VpdqFrame, vpdq_from_bytes, vpdq_from_file
 
@@ -77,7 +82,8 @@ def pdq_from_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> pdq.
 
     Low-quality hashes are returned as they are; check `PdqHash.is_reliable` before matching.
     """
-    return pdq.pdq_from_pixels(decode_image(data, max_pixels=max_pixels))
+    with decoded_pixels(data, max_pixels=max_pixels) as pixels:  # Pillow's buffer, no copy
+        return pdq.pdq_from_pixels(pixels)
 
 
 def pdq_from_file(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> pdq.PdqHash:
