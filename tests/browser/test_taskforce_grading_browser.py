@@ -6,6 +6,7 @@ the final grade (propagated) and the split member waits as a cluster of its own.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -31,13 +32,13 @@ def imported(db: Database, settings: Settings, tmp_path: Path) -> None:
         run_import(db, "Op", [family_folder(tmp_path / "in")], client, hash_only=False, media=store)
 
 
-def _press(page, key: str) -> None:  # type: ignore[no-untyped-def]
+def _press(page: Any, key: str) -> None:
     """A key that submits a form: wait for the page it leads to."""
     with page.expect_navigation():
         page.keyboard.press(key)
 
 
-def _grade_by_keys(page) -> None:  # type: ignore[no-untyped-def]
+def _grade_by_keys(page: Any) -> None:
     for key in ("b", "3", "t"):
         page.keyboard.press(key)
     assert page.locator("#category-B").is_checked()
@@ -48,8 +49,8 @@ def _grade_by_keys(page) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.usefixtures("imported")
 def test_grade_one_cluster_by_keyboard_then_verify_and_propagate(
-    live_server: str, browser, staff: StaffFactory, db: Database
-) -> None:  # type: ignore[no-untyped-def]
+    live_server: str, browser: Any, staff: StaffFactory, db: Database
+) -> None:
     first = browser.new_context(locale="en-GB").new_page()
     sign_in_page(first, live_server, staff, ["taskforce_grader"])
     first.goto(f"{live_server}/staff/taskforce")

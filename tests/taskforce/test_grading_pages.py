@@ -8,6 +8,7 @@ import io
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from distributed import Client
@@ -33,15 +34,15 @@ def imported(db: Database, settings: Settings, dask_client: Client, tmp_path: Pa
     )
 
 
-def _post(client: TestClient, url: str, page: str, **data: str) -> object:
+def _post(client: TestClient, url: str, page: str, **data: str) -> Any:
     return client.post(url, data={"csrf_token": csrf_from(page), **data}, follow_redirects=False)
 
 
 def _take(client: TestClient) -> tuple[str, str]:
     start = client.get("/staff/taskforce/grade")
     response = _post(client, "/staff/taskforce/grade/next", start.text)
-    assert response.status_code == 303  # type: ignore[attr-defined]
-    url = response.headers["location"]  # type: ignore[attr-defined]
+    assert response.status_code == 303
+    url = response.headers["location"]
     return url, client.get(url).text
 
 
@@ -68,15 +69,15 @@ def test_grade_a_cluster_without_javascript(
     assert image.mode == "L" and max(image.size) <= 160
     assert client.get(f"/staff/taskforce/items/{rep.group(1)}/full").status_code == 403
     revealed = _post(client, f"{url}/reveal", page)
-    assert revealed.status_code == 200  # type: ignore[attr-defined]
-    full = re.search(r'id="revealed" src="([^"]+)"', revealed.text)  # type: ignore[attr-defined]
+    assert revealed.status_code == 200
+    full = re.search(r'id="revealed" src="([^"]+)"', revealed.text)
     assert full is not None
     assert client.get(full.group(1).replace("&amp;", "&")).content.startswith(b"\x89PNG")
 
     version = VERSION.search(page)
     assert version is not None
     bad = _post(client, f"{url}/grade", page, version=version.group(1), category="A")
-    assert bad.status_code == 422 and "age_band" in bad.text  # type: ignore[attr-defined]
+    assert bad.status_code == 422 and "age_band" in bad.text
     assert _grades(db) == 0
     good = _post(
         client,
@@ -89,19 +90,19 @@ def test_grade_a_cluster_without_javascript(
         child_age_2="3-6",
         child_sex_2="boy",
     )
-    assert good.status_code == 303 and _grades(db) == 1  # type: ignore[attr-defined]
+    assert good.status_code == 303 and _grades(db) == 1
     page = client.get(url).text
     assert 'id="graded"' in page and page.count('class="confirm-form"') == 3
     # A decision on the page as it was before the grade: refused, nothing written.
     stale = re.search(r"/members/(\d+)/confirm", page)
     assert stale is not None
     refused = _post(client, f"{url}/members/{stale.group(1)}/confirm", page, version="1")
-    assert refused.status_code == 409  # type: ignore[attr-defined]
-    assert "changed since the page was drawn" in refused.text  # type: ignore[attr-defined]
+    assert refused.status_code == 409
+    assert "changed since the page was drawn" in refused.text
     current = VERSION.search(page)
     assert current is not None
     done = _post(client, f"{url}/members/{stale.group(1)}/confirm", page, version=current.group(1))
-    assert done.status_code == 303  # type: ignore[attr-defined]
+    assert done.status_code == 303
     page = client.get(url).text
     assert page.count('class="confirm-form"') == 2
     # Next is refused while members wait for a decision.
@@ -110,7 +111,7 @@ def test_grade_a_cluster_without_javascript(
             client, "/staff/taskforce/grade/next", page, cluster=url.rsplit("/", 1)[1]
         ).status_code
         == 409
-    )  # type: ignore[attr-defined]
+    )
     french = client.get(f"{url}?lang=fr")
     assert "Classer les groupes" in french.text and "Membres quasi identiques" in french.text
 
@@ -128,9 +129,9 @@ def test_another_grader_and_other_roles_are_kept_out(
         assert version is not None
         start = other.get("/staff/taskforce/grade")
         stolen = _post(other, f"{url}/claim", start.text)
-        assert stolen.status_code == 409  # type: ignore[attr-defined]
+        assert stolen.status_code == 409
         grade = _post(other, f"{url}/grade", start.text, version=version.group(1), category="C")
-        assert grade.status_code == 409 and _grades(db) == 0  # type: ignore[attr-defined]
+        assert grade.status_code == 409 and _grades(db) == 0
     with TestClient(app) as analyst:  # type: ignore[arg-type]
         staff.login(analyst, ["analyst"])
         assert analyst.get("/staff/taskforce/grade").status_code == 403
@@ -141,5 +142,5 @@ def test_nothing_to_grade(login_as: Callable[[list[str]], TestClient]) -> None:
     client = login_as(["taskforce_grader"])
     start = client.get("/staff/taskforce/grade")
     response = _post(client, "/staff/taskforce/grade/next", start.text)
-    assert response.headers["location"] == "/staff/taskforce/grade?empty=1"  # type: ignore[attr-defined]
+    assert response.headers["location"] == "/staff/taskforce/grade?empty=1"
     assert 'id="nothing-to-grade"' in client.get("/staff/taskforce/grade?empty=1").text
