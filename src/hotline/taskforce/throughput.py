@@ -1,8 +1,8 @@
 """How far a case set has got, and how its graders work: aggregate queries only.
 
-A set of a million items is never loaded: each figure is a `COUNT`/`SUM` over the set's rows
-in the database, grouped by grader where it is per grader, so the page costs a few index or
-table scans whatever the set's size.
+A set of a million items is never loaded: each figure is a running count kept by the import,
+or a `COUNT`/`SUM` over the set's rows in the database, grouped by grader where it is per
+grader.
 
 Per set: files read, items hashed (distinct, after exact duplicates), failed, duplicates,
 known (graded by inheritance), clusters, and items graded (by a grader: a representative's
@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, aliased
 from hotline.grading.agreement import kappa_from_table
 from hotline.grading.tables import MediaItemRow
 from hotline.security.tables import UserRow
-from hotline.taskforce.model import ClusterState, GradeState, ItemStatus
+from hotline.taskforce.model import ClusterState, GradeState
 from hotline.taskforce.tables import CaseItemRow, CaseSetRow, ClusterRow, DecisionRow
 
 # A media row whose grade is final by people (agreed, resolved) or passed on (known_match).
@@ -137,15 +137,15 @@ def _final_media() -> ColumnElement[bool]:
 
 
 def set_progress(session: Session, case_set_id: int) -> SetProgress:
-    """Three aggregate queries: the set's running counts, its items, its clusters."""
+    """Files, items, duplicates, failures and known items are the set's running counts (kept
+    by each import batch, in its transaction); graded and verified are one aggregate over the
+    items that have a grade state (only those are joined to their media rows and clusters);
+    clusters, one count by state on the (case set, state) index."""
     row = session.get(CaseSetRow, case_set_id)
     if row is None:
         raise LookupError(case_set_id)
-    items = session.execute(
+    graded, verified = session.execute(
         select(
-            _sum(CaseItemRow.status != ItemStatus.failed.value),
-            _sum(CaseItemRow.status == ItemStatus.failed.value),
-            _sum(CaseItemRow.status == ItemStatus.known.value),
             _sum(
                 CaseItemRow.grade_state.in_(MEMBER_GRADED)
                 | (
@@ -158,30 +158,27 @@ def set_progress(session: Session, case_set_id: int) -> SetProgress:
         .select_from(CaseItemRow)
         .outerjoin(MediaItemRow, MediaItemRow.id == CaseItemRow.media_id)
         .outerjoin(ClusterRow, ClusterRow.id == CaseItemRow.cluster_id)
-        .where(CaseItemRow.case_set_id == case_set_id)
+        .where(CaseItemRow.case_set_id == case_set_id, CaseItemRow.grade_state.is_not(None))
     ).one()
-    clusters = session.execute(
-        select(
-            func.count(),
-            _sum(ClusterRow.state == ClusterState.open.value),
-            _sum(ClusterRow.state == ClusterState.verifying.value),
-            _sum(ClusterRow.state == ClusterState.final.value),
-        ).where(ClusterRow.case_set_id == case_set_id)
-    ).one()
-    hashed, failed, known, graded, verified = (int(v) for v in items)
-    total, open_, verifying, final = (int(v) for v in clusters)
+    states = dict(
+        session.execute(
+            select(ClusterRow.state, func.count())
+            .where(ClusterRow.case_set_id == case_set_id)
+            .group_by(ClusterRow.state)
+        ).all()
+    )
     return SetProgress(
         files=row.files,
-        hashed=hashed,
-        failed=failed,
+        hashed=row.items,
+        failed=row.failed,
         duplicates=row.duplicates,
-        known=known,
-        clusters=total,
-        clusters_open=open_,
-        clusters_verifying=verifying,
-        clusters_final=final,
-        graded=graded,
-        verified=verified,
+        known=row.known,
+        clusters=sum(states.values()),
+        clusters_open=states.get(ClusterState.open.value, 0),
+        clusters_verifying=states.get(ClusterState.verifying.value, 0),
+        clusters_final=states.get(ClusterState.final.value, 0),
+        graded=int(graded),
+        verified=int(verified),
     )
 
 
