@@ -174,9 +174,12 @@ def candidates(
         select(ClusterRow.id).where(
             *base,
             claimable,
-            ClusterRow.state != ClusterState.open.value,
+            ClusterRow.id.in_(
+                select(CaseItemRow.cluster_id).where(
+                    CaseItemRow.grade_state == GradeState.suggested.value
+                )
+            ),
             mine,
-            _pending_members(ClusterRow.id),
         ),
         select(ClusterRow.id)
         .join(MediaItemRow, MediaItemRow.id == ClusterRow.media_id)
@@ -457,18 +460,6 @@ def cluster_for_media(session: Session, media_id: int) -> int | None:
     return session.execute(
         select(ClusterRow.id).where(ClusterRow.media_id == media_id)
     ).scalar_one_or_none()
-
-
-def waiting(session: Session, case_set_id: int | None) -> int:
-    """Open clusters a grader could take (bounded count for the page)."""
-    query = select(ClusterRow.id).where(
-        ClusterRow.state == ClusterState.open.value, ClusterRow.viewable.is_(True)
-    )
-    if case_set_id is not None:
-        query = query.where(ClusterRow.case_set_id == case_set_id)
-    return session.execute(
-        select(func.count()).select_from(query.limit(10_001).subquery())
-    ).scalar_one()
 
 
 def item_for_view(session: Session, item_id: int) -> CaseItemRow:

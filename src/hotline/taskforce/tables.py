@@ -97,7 +97,7 @@ class CaseItemRow(Base):
     # representative's, made when the cluster is first claimed; a member's, once final).
     cluster_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     cluster_distance: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    grade_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    grade_state: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     media_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     decided_by: Mapped[int | None] = mapped_column(Integer, nullable=True)  # users.id
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -113,7 +113,10 @@ class ClusterRow(Base):
     (written in bulk by the import)."""
 
     __tablename__ = "taskforce_clusters"
-    __table_args__ = (Index("ix_taskforce_clusters_case_set_id_state", "case_set_id", "state"),)
+    __table_args__ = (
+        Index("ix_taskforce_clusters_case_set_id_state", "case_set_id", "state"),
+        Index("ix_taskforce_clusters_state_id", "state", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_set_id: Mapped[int] = mapped_column(Integer)
@@ -125,7 +128,7 @@ class ClusterRow(Base):
     media_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     graded_by: Mapped[int | None] = mapped_column(Integer, nullable=True)  # first grader
     split_from: Mapped[int | None] = mapped_column(Integer, nullable=True)  # a cluster's id
-    claimed_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    claimed_by: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

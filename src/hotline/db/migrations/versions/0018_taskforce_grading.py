@@ -56,6 +56,9 @@ def upgrade() -> None:
         "ix_taskforce_clusters_case_set_id_state", "taskforce_clusters", ["case_set_id", "state"]
     )
     op.create_index("ix_taskforce_clusters_media_id", "taskforce_clusters", ["media_id"])
+    # The next cluster to grade, in id order, among a million: by state; held by whom.
+    op.create_index("ix_taskforce_clusters_state_id", "taskforce_clusters", ["state", "id"])
+    op.create_index("ix_taskforce_clusters_claimed_by", "taskforce_clusters", ["claimed_by"])
     op.create_table(
         "taskforce_decisions",
         sa.Column("id", sa.Integer, nullable=False),
@@ -98,9 +101,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("decided_by", sa.Integer, nullable=True))
         batch.add_column(sa.Column("decided_at", UTCDateTime, nullable=True))
     op.create_index("ix_taskforce_items_cluster_id", "taskforce_items", ["cluster_id"])
+    # Members waiting for a confirm or split: few at any time, found without a scan.
+    op.create_index("ix_taskforce_items_grade_state", "taskforce_items", ["grade_state"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_taskforce_items_grade_state", "taskforce_items")
     op.drop_index("ix_taskforce_items_cluster_id", "taskforce_items")
     with op.batch_alter_table("taskforce_items") as batch:
         for column in reversed(_ITEM_COLUMNS):
@@ -111,6 +117,8 @@ def downgrade() -> None:
     op.drop_index("ix_taskforce_decisions_cluster_id", "taskforce_decisions")
     op.drop_index("ix_taskforce_decisions_case_set_id", "taskforce_decisions")
     op.drop_table("taskforce_decisions")
+    op.drop_index("ix_taskforce_clusters_claimed_by", "taskforce_clusters")
+    op.drop_index("ix_taskforce_clusters_state_id", "taskforce_clusters")
     op.drop_index("ix_taskforce_clusters_media_id", "taskforce_clusters")
     op.drop_index("ix_taskforce_clusters_case_set_id_state", "taskforce_clusters")
     op.drop_table("taskforce_clusters")
