@@ -344,3 +344,8 @@ def warm_up() -> None:
     pdq_from_pixels(np.ascontiguousarray(pixels[:, :, 0]))
     pdq_from_rgb_float32_luma(pixels)
     pdq_from_luma(luma_from_pixels(pixels))
+    # Decoded images arrive as read-only views of Pillow's buffer (RGB as four bytes a
+    # pixel): numba compiles read-only arrays separately.
+    for borrowed in (np.dstack([pixels, pixels[:, :, :1]]), np.array(pixels[:, :, 0])):
+        borrowed.setflags(write=False)
+        pdq_from_pixels(borrowed)
