@@ -105,6 +105,7 @@ def test_configure(runner: CliRunner, db: Database) -> None:
         "fields": ["age_band"],
         "formats": ["jsonl", "csv", "vics", "threatexchange"],
         "jurisdictions": True,
+        "max_distances": {"pdq": 31},
     }
     assert "categories" in run(runner, "lists", "configure", "alpha", "--categories", "Z", code=2)
     assert "no list" in run(runner, "lists", "configure", "nope", code=2)

@@ -22,7 +22,7 @@ from hotline.known.grades import NEWEST, GradeFeed, GradeIndex
 from hotline.known.model import EXACT, KnownHashes, KnownMatch, best
 from hotline.matching import store
 from hotline.matching.matcher import Matcher
-from hotline.matching.model import HashQuery, ListEntry, ListInfo
+from hotline.matching.model import HashQuery, ListEntry, ListInfo, distances_of
 from hotline.matching.tables import HashListRow
 
 # The one query of a refresh when nothing changed: the newest graded-media marker, and every
@@ -36,6 +36,7 @@ _POLL = select(
     HashListRow.pdq_max_distance,
     HashListRow.version,
     HashListRow.source,
+    HashListRow.max_distances,
 ).select_from(_NEWEST.outerjoin(HashListRow, HashListRow.kind == "hash"))
 
 
@@ -56,7 +57,9 @@ class _ListSource:
     def lists(self) -> list[ListInfo]:
         rows = [r for r in self.rows if r[1] is not None]
         self.provenance = {r[2]: r[6] for r in rows}
-        return [ListInfo(r[1], r[2], r[3], r[4], r[5]) for r in rows]
+        return [
+            ListInfo(r[1], r[2], r[3], r[4], r[5], max_distances=distances_of(r[7])) for r in rows
+        ]
 
     def changes(self, info: ListInfo, after: int) -> list[ListEntry]:
         with Session(bind=self._open()) as session:

@@ -12,7 +12,7 @@ imported list is written, with its provenance. A member's download is audited by
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -25,7 +25,7 @@ from hotline.errors import FieldError, Forbidden, InvalidInput
 from hotline.lists import from_grades, imports, release, signing, text_lists
 from hotline.lists import store as lists_store
 from hotline.lists.model import ListConfig, Manifest
-from hotline.matching import list_files, store
+from hotline.matching import list_files, store, validation
 from hotline.matching.model import ListInfo, NewEntry
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor, allowed
@@ -157,10 +157,16 @@ def configure(
     fields: Sequence[str] | None = None,
     formats: Sequence[str] | None = None,
     jurisdictions: bool | None = None,
+    max_distances: Mapping[str, int] | None = None,
 ) -> ListConfig:
-    """Change what a list takes from grading and what its releases carry; a setting left None
-    keeps its value. Every problem at once (InvalidInput)."""
+    """Change what a list takes from grading, what its releases carry, and how near a hash
+    must be to match (`max_distances`: {signal type: whole number}, e.g. {"pdq": 24}; each
+    type named replaces its value, the others keep theirs); a setting left None keeps its
+    value. Every problem at once (InvalidInput). The distances apply in every matching path:
+    the match API, the HMA-compatible lookup, `hotline match` (list files and releases carry
+    them) and the known-material lookup."""
     _permit(actor)
+    distances = validation.max_distances(max_distances) if max_distances else {}
     current = json.loads(lists_store.get_config(session, name).to_json())
     changes = {
         "categories": None if categories is None else list(categories),
@@ -171,7 +177,11 @@ def configure(
     current.update({k: v for k, v in changes.items() if v is not None})
     config = ListConfig.parse(current)
     lists_store.set_config(session, name, config)
-    _record(session, actor, "hash_list.configured", name, json.loads(config.to_json()))
+    detail = json.loads(config.to_json())
+    if distances:
+        info = store.set_max_distances(session, name, distances)
+        detail["max_distances"] = info.distances()
+    _record(session, actor, "hash_list.configured", name, detail)
     return config
 
 

@@ -27,6 +27,7 @@ from hotline.lists import store as lists_store
 from hotline.lists.api import release_root
 from hotline.lists.import_cli import import_command
 from hotline.lists.verify import VerifyError, verify_dir
+from hotline.matching import store as match_store
 from hotline.security.permissions import Actor
 
 lists_app = typer.Typer(help="Hash lists that members match against.", no_args_is_help=True)
@@ -64,8 +65,17 @@ def lists_configure(
     formats: Annotated[
         str | None, typer.Option(help="Release files: jsonl,csv,vics,threatexchange.")
     ] = None,
+    max_distance: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="TYPE=N: match TYPE (pdq, vpdq per frame, or a plug-in distance type) within "
+            "N; repeat for several types."
+        ),
+    ] = None,
 ) -> None:
-    """Choose what a list takes from grading and what its releases carry; prints the result."""
+    """Choose what a list takes from grading, what its releases carry, and each signal
+    type's maximum distance; prints the result."""
+    distances = _distances_option(max_distance or [])
     try:
         with configured() as (_, db), db.write() as session:
             config = actions.configure(
@@ -76,10 +86,24 @@ def lists_configure(
                 fields=_csv_option(fields),
                 formats=_csv_option(formats),
                 jurisdictions=jurisdictions,
+                max_distances=distances or None,
             )
+            info = match_store.get_list(session, name)
     except AppError as exc:
         raise app_error(exc) from exc
-    typer.echo(config.to_json())
+    shown = {**json.loads(config.to_json()), "max_distances": info.distances()}
+    typer.echo(json.dumps(shown, sort_keys=True))
+
+
+def _distances_option(values: list[str]) -> dict[str, int]:
+    """`--max-distance TYPE=N`, repeated; a malformed one is a usage error (exit 2)."""
+    found: dict[str, int] = {}
+    for value in values:
+        kind, sep, number = value.partition("=")
+        if not sep or not kind.strip() or not number.strip().isdigit():
+            raise fail(f"--max-distance takes TYPE=N (e.g. pdq=24), not {value!r}")
+        found[kind.strip().lower()] = int(number)
+    return found
 
 
 @lists_app.command("sync-grades")

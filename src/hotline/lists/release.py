@@ -134,6 +134,7 @@ def _write_delta(
         "since": since,
         "version": version,
         "pdq_max_distance": info.pdq_max_distance,
+        "max_distances": dict(info.max_distances),
     }
     behind = formats.WriteBehind()
     out = None
@@ -215,6 +216,7 @@ def _publish(
             "version": version,
             "description": info.description,
             "pdq_max_distance": info.pdq_max_distance,
+            "max_distances": dict(info.max_distances),
             "entries": count,
             "exported_at": now.isoformat(),
         }

@@ -175,7 +175,7 @@ def admit(
     return key, keys.searchable_lists(key.scopes, requested)
 
 
-async def _admit(
+async def admit_async(
     svc: MatchService, token: str, requested: list[str] | None
 ) -> tuple[store.StoredKey, list[str]]:
     if svc.keys.inline:
@@ -214,15 +214,20 @@ def _result(index: int, kind: str, hits: list[Hit], cap: int) -> dict[str, Any]:
     }
 
 
-def _pending(
-    key: store.StoredKey, form: str, inputs_n: int, matched: int, lists_n: int
+def pending_record(
+    key: store.StoredKey,
+    form: str,
+    inputs_n: int,
+    matched: int,
+    lists_n: int,
+    action: str = "match.request",
 ) -> PendingRecord:
     """Counts only: never a hash, a file name or anything about the content."""
     now = utcnow()
     stale = key.last_used_at is None or now - key.last_used_at > _TOUCH_EVERY
     return PendingRecord(
         actor=f"member:{key.member}",
-        action="match.request",
+        action=action,
         object_type="member_key",
         object_id=key.prefix,
         detail={"form": form, "inputs": inputs_n, "inputs_matched": matched, "lists": lists_n},
@@ -235,7 +240,7 @@ def _body(results: list[dict[str, Any]], answer: MatchAnswer) -> dict[str, Any]:
     return {"results": results, "lists": [v.to_json() for v in answer.versions]}
 
 
-def _json(body: dict[str, Any]) -> Response:
+def json_response(body: object) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
@@ -266,7 +271,7 @@ async def answer_json(
     raw: bytes,
     refused: AppError | None,
 ) -> dict[str, Any]:
-    key, lists = await _admit(svc, token, requested)
+    key, lists = await admit_async(svc, token, requested)
     if refused is not None:
         raise refused
     data = json_input.loads(raw)
@@ -279,7 +284,7 @@ async def answer_json(
     else:
         body, matched, lists_n = await run_in_threadpool(search, svc, queries, lists)
     form = "batch" if "hashes" in data else "hash"
-    await svc.audit.committed(_pending(key, form, len(queries), matched, lists_n))
+    await svc.audit.committed(pending_record(key, form, len(queries), matched, lists_n))
     return body
 
 
@@ -295,7 +300,7 @@ def answer_upload(
     answer = svc.matcher.match(media.queries, lists)
     hits = inputs.merge_hits(answer.hits)
     result = {**_result(0, "upload", hits, svc.config.max_matches_per_input), **media.summary}
-    svc.audit.record(_pending(key, "upload", 1, 1 if hits else 0, len(answer.versions)))
+    svc.audit.record(pending_record(key, "upload", 1, 1 if hits else 0, len(answer.versions)))
     return _body([result], answer)
 
 
@@ -317,8 +322,8 @@ async def match(request: Request) -> Response:
     kind = content_type.split(";")[0].strip().lower()
     if kind == "application/json":
         raw, refused = await _read_json(request, svc.config.max_json_bytes)
-        return _json(await answer_json(svc, token, list_names, raw, refused))
-    key, lists = await _admit(svc, token, list_names)
+        return json_response(await answer_json(svc, token, list_names, raw, refused))
+    key, lists = await admit_async(svc, token, list_names)
     if kind != "multipart/form-data":
         raise UnsupportedMediaType(
             "send JSON (application/json) with hashes, or a file as multipart/form-data"
@@ -328,4 +333,4 @@ async def match(request: Request) -> Response:
     if declared.isdigit() and int(declared) > limit + _ENVELOPE_BYTES:
         raise PayloadTooLarge(f"an upload must be at most {limit} bytes")
     data = await read_file_part(content_type, request.stream(), limit)
-    return _json(await run_in_threadpool(answer_upload, svc, key, data, lists))
+    return json_response(await run_in_threadpool(answer_upload, svc, key, data, lists))

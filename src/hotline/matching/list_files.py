@@ -2,15 +2,18 @@
 line per live entry. `hotline lists export` writes them; `hotline match` reads them.
 
     {"format": "hotline-hash-list", "format_version": 1, "list": "iwf-hashes", "version": 7,
-     "pdq_max_distance": 31, "entries": 2, "exported_at": "2026-11-25T18:00:00+00:00"}
+     "pdq_max_distance": 31, "max_distances": {"vpdq": 24}, "entries": 2,
+     "exported_at": "2026-11-25T18:00:00+00:00"}
     {"id": 1, "category": "A", "md5": "…", "pdq": "…", "pdq_quality": 100}
     {"id": 2, "category": "C", "sha256": "…"}
     {"id": 3, "category": "A", "md5": "…", "vpdq": [{"frame": 0, "quality": 90, "pdq": "…",
      "timestamp": 0.0}, …]}
 
 `vpdq` is a video's vPDQ, one object a frame; `hotline match` matches a video against it as
-a whole (see `hotline.matching.video`). A plug-in signal type's hash is a key named after it
-(`"NAME": "…"` for a plug-in called NAME), checked by that plug-in when read.
+a whole (see `hotline.matching.video`). `max_distances` holds the list's maximum distance
+for each other distance type it sets (vPDQ frames, plug-ins), applied by `hotline match` as
+by the API; a file without it matches at the defaults. A plug-in signal type's hash is a key
+named after it (`"NAME": "…"` for a plug-in called NAME), checked by that plug-in when read.
 
 Signed releases (`hotline lists release`) write this same format as `entries.jsonl`, with
 `added_at`, `jurisdictions` and `metadata` on each entry, which matching does not need.
@@ -47,6 +50,7 @@ def write(out: IO[str], info: ListInfo, entries: Iterable[ListEntry], at: dateti
         "version": info.version,
         "description": info.description,
         "pdq_max_distance": info.pdq_max_distance,
+        "max_distances": dict(info.max_distances),
         "entries": info.entries,
         "exported_at": at.isoformat(),
     }
@@ -90,6 +94,7 @@ def read(path: Path) -> tuple[ListInfo, list[ListEntry]]:
         pdq_max_distance=header["pdq_max_distance"],
         version=header["version"],
         entries=len(entries),
+        max_distances=tuple(sorted(header.get("max_distances", {}).items())),
     )
     return info, entries
 
@@ -112,11 +117,22 @@ def _header(data: Any) -> dict[str, Any]:
     try:
         validation.name(data.get("list"), "list")
         validation.pdq_max_distance(_int(data.get("pdq_max_distance")))
+        _distances(data.get("max_distances", {}))
         _int(data.get("version"))
         _int(data.get("entries"))
     except (InvalidInput, ValueError) as exc:
         raise ListFileError(f"line 1: bad header ({exc})") from exc
     return data
+
+
+def _distances(value: Any) -> None:
+    """`max_distances` (absent from files written before it existed): {type: whole number}.
+    Checked for shape only: a type this installation does not know is never searched."""
+    if not isinstance(value, dict):
+        raise ValueError("max_distances must be an object")
+    for name, distance in value.items():
+        if not name or _int(distance) > 256:
+            raise ValueError(f"max_distances.{name} must be a whole number up to 256")
 
 
 def _int(value: Any) -> int:

@@ -171,14 +171,17 @@ class ListIndex:
                     for entry_id in ids:
                         hit(position, entry_id, 0, kind)
         if len(self.videos):
+            frame_radius = info.max_distance(VPDQ, info.pdq_max_distance)
             for position, query in enumerate(queries):
                 if query.type == VPDQ:
-                    for video in self.videos.search(query.frames, info.pdq_max_distance):
+                    for video in self.videos.search(query.frames, frame_radius):
                         hit(position, video.entry_id, video.distance, VPDQ)
         for name, signal_index in self.signals.items():
             at = [i for i, q in enumerate(queries) if q.type == name]
             if at and len(signal_index):
-                found = signal_index.search([queries[i].value for i in at])
+                # The list's own radius for this type, else the plug-in's max_distance.
+                radius = info.max_distance(name, signal_index.radius)
+                found = signal_index.search([queries[i].value for i in at], radius)
                 for position, matches in zip(at, found, strict=True):
                     for match in matches:
                         hit(position, match.id, match.distance, name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,6 +79,26 @@ class KeyInfo:
     last_used_at: datetime | None
 
 
+Distances = tuple[tuple[str, int], ...]
+
+
+def distances_of(text: str | None) -> Distances:
+    """A list's stored `max_distances` (a JSON object {signal type: whole number}, checked
+    when written) as sorted pairs: hashable, so a `ListInfo` stays comparable."""
+    if not text or text == "{}":
+        return ()
+    found = json.loads(text)
+    if not isinstance(found, dict):
+        return ()
+    return tuple(
+        sorted(
+            (str(k), v)
+            for k, v in found.items()
+            if isinstance(v, int) and not isinstance(v, bool) and v >= 0
+        )
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ListInfo:
     id: int
@@ -88,6 +109,24 @@ class ListInfo:
     entries: int = 0  # live entries (filled in where it is cheap to know)
     updated_at: datetime | None = None
     kind: str = "hash"  # hash, url or keyword (only hash lists are matched)
+    # Maximum distances of the other distance signal types (vpdq frames, plug-ins) this list
+    # sets, by name; a type not named keeps its default (see `max_distance`).
+    max_distances: Distances = ()
+
+    def max_distance(self, signal: str, default: int) -> int:
+        """The radius this list matches `signal` within: PDQ's is `pdq_max_distance`; vPDQ
+        frames and plug-ins take the list's own setting, else `default` (for vPDQ the
+        list's PDQ distance, for a plug-in its `max_distance`)."""
+        if signal == "pdq":
+            return self.pdq_max_distance
+        for name, distance in self.max_distances:
+            if name == signal:
+                return distance
+        return default
+
+    def distances(self) -> dict[str, int]:
+        """Every distance the list sets: `pdq` and the overrides, by name."""
+        return {"pdq": self.pdq_max_distance, **dict(self.max_distances)}
 
 
 @dataclass(frozen=True, slots=True)

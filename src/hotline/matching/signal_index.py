@@ -7,9 +7,10 @@
 - Any other DISTANCE kind (a PhotoDNA, whose distance is not bit-counting): the plug-in's
   own `compare` against every stored hash of the list, the plain fallback.
 
-DISTANCE kinds match within the signal type's `max_distance`; a list's own radius
-(`pdq_max_distance`) is PDQ's only. Writers are serialised by the caller (one refresh at a
-time); searches may run meanwhile and see each change whole or not at all.
+DISTANCE kinds match within the radius the caller gives: the list's own maximum distance
+for the type (`ListInfo.max_distance`), by default the signal type's `max_distance`. Writers
+are serialised by the caller (one refresh at a time); searches may run meanwhile and see each
+change whole or not at all.
 """
 
 from __future__ import annotations
@@ -96,24 +97,26 @@ class SignalIndex:
             del values[entry_id]
         self._values = values
 
-    def search(self, values: Sequence[str]) -> list[list[Match]]:
-        """Per query value (canonical), the entries that match, nearest first."""
+    def search(self, values: Sequence[str], radius: int | None = None) -> list[list[Match]]:
+        """Per query value (canonical), the entries within `radius` (default: the signal
+        type's `max_distance`), nearest first. Exact kinds match by value whatever it is."""
+        radius = self.radius if radius is None else radius
         if self.signal.kind is SignalKind.EXACT:
             by_value = self._by_value
             return [[Match(i, 0) for i in sorted(by_value.get(v, ()))] for v in values]
         hamming = self._hamming
         if hamming is not None:
             try:
-                return hamming.search_batch(values, self.radius)
+                return hamming.search_batch(values, radius)
             except IndexInputError:  # a query not of the declared length
                 pass
-        return [self._compare_all(v) for v in values]
+        return [self._compare_all(v, radius) for v in values]
 
-    def _compare_all(self, value: str) -> list[Match]:
+    def _compare_all(self, value: str, radius: int) -> list[Match]:
         found = []
         for entry_id, stored in self._values.items():
             try:
-                result = self.signal.compare(value, stored, self.radius)
+                result = self.signal.compare(value, stored, radius)
             except Exception:  # third-party code: one bad comparison never sinks a search
                 log.exception("%s could not compare two hashes", self.signal.name)
                 continue

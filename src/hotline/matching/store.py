@@ -27,6 +27,7 @@ from hotline.matching.model import (
     ListInfo,
     Member,
     NewEntry,
+    distances_of,
     vpdq_of,
 )
 from hotline.matching.tables import (
@@ -209,6 +210,7 @@ def _list_info(row: HashListRow, entries: int = 0) -> ListInfo:
         entries,
         row.updated_at,
         row.kind,
+        distances_of(row.max_distances),
     )
 
 
@@ -490,6 +492,31 @@ def list_infos(session: Session) -> list[ListInfo]:
             HashListRow.description,
             HashListRow.pdq_max_distance,
             HashListRow.version,
+            HashListRow.max_distances,
         ).where(HashListRow.kind == "hash")
     ).all()
-    return [ListInfo(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    return [ListInfo(r[0], r[1], r[2], r[3], r[4], max_distances=distances_of(r[5])) for r in rows]
+
+
+def set_max_distances(session: Session, name: str, distances: Mapping[str, int]) -> ListInfo:
+    """Set some of a list's maximum distances (validated: `validation.max_distances`):
+    `pdq` goes to `pdq_max_distance`, the others into `max_distances`, each one named
+    replacing its old value. No new version: the entries did not change; a matcher takes
+    the new radius at its next refresh."""
+    row = session.execute(
+        select(HashListRow).where(HashListRow.name == name).with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"there is no list called {name!r}")
+    if row.kind != "hash":
+        raise Conflict(f"{name!r} is a {row.kind} list; only hash lists are matched")
+    others = dict(distances_of(row.max_distances))
+    for signal, distance in distances.items():
+        if signal == "pdq":
+            row.pdq_max_distance = distance
+        else:
+            others[signal] = distance
+    row.max_distances = json.dumps(others, sort_keys=True)
+    row.updated_at = utcnow()
+    session.flush()
+    return _list_info(row, _live_count(session, row.id))

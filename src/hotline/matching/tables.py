@@ -49,6 +49,9 @@ class HashListRow(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     pdq_max_distance: Mapped[int] = mapped_column(Integer, default=31)
+    # The maximum distance of every other distance signal type the list overrides (vPDQ
+    # frames, plug-ins), as a JSON object {name: whole number}; PDQ's is pdq_max_distance.
+    max_distances: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     version: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every change
     # What a release shares (hotline.lists.model.ListConfig as JSON); where an imported list
     # came from (None for the hotline's own lists).

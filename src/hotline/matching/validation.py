@@ -11,7 +11,7 @@ from hotline.errors import FieldError, InvalidInput
 from hotline.hashing import HashingError, get_signal_type, plugin_signal_types
 from hotline.hashing.hexhash import normalise_hex
 from hotline.hashing.pdq import HEX_LENGTH as PDQ_HEX_LENGTH
-from hotline.hashing.signals import AnySignal, SignalType, VpdqSignal
+from hotline.hashing.signals import AnySignal, SignalKind, SignalType, VpdqSignal
 from hotline.hashing.vpdq import VpdqFrame, parse_vpdq_lines
 from hotline.matching.model import (
     HASH_TYPES,
@@ -179,6 +179,45 @@ def entry(record: Mapping[str, Any]) -> NewEntry:
         vpdq=vpdq,
         signals=signals,
     )
+
+
+def distance_types() -> dict[str, int]:
+    """The signal types a list may set a maximum distance for, each with the most it may
+    be: PDQ 63 (as `pdq_max_distance`), vPDQ's per-frame distance 63, and every registered
+    plug-in of the DISTANCE kind its own `max_distance` (a list tightens what the plug-in
+    calls a match, never loosens it). Exact kinds always match at 0."""
+    found = {"pdq": 63, VPDQ: 63}
+    for signal in list_signal_types():
+        if signal.kind is SignalKind.DISTANCE:
+            found[signal.name] = int(signal.max_distance)
+    return found
+
+
+def max_distances(values: Mapping[str, object]) -> dict[str, int]:
+    """Per signal type maximum distances for a list, {name: whole number}; every problem at
+    once (InvalidInput naming each type)."""
+    allowed = distance_types()
+    found: dict[str, int] = {}
+    problems: list[FieldError] = []
+    for raw, value in values.items():
+        kind = raw.strip().lower()
+        if kind not in allowed:
+            exact = kind in HASH_TYPES or kind in {s.name for s in list_signal_types()}
+            why = (
+                "an exact type always matches at distance 0"
+                if exact
+                else f"not a distance signal type; use one of {', '.join(allowed)}"
+            )
+            problems.append(FieldError(f"max_distances.{kind}", why))
+            continue
+        top = allowed[kind]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+            problems.append(FieldError(f"max_distances.{kind}", f"a whole number from 0 to {top}"))
+            continue
+        found[kind] = value
+    if problems:
+        raise InvalidInput("the maximum distances have problems", fields=problems)
+    return found
 
 
 def pdq_max_distance(value: int) -> int:

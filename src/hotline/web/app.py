@@ -74,8 +74,14 @@ def error_body(code: str, message: str, fields: list[FieldError] | None = None) 
     return {"error": error}
 
 
+# JSON paths: the API, health checks, and the HMA-compatible lookup (`/m/`, `/c/`).
+_JSON_PREFIXES = ("/api/", "/healthz", "/m/", "/c/")
+# Those answered with `Cache-Control: no-store` (member data).
+_NO_STORE_PREFIXES = ("/api/", "/m/", "/c/")
+
+
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path.startswith("/healthz")
+    return request.url.path.startswith(_JSON_PREFIXES)
 
 
 def _error_response(request: Request, exc: AppError) -> Response:
@@ -165,12 +171,12 @@ class _RequestContext:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not (path.startswith("/api/") or path.startswith("/healthz")):
+        if scope["type"] != "http" or not path.startswith(_JSON_PREFIXES):
             await self.pages(scope, receive, send)
             return
         started = time.perf_counter()
         scope.setdefault("state", {}).update(user=None, actor=None, session_token=None)
-        extra = _API_HEADERS if path.startswith("/api/") else _JSON_HEADERS
+        extra = _API_HEADERS if path.startswith(_NO_STORE_PREFIXES) else _JSON_HEADERS
         status = 0
 
         async def send_with_headers(message: Message) -> None:
@@ -321,9 +327,11 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         from hotline.intake import api as intake_api
         from hotline.lists import api as lists_api
         from hotline.matching import api as match_api
+        from hotline.matching import hma as hma_api
 
         app.include_router(intake_api.router)
         app.include_router(match_api.router)
+        app.include_router(hma_api.router)
         app.include_router(lists_api.router)
         app.include_router(exchange_api.router)
     if "staff" in settings.mounted:
