@@ -1,6 +1,6 @@
 """Schema fuzzing of the JSON APIs, in-process (schemathesis over ASGI, no network): the public
-reports API, the member match and list APIs with a member key made here, and the partner
-exchange API signed well, signed badly and not signed at all.
+reports API, the member match and list APIs and the HMA-compatible lookup with a member key
+made here, and the partner exchange API signed well, signed badly and not signed at all.
 
 Every answer must be no 5xx, every 4xx in the one error shape, and every response must match
 the schema the route declares (schemathesis's response_schema_conformance and
@@ -56,6 +56,10 @@ OPERATIONS = [
     ("GET", "/api/v1/lists/{name}/deltas/{span}/files/{file}"),
     ("POST", "/api/v1/exchange/reports"),
     ("POST", "/api/v1/exchange/status"),
+    ("GET", "/m/lookup"),
+    ("GET", "/m/raw_lookup"),
+    ("GET", "/c/banks"),
+    ("GET", "/c/bank/{name}"),
 ]
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
@@ -170,7 +174,7 @@ def test_schema_fuzz(fuzzed: Fuzzed, method: str, path: str, mode: GenerationMod
         pytest.skip("only string path parameters: the schema can call nothing sent invalid")
     if path.startswith("/api/v1/exchange/"):
         call = _signed_three_ways(fuzzed, label, path)
-    elif path.startswith(("/api/v1/match", "/api/v1/lists")):
+    elif path.startswith(("/api/v1/match", "/api/v1/lists", "/m/", "/c/")):
         call = _member(fuzzed, label)
     else:
         call = _anonymous(fuzzed, label)

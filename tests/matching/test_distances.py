@@ -63,7 +63,7 @@ def hma_distances(client: TestClient, key: str, kind: str, value: str) -> list[i
         "/m/lookup", params={"signal_type": kind, "signal": value}, headers=bearer(key)
     )
     assert response.status_code == 200, response.text
-    return [int(m["distance"]) for m in response.json().get("alpha", [])]
+    return [int(m["distance"]) for m in response.json().get("ALPHA", [])]
 
 
 def test_pdq_distance_applies_to_the_api_and_the_hma_lookup(
@@ -284,3 +284,13 @@ def test_cli_bad_distance_options_exit_2(runner: CliRunner, key: str, value: str
 def test_cli_refused_distances_exit_2(runner: CliRunner, key: str) -> None:
     done = runner.invoke(cli, ["lists", "configure", "alpha", "--max-distance", "md5=0"])
     assert done.exit_code == 2 and "exact type" in done.output
+
+
+def test_members_see_the_distances_in_the_list_index(
+    mclient: TestClient, db: Database, key: str
+) -> None:
+    configure(db, "alpha", pdq=12, dhash=3)
+    listed = mclient.get("/api/v1/lists", headers=bearer(key))
+    assert listed.status_code == 200, listed.text
+    (item,) = listed.json()["lists"]
+    assert item["max_distances"] == {"pdq": 12, "dhash": 3} and item["pdq_max_distance"] == 12

@@ -57,10 +57,10 @@ def test_pdq_lookup_answers_keyed_by_list(mclient: TestClient, db: Database, key
     alpha_pdq, _ = ids(db, "alpha")
     (beta,) = ids(db, "beta")
     body = response.json()
-    assert body["alpha"] == [{"bank_content_id": alpha_pdq, "distance": "4"}]
-    (beta_hit,) = body["beta"]
+    assert body["ALPHA"] == [{"bank_content_id": alpha_pdq, "distance": "4"}]
+    (beta_hit,) = body["BETA"]
     assert beta_hit["bank_content_id"] == beta and 0 < int(beta_hit["distance"]) <= 10
-    assert set(body) == {"alpha", "beta"}  # gamma holds the hash too, but is not the key's
+    assert set(body) == {"ALPHA", "BETA"}  # gamma holds the hash too, but is not the key's
 
 
 def test_no_match_is_an_empty_object(mclient: TestClient, key: str) -> None:
@@ -69,17 +69,32 @@ def test_no_match_is_an_empty_object(mclient: TestClient, key: str) -> None:
 
 
 def test_banks_narrow_the_search(mclient: TestClient, key: str) -> None:
-    body = lookup(mclient, key, signal_type="pdq", signal=PDQ_A, banks="beta").json()
-    assert set(body) == {"beta"}
-    both = lookup(mclient, key, signal_type="pdq", signal=PDQ_A, banks=" Alpha,beta,").json()
-    assert set(both) == {"alpha", "beta"}
+    body = lookup(mclient, key, signal_type="pdq", signal=PDQ_A, banks="BETA").json()
+    assert set(body) == {"BETA"}
+    both = lookup(mclient, key, signal_type="pdq", signal=PDQ_A, banks=" ALPHA,beta,").json()
+    assert set(both) == {"ALPHA", "BETA"}
+
+
+def test_banks_are_named_as_hma_names_them(mclient: TestClient, db: Database) -> None:
+    """HMA bank names are `[A-Z_][A-Z0-9_]*`, and its clients look matches up by them."""
+    make_list(db, "iwf-hashes.v2", [entry(pdq=PDQ_A, category="A")])
+    make_list(db, "2026-list", [entry(pdq=PDQ_A, category="B")])
+    key = make_key(db, "platform", ["iwf-hashes.v2", "2026-list"])
+    banks = [b["name"] for b in mclient.get("/c/banks", headers=bearer(key)).json()]
+    assert banks == ["IWF_HASHES_V2", "_2026_LIST"]
+    for asked in ("IWF_HASHES_V2", "iwf-hashes.v2", "iwf_hashes_v2"):
+        body = lookup(mclient, key, signal_type="pdq", signal=PDQ_A, banks=asked).json()
+        assert set(body) == {"IWF_HASHES_V2"}, asked
+        shown = mclient.get(f"/c/bank/{asked}", headers=bearer(key)).json()
+        assert shown == {"name": "IWF_HASHES_V2", "matching_enabled_ratio": 1.0}
+    assert set(lookup(mclient, key, signal_type="pdq", signal=PDQ_A).json()) == set(banks)
 
 
 def test_hma_video_md5_is_the_whole_file_md5(mclient: TestClient, db: Database, key: str) -> None:
     _, alpha_md5 = ids(db, "alpha")
     for name in ("video_md5", "md5", "MD5"):
         body = lookup(mclient, key, signal_type=name, signal=MD5.upper()).json()
-        assert body == {"alpha": [{"bank_content_id": alpha_md5, "distance": "-"}]}
+        assert body == {"ALPHA": [{"bank_content_id": alpha_md5, "distance": "-"}]}
 
 
 def test_distances_read_as_python_threatexchange_writes_them(
@@ -88,12 +103,12 @@ def test_distances_read_as_python_threatexchange_writes_them(
     """HMA's `distance` is `similarity_info.pretty_str()` of python-threatexchange's index:
     built here over the same hashes, it gives the same strings."""
     query = flip_bits(PDQ_A, 9, np.random.default_rng(5))
-    ours = lookup(mclient, key, signal_type="pdq", signal=query, banks="alpha").json()
+    ours = lookup(mclient, key, signal_type="pdq", signal=query, banks="ALPHA").json()
     (theirs,) = PdqSignal.get_index_cls().build([(PDQ_A, 1)]).query(query)
-    assert ours["alpha"][0]["distance"] == theirs.similarity_info.pretty_str() == "9"
+    assert ours["ALPHA"][0]["distance"] == theirs.similarity_info.pretty_str() == "9"
     ours_md5 = lookup(mclient, key, signal_type="video_md5", signal=MD5).json()
     (md5_match,) = VideoMD5Signal.get_index_cls().build([(MD5, 1)]).query(MD5)
-    assert ours_md5["alpha"][0]["distance"] == md5_match.similarity_info.pretty_str()
+    assert ours_md5["ALPHA"][0]["distance"] == md5_match.similarity_info.pretty_str()
 
 
 def test_without_signal_type_every_valid_type_is_tried(
@@ -103,7 +118,7 @@ def test_without_signal_type_every_valid_type_is_tried(
     hex value is both a PDQ hash and a SHA-256."""
     (beta,) = ids(db, "beta")
     body = lookup(mclient, key, signal=SHA256).json()
-    assert body == {"pdq": {}, "sha256": {"beta": [{"bank_content_id": beta, "distance": "-"}]}}
+    assert body == {"pdq": {}, "sha256": {"BETA": [{"bank_content_id": beta, "distance": "-"}]}}
     assert set(lookup(mclient, key, signal=MD5).json()) == {"md5"}
 
 
@@ -117,7 +132,7 @@ def test_raw_lookup(mclient: TestClient, db: Database, key: str) -> None:
     ).json()
     assert with_distance["matches"][0] == {"bank_content_id": alpha_pdq, "distance": "0"}
     narrowed = lookup(
-        mclient, key, "/m/raw_lookup", signal_type="pdq", signal=PDQ_A, banks="beta"
+        mclient, key, "/m/raw_lookup", signal_type="pdq", signal=PDQ_A, banks="BETA"
     ).json()
     assert narrowed == {"matches": [beta]}
 
@@ -127,16 +142,16 @@ def test_banks_are_the_keys_lists(mclient: TestClient, db: Database, key: str) -
     response = mclient.get("/c/banks", headers=bearer(key))
     assert response.status_code == 200
     assert response.json() == [
-        {"name": "alpha", "matching_enabled_ratio": 1.0},
-        {"name": "beta", "matching_enabled_ratio": 1.0},
+        {"name": "ALPHA", "matching_enabled_ratio": 1.0},
+        {"name": "BETA", "matching_enabled_ratio": 1.0},
     ]
-    one = mclient.get("/c/bank/alpha", headers=bearer(key))
-    assert one.json() == {"name": "alpha", "matching_enabled_ratio": 1.0}
-    outside = mclient.get("/c/bank/gamma", headers=bearer(key))
+    one = mclient.get("/c/bank/ALPHA", headers=bearer(key))
+    assert one.json() == {"name": "ALPHA", "matching_enabled_ratio": 1.0}
+    outside = mclient.get("/c/bank/GAMMA", headers=bearer(key))
     assert outside.status_code == 403
     assert_error_shape(outside.json(), "forbidden")
     url_key = make_key(db, "platform", ["links"])
-    missing = mclient.get("/c/bank/links", headers=bearer(url_key))
+    missing = mclient.get("/c/bank/LINKS", headers=bearer(url_key))
     assert missing.status_code == 404
     assert_error_shape(missing.json(), "not_found")
     assert mclient.get("/c/banks", headers=bearer(url_key)).json() == []
@@ -144,7 +159,7 @@ def test_banks_are_the_keys_lists(mclient: TestClient, db: Database, key: str) -
 
 def test_each_lookup_is_audited_as_counts_only(mclient: TestClient, db: Database, key: str) -> None:
     lookup(mclient, key, signal_type="pdq", signal=PDQ_A)
-    lookup(mclient, key, signal_type="pdq", signal=PDQ_B, banks="alpha")
+    lookup(mclient, key, signal_type="pdq", signal=PDQ_B, banks="ALPHA")
     lookup(mclient, key, "/m/raw_lookup", signal_type="pdq", signal=PDQ_A)
     mclient.get("/c/banks", headers=bearer(key))
     with db.read() as session:
@@ -171,7 +186,7 @@ def test_each_lookup_is_audited_as_counts_only(mclient: TestClient, db: Database
 # -- keys, scopes, limits -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/m/lookup", "/m/raw_lookup", "/c/banks", "/c/bank/alpha"])
+@pytest.mark.parametrize("path", ["/m/lookup", "/m/raw_lookup", "/c/banks", "/c/bank/ALPHA"])
 def test_every_call_needs_a_key(mclient: TestClient, key: str, path: str) -> None:
     params = {"signal_type": "pdq", "signal": PDQ_A}
     for headers in ({}, {"Authorization": "Basic x"}, bearer("hlk_000000000000_" + "0" * 64)):
@@ -190,12 +205,12 @@ def test_a_revoked_key_is_refused_at_once(mclient: TestClient, db: Database, key
 
 def test_banks_outside_the_keys_scopes_are_403(mclient: TestClient, key: str) -> None:
     for path in ("/m/lookup", "/m/raw_lookup"):
-        response = lookup(mclient, key, path, signal_type="pdq", signal=PDQ_A, banks="alpha,gamma")
-        assert response.status_code == 403
-        assert_error_shape(response.json(), "forbidden")
-        assert response.json()["error"]["fields"] == [
-            {"field": "list", "message": "not in this key's scopes: gamma"}
-        ]
+        for banks in ("ALPHA,GAMMA", "alpha,gamma"):
+            response = lookup(mclient, key, path, signal_type="pdq", signal=PDQ_A, banks=banks)
+            assert response.status_code == 403
+            assert_error_shape(response.json(), "forbidden")
+            (field,) = response.json()["error"]["fields"]
+            assert field["field"] == "list" and "gamma" in field["message"].lower()
 
 
 def test_the_keys_rate_limit_applies(settings: Settings, db: Database, key: str) -> None:

@@ -170,6 +170,7 @@ def lists_index(request: Request) -> Response:
                     "name": info.name,
                     "description": info.description,
                     "pdq_max_distance": info.pdq_max_distance,
+                    "max_distances": info.distances(),
                     "latest_release": latest.version if latest else None,
                     "entries": latest.entries if latest else 0,
                 }

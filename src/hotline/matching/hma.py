@@ -1,33 +1,36 @@
 """An HMA-compatible lookup: the part of hasher-matcher-actioner's matching and curation API
 that its clients call (ROOST Coop, scripts written for HMA), answered from hotline's lists, so
-they can point at a hotline without a new client. Each hash list is a bank, each entry id a
+they can point at a hotline without a new client. Each hash list is a bank, named as HMA
+names banks (`bank_name`: list `iwf-hashes` is bank `IWF_HASHES`); each entry id is a
 `bank_content_id`.
 
-    GET /m/lookup?signal_type=pdq&signal=HEX[&banks=a,b]
-        {"LIST": [{"bank_content_id": 12, "distance": "4"}], ...}
-    GET /m/lookup?signal=HEX[&banks=a,b]         (no signal_type: HMA's outer level kept)
-        {"pdq": {"LIST": [...]}, "sha256": {...}}  every type the value is a valid hash of
+    GET /m/lookup?signal_type=pdq&signal=HEX[&banks=A,B]
+        {"IWF_HASHES": [{"bank_content_id": 12, "distance": "4"}], ...}
+    GET /m/lookup?signal=HEX[&banks=A,B]         (no signal_type: HMA's outer level kept)
+        {"pdq": {"IWF_HASHES": [...]}, "sha256": {...}}  every type the value is valid for
     GET /m/lookup?url=...                          400: hotline never fetches member URLs
     GET /m/raw_lookup?signal_type=T&signal=V[&banks=][&include_distance=true]
         {"matches": [12, ...]}  or  {"matches": [{"bank_content_id": 12, "distance": "4"}]}
-    GET /c/banks            [{"name": "LIST", "matching_enabled_ratio": 1.0}, ...]
-    GET /c/bank/{name}      {"name": "LIST", "matching_enabled_ratio": 1.0}
+    GET /c/banks            [{"name": "IWF_HASHES", "matching_enabled_ratio": 1.0}, ...]
+    GET /c/bank/{name}      {"name": "IWF_HASHES", "matching_enabled_ratio": 1.0}
 
 As in HMA, `distance` is a string (python-threatexchange's `pretty_str()`: "4" for PDQ, "-"
-for an exact digest), banks without a match are left out,
-and a lookup with no match answers `{}`. Unlike HMA, every call needs a member key
-(`Authorization: Bearer`), and a key sees only the lists in its scopes: `banks=` naming
-another is refused (403), as `?list=` is on the match API. There is no coin flip (a list is
-searched whole, `matching_enabled_ratio` is always 1.0) and no hashing of remote content.
+for an exact digest), banks without a match are left out, and a lookup with no match answers
+`{}`. Unlike HMA, every call needs a member key (`Authorization: Bearer`), and a key sees
+only the lists in its scopes: `banks=` naming another is refused (403), as `?list=` is on the
+match API. There is no coin flip (a list is searched whole, `matching_enabled_ratio` is
+always 1.0) and no hashing of remote content.
 
 One path with `POST /api/v1/match`: the same key check, rate limit and scope check
-(`api.admit_async`), the same `Matcher` (so each list's maximum distance per signal type
-applies), and the same group-committed audit record per call, as counts only. A lookup is
-small, so it is searched on the event loop, like a small JSON match call.
+(`api.admit_async`, `keys.searchable_lists`), the same `Matcher` (so each list's maximum
+distance per signal type applies), and the same group-committed audit record per call, as
+counts only. A lookup is small, so it is searched on the event loop, like a small JSON match
+call.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,7 +42,7 @@ from starlette.datastructures import QueryParams
 from hotline.errors import FieldError, InvalidInput, NotFound, error_responses
 from hotline.hashing import get_signal_type
 from hotline.hashing.signals import SignalKind
-from hotline.matching import validation
+from hotline.matching import keys, validation
 from hotline.matching.api import admit_async, bearer_token, json_response, pending_record
 from hotline.matching.model import EXACT_TYPES, HashQuery, Hit, MatchAnswer
 from hotline.matching.service import MatchService, service_for
@@ -49,6 +52,7 @@ router = APIRouter(tags=["hma"])
 # HMA's signal type names for what hotline calls otherwise: python-threatexchange's
 # VideoMD5Signal is the MD5 of the whole file, hotline's `md5`.
 ALIASES = {"video_md5": "md5"}
+_NOT_BANK = re.compile(r"[^A-Z0-9_]")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -67,16 +71,37 @@ def _one(params: QueryParams, name: str) -> str | None:
     return values[0] if values else None
 
 
+def bank_name(list_name: str) -> str:
+    """A list's name as an HMA bank's (`[A-Z_][A-Z0-9_]*`, which HMA requires and its
+    clients expect): upper case, '.' and '-' as '_', and a '_' before a leading digit.
+    `iwf-hashes` is bank `IWF_HASHES`."""
+    name = _NOT_BANK.sub("_", list_name.upper())
+    return name if not name[:1].isdigit() else f"_{name}"
+
+
 def banks(params: QueryParams) -> list[str] | None:
-    """`banks=a,b` (comma-separated, as HMA reads it; repeating it works too), lower-cased
-    as list names are; None when absent or empty (every list the key may search)."""
+    """`banks=A,B` (comma-separated, as HMA reads it; repeating it works too); None when
+    absent or empty (every list the key may search)."""
     names = [
-        part.strip().lower()
+        part.strip()
         for value in params.getlist("banks")
         for part in value.split(",")
         if part.strip()
     ]
     return names or None
+
+
+def lists_of(scopes: Sequence[str], requested: Sequence[str]) -> list[str]:
+    """The lists that banks `requested` name, by bank name (`IWF_HASHES`) or list name
+    (`iwf-hashes`), among a key's scopes; a name that is neither stays as given, so the one
+    scope check (`keys.searchable_lists`) refuses it by that name (403)."""
+    by_bank: dict[str, list[str]] = {}
+    for name in scopes:
+        by_bank.setdefault(bank_name(name), []).append(name)
+    found: list[str] = []
+    for name in requested:
+        found.extend(by_bank.get(name.upper()) or by_bank.get(bank_name(name)) or [name])
+    return found
 
 
 def _typed(signal_type: str, signal: str) -> HashQuery:
@@ -161,7 +186,7 @@ def by_bank(query: HashQuery, hits: Sequence[Hit], cap: int) -> dict[str, list[d
     a list); lists without a match are left out."""
     found: dict[str, list[dict[str, Any]]] = {}
     for hit in hits:
-        matches = found.setdefault(hit.list, [])
+        matches = found.setdefault(bank_name(hit.list), [])
         if len(matches) < cap:
             matches.append(match_record(query, hit))
     return found
@@ -175,8 +200,13 @@ async def _search(svc: MatchService, queries: Sequence[HashQuery], lists: list[s
 
 
 async def _admitted(request: Request, requested: list[str] | None) -> tuple[Any, list[str]]:
+    """Key, rate limit and scopes as the match API checks them (`api.admit_async`), then
+    the banks asked for as the key's lists (403 for any outside its scopes)."""
     svc = service_for(request.app.state)
-    return await admit_async(svc, bearer_token(request), requested)
+    key, lists = await admit_async(svc, bearer_token(request), None)
+    if requested is None:
+        return key, lists
+    return key, keys.searchable_lists(key.scopes, lists_of(key.scopes, requested))
 
 
 _LOOKUP_PARAMETERS = [
@@ -256,7 +286,7 @@ async def bank_index(request: Request) -> Response:
     await svc.audit.committed(
         pending_record(key, "hma_banks", 0, 0, len(names), action="match.banks_listed")
     )
-    return json_response([_bank(name) for name in names])
+    return json_response([_bank(name) for name in sorted({bank_name(n) for n in names})])
 
 
 @router.get("/c/bank/{name}", responses=error_responses(401, 403, 404, 429))
@@ -264,7 +294,7 @@ async def bank_show(request: Request, name: str) -> Response:
     """HMA's bank by name: 200 for a hash list this key may search, 403 for one outside its
     scopes (whether it exists or not), 404 for one in its scopes that does not exist."""
     svc = service_for(request.app.state)
-    key, lists = await _admitted(request, [name.strip().lower()])
+    key, lists = await _admitted(request, [name.strip()])
     matcher = svc.matcher
     if matcher.refresh_due():
         await run_in_threadpool(matcher.maybe_refresh)
@@ -273,5 +303,5 @@ async def bank_show(request: Request, name: str) -> Response:
         pending_record(key, "hma_bank", 0, 0, len(found), action="match.banks_listed")
     )
     if not found:
-        raise NotFound(f"there is no hash list called {lists[0]!r}")
-    return json_response(_bank(found[0]))
+        raise NotFound(f"there is no hash list for bank {bank_name(lists[0])!r}")
+    return json_response(_bank(bank_name(found[0])))
