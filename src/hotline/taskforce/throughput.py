@@ -45,8 +45,8 @@ from hotline.taskforce.tables import CaseItemRow, CaseSetRow, ClusterRow, Decisi
 
 # A media row whose grade is final by people (agreed, resolved) or passed on (known_match).
 FINAL_MEDIA = ("agreed", "resolved", "known_match")
-# A member given a grade; a representative counts once its cluster has a grade (it becomes
-# the representative when its cluster is first claimed, before any grade).
+# A member given a grade. A representative counts once its cluster has a grade (it becomes the
+# representative when its cluster is first claimed, before any grade): by the cluster's state.
 MEMBER_GRADED = (GradeState.confirmed.value, GradeState.propagated.value)
 ITEM_DECISIONS = ("grade", "confirm")  # decisions that give one item its grade
 
@@ -138,26 +138,17 @@ def _final_media() -> ColumnElement[bool]:
 
 def set_progress(session: Session, case_set_id: int) -> SetProgress:
     """Files, items, duplicates, failures and known items are the set's running counts (kept
-    by each import batch, in its transaction); graded and verified are one aggregate over the
-    items that have a grade state (only those are joined to their media rows and clusters);
-    clusters, one count by state on the (case set, state) index."""
+    by each import batch, in its transaction); clusters, one count by state on the (case set,
+    state) index; graded, the members given a grade plus a representative for each cluster
+    past "open"; verified, one aggregate over the items that have a grade state (only those
+    joined to their media rows)."""
     row = session.get(CaseSetRow, case_set_id)
     if row is None:
         raise LookupError(case_set_id)
-    graded, verified = session.execute(
-        select(
-            _sum(
-                CaseItemRow.grade_state.in_(MEMBER_GRADED)
-                | (
-                    (CaseItemRow.grade_state == GradeState.representative.value)
-                    & (ClusterRow.state != ClusterState.open.value)
-                )
-            ),
-            _sum(_final_media()),
-        )
+    members, verified = session.execute(
+        select(_sum(CaseItemRow.grade_state.in_(MEMBER_GRADED)), _sum(_final_media()))
         .select_from(CaseItemRow)
         .outerjoin(MediaItemRow, MediaItemRow.id == CaseItemRow.media_id)
-        .outerjoin(ClusterRow, ClusterRow.id == CaseItemRow.cluster_id)
         .where(CaseItemRow.case_set_id == case_set_id, CaseItemRow.grade_state.is_not(None))
     ).one()
     states = dict(
@@ -167,6 +158,8 @@ def set_progress(session: Session, case_set_id: int) -> SetProgress:
             .group_by(ClusterRow.state)
         ).all()
     )
+    verifying = states.get(ClusterState.verifying.value, 0)
+    final = states.get(ClusterState.final.value, 0)
     return SetProgress(
         files=row.files,
         hashed=row.items,
@@ -175,9 +168,10 @@ def set_progress(session: Session, case_set_id: int) -> SetProgress:
         known=row.known,
         clusters=sum(states.values()),
         clusters_open=states.get(ClusterState.open.value, 0),
-        clusters_verifying=states.get(ClusterState.verifying.value, 0),
-        clusters_final=states.get(ClusterState.final.value, 0),
-        graded=int(graded),
+        clusters_verifying=verifying,
+        clusters_final=final,
+        # A cluster past "open" has a graded representative: one each.
+        graded=int(members) + verifying + final,
         verified=int(verified),
     )
 
