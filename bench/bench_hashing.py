@@ -97,12 +97,12 @@ def decode_floor(data: bytes) -> str:
 def pdq_only(data: bytes) -> float:
     """Seconds of PDQ alone on the decoded pixels (read in place, as pdq_from_bytes does)."""
     from hotline.hashing import pdq
-    from hotline.hashing.image_io import decoded_pixels
+    from hotline.hashing.image_io import decode_image_in_place
 
-    with decoded_pixels(data) as pixels:
-        start = time.perf_counter()
-        pdq.pdq_from_pixels(pixels)
-        return time.perf_counter() - start
+    pixels = decode_image_in_place(data)
+    start = time.perf_counter()
+    pdq.pdq_from_pixels(pixels)
+    return time.perf_counter() - start
 
 
 def profile_steps(data: bytes) -> None:
@@ -110,7 +110,7 @@ def profile_steps(data: bytes) -> None:
     (best of 200), then the kernel and PDQ whole. Uses hotline's private kernels."""
     from hotline.hashing import jarosz as j
     from hotline.hashing import pdq
-    from hotline.hashing.image_io import decoded_pixels
+    from hotline.hashing.image_io import decode_image_in_place
 
     def best(fn: Callable[[], object]) -> float:
         fn()
@@ -121,39 +121,37 @@ def profile_steps(data: bytes) -> None:
             times.append(time.perf_counter() - start)
         return 1000 * min(times)
 
-    with decoded_pixels(data) as pixels:
-        if not j.HAVE_NUMBA:
-            print("numpy back end: no step profile")
-            return
-        rows, cols = pixels.shape[:2]
-        channels = 1 if pixels.ndim == 2 else pixels.shape[2]
-        flat = pixels.reshape(-1)
-        plan = j._plan(rows, cols)
-        luma = np.empty((rows, cols), dtype=np.float32)
-        b1, c1 = np.empty_like(luma), np.empty_like(luma)
-        b2 = np.empty((rows, plan.n_sel_cols), dtype=np.float32)
-        c2 = np.empty((plan.n_sel_rows, plan.n_sel_cols), dtype=np.float32)
-        steps = {
-            "luma (float64 formula)": lambda: j._luma_rows_nb(
-                flat, channels, j.LUMA_RGB64, 0, rows, cols, luma
-            ),
-            "pass 1: running sums along rows": lambda: j._row_sums_nb(luma, b1, plan.wr),
-            "pass 1: divisions (vectorised)": lambda: j._divide_rows_nb(b1, plan.row_counts),
-            "pass 2: along columns (vectorised)": lambda: j._box_cols_nb(
-                b1, c1, plan.wc, np.arange(rows)
-            ),
-            "pass 3: running sums along rows, 64 kept": lambda: j._box_rows_nb(
-                c1, b2, plan.wr, plan.col_slot
-            ),
-            "pass 4: along columns, 64 kept": lambda: j._box_cols_nb(
-                b2, c2, plan.wc, plan.row_slot
-            ),
-            "quality, DCT, median, bits": lambda: pdq._finish(c2, "numba"),
-        }
-        spent = {label: best(fn) for label, fn in steps.items()}
-        spent["(sum of the steps)"] = sum(spent.values())
-        spent["fused kernel, whole"] = best(lambda: j.downsample_pixels_fused(pixels, j.LUMA_RGB64))
-        spent["pdq_from_pixels, whole"] = best(lambda: pdq.pdq_from_pixels(pixels))
+    pixels = decode_image_in_place(data)
+    if not j.HAVE_NUMBA:
+        print("numpy back end: no step profile")
+        return
+    rows, cols = pixels.shape[:2]
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    flat = pixels.reshape(-1)
+    plan = j._plan(rows, cols)
+    luma = np.empty((rows, cols), dtype=np.float32)
+    b1, c1 = np.empty_like(luma), np.empty_like(luma)
+    b2 = np.empty((rows, plan.n_sel_cols), dtype=np.float32)
+    c2 = np.empty((plan.n_sel_rows, plan.n_sel_cols), dtype=np.float32)
+    steps = {
+        "luma (float64 formula)": lambda: j._luma_rows_nb(
+            flat, channels, j.LUMA_RGB64, 0, rows, cols, luma
+        ),
+        "pass 1: running sums along rows": lambda: j._row_sums_nb(luma, b1, plan.wr),
+        "pass 1: divisions (vectorised)": lambda: j._divide_rows_nb(b1, plan.row_counts),
+        "pass 2: along columns (vectorised)": lambda: j._box_cols_nb(
+            b1, c1, plan.wc, np.arange(rows)
+        ),
+        "pass 3: running sums along rows, 64 kept": lambda: j._box_rows_nb(
+            c1, b2, plan.wr, plan.col_slot
+        ),
+        "pass 4: along columns, 64 kept": lambda: j._box_cols_nb(b2, c2, plan.wc, plan.row_slot),
+        "quality, DCT, median, bits": lambda: pdq._finish(c2, "numba"),
+    }
+    spent = {label: best(fn) for label, fn in steps.items()}
+    spent["(sum of the steps)"] = sum(spent.values())
+    spent["fused kernel, whole"] = best(lambda: j.downsample_pixels_fused(pixels, j.LUMA_RGB64))
+    spent["pdq_from_pixels, whole"] = best(lambda: pdq.pdq_from_pixels(pixels))
     print("PDQ's steps on one image (best of 200 each):")
     for label, ms in spent.items():
         print(f"  {label:<44} {ms:6.3f} ms")

@@ -14,7 +14,7 @@ from hotline.hashing.errors import ErrorCode, HashingError
 from hotline.hashing.image_io import (
     DEFAULT_MAX_PIXELS,
     MediaKind,
-    decoded_pixels,
+    decode_image_in_place,
     sniff_media_kind,
 )
 from hotline.hashing.signals import get_signal_type
@@ -82,8 +82,7 @@ def pdq_from_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> pdq.
 
     Low-quality hashes are returned as they are; check `PdqHash.is_reliable` before matching.
     """
-    with decoded_pixels(data, max_pixels=max_pixels) as pixels:  # Pillow's buffer, no copy
-        return pdq.pdq_from_pixels(pixels)
+    return pdq.pdq_from_pixels(decode_image_in_place(data, max_pixels=max_pixels))
 
 
 def pdq_from_file(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> pdq.PdqHash:
