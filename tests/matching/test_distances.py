@@ -17,11 +17,14 @@ from hotline_dhash import DHashSignal
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from hotline import known
 from hotline.cli import app as cli
 from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.errors import InvalidInput
 from hotline.hashing.vpdq import VpdqFrame
+from hotline.known import KnownHashes
+from hotline.known.index import index_for
 from hotline.lists import actions, release
 from hotline.matching import list_files, store
 from hotline.matching.matcher import Matcher, StaticSource
@@ -294,3 +297,21 @@ def test_members_see_the_distances_in_the_list_index(
     assert listed.status_code == 200, listed.text
     (item,) = listed.json()["lists"]
     assert item["max_distances"] == {"pdq": 12, "dhash": 3} and item["pdq_max_distance"] == 12
+
+
+def test_the_known_material_index_takes_the_lists_distances(db: Database, key: str) -> None:
+    """The known-material lookup reads lists through its own `Matcher`: a changed distance
+    reaches it at its next refresh, with no new list version."""
+    near = KnownHashes(pdq=flip_bits(PDQ, 8), pdq_quality=90)
+    with db.read() as session:
+        (before,) = known.lookup(session, [near])
+    assert before is not None and before.distance == 8
+    configure(db, "alpha", pdq=6, dhash=1)
+    with db.read() as session:
+        (after,) = known.lookup(session, [near])
+        lists = index_for(session).lists
+    assert after is None
+    found = lists.match(
+        [HashQuery("dhash", dhash_at(2)), HashQuery("dhash", dhash_at(1))], ["alpha"]
+    )
+    assert [[h.distance for h in hits] for hits in found.hits] == [[], [1]]
