@@ -166,7 +166,7 @@ def test_a_built_in_name_cannot_be_registered_again(
         pass
 
     Clash.name = name
-    with pytest.raises(ValueError, match=f"named '{name}' is already registered"):
+    with pytest.raises(ValueError, match=f"Clash claims the name '{name}', already registered"):
         register_signal_type(Clash)
     assert get_signal_type(name) is signals_module.BUILTIN_SIGNAL_TYPES[name]
 

@@ -348,12 +348,16 @@ def register_signal_type(signal: AnySignal) -> None:
     """Add a signal type (e.g. a licensed PhotoDNA hasher) under its `name`. ValueError if
     the name is taken (a built-in's or another plug-in's) or is a list-entry field name."""
     registry = _registry()
+    kind = signal if isinstance(signal, type) else type(signal)
+    what = f"{kind.__module__}.{kind.__qualname__}"
     if signal.name in registry:
-        raise ValueError(f"a signal type named {signal.name!r} is already registered")
+        raise ValueError(
+            f"signal type {what} claims the name {signal.name!r}, already registered; refused"
+        )
     if signal.name in ENTRY_FIELD_NAMES:
         raise ValueError(
-            f"signal type {signal!r} is named {signal.name!r}, a field list entries already "
-            "use; refused"
+            f"signal type {what} is named {signal.name!r}, a field list entries already use; "
+            "refused"
         )
     registry[signal.name] = signal
 
