@@ -189,7 +189,7 @@ def main() -> None:
                 headers=headers,
                 timeout=600,
             )
-            if first.status_code != 200 or "bench" not in first.json():
+            if first.status_code != 200 or "BENCH" not in first.json():  # list bench, bank BENCH
                 raise SystemExit(f"the first lookup failed: {first.status_code} {first.text}")
             print(
                 f"first lookup (loads the list): {(time.perf_counter() - started) * 1000:.0f} ms;"
