@@ -257,6 +257,8 @@ def test_cli_configure_export_and_match_offline(
     )
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["max_distances"] == {"pdq": 9, "dhash": 2}
+    listed = runner.invoke(cli, ["lists", "list", "--json"])
+    assert json.loads(listed.stdout)["max_distances"] == {"pdq": 9, "dhash": 2}
     out = tmp_path / "alpha.jsonl"
     exported = runner.invoke(cli, ["lists", "export", "alpha", "--out", str(out)])
     assert exported.exit_code == 0, exported.output

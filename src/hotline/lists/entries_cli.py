@@ -68,6 +68,7 @@ def lists_list(
                         "version": info.version,
                         "entries": info.entries,
                         "pdq_max_distance": info.pdq_max_distance,
+                        "max_distances": info.distances(),
                     }
                 )
             )
