@@ -8,13 +8,13 @@ from collections import Counter
 from pathlib import Path
 
 from distributed import Client
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from hotline.db.engine import Database
 from hotline.index.codes import hamming
-from hotline.taskforce import store
+from hotline.taskforce import clustering, store
 from hotline.taskforce.model import ClusterState, ItemStatus
-from hotline.taskforce.tables import ClusterRow
+from hotline.taskforce.tables import CaseItemRow, ClusterRow
 from tests.taskforce.conftest import drawn, family_folder, run_import
 
 
@@ -97,3 +97,20 @@ def test_items_without_a_usable_pdq_are_alone(db: Database, tmp_path: Path) -> N
     assert all(not c.viewable for c in clusters)  # a manifest keeps no media
     alone = [c for c in clusters if c.size == 1]
     assert all(c.pdq is None for c in alone)
+
+
+def test_a_run_killed_before_clustering_is_clustered_the_same_in_small_batches(
+    db: Database, dask_client: Client, tmp_path: Path
+) -> None:
+    run_import(db, "again", [family_folder(tmp_path / "in")], dask_client)
+    before = {cid: sorted(i.id for i in items) for cid, items in _clusters(db, "again")[1].items()}  # type: ignore[attr-defined]
+    with db.write() as session:  # as if the run had stopped before its clustering step
+        session.execute(delete(ClusterRow))
+        session.execute(update(CaseItemRow).values(cluster_id=None, cluster_distance=None))
+        case = store.find(session, "again")
+        assert case is not None
+        case_id = case.id
+    report = clustering.cluster_new(db, case_id, batch=3)  # whole clusters, three items a go
+    assert report.items == 12 and report.clusters == 3
+    after = {cid: sorted(i.id for i in items) for cid, items in _clusters(db, "again")[1].items()}  # type: ignore[attr-defined]
+    assert after == before

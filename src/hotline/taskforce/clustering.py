@@ -7,12 +7,14 @@ clustered; the rest (no PDQ: videos, manifest rows without one; low quality) are
 their own.
 
 Incremental: only items without a cluster are read, so a re-run clusters what earlier runs
-did not (an import killed while clustering redoes it whole: one transaction). New items may
+did not. Written a batch of whole clusters a transaction: an import killed while writing them
+leaves the rest without a cluster, and the next run clusters those (joining the open
+clusters already written, so the rule still holds). New items may
 join a cluster still `open` (not yet graded); one near a cluster already graded starts its
 own (and once that grade is final, later imports find it as known material).
 
 A cluster's id is its representative's item id (unique: an item represents at most one
-cluster), so a million clusters are written in one bulk insert with no ids to read back.
+cluster), so a million clusters are written in bulk inserts with no ids to read back.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
+from hotline.db.engine import Database
 from hotline.index.cluster import DEFAULT_MIN_QUALITY, cluster_pdq
 from hotline.taskforce import bulk_sql
 from hotline.taskforce.model import ClusterState, ItemStatus
@@ -34,6 +37,7 @@ from hotline.taskforce.tables import CaseItemRow, ClusterRow
 DEFAULT_RADIUS = 31
 # New items from which a Dask client (when the import has one) runs the self-join.
 DASK_FROM = 200_000
+BATCH_ITEMS = 20_000  # items written a transaction
 _CLUSTERS: Table = ClusterRow.__table__  # type: ignore[assignment]
 _ITEMS: Table = CaseItemRow.__table__  # type: ignore[assignment]
 _COLUMNS = (
@@ -75,30 +79,33 @@ def _rows(session: Session, sql: str, params: list[Any]) -> list[Any]:
 
 
 def cluster_new(
-    session: Session,
+    db: Database,
     case_set_id: int,
     *,
     radius: int = DEFAULT_RADIUS,
     min_quality: int = DEFAULT_MIN_QUALITY,
     dask: Callable[[], Any] | None = None,
+    batch: int = BATCH_ITEMS,
 ) -> ClusterReport:
-    """Cluster the set's `hashed` items that have no cluster yet, in the caller's transaction.
-    `dask` gives a Dask client for the self-join, asked for only from DASK_FROM items."""
-    items = _unclustered(session, case_set_id)
-    if not items:
-        return ClusterReport()
+    """Cluster the set's `hashed` items that have no cluster yet. Read and computed first,
+    then written `batch` items a transaction, a cluster and its members always together
+    (SQLite's one writer is never held for a whole million). `dask` gives a Dask client for
+    the self-join, asked for only from DASK_FROM items."""
+    with db.read() as session:
+        items = _unclustered(session, case_set_id)
+        if not items:
+            return ClusterReport()
+        open_clusters = _rows(
+            session,
+            "SELECT id, pdq FROM taskforce_clusters WHERE case_set_id = {p} AND state = {p} "
+            "AND pdq IS NOT NULL ORDER BY id",
+            [case_set_id, ClusterState.open.value],
+        )
     usable = [i for i, (_, pdq, q, _) in enumerate(items) if pdq and (q or 0) >= min_quality]
-    open_clusters = _rows(
-        session,
-        "SELECT id, pdq FROM taskforce_clusters WHERE case_set_id = {p} AND state = {p} "
-        "AND pdq IS NOT NULL ORDER BY id",
-        [case_set_id, ClusterState.open.value],
-    )
     # Each item's cluster id (a representative's item id) and its distance to it; items
     # without a usable PDQ stay alone, their own representative.
     cluster_of = np.array([row[0] for row in items], dtype=np.int64)
     distance = np.zeros(len(items), dtype=np.int64)
-    is_rep = np.ones(len(items), dtype=bool)
     into_open = np.zeros(len(items), dtype=bool)  # joined a cluster of an earlier run
     if usable:
         found = cluster_pdq(
@@ -113,58 +120,110 @@ def cluster_new(
             if label < found.n_existing:
                 cluster_of[position] = int(open_clusters[label][0])
                 into_open[position] = True
-                is_rep[position] = False
             else:
-                rep = usable[int(found.representatives[label])]
-                cluster_of[position] = items[rep][0]
-                is_rep[position] = rep == position
-    now = utcnow()
-    created = bulk_sql.bind_value(session, _CLUSTERS.c.created_at, now)
-    sizes: dict[int, int] = {}
-    for cid in cluster_of[~into_open].tolist():
-        sizes[cid] = sizes.get(cid, 0) + 1
-    joined: dict[int, int] = {}
-    for cid in cluster_of[into_open].tolist():
-        joined[cid] = joined.get(cid, 0) + 1
+                cluster_of[position] = items[usable[int(found.representatives[label])]][0]
     usable_set = set(usable)
+    joined = 0
+    if into_open.any():
+        with db.write() as session:
+            late = _join_open(
+                session,
+                [
+                    (int(cluster_of[i]), int(distance[i]), items[i][0])
+                    for i in np.flatnonzero(into_open)
+                ],
+            )
+        # A cluster graded since it was read takes no new member: each starts its own.
+        for moved in np.flatnonzero(into_open).tolist():
+            if items[moved][0] in late:
+                cluster_of[moved] = items[moved][0]
+                distance[moved] = 0
+                into_open[moved] = False
+        joined = int(into_open.sum())
+    # New clusters, in representative order, a batch of whole clusters a transaction.
+    order = np.flatnonzero(~into_open)
+    order = order[np.argsort(cluster_of[order], kind="stable")]
+    clusters = 0
+    start = 0
+    while start < order.size:
+        end = min(start + batch, order.size)
+        while end < order.size and cluster_of[order[end]] == cluster_of[order[end - 1]]:
+            end += 1  # never split a cluster between two transactions
+        chunk = order[start:end]
+        with db.write() as session:
+            clusters += _write_new(
+                session, case_set_id, items, chunk, cluster_of, distance, usable_set
+            )
+        start = end
+    return ClusterReport(
+        items=len(items),
+        clusters=clusters,
+        joined=joined,
+        singletons=len(items) - len(usable),
+    )
+
+
+def _join_open(session: Session, moves: list[tuple[int, int, int]]) -> set[int]:
+    """New members of clusters still open: sizes and assignments in one transaction. Returns
+    the items whose cluster is no longer open (graded since it was read): not written."""
+    per: dict[int, int] = {}
+    for cid, _d, _i in moves:
+        per[cid] = per.get(cid, 0) + 1
+    created = bulk_sql.bind_value(session, _CLUSTERS.c.created_at, utcnow())
+    still_open: set[int] = set()
+    for cid, n in sorted(per.items()):
+        result = session.connection().exec_driver_sql(
+            _mark(
+                session,
+                "UPDATE taskforce_clusters SET size = size + {p}, version = version + 1, "
+                "updated_at = {p} WHERE id = {p} AND state = {p}",
+            ),
+            (n, created, cid, ClusterState.open.value),
+        )
+        if result.rowcount == 1:
+            still_open.add(cid)
+    _assign(session, [m for m in moves if m[0] in still_open])
+    return {item for cid, _d, item in moves if cid not in still_open}
+
+
+def _write_new(
+    session: Session,
+    case_set_id: int,
+    items: list[tuple[int, str | None, int | None, bool]],
+    chunk: Any,
+    cluster_of: Any,
+    distance: Any,
+    usable: set[int],
+) -> int:
+    created = bulk_sql.bind_value(session, _CLUSTERS.c.created_at, utcnow())
+    sizes: dict[int, int] = {}
+    for position in chunk.tolist():
+        cid = int(cluster_of[position])
+        sizes[cid] = sizes.get(cid, 0) + 1
     rows = [
         (
-            item_id,
+            items[p][0],
             case_set_id,
-            item_id,
-            pdq if position in usable_set else None,
-            sizes[item_id],
-            bool(stored),
+            items[p][0],
+            items[p][1] if p in usable else None,
+            sizes[items[p][0]],
+            bool(items[p][3]),
             ClusterState.open.value,
             1,
             created,
             created,
         )
-        for position, (item_id, pdq, _q, stored) in enumerate(items)
-        if is_rep[position]
+        for p in chunk.tolist()
+        if int(cluster_of[p]) == items[p][0]
     ]
     bulk_sql.insert_many(session, _CLUSTERS, _COLUMNS, rows)
-    if joined:
-        _execute_many(
-            session,
-            "UPDATE taskforce_clusters SET size = size + {p}, version = version + 1, "
-            "updated_at = {p} WHERE id = {p}",
-            [(n, created, cid) for cid, n in sorted(joined.items())],
-        )
-    moves = zip(cluster_of.tolist(), distance.tolist(), (row[0] for row in items), strict=True)
-    _assign(session, list(moves))
-    return ClusterReport(
-        items=len(items),
-        clusters=len(rows),
-        joined=sum(joined.values()),
-        singletons=len(items) - len(usable),
-    )
+    _assign(session, [(int(cluster_of[p]), int(distance[p]), items[p][0]) for p in chunk.tolist()])
+    return len(rows)
 
 
-def _execute_many(session: Session, sql: str, rows: list[tuple[Any, ...]]) -> None:
-    connection = session.connection()
-    mark = "%s" if connection.dialect.name == "postgresql" else "?"
-    connection.exec_driver_sql(sql.replace("{p}", mark), rows)
+def _mark(session: Session, sql: str) -> str:
+    postgres = session.connection().dialect.name == "postgresql"
+    return sql.replace("{p}", "%s" if postgres else "?")
 
 
 def _assign(session: Session, moves: list[tuple[int, int, int]]) -> None:

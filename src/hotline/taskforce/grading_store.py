@@ -25,6 +25,7 @@ from hotline.taskforce.model import ClusterState, GradeState, ItemStatus
 from hotline.taskforce.tables import CaseItemRow, CaseSetRow, ClusterRow, DecisionRow
 
 QA_SALT = "taskforce-propagated"
+MIN_QUALITY = 50  # a split-out item's PDQ stands for its cluster only from this quality
 MAX_MEMBERS_SHOWN = 60  # members on one page's strip
 # A decision's seconds: since the grader's previous decision, when that was this recent.
 DECISION_GAP = timedelta(minutes=10)
@@ -308,7 +309,7 @@ def split_out(session: Session, row: ClusterRow, item: CaseItemRow) -> ClusterRo
         id=item.id,
         case_set_id=row.case_set_id,
         representative_id=item.id,
-        pdq=item.pdq,
+        pdq=item.pdq if (item.pdq_quality or 0) >= MIN_QUALITY else None,
         size=1,
         viewable=item.stored,
         state=ClusterState.open.value,

@@ -141,10 +141,7 @@ def import_sources(
         return client.get() if isinstance(client, LazyClient) else client
 
     # After every source: the set's new items (this run's, or a killed run's) into clusters.
-    with db.write() as session:
-        clusters = clustering.cluster_new(
-            session, case_set.id, radius=options.cluster_radius, dask=dask
-        )
+    clusters = clustering.cluster_new(db, case_set.id, radius=options.cluster_radius, dask=dask)
     summary = {
         "sources": [
             {"name": r.name, "outcome": r.outcome, "reason": r.reason, "files": r.counts.files}
