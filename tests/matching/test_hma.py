@@ -298,3 +298,19 @@ def test_unknown_hma_paths_answer_json(mclient: TestClient, key: str) -> None:
     wrong_method = mclient.post("/m/lookup", headers=bearer(key))
     assert wrong_method.status_code == 405
     assert_error_shape(wrong_method.json(), "method_not_allowed")
+
+
+def test_a_base_url_ending_in_a_slash_still_reaches_the_lookup(
+    mclient: TestClient, key: str
+) -> None:
+    """Coop appends "/m/lookup" to its HMA_SERVICE_URL, whose default ends in "/"."""
+    for path in ("//m/lookup", "//c/banks"):
+        response = mclient.get(
+            f"http://testserver{path}",
+            params={"signal_type": "pdq", "signal": PDQ_A},
+            headers=bearer(key),
+        )
+        assert response.status_code == 200, (path, response.text)
+    assert "ALPHA" in response.text
+    elsewhere = mclient.get("http://testserver//api/v1/lists", headers=bearer(key))
+    assert elsewhere.status_code == 404  # only the HMA paths are mended

@@ -76,6 +76,8 @@ def error_body(code: str, message: str, fields: list[FieldError] | None = None) 
 
 # JSON paths: the API, health checks, and the HMA-compatible lookup (`/m/`, `/c/`).
 _JSON_PREFIXES = ("/api/", "/healthz", "/m/", "/c/")
+# The HMA-compatible paths as a client with a trailing "/" on its base URL writes them.
+_DOUBLED_HMA_PREFIXES = ("//m/", "//c/")
 # Those answered with `Cache-Control: no-store` (member data).
 _NO_STORE_PREFIXES = ("/api/", "/m/", "/c/")
 
@@ -171,6 +173,10 @@ class _RequestContext:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
+        if path.startswith(_DOUBLED_HMA_PREFIXES):
+            # An HMA client whose base URL ends in "/" (Coop's default) asks for "//m/lookup".
+            path = path[1:]
+            scope = {**scope, "path": path, "raw_path": path.encode()}
         if scope["type"] != "http" or not path.startswith(_JSON_PREFIXES):
             await self.pages(scope, receive, send)
             return
