@@ -149,7 +149,13 @@ def set_progress(session: Session, case_set_id: int) -> SetProgress:
         select(_sum(CaseItemRow.grade_state.in_(MEMBER_GRADED)), _sum(_final_media()))
         .select_from(CaseItemRow)
         .outerjoin(MediaItemRow, MediaItemRow.id == CaseItemRow.media_id)
-        .where(CaseItemRow.case_set_id == case_set_id, CaseItemRow.grade_state.is_not(None))
+        .where(
+            # Read through the grade_state index (the graded few), not the (case set, key)
+            # index that SQLite prefers for an equality on case_set_id: at a million items
+            # that is a million row lookups, 0.2 s against 3 s. "+ 0" keeps it off that index.
+            CaseItemRow.grade_state.in_([state.value for state in GradeState]),
+            CaseItemRow.case_set_id + 0 == case_set_id,
+        )
     ).one()
     states = dict(
         session.execute(
