@@ -32,6 +32,12 @@ ASYNC_ALLOWED = {
     "close; the import runs in the thread pool",
     "hotline.matching.api.match": "awaits the body or stream under a size cap; the key check "
     "(inline only on SQLite with in-memory limits), search and audit run on threads",
+    # HMA's lookup API: the match API's key check (`admit_async`), one hash searched in the
+    # in-memory index (a refresh that reads the database goes to a thread), audit queued.
+    "hotline.matching.hma.lookup": "key check as the match API's; an in-memory search",
+    "hotline.matching.hma.raw_lookup": "key check as the match API's; an in-memory search",
+    "hotline.matching.hma.bank_index": "key check as the match API's; the lists in memory",
+    "hotline.matching.hma.bank_show": "key check as the match API's; the lists in memory",
     "hotline.lists.api.delta": "the member check and the delta run in the thread pool",
     "hotline.exchange.api.receive_report": "awaits the capped body; the work runs in the "
     "thread pool",
