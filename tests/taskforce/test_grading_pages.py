@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.grading.media_store import MediaStore
-from hotline.grading.tables import GradeRow
+from hotline.grading.tables import GradeRow, MediaViewRow
 from tests.conftest import StaffFactory, csrf_from
 from tests.taskforce.conftest import family_folder, run_import
 
@@ -144,3 +144,18 @@ def test_nothing_to_grade(login_as: Callable[[list[str]], TestClient]) -> None:
     response = _post(client, "/staff/taskforce/grade/next", start.text)
     assert response.headers["location"] == "/staff/taskforce/grade?empty=1"
     assert 'id="nothing-to-grade"' in client.get("/staff/taskforce/grade?empty=1").text
+
+
+@pytest.mark.usefixtures("imported")
+def test_a_clusters_thumbnails_are_charged_once_at_the_claim(
+    db: Database, login_as: Callable[[list[str]], TestClient]
+) -> None:
+    client = login_as(["taskforce_grader"])
+    url, _page = _take(client)
+    for _ in range(3):
+        assert client.get(url).status_code == 200
+    with db.read() as session:
+        charged = session.execute(
+            select(func.count()).where(MediaViewRow.kind == "thumbnails")
+        ).scalar_one()
+    assert charged == 1

@@ -108,35 +108,58 @@ def _version(value: object) -> int:
 
 
 def claim_next(
-    session: Session, actor: Actor, rules: Rules, stores: Stores, case_set_id: int | None = None
+    session: Session,
+    actor: Actor,
+    rules: Rules,
+    stores: Stores,
+    case_set_id: int | None = None,
+    *,
+    viewing: grading_actions.Viewing | None = None,
 ) -> int | None:
     """Claim the next cluster for the actor (see `grading_store.candidates`); None when none
-    is free. Audited as `taskforce.cluster_claim`."""
+    is free. With `viewing`, its page of thumbnails is charged to the viewing time now, once
+    a cluster (not at each reload the keys cause). Audited as `taskforce.cluster_claim`."""
     _permit(actor)
     for cluster_id in rows.candidates(session, actor.id, case_set_id):
         try:
             rows.claim(session, cluster_id, actor.id, rules.lease)
         except Conflict:
             continue  # taken between our look and our update: try the next
-        _prepare(session, cluster_id, actor, stores)
+        _prepare(session, cluster_id, actor, stores, viewing)
         audit.record(session, actor.username, "taskforce.cluster_claim", OBJECT, cluster_id, {})
         return cluster_id
     return None
 
 
-def claim(session: Session, actor: Actor, cluster_id: int, rules: Rules, stores: Stores) -> None:
+def claim(
+    session: Session,
+    actor: Actor,
+    cluster_id: int,
+    rules: Rules,
+    stores: Stores,
+    *,
+    viewing: grading_actions.Viewing | None = None,
+) -> None:
     """Claim (or renew) one cluster; Conflict when another grader holds it. Audited."""
     _permit(actor, cluster_id)
     rows.claim(session, cluster_id, actor.id, rules.lease)
-    _prepare(session, cluster_id, actor, stores)
+    _prepare(session, cluster_id, actor, stores, viewing)
     audit.record(session, actor.username, "taskforce.cluster_claim", OBJECT, cluster_id, {})
 
 
-def _prepare(session: Session, cluster_id: int, actor: Actor, stores: Stores) -> None:
+def _prepare(
+    session: Session,
+    cluster_id: int,
+    actor: Actor,
+    stores: Stores,
+    viewing: grading_actions.Viewing | None,
+) -> None:
     row = rows.hold(session, cluster_id, actor.id, None)
     if not row.viewable:
         raise Conflict("this cluster's representative was not kept (hash-only); it cannot be shown")
     rows.materialise(session, row, taskforce_media=stores.taskforce, media=stores.media)
+    if viewing is not None and not _exposure(session, actor, viewing).capped:
+        wellbeing.charge(session, actor.id, "thumbnails", viewing.thumbnail_page_seconds)
 
 
 def release(session: Session, actor: Actor, cluster_id: int) -> None:
@@ -171,17 +194,15 @@ def open_cluster(
     *,
     revealed: bool = False,
 ) -> ClusterView:
-    """The cluster the actor holds, as the page shows it: blurred thumbnails are charged to
-    the viewing time (not past the cap); after a reveal, a ticket for the full item. Audited
-    as `taskforce.cluster_view`."""
+    """The cluster the actor holds, as the page shows it (blurred thumbnails, charged once at
+    the claim); after a reveal, a ticket for the full item. Audited as
+    `taskforce.cluster_view`."""
     _permit(actor, cluster_id)
     cluster = rows.get(session, cluster_id)
     if cluster.claimed_by != actor.id:
         raise Conflict("claim this cluster before working on it; another grader may hold it")
     graded = _graded(session, cluster.media_id, actor)
-    exposure = _exposure(session, actor, viewing)
-    if not exposure.capped:
-        wellbeing.charge(session, actor.id, "thumbnails", viewing.thumbnail_page_seconds)
+    exposure = _exposure(session, actor, viewing)  # its thumbnails were charged at the claim
     blur = wellbeing.blur_strength(session, actor.id, viewing.default_blur)
     ticket = None
     if revealed and cluster.media_id is not None and not exposure.capped:

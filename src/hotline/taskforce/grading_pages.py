@@ -100,7 +100,9 @@ def claim_next(request: Request, actor: Actor = GRADE, form: FormData = PostedFo
     with get_db(request).write() as session:
         if done.isdigit():
             grading.finish(session, actor, int(done))
-        cluster_id = grading.claim_next(session, actor, _rules(request), _stores(request))
+        cluster_id = grading.claim_next(
+            session, actor, _rules(request), _stores(request), viewing=_viewing(request)
+        )
     if cluster_id is None:
         return RedirectResponse("/staff/taskforce/grade?empty=1", status_code=303)
     return RedirectResponse(f"/staff/taskforce/grade/{cluster_id}", status_code=303)
@@ -114,7 +116,9 @@ def cluster_page(cluster_id: int, request: Request, actor: Actor = GRADE) -> HTM
 @router.post("/grade/{cluster_id}/claim")
 def claim(cluster_id: int, request: Request, actor: Actor = GRADE) -> Response:
     with get_db(request).write() as session:
-        grading.claim(session, actor, cluster_id, _rules(request), _stores(request))
+        grading.claim(
+            session, actor, cluster_id, _rules(request), _stores(request), viewing=_viewing(request)
+        )
     return RedirectResponse(f"/staff/taskforce/grade/{cluster_id}", status_code=303)
 
 
