@@ -17,6 +17,7 @@ from hotline.errors import Forbidden, InvalidInput, NotFound
 from hotline.grading import service
 from hotline.grading.model import parse_grade
 from hotline.lists import imports
+from hotline.lists.formats import VICS_ODATA
 from hotline.matching.model import NewEntry
 from hotline.security.permissions import Actor, Role
 from hotline.security.tables import AuditRow
@@ -270,3 +271,25 @@ def test_the_command(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert code == 1 and "cannot write" in output
     assert not (tmp_path / "a.json").exists()
     assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+
+
+def test_only_the_sets_own_items_when_sets_interleave(db: Database, tmp_path: Path) -> None:
+    _graded_set(db, tmp_path)
+    other = tmp_path / "other.csv"
+    other.write_text("md5\n" + digests(101)[0] + "\n")  # known there too: exportable
+    run_import(db, "other", [other], None)
+    more = tmp_path / "more.csv"  # op's ids now run around other's item
+    more.write_text("md5\n" + digests(305)[0] + "\n")
+    run_import(db, "op", [more], None)
+    result = _export(db, tmp_path / "op.json", "vics")
+    assert result.written == 4
+    assert result.left_out[export.NOT_GRADED] == 3
+    empty = tmp_path / "empty.csv"
+    empty.write_text("md5\n" + digests(306)[0] + "\n")
+    run_import(db, "ungraded", [empty], None)
+    nothing = _export(db, tmp_path / "ungraded.json", "vics", name="ungraded")
+    assert nothing.written == 0
+    assert json.loads((tmp_path / "ungraded.json").read_bytes()) == {
+        "odata.metadata": VICS_ODATA,
+        "value": [],
+    }
