@@ -53,6 +53,8 @@ FORMATS = ("vics", "csv")
 BATCH = 2_000
 _UK = frozenset(c.value for c in Category)
 _VICS_LABELS = {"vics-1": "1", "vics-2": "2", "vics-3": "3"}
+_NOT_ILLEGAL = Category.not_illegal.value
+_FAILED, _KNOWN = ItemStatus.failed.value, ItemStatus.known.value
 # Media items whose grade is final: by people (agreed, resolved) or passed on (known_match).
 _FINAL_MEDIA = ("agreed", "resolved", "known_match")
 
@@ -117,17 +119,17 @@ def _shared_jurisdictions(text: str | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
-def _source_ids(rows: Sequence[Any], prefix: str) -> dict[int, int]:
-    """Item id -> the media id (`media:N`) or list entry id (`list:NAME#N`) it was known from."""
-    out: dict[int, int] = {}
-    for row in rows:
-        known_from = row.known_from or ""
-        if not known_from.startswith(prefix):
-            continue
-        tail = known_from.rsplit("#", 1)[-1] if prefix == "list:" else known_from[len(prefix) :]
-        if tail.isdigit():
-            out[row.id] = int(tail)
-    return out
+def _source(known_from: str | None) -> tuple[str, int] | None:
+    """`media:N` -> ("media", N); `list:NAME#N` -> ("list", N); anything else None."""
+    if not known_from:
+        return None
+    if known_from.startswith("media:"):
+        tail, kind = known_from[6:], "media"
+    elif known_from.startswith("list:"):
+        tail, kind = known_from.rpartition("#")[2], "list"
+    else:
+        return None
+    return (kind, int(tail)) if tail.isdigit() else None
 
 
 def _lookups(
@@ -135,7 +137,12 @@ def _lookups(
 ) -> tuple[dict[int, str], dict[int, dict[str, str]]]:
     """The final grades of the batch's media items and the shared jurisdictions of the list
     entries it was known from: two queries a batch."""
-    media_ids = set(_source_ids(rows, "media:").values())
+    media_ids: set[int] = set()
+    entry_ids: set[int] = set()
+    for row in rows:
+        source = _source(row.known_from)
+        if source is not None:
+            (media_ids if source[0] == "media" else entry_ids).add(source[1])
     grades: dict[int, str] = {
         media_id: text or ""
         for media_id, text in session.execute(
@@ -146,7 +153,6 @@ def _lookups(
             )
         ).all()
     }
-    entry_ids = set(_source_ids(rows, "list:").values())
     shared = {
         entry_id: _shared_jurisdictions(text)
         for entry_id, text in session.execute(
@@ -175,19 +181,18 @@ def _known(
     category = row.known_category or ""
     if category not in _UK and category not in _VICS_LABELS:
         return None
-    known_from = row.known_from or ""
+    source = _source(row.known_from)
     derived: dict[str, str] = {}
-    if known_from.startswith("media:"):
-        text = media.get(int(known_from[6:])) if known_from[6:].isdigit() else None
+    if source is not None and source[0] == "media":
+        text = media.get(source[1])
         found = _from_grade_json(text) if text else None
         if found is not None:
             derived = dict(found[1])
-    elif known_from.startswith("list:"):
-        tail = known_from.rsplit("#", 1)[-1]
-        derived = dict(entries.get(int(tail), {})) if tail.isdigit() else {}
+    elif source is not None:
+        derived = dict(entries.get(source[1], {}))
     if category in _VICS_LABELS:
         derived.setdefault("us_vics", _VICS_LABELS[category])
-    elif category == Category.not_illegal.value:
+    elif category == _NOT_ILLEGAL:
         # Without the grade's fields, "not illegal" is VICS 0 (non-pertinent), never the
         # writer's default of 1.
         derived.setdefault("us_vics", "0")
@@ -237,7 +242,9 @@ def _rows(session: Session, case_set_id: int) -> CursorResult[Any]:
     )
 
 
+@lru_cache(maxsize=1024)
 def _iso(at: datetime) -> str:
+    """A batch's rows share the time they were written: each is formatted once."""
     return at.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -254,13 +261,13 @@ def write(session: Session, case_set_id: int, fmt: str, path: Path) -> ExportRes
         for rows in result.partitions():
             media, entries = _lookups(session, rows)
             for row in rows:
-                if row.status == ItemStatus.failed.value:
+                if row.status == _FAILED:
                     left_out[FAILED] += 1
                     continue
                 graded = _graded(row)
                 if graded is not None:
                     category, derived, at = graded
-                elif row.status == ItemStatus.known.value:
+                elif row.status == _KNOWN:
                     found = _known(row, media, entries)
                     if found is None:
                         left_out[UNMAPPED] += 1
