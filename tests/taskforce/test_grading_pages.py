@@ -114,6 +114,9 @@ def test_grade_a_cluster_without_javascript(
     )
     french = client.get(f"{url}?lang=fr")
     assert "Classer les groupes" in french.text and "Membres quasi identiques" in french.text
+    # States in words of the page's language, not the stored values.
+    assert "en vérification" in french.text and "suggéré" in french.text
+    assert "confirmé · distance" in french.text
 
 
 @pytest.mark.usefixtures("imported")
