@@ -17,6 +17,7 @@ from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.errors import Conflict
 from hotline.lists import actions, import_cli
+from hotline.lists.formats import VICS_ODATA
 from hotline.lists.import_cli import import_command
 from hotline.matching import store
 from hotline.matching.matcher import DatabaseSource, Matcher
@@ -43,7 +44,7 @@ def runner(db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch) ->
 
 def vics_file(tmp_path: Path, media: list[object]) -> Path:
     path = tmp_path / "case.json"
-    path.write_text(json.dumps({"odata.metadata": "x", "value": media}))
+    path.write_text(json.dumps({"odata.metadata": VICS_ODATA, "value": media}))
     return path
 
 

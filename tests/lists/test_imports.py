@@ -13,7 +13,7 @@ from hotline.errors import InvalidInput
 from hotline.hashing.signals import VpdqSignal
 from hotline.hashing.vpdq import VpdqFrame
 from hotline.lists import imports
-from hotline.lists.formats import vics_media
+from hotline.lists.formats import VICS_ODATA, vics_media
 from hotline.lists.model import ReleaseEntry
 
 RNG = np.random.default_rng(42)
@@ -142,7 +142,7 @@ def test_csv_empty(data: bytes, expected: str) -> None:
 
 def vics(*media: object, wrapped: bool = True) -> bytes:
     body = list(media)
-    return json.dumps({"odata.metadata": "x", "value": body} if wrapped else body).encode()
+    return json.dumps({"odata.metadata": VICS_ODATA, "value": body} if wrapped else body).encode()
 
 
 @pytest.mark.parametrize("wrapped", [True, False])
@@ -198,7 +198,7 @@ def test_vics_reads_what_the_release_writer_writes() -> None:
         pdq=PDQ[1],
         jurisdictions={"us_vics": "1"},
     )
-    data = orjson.dumps({"odata.metadata": "x", "value": [vics_media(entry)]})
+    data = orjson.dumps({"odata.metadata": VICS_ODATA, "value": [vics_media(entry)]})
     (parsed,) = parse("vics", data).entries
     assert (parsed.category, parsed.md5, parsed.sha1, parsed.sha256, parsed.pdq) == (
         "vics-1",

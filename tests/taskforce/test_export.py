@@ -107,7 +107,7 @@ def test_vics_export_reads_back_through_the_lists_import(db: Database, tmp_path:
     media = json.loads(out.read_bytes())["value"]
     by_md5 = {m["MD5"].lower(): m for m in media}
     assert by_md5[digests(101)[0]]["Category"] == 1  # B, a photograph: VICS 1
-    assert by_md5[digests(101)[0]]["Tags"] == ["UK category B"]
+    assert by_md5[digests(101)[0]]["Tags"] == "UK category B"  # one string, as VICS tools read it
     assert by_md5[digests(102)[0]]["Category"] == 3  # the imported VICS list's own category
     assert by_md5[digests(301)[0]]["Category"] == 3  # C, drawn: VICS 3
     assert by_md5[digests(302)[0]]["Category"] == 0  # not illegal, no child: non-pertinent
@@ -293,3 +293,19 @@ def test_only_the_sets_own_items_when_sets_interleave(db: Database, tmp_path: Pa
         "odata.metadata": VICS_ODATA,
         "value": [],
     }
+
+
+def test_vics_export_in_a_2_0_profile_reads_back(db: Database, tmp_path: Path) -> None:
+    _graded_set(db, tmp_path)
+    out = tmp_path / "op-us.json"
+    result = actions.export_case_set(db, OPERATOR, "op", "vics", out, "2.0-US")
+    assert result.written == 4
+    doc = json.loads(out.read_bytes())
+    assert doc["@odata.context"].endswith("/2.0.xml/US/$metadata#Media")
+    assert "odata.metadata" not in doc
+    assert all(isinstance(m["Tags"], str) for m in doc["value"])
+    batch = imports.parse("vics", out.read_bytes(), source_name=out.name)
+    assert batch.problems == [] and len(batch.entries) == 3
+    with pytest.raises(InvalidInput, match="unknown VICS profile"):
+        actions.export_case_set(db, OPERATOR, "op", "vics", tmp_path / "x.json", "2.0-fr")
+    assert not (tmp_path / "x.json").exists()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
 from hotline.errors import FieldError, Forbidden, InvalidInput
-from hotline.lists import from_grades, imports, release, signing, text_lists
+from hotline.lists import formats, from_grades, imports, release, signing, text_lists
 from hotline.lists import store as lists_store
 from hotline.lists.model import ListConfig, Manifest
 from hotline.matching import list_files, store, validation
@@ -232,12 +232,19 @@ def rotate_signing_key(
     return old, new
 
 
-def publish(db: Database, actor: Actor, root: Path, name: str, secret: bytes) -> release.Published:
+def publish(
+    db: Database,
+    actor: Actor,
+    root: Path,
+    name: str,
+    secret: bytes,
+    vics_profile: str = formats.VICS_DEFAULT_PROFILE,
+) -> release.Published:
     """Release the list at its current version under `root`. It takes the Database, not a
     session: `release.publish` writes the files outside the transaction and records the
     release row and its audit entry (naming `actor`) in its own."""
     _permit(actor)
-    return release.publish(db, root, name, secret, actor.username)
+    return release.publish(db, root, name, secret, actor.username, vics_profile)
 
 
 # -- members' downloads --------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import typer
 
 from hotline.cli_support import app_error, configured, fail
 from hotline.errors import AppError
-from hotline.lists import actions, entries_cli, offline, release, signing, text_lists
+from hotline.lists import actions, entries_cli, formats, offline, release, signing, text_lists
 from hotline.lists import store as lists_store
 from hotline.lists.api import release_root
 from hotline.lists.import_cli import import_command
@@ -173,13 +173,19 @@ def lists_add_terms(
 
 
 @lists_app.command("release")
-def lists_release(name: Annotated[str, typer.Argument(help="The list.")]) -> None:
+def lists_release(
+    name: Annotated[str, typer.Argument(help="The list.")],
+    vics_profile: Annotated[
+        str,
+        typer.Option(help=f"The VICS data model of vics.json: {', '.join(formats.VICS_PROFILES)}."),
+    ] = formats.VICS_DEFAULT_PROFILE,
+) -> None:
     """Publish the list at its current version: every format, the delta from the previous
     release, a manifest of SHA-256s and its Ed25519 signature."""
     try:
         with configured() as (settings, db):
             made = actions.publish(
-                db, Actor.operator(), release_root(settings), name, settings.secret
+                db, Actor.operator(), release_root(settings), name, settings.secret, vics_profile
             )
     except AppError as exc:
         raise app_error(exc) from exc

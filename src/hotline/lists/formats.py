@@ -6,7 +6,8 @@ release writer feeds every chosen format from a single pass over the database.
 - `entries.csv`: one row an entry; jurisdictions and shared fields as columns. A video's
   vPDQ is one cell: Meta's text lines (`frame,quality,pdq,timestamp`) joined with `;`.
   A column per plug-in signal type that the list's entries carry, named after it.
-- `vics.json`: Project VIC (VICS) media records, for forensic tools that import VICS JSON.
+- `vics.json`: Project VIC (VICS) media records, for forensic tools that import VICS JSON, in
+  the data model a profile names (`VICS_PROFILES`: 1.3 by default, or 2.0 Default/US/UK).
   A video's vPDQ is an `AlternativeHashes` item named `vPDQ`, a plug-in signal's hash one
   named after its signal type.
 - `threatexchange.txt` (`formats_te`): what python-threatexchange, and so HMA, loads.
@@ -39,11 +40,25 @@ from typing import Any, ClassVar, NamedTuple, Protocol
 
 import orjson
 
+from hotline.errors import InvalidInput
 from hotline.hashing.vpdq import VpdqFrame
 from hotline.lists.model import ReleaseEntry, Withdrawal
 
 DELTA_FORMAT = "hotline-hash-list-delta"
-VICS_ODATA = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/1.3.xml#Media"
+# The VICS data models a `vics.json` can be written as: profile -> (header key, data model URL).
+# 1.3 is the default: the model most VICS tools read.
+VICS_PROFILES = {
+    "1.3": ("odata.metadata", "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media"),
+    **{
+        f"2.0-{region.lower()}": (
+            "@odata.context",
+            f"http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{region}/$metadata#Media",
+        )
+        for region in ("Default", "US", "UK")
+    },
+}
+VICS_DEFAULT_PROFILE = "1.3"
+VICS_ODATA = VICS_PROFILES[VICS_DEFAULT_PROFILE][1]
 VICS_VPDQ = "vPDQ"  # the AlternativeHashes name of a video's vPDQ
 
 
@@ -311,10 +326,15 @@ class VicsWriter(_Buffered):
     name = "vics.json"
     format = "vics"
 
+    def __init__(self, profile: str = VICS_DEFAULT_PROFILE) -> None:
+        super().__init__()
+        self.profile = vics_profile(profile)
+
     def begin(self, out: HashingFile, header: dict[str, Any]) -> None:
         self.out = out
         self._first = True
-        self.put(b'{"odata.metadata":' + orjson.dumps(VICS_ODATA) + b',"value":[')
+        key, model = VICS_PROFILES[self.profile]
+        self.put(b"{" + orjson.dumps(key) + b":" + orjson.dumps(model) + b',"value":[')
 
     def encode(self, entry: ReleaseEntry, record: dict[str, Any]) -> bytes:
         # Every media record after a comma; `emit` drops the first one's.
@@ -328,6 +348,17 @@ class VicsWriter(_Buffered):
     def end(self) -> None:
         self.put(b"\n]}\n")
         self.flush()
+
+
+def vics_profile(profile: str) -> str:
+    """A VICS profile's canonical name (`1.3`, `2.0-default`, `2.0-us`, `2.0-uk`); InvalidInput
+    for any other."""
+    name = profile.strip().lower()
+    if name not in VICS_PROFILES:
+        raise InvalidInput(
+            f"unknown VICS profile {profile!r}; use one of {', '.join(VICS_PROFILES)}"
+        )
+    return name
 
 
 def vics_media(entry: ReleaseEntry) -> dict[str, Any]:
@@ -349,7 +380,10 @@ def vics_media(entry: ReleaseEntry) -> dict[str, Any]:
         alternative.append({"HashName": name, "HashValue": value})
     if alternative:
         media["AlternativeHashes"] = alternative
-    media["Tags"] = [f"UK category {entry.category}"]
+    # VICS importers read `Tags` as one string (an array makes them skip the record).
+    media["Tags"] = f"UK category {entry.category}"
+    if entry.added_at:
+        media["DateUpdated"] = entry.added_at
     return media
 
 

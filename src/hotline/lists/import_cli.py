@@ -62,7 +62,10 @@ def import_command(
         raise fail(f"no such file: {path}")
     data = _read(path, imports.MAX_BYTES)
     digest = hashlib.sha256(data).hexdigest()
-    batch = imports.parse(kind, data, source_name=path.name, max_bytes=imports.MAX_BYTES)
+    try:
+        batch = imports.parse(kind, data, source_name=path.name, max_bytes=imports.MAX_BYTES)
+    except AppError as exc:  # a file it cannot read at all (an unknown VICS data model)
+        raise app_error(exc) from exc
     if batch.problems:
         for problem in batch.problems[:SHOWN_PROBLEMS]:
             typer.echo(f"error: {problem}", err=True)

@@ -14,7 +14,11 @@ Formats, and the category label each entry gets:
   each value checked by its plug-in. Any other column is a problem: a misspelt hash column
   would otherwise be dropped unseen.
 - `vics`: Project VIC JSON, `{"value": [media, ...]}` (what `formats.VicsWriter` writes) or a
-  bare array of media. `MD5` and `SHA1` in any case; `PDQ` and `SHA256` from
+  bare array of media; or case-wrapped, `{"value": [{"Media": [media, ...]}, ...]}`. The data
+  model header (`odata.metadata` for VICS 1.3, `@odata.context` for 2.0 Default/US/UK) says
+  which (`#Media` or `#Cases`); any other data model is refused (InvalidInput naming it).
+  `Tags` a string or an array of strings (not kept); `Category` a number or a numeric string.
+  `MD5` and `SHA1` in any case; `PDQ` and `SHA256` from
   `AlternativeHashes` (`HashName` in any case, other hash names ignored), and a video's vPDQ
   from an `AlternativeHashes` item named `vPDQ` whose value is Meta's vPDQ text
   (`frame,quality,pdq,timestamp` a line; what `formats.VicsWriter` writes), and a plug-in
@@ -388,14 +392,84 @@ def _vics_category(value: object) -> int | None:
     return None
 
 
+# The VICS data models read: 1.3 (`odata.metadata`) and 2.0 (`@odata.context`, one of its
+# Default, US and UK models), each either flat (`#Media`: `value` holds media) or case-wrapped
+# (`#Cases`: `value` holds cases, each with a `Media` array). The 1.3 model's owner is written
+# ICMEC or VICSDATAMODEL (this project's releases before the fix wrote the latter).
+_VICS_MODEL = re.compile(
+    r"https?://github\.com/(?:icmec|vicsdatamodel)/projectvic/datamodels/"
+    r"(?:1\.3\.xml|2\.0\.xml/(?:default|us|uk)/\$metadata)#(media|cases)",
+    re.IGNORECASE,
+)
+_VICS_HEADERS = ("odata.metadata", "@odata.context")
+VICS_ACCEPTED = (
+    '"odata.metadata": "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media" (or '
+    '#Cases), or "@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/'
+    '2.0.xml/Default|US|UK/$metadata#Media" (or #Cases)'
+)
+
+
+def _vics_layout(doc: object) -> str:
+    """ "media" or "cases": what the file's data model header says its `value` holds (a file
+    with no header is read as media). InvalidInput for a data model it does not name."""
+    if not isinstance(doc, dict):
+        return "media"
+    headers = {k.lower(): (k, v) for k, v in doc.items() if k.lower() in _VICS_HEADERS}
+    if not headers:
+        return "media"
+    for key, value in headers.values():
+        found = _VICS_MODEL.fullmatch(value.strip()) if isinstance(value, str) else None
+        if found is None:
+            shown = repr(value)[:200]
+            raise InvalidInput(
+                f"unknown VICS data model: {key} is {shown}; accepted: {VICS_ACCEPTED}",
+                fields=[FieldError(key, f"a VICS 1.3 or 2.0 data model, not {shown}")],
+            )
+        return found.group(1).lower()
+    return "media"
+
+
 def _parse_vics(c: _Collector, data: bytes) -> None:
-    media = _json_records(c, data, "value", "a VICS file")
-    for number, record in enumerate(media or [], start=1):
-        c.count()
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        c.problem(0, "json", f"not valid JSON: {exc}")
+        return
+    layout = _vics_layout(doc)
+    records = doc.get("value") if isinstance(doc, dict) else doc
+    if not isinstance(records, list):
+        c.problem(0, "value", "a VICS file is an object with a 'value' array, or a bare array")
+        return
+    number = 0
+    for position, record in enumerate(records):
         if not isinstance(record, dict):
+            number += 1
+            c.count()
             c.problem(number, "record", "not a JSON object")
             continue
-        _vics_record(c, number, {k.lower(): v for k, v in record.items()})
+        fields = {str(k).lower(): v for k, v in record.items()}
+        # A case holds media; a file with no header may hold cases too.
+        if layout == "cases" or (
+            "media" in fields and not {"md5", "sha1", "category"} & fields.keys()
+        ):
+            media = fields.get("media")
+            if not isinstance(media, list):
+                number += 1
+                c.count()
+                c.problem(number, f"value[{position}].Media", "a case's Media is an array")
+                continue
+            for inner, item in enumerate(media):
+                number += 1
+                c.count()
+                if not isinstance(item, dict):
+                    where = f"value[{position}].Media[{inner}]"
+                    c.problem(number, where, "not a JSON object")
+                    continue
+                _vics_record(c, number, {str(k).lower(): v for k, v in item.items()})
+            continue
+        number += 1
+        c.count()
+        _vics_record(c, number, fields)
 
 
 def _vics_record(c: _Collector, number: int, fields: dict[str, Any]) -> None:
@@ -408,6 +482,12 @@ def _vics_record(c: _Collector, number: int, fields: dict[str, Any]) -> None:
     vics = _vics_category(fields.get("category"))
     if vics is None:
         c.problem(number, "Category", "a VICS category: a whole number from 0 to 4")
+        return
+    tags = fields.get("tags")
+    if tags is not None and not (
+        isinstance(tags, str) or (isinstance(tags, list) and all(isinstance(t, str) for t in tags))
+    ):
+        c.problem(number, "Tags", "a string (or an array of strings)")
         return
     if vics in VICS_SKIPPED:
         c.skip(VICS_SKIPPED[vics])

@@ -65,7 +65,10 @@ KIND_HEADERS = {
 
 
 def _writers(
-    config: ListConfig, kind: str, signals: Sequence[str] = ()
+    config: ListConfig,
+    kind: str,
+    signals: Sequence[str] = (),
+    vics_profile: str = formats.VICS_DEFAULT_PROFILE,
 ) -> list[formats.EntryWriter]:
     """The release's writers; `signals`: the plug-in signal types its entries carry (a CSV
     column each)."""
@@ -73,7 +76,7 @@ def _writers(
     chosen: dict[str, formats.EntryWriter] = {
         "jsonl": formats.JsonLinesWriter(),
         "csv": formats.CsvWriter(names, config.fields, kind, signals),
-        "vics": formats.VicsWriter(),
+        "vics": formats.VicsWriter(vics_profile),
         "threatexchange": ThreatExchangeWriter(),
     }
     return [chosen[f] for f in config.formats if f in KIND_FORMATS[kind]]
@@ -178,11 +181,21 @@ def _sign(folder: Path, manifest: Manifest, signer: signing.Signer) -> str:
     return sha256_bytes(data)
 
 
-def publish(db: Database, root: Path, list_name: str, secret: bytes, actor: str) -> Published:
-    """Release the list at its current version. Conflict if that version is released."""
+def publish(
+    db: Database,
+    root: Path,
+    list_name: str,
+    secret: bytes,
+    actor: str,
+    vics_profile: str = formats.VICS_DEFAULT_PROFILE,
+) -> Published:
+    """Release the list at its current version. Conflict if that version is released.
+    `vics_profile`: the VICS data model its `vics.json` follows (`formats.VICS_PROFILES`),
+    named in the release header (`vics_profile`) when the release carries one."""
+    vics_profile = formats.vics_profile(vics_profile)
     placed: list[Path] = []
     try:
-        return _publish(db, root, list_name, secret, actor, placed)
+        return _publish(db, root, list_name, secret, actor, placed, vics_profile)
     except BaseException:
         # The commit (at the end of the write block) or something after the rename failed:
         # the row is rolled back, so the folder must go too.
@@ -192,7 +205,13 @@ def publish(db: Database, root: Path, list_name: str, secret: bytes, actor: str)
 
 
 def _publish(
-    db: Database, root: Path, list_name: str, secret: bytes, actor: str, placed: list[Path]
+    db: Database,
+    root: Path,
+    list_name: str,
+    secret: bytes,
+    actor: str,
+    placed: list[Path],
+    vics_profile: str = formats.VICS_DEFAULT_PROFILE,
 ) -> Published:
     with db.write() as session:
         info = match_store.get_list(session, list_name, lock=True)
@@ -220,13 +239,15 @@ def _publish(
             "entries": count,
             "exported_at": now.isoformat(),
         }
+        if info.kind == "hash" and "vics" in config.formats:
+            header["vics_profile"] = vics_profile
         signals = match_store.signal_names(session, info.id, version)
         with _staging(final) as tmp:
 
             def write_entries() -> tuple[list[ManifestFile], int]:
                 return _write(
                     tmp,
-                    _writers(config, info.kind, signals),
+                    _writers(config, info.kind, signals, vics_profile),
                     header,
                     lists_store.entry_rows_at(session, info.id, version, count, signals),
                     lists_store.row_shape(info.kind, signals),

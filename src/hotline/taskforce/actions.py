@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from hotline.db.engine import Database
 from hotline.errors import Forbidden, NotFound
+from hotline.lists import formats
+from hotline.lists.formats import VICS_DEFAULT_PROFILE
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor, allowed
 from hotline.taskforce import export, store, throughput
@@ -63,7 +65,12 @@ def list_case_sets(session: Session, actor: Actor) -> list[store.CaseSet]:
 
 
 def export_case_set(
-    db: Database, actor: Actor, name: str, fmt: str, out: Path
+    db: Database,
+    actor: Actor,
+    name: str,
+    fmt: str,
+    out: Path,
+    vics_profile: str = VICS_DEFAULT_PROFILE,
 ) -> export.ExportResult:
     """Write case set NAME's graded and known items to `out` as VICS JSON or CSV
     (`taskforce.export`). It takes the Database, as `lists.actions.publish` does: the file is
@@ -72,6 +79,7 @@ def export_case_set(
     and nothing is audited."""
     _permit(actor)
     fmt = export.check_format(fmt)
+    vics_profile = formats.vics_profile(vics_profile)
     name = case_set_name(name)
     with db.read() as session:
         row = store.find(session, name)
@@ -80,7 +88,7 @@ def export_case_set(
         case_set_id = row.id
     with export.atomic_file(out) as partial:
         with db.read() as session:
-            result = export.write(session, case_set_id, fmt, partial)
+            result = export.write(session, case_set_id, fmt, partial, vics_profile)
         with db.write() as session:
             audit.record(
                 session,
@@ -91,6 +99,7 @@ def export_case_set(
                 {
                     "name": name,
                     "format": fmt,
+                    **({"vics_profile": vics_profile} if fmt == "vics" else {}),
                     "file": out.name,
                     "written": result.written,
                     "left_out": result.left_out,

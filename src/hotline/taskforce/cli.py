@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hotline.cli_support import app_error, fail, open_database, settings_or_exit
 from hotline.errors import AppError
 from hotline.grading.media_store import MediaStore
+from hotline.lists.formats import VICS_DEFAULT_PROFILE, VICS_PROFILES
 from hotline.security.permissions import Actor
 from hotline.taskforce import actions, cluster, export, importer
 from hotline.taskforce.model import Limits
@@ -147,6 +148,10 @@ def export_command(
         str, typer.Option("--format", help=f"The file's format: {', '.join(export.FORMATS)}.")
     ],
     out: Annotated[Path, typer.Option(help="The file to write (replaced only when complete).")],
+    vics_profile: Annotated[
+        str,
+        typer.Option(help=f"The VICS data model: {', '.join(VICS_PROFILES)}."),
+    ] = VICS_DEFAULT_PROFILE,
 ) -> None:
     """Export case set NAME's graded items as VICS JSON or CSV, with jurisdiction categories.
 
@@ -156,7 +161,7 @@ def export_command(
     settings = settings_or_exit()
     try:
         with open_database(settings) as db:
-            result = actions.export_case_set(db, Actor.operator(), name, fmt, out)
+            result = actions.export_case_set(db, Actor.operator(), name, fmt, out, vics_profile)
     except AppError as exc:
         raise app_error(exc) from exc
     except OSError as exc:

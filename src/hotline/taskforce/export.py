@@ -43,7 +43,7 @@ from hotline.errors import InvalidInput
 from hotline.grading.jurisdictions import derive_all, jurisdictions
 from hotline.grading.model import Category, Grade, parse_grade
 from hotline.grading.tables import MediaItemRow
-from hotline.lists.formats import CsvWriter, HashingFile, VicsWriter
+from hotline.lists.formats import VICS_DEFAULT_PROFILE, CsvWriter, HashingFile, VicsWriter
 from hotline.lists.model import ReleaseEntry
 from hotline.matching.tables import HashListEntryRow
 from hotline.taskforce.model import ItemStatus
@@ -93,9 +93,9 @@ def atomic_file(out: Path) -> Iterator[Path]:
         raise
 
 
-def _writer(fmt: str) -> VicsWriter | CsvWriter:
+def _writer(fmt: str, vics_profile: str) -> VicsWriter | CsvWriter:
     if fmt == "vics":
-        return VicsWriter()
+        return VicsWriter(vics_profile)
     return CsvWriter([j.name for j in jurisdictions()], [])
 
 
@@ -248,10 +248,17 @@ def _iso(at: datetime) -> str:
     return at.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def write(session: Session, case_set_id: int, fmt: str, path: Path) -> ExportResult:
-    """Write the set's exportable items to `path` (created or truncated) in `fmt`."""
+def write(
+    session: Session,
+    case_set_id: int,
+    fmt: str,
+    path: Path,
+    vics_profile: str = VICS_DEFAULT_PROFILE,
+) -> ExportResult:
+    """Write the set's exportable items to `path` (created or truncated) in `fmt`; a VICS
+    file in the data model `vics_profile` names (`lists.formats.VICS_PROFILES`)."""
     fmt = check_format(fmt)
-    writer = _writer(fmt)
+    writer = _writer(fmt, vics_profile)
     left_out: Counter[str] = Counter()
     written = 0
     out = HashingFile(path)

@@ -10,7 +10,8 @@ column, at least one value a row), `pdq_quality` (0-100), and a reference `id`, 
 or `path` (kept as the item's provenance). `category` is accepted and ignored: the set is
 graded here. Any other column refuses the file (a misspelt hash column would vanish unseen).
 
-VICS: `{"value": [media, ...]}` or a bare array, as `hotline lists import --format vics` reads:
+VICS: `{"value": [media, ...]}` or a bare array, or case-wrapped (`{"value": [{"Media": [media,
+...]}, ...]}`, VICS `#Cases`), as `hotline lists import --format vics` reads:
 `MD5`, `SHA1`, and `SHA256`/`PDQ` from `AlternativeHashes` (`HashName`, `HashValue`), `MediaID`
 as the reference. The array is decoded one record at a time.
 """
@@ -212,8 +213,24 @@ def _vics_fields(record: object) -> dict[str, Any]:
     return out
 
 
+def _vics_media(records: Iterator[object]) -> Iterator[object]:
+    """The media of a flat file as they are; a case-wrapped file's (`#Cases`: each record a
+    case with a `Media` array) one by one."""
+    for record in records:
+        if isinstance(record, dict):
+            keys = {str(k).lower(): k for k in record}
+            if "media" in keys and not {"md5", "sha1", "category"} & keys.keys():
+                media = record[keys["media"]]
+                if not isinstance(media, list):
+                    yield _Bad("a case's Media must be an array")
+                    return
+                yield from media
+                continue
+        yield record
+
+
 def _vics_rows(path: Path) -> Iterator[ManifestRow | str]:
-    for index, record in enumerate(_json_array(path)):
+    for index, record in enumerate(_vics_media(_json_array(path))):
         if isinstance(record, _Bad):
             yield f"record {index + 1}: {record}"
             return
