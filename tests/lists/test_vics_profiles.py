@@ -21,7 +21,7 @@ from hotline.lists.formats import VICS_PROFILES, HashingFile, VicsWriter
 from hotline.lists.import_cli import import_command
 from hotline.lists.model import ReleaseEntry
 from hotline.taskforce import manifests
-from hotline.taskforce.model import SourceKind
+from hotline.taskforce.model import Refused, SourceKind
 from tests.lists.helpers import entries, new_list
 
 V13 = "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml"
@@ -244,3 +244,28 @@ def test_a_release_writes_the_chosen_profile_and_names_it(
     assert parse(doc).problems == []
     with pytest.raises(InvalidInput, match="unknown VICS profile"):
         release.publish(db, tmp_path / "r", "alpha", settings.secret, "test", "9")
+
+
+@pytest.mark.parametrize("layout", ["Media", "Cases"])
+def test_truncated_and_huge_files_are_problems(layout: str) -> None:
+    value = [media()] if layout == "Media" else [{"Media": [media()]}]
+    data = json.dumps({"odata.metadata": f"{V13}#{layout}", "value": value}).encode()
+    cut = imports.parse("vics", data[: len(data) // 2], source_name="case.json")
+    assert str(cut.problems[0]).startswith("file: json: not valid JSON")
+    huge = imports.parse("vics", data, source_name="case.json", max_bytes=len(data) - 1)
+    assert [str(p) for p in huge.problems] == [
+        "file: file: larger than the " + (f"{(len(data) - 1) / imports.MIB:g} MiB limit; split it")
+    ]
+    assert cut.entries == huge.entries == []
+
+
+@pytest.mark.parametrize("model", ['"http://example.org/$metadata"', "7", '"x\\"y"'])
+def test_taskforce_manifests_refuse_an_unknown_data_model(tmp_path: Path, model: str) -> None:
+    path = tmp_path / "other.json"
+    path.write_text('{"odata.metadata": ' + model + ', "value": [' + json.dumps(media()) + "]}")
+    with pytest.raises(Refused, match=r"unknown VICS data model: odata\.metadata is") as raised:
+        manifests.check(path, SourceKind.vics)
+    assert "1.3.xml#Media" in str(raised.value)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"@odata.context": V20.format("US") + "#Media", "value": [media()]}))
+    assert manifests.check(good, SourceKind.vics) == 1

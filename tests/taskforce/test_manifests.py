@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from hotline.db.engine import Database
 from hotline.grading.tables import MediaItemRow
+from hotline.lists.formats import VICS_ODATA
 from hotline.matching.tables import HashListEntryRow, HashListRow
 from hotline.taskforce import manifests, store
 from hotline.taskforce.tables import CaseItemRow, CaseSourceRow
@@ -97,7 +98,7 @@ def test_unknown_columns_and_empty_manifests_are_refused(db: Database, tmp_path:
 
 
 def _vics(records: list[dict[str, object]]) -> bytes:
-    return json.dumps({"odata.metadata": "http://example.org/$metadata", "value": records}).encode()
+    return json.dumps({"odata.metadata": VICS_ODATA, "value": records}).encode()
 
 
 def test_vics_manifest_is_streamed_record_by_record(

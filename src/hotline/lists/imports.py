@@ -396,7 +396,7 @@ def _vics_category(value: object) -> int | None:
 # Default, US and UK models), each either flat (`#Media`: `value` holds media) or case-wrapped
 # (`#Cases`: `value` holds cases, each with a `Media` array). The 1.3 model's owner is written
 # ICMEC or VICSDATAMODEL (this project's releases before the fix wrote the latter).
-_VICS_MODEL = re.compile(
+VICS_MODEL = re.compile(
     r"https?://github\.com/(?:icmec|vicsdatamodel)/projectvic/datamodels/"
     r"(?:1\.3\.xml|2\.0\.xml/(?:default|us|uk)/\$metadata)#(media|cases)",
     re.IGNORECASE,
@@ -418,7 +418,7 @@ def _vics_layout(doc: object) -> str:
     if not headers:
         return "media"
     for key, value in headers.values():
-        found = _VICS_MODEL.fullmatch(value.strip()) if isinstance(value, str) else None
+        found = VICS_MODEL.fullmatch(value.strip()) if isinstance(value, str) else None
         if found is None:
             shown = repr(value)[:200]
             raise InvalidInput(

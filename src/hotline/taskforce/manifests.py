@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from hotline.lists.imports import VICS_ACCEPTED, VICS_MODEL
 from hotline.taskforce.model import ManifestRow, Refused, SourceKind
 
 MAX_SHOWN_PROBLEMS = 5
@@ -38,6 +39,10 @@ _READ = 1 << 20
 
 class _Bad(ValueError):
     """One row is wrong; the message says how."""
+
+
+class _BadFile(_Bad):
+    """The whole file is wrong (no row to name)."""
 
 
 def check(path: Path, kind: SourceKind) -> int:
@@ -231,6 +236,9 @@ def _vics_media(records: Iterator[object]) -> Iterator[object]:
 
 def _vics_rows(path: Path) -> Iterator[ManifestRow | str]:
     for index, record in enumerate(_vics_media(_json_array(path))):
+        if isinstance(record, _BadFile):
+            yield str(record)
+            return
         if isinstance(record, _Bad):
             yield f"record {index + 1}: {record}"
             return
@@ -279,6 +287,27 @@ class _Stream:
                 return self.pos < len(self.text)
 
 
+_MODEL_KEY = re.compile(
+    r'"(odata\.metadata|@odata\.context)"\s*:\s*("(?:[^"\\]|\\.)*"|[^,}]*)', re.I
+)
+
+
+def _unknown_model(head: str) -> _BadFile | None:
+    """A problem if the text before `value` names a VICS data model other than 1.3 or 2.0
+    (what `hotline lists import --format vics` accepts)."""
+    for found in _MODEL_KEY.finditer(head):
+        try:
+            value = json.loads(found.group(2).strip())
+        except json.JSONDecodeError:
+            value = found.group(2).strip()
+        if not (isinstance(value, str) and VICS_MODEL.fullmatch(value.strip())):
+            return _BadFile(
+                f"unknown VICS data model: {found.group(1)} is {str(value)[:200]!r}; "
+                f"accepted: {VICS_ACCEPTED}"
+            )
+    return None
+
+
 def _json_array(path: Path) -> Iterator[object]:
     """The records of `{"value": [...]}` or of a bare array, decoded one at a time."""
     decoder = json.JSONDecoder()
@@ -292,6 +321,10 @@ def _json_array(path: Path) -> Iterator[object]:
                 pass
             if found is None:
                 yield _Bad('a VICS file is an object with a "value" array, or a bare array')
+                return
+            unknown = _unknown_model(stream.text[: found.start()])
+            if unknown is not None:
+                yield unknown
                 return
             stream.pos = found.end()
         while True:
