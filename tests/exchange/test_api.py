@@ -90,7 +90,14 @@ def test_a_forward_is_stored_once_with_its_provenance(
     assert provenance["key_id"] == sender.key_id
     assert provenance["first_reported_at"] == "2024-05-01T10:00:00+00:00"
     received = audit_actions(db, "report.received")
-    assert received == [{"object_id": reference, "source": "partner", "duplicate": False}]
+    assert received == [
+        {
+            "object_id": reference,
+            "source": "partner",
+            "origin": "partner_hotline",
+            "duplicate": False,
+        }
+    ]
     assert len(audit_actions(db, "exchange.report_received")) == 1
 
 

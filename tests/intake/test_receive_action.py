@@ -44,8 +44,8 @@ def test_stores_and_audits_in_one_transaction(db: Database) -> None:
         reports.PublicStatus.duplicate,
     )
     assert _received(db) == [
-        (audit.SYSTEM, first.reference, {"source": "web", "duplicate": False}),
-        (audit.SYSTEM, again.reference, {"source": "api", "duplicate": True}),
+        (audit.SYSTEM, first.reference, {"source": "web", "origin": "public", "duplicate": False}),
+        (audit.SYSTEM, again.reference, {"source": "api", "origin": "public", "duplicate": True}),
     ]
     with db.read() as session:
         emails = dict(session.execute(select(ReportRow.reference, ReportRow.email_encrypted)).all())
@@ -70,8 +70,8 @@ def test_form_and_api_write_the_same_entry(client: TestClient, db: Database) -> 
     assert api.status_code == 201
     entries = _received(db)
     assert [(e[0], e[2]) for e in entries] == [
-        (audit.SYSTEM, {"source": "web", "duplicate": False}),
-        (audit.SYSTEM, {"source": "api", "duplicate": False}),
+        (audit.SYSTEM, {"source": "web", "origin": "public", "duplicate": False}),
+        (audit.SYSTEM, {"source": "api", "origin": "public", "duplicate": False}),
     ]
     assert entries[1][1] == api.json()["reference"]
 

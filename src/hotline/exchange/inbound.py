@@ -39,7 +39,9 @@ def receive(
     if existing is not None:
         return Received(existing, created=False)
     report = reports.validate({"url": forward.url})  # InvalidInput names the url field
-    submitted = intake_actions.receive_report(session, report, reports.Source.partner)
+    submitted = intake_actions.receive_report(
+        session, report, reports.Source.partner, origin=reports.Origin.partner_hotline
+    )
     url_id = session.execute(
         select(ReportRow.url_id).where(ReportRow.reference == submitted.reference)
     ).scalar_one()

@@ -22,16 +22,22 @@ def receive_report(
     source: reports.Source,
     *,
     email_sealer: Sealer | None = None,
+    origin: reports.Origin = reports.Origin.public,
 ) -> reports.SubmittedReport:
     """Store the report (de-duplicated by its URL) and audit it, in the caller's transaction.
-    `email_sealer` None: the reporter's email is not kept."""
-    submitted = reports.submit(session, report, source, email_sealer)
+    `email_sealer` None: the reporter's email is not kept. `origin`: who found the URL (the
+    published figures count by it); `source` is only the channel it came through."""
+    submitted = reports.submit(session, report, source, email_sealer, origin)
     audit.record(
         session,
         audit.SYSTEM,
         "report.received",
         "report",
         submitted.reference,
-        {"source": source.value, "duplicate": submitted.status == "duplicate"},
+        {
+            "source": source.value,
+            "origin": origin.value,
+            "duplicate": submitted.status == "duplicate",
+        },
     )
     return submitted

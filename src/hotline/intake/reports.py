@@ -66,6 +66,19 @@ class Source(StrEnum):
     partner = "partner"  # forwarded by a partner hotline (hotline.exchange)
 
 
+class Origin(StrEnum):
+    """Who found the URL, for the published figures (hotline.stats). Not the channel
+    (`Source`): a member platform may report through the API, a partner through exchange."""
+
+    public = "public"  # anyone, through the form or the API
+    proactive = "proactive"  # our own analysts' or crawler's search
+    partner_hotline = "partner_hotline"  # forwarded by a partner hotline
+    member = "member"  # a member platform
+    child_self_report = (
+        "child_self_report"  # a child or young person reporting images of themselves
+    )
+
+
 # The queue priority a report gives its URL (the queue lists higher first; a URL keeps the
 # highest it was given). A partner hotline forwards what its own analysts have already looked
 # at, so it ranks above public reports. Known material found on the page ranks higher still
@@ -201,7 +214,11 @@ def _upsert_url(
 
 
 def submit(
-    session: Session, report: ReportInput, source: Source, sealer: Sealer | None
+    session: Session,
+    report: ReportInput,
+    source: Source,
+    sealer: Sealer | None,
+    origin: Origin = Origin.public,
 ) -> SubmittedReport:
     """Store a checked report in the caller's transaction. `sealer` None: email not kept."""
     now = utcnow()
@@ -218,6 +235,7 @@ def submit(
             content_type=report.content_type.value,
             country=report.country,
             source=source.value,
+            origin=origin.value,
             is_duplicate=not is_new,
             created_at=now,
         )

@@ -67,5 +67,7 @@ class ReportRow(Base):
     content_type: Mapped[str] = mapped_column(String(16))
     country: Mapped[str | None] = mapped_column(String(2), nullable=True)
     source: Mapped[str] = mapped_column(String(16))  # web form or api
+    # Origin: who found it (public, proactive, partner_hotline, member, child_self_report).
+    origin: Mapped[str] = mapped_column(String(24), server_default="public")
     is_duplicate: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
