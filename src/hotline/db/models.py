@@ -7,6 +7,7 @@ from hotline.exchange import tables as exchange_tables
 from hotline.grading import tables as grading_tables
 from hotline.intake import tables as intake_tables
 from hotline.jobs import tables as jobs_tables
+from hotline.lists import feed_tables as lists_feed_tables
 from hotline.lists import tables as lists_tables
 from hotline.matching import tables as matching_tables
 from hotline.security import ratelimit_tables
@@ -22,6 +23,7 @@ __all__ = [
     "hosting_tables",
     "intake_tables",
     "jobs_tables",
+    "lists_feed_tables",
     "lists_tables",
     "matching_tables",
     "ratelimit_tables",
