@@ -8,8 +8,10 @@ from hotline.grading import tables as grading_tables
 from hotline.intake import tables as intake_tables
 from hotline.jobs import tables as jobs_tables
 from hotline.lists import feed_tables as lists_feed_tables
+from hotline.lists import feedback_tables
 from hotline.lists import tables as lists_tables
 from hotline.matching import tables as matching_tables
+from hotline.notify import tables as notify_tables
 from hotline.security import ratelimit_tables
 from hotline.security import tables as security_tables
 from hotline.takedown import tables as takedown_tables
@@ -19,6 +21,7 @@ __all__ = [
     "Base",
     "advice_tables",
     "exchange_tables",
+    "feedback_tables",
     "grading_tables",
     "hosting_tables",
     "intake_tables",
@@ -26,6 +29,7 @@ __all__ = [
     "lists_feed_tables",
     "lists_tables",
     "matching_tables",
+    "notify_tables",
     "ratelimit_tables",
     "security_tables",
     "takedown_tables",
