@@ -54,6 +54,7 @@ OPERATIONS = [
     ("GET", "/api/v1/lists/{name}/releases/{version}/files/{file}"),
     ("GET", "/api/v1/lists/{name}/delta"),
     ("GET", "/api/v1/lists/{name}/deltas/{span}/files/{file}"),
+    ("POST", "/api/v1/lists/{name}/entries/{entry}/feedback"),
     ("POST", "/api/v1/exchange/reports"),
     ("POST", "/api/v1/exchange/status"),
     ("GET", "/m/lookup"),

@@ -332,6 +332,7 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         from hotline.exchange import api as exchange_api
         from hotline.intake import api as intake_api
         from hotline.lists import api as lists_api
+        from hotline.lists import feedback_api
         from hotline.matching import api as match_api
         from hotline.matching import hma as hma_api
 
@@ -339,6 +340,7 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         app.include_router(match_api.router)
         app.include_router(hma_api.router)
         app.include_router(lists_api.router)
+        app.include_router(feedback_api.router)
         app.include_router(exchange_api.router)
     if "staff" in settings.mounted:
         from hotline.advice import editor as advice_editor
