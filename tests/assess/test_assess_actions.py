@@ -64,6 +64,8 @@ def test_a_claim_and_a_verdict_write_their_own_entries(db: Database, ana: Actor)
                 "reason": "adult_content",
                 "duplicate_of": None,
                 "status": "no_action",
+                "site_type": None,
+                "hosting": None,
             },
         ),
     ]

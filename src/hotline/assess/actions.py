@@ -15,9 +15,9 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from hotline.assess import pipeline, queue
+from hotline.assess import pipeline, queue, site_types
 from hotline.assess.hosting_store import StoredTrace, latest_trace
-from hotline.errors import Forbidden
+from hotline.errors import FieldError, Forbidden, InvalidInput
 from hotline.grading import service as grading_service
 from hotline.intake.reports import UrlStatus
 from hotline.security import audit
@@ -43,6 +43,7 @@ class CaseView:
     captures: list[pipeline.CaptureRecord]
     host: StoredTrace | None
     mine: bool  # the actor holds its claim
+    site_types: list[site_types.SiteType]  # the verdict form's choices
 
 
 def _permit(actor: Actor, action: Action, url_id: int | None = None) -> None:
@@ -90,6 +91,7 @@ def case_view(session: Session, actor: Actor, url_id: int) -> CaseView:
         captures=pipeline.recent_captures(session, url_id),
         host=latest_trace(session, url_id),
         mine=case.entry.claimed_by == actor.username,
+        site_types=site_types.active_site_types(session),
     )
 
 
@@ -133,16 +135,26 @@ def record_verdict(
     *,
     note: str | None = None,
     duplicate_of: str | int | None = None,
+    site_type: str | None = None,
+    hosting: str | None = None,
 ) -> UrlStatus:
-    """The claim holder's verdict with its reason code (`queue.REASONS`), closing the address.
-    InvalidInput lists every bad field and records nothing; a criminal verdict records
-    `verdict.criminal` in the same transaction, so takedown opens its case."""
+    """The claim holder's verdict with its reason code (`queue.REASONS`), closing the address,
+    and what the published figures count by: the site type and free or paid hosting (blank:
+    not recorded). InvalidInput lists every bad field and records nothing; a criminal verdict
+    records `verdict.criminal` in the same transaction, so takedown opens its case."""
     _permit(actor, Action.report_assess, url_id)
-    parsed, reason, clean_note, duplicate_id = queue.validate_verdict(
-        verdict, reason, note, duplicate_of
-    )
+    site_errors: list[FieldError] = []
+    site, paid = site_types.validate(session, site_type, hosting, site_errors)
+    try:
+        parsed, reason, clean_note, duplicate_id = queue.validate_verdict(
+            verdict, reason, note, duplicate_of
+        )
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, fields=[*exc.fields, *site_errors]) from None
+    if site_errors:
+        raise InvalidInput("the verdict has problems; nothing was recorded", fields=site_errors)
     status = queue.record_verdict(
-        session, url_id, actor.id, parsed, reason, clean_note, duplicate_id
+        session, url_id, actor.id, parsed, reason, clean_note, duplicate_id, site, paid
     )
     audit.record(
         session,
@@ -155,6 +167,8 @@ def record_verdict(
             "reason": reason,
             "duplicate_of": duplicate_id,
             "status": status.value,
+            "site_type": site,
+            "hosting": paid,
         },
     )
     return status

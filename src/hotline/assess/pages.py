@@ -15,6 +15,7 @@ from hotline.errors import AppError, Conflict
 from hotline.security.permissions import Action, Actor
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
+from hotline.web.i18n import current_locale
 from hotline.web.templating import render
 
 router = APIRouter(prefix="/staff/queue", include_in_schema=False)
@@ -117,6 +118,7 @@ def _case_context(
         "mine": view.mine,
         "reasons": {v.value: list(r) for v, r in queue.REASONS.items()},
         "verdict_labels": VERDICT_LABELS,
+        "site_types": [(t.code, t.label(current_locale())) for t in view.site_types],
         "errors": errors,
         "values": values,
     }
@@ -147,7 +149,8 @@ def verdict(
     actor: Actor = Depends(require(Action.report_assess)),
     form: FormData = PostedForm,
 ) -> Response:
-    values = {k: str(form.get(k, "") or "") for k in ("decision", "note", "duplicate_of")}
+    fields = ("decision", "note", "duplicate_of", "site_type", "hosting")
+    values = {k: str(form.get(k, "") or "") for k in fields}
     verdict_name, _, reason_code = values["decision"].partition("/")
     try:
         with get_db(request).write() as session:
@@ -160,6 +163,8 @@ def verdict(
                 reason_code,
                 note=values["note"],
                 duplicate_of=values["duplicate_of"] or None,
+                site_type=values["site_type"],
+                hosting=values["hosting"],
             )
     except AppError as exc:
         errors = {f.field: f.message for f in exc.fields} or {"decision": exc.message}

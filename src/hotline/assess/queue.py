@@ -396,8 +396,11 @@ def record_verdict(
     reason: str,
     note: str | None = None,
     duplicate_of: int | None = None,
+    site_type: str | None = None,
+    hosting: str | None = None,
 ) -> UrlStatus:
-    """Record the verdict of the analyst holding a live claim; close the item. A criminal
+    """Record the verdict of the analyst holding a live claim (with the site type and free or
+    paid hosting, checked by assess.site_types); close the item. A criminal
     verdict records "verdict.criminal" in the same transaction (takedown opens its case)."""
     if duplicate_of is not None and (
         duplicate_of == url_id or session.get(ReportedUrlRow, duplicate_of) is None
@@ -424,6 +427,8 @@ def record_verdict(
             verdict_by=user_id,
             verdict_at=now,
             duplicate_of_id=duplicate_of,
+            site_type=site_type,
+            hosting=hosting,
             claimed_by=None,
             claim_expires_at=None,
         )

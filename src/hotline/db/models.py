@@ -1,7 +1,7 @@
 """Imports every capability's tables so `Base.metadata` is complete (Alembic, drift test)."""
 
 from hotline.advice import tables as advice_tables
-from hotline.assess import hosting_tables
+from hotline.assess import hosting_tables, site_types
 from hotline.db.base import Base
 from hotline.exchange import tables as exchange_tables
 from hotline.grading import tables as grading_tables
@@ -14,6 +14,7 @@ from hotline.matching import tables as matching_tables
 from hotline.notify import tables as notify_tables
 from hotline.security import ratelimit_tables
 from hotline.security import tables as security_tables
+from hotline.stats import tables as stats_tables
 from hotline.takedown import tables as takedown_tables
 from hotline.taskforce import tables as taskforce_tables
 
@@ -32,6 +33,8 @@ __all__ = [
     "notify_tables",
     "ratelimit_tables",
     "security_tables",
+    "site_types",
+    "stats_tables",
     "takedown_tables",
     "taskforce_tables",
 ]

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
 from hotline.errors import FieldError, InvalidInput, NotFound
+from hotline.intake.domains import site_domain
 from hotline.intake.tables import ReportedUrlRow, ReportRow
 from hotline.intake.urls import UrlError, normalise_url
 from hotline.security.crypto import Sealer, sha256_hex
@@ -191,6 +192,7 @@ def _upsert_url(
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = ReportedUrlRow.__table__
     priority = SOURCE_PRIORITY[source]
+    domain, tld = site_domain(report.host)
     stmt = insert(ReportedUrlRow).values(
         url_hash=sha256_hex(report.url),
         normalized_url=report.url,
@@ -200,6 +202,8 @@ def _upsert_url(
         first_reported_at=now,
         last_reported_at=now,
         priority=priority,
+        domain=domain,
+        tld=tld,
     )
     upsert = stmt.on_conflict_do_update(
         index_elements=[table.c.url_hash],

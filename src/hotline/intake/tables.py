@@ -53,6 +53,12 @@ class ReportedUrlRow(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("reported_urls.id"), nullable=True
     )
+    # For the published figures (hotline.stats): derived from the host (intake.domains) ...
+    domain: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    tld: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    # ... and recorded with the verdict (assess.site_types); None: not recorded.
+    site_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    hosting: Mapped[str | None] = mapped_column(String(8), nullable=True)  # free or paid
 
 
 class ReportRow(Base):
