@@ -199,6 +199,35 @@ class Settings(BaseSettings):
         "(http://user:password@host:port). Targets are still vetted first; see docs/fetcher.md. "
         "SOCKS is not supported. Empty: fetch directly.",
     )
+    crawl_contact: str = Field(
+        default="",
+        max_length=200,
+        description="Contact address (email or URL) named in the proactive crawler's user "
+        "agent, so site operators can reach the hotline; see docs/proactive.md.",
+    )
+    crawl_classifier: str = Field(
+        default="",
+        max_length=64,
+        description="Classifier that scores new media found by crawls, to set queue priority "
+        "only (never a verdict): empty for none, stand_in (a benign demo), http, or the name "
+        "of a `hotline.classifiers` plug-in.",
+    )
+    crawl_classifier_url: str = Field(
+        default="",
+        max_length=2000,
+        description="URL of the external scoring service the `http` classifier posts media to.",
+    )
+    crawl_classifier_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Key sent as a Bearer token to the `http` classifier's scoring service.",
+    )
+    crawl_likely_new_score: float = Field(
+        default=0.8,
+        ge=0.0,
+        le=1.0,
+        description="A classifier score at or above this routes a crawled page to the "
+        '"likely new" queue at a higher priority.',
+    )
     hosting_asn_db: str = Field(
         default="", description="Path of a MaxMind-format ASN database (.mmdb) for host tracing."
     )

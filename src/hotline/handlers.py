@@ -16,6 +16,7 @@ HANDLER_MODULES = (
     "hotline.exchange.job_handlers",
     "hotline.lists.job_handlers",
     "hotline.taskforce.job_handlers",
+    "hotline.proactive.job_handlers",
 )
 
 

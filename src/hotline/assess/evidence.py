@@ -7,7 +7,15 @@ from datetime import datetime
 from typing import Any
 
 # Response headers worth keeping as evidence; the rest can carry tracking or session data.
-SELECTED_HEADERS = ("content-type", "content-length", "server", "last-modified", "location")
+# Retry-After: the crawler's backoff honours it (hotline.proactive.politeness).
+SELECTED_HEADERS = (
+    "content-type",
+    "content-length",
+    "server",
+    "last-modified",
+    "location",
+    "retry-after",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from hotline.lists import feedback_tables
 from hotline.lists import tables as lists_tables
 from hotline.matching import tables as matching_tables
 from hotline.notify import tables as notify_tables
+from hotline.proactive import tables as proactive_tables
 from hotline.security import ratelimit_tables
 from hotline.security import tables as security_tables
 from hotline.stats import tables as stats_tables
@@ -31,6 +32,7 @@ __all__ = [
     "lists_tables",
     "matching_tables",
     "notify_tables",
+    "proactive_tables",
     "ratelimit_tables",
     "security_tables",
     "site_types",

@@ -39,6 +39,8 @@ class Action(StrEnum):
     media_purge = "media.purge"  # delete stored media past retention (`hotline media purge`)
     lists_manage = "lists.manage"  # hash, URL and keyword lists: entries, imports, signing keys
     members_manage = "members.manage"  # industry members and their API keys
+    crawl_view = "crawl.view"  # proactive crawls' progress and yield
+    crawl_manage = "crawl.manage"  # start and stop crawls, the crawl allow-list
 
 
 _ANALYST = {Action.staff_home, Action.queue_view, Action.report_assess, Action.image_grade}
@@ -46,7 +48,14 @@ _ANALYST = {Action.staff_home, Action.queue_view, Action.report_assess, Action.i
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.analyst: frozenset(_ANALYST),
     Role.senior_analyst: frozenset(
-        _ANALYST | {Action.grade_resolve, Action.audit_view, Action.stats_view}
+        _ANALYST
+        | {
+            Action.grade_resolve,
+            Action.audit_view,
+            Action.stats_view,
+            Action.crawl_view,
+            Action.crawl_manage,
+        }
     ),
     Role.taskforce_grader: frozenset(
         {Action.staff_home, Action.taskforce_grade, Action.taskforce_cluster_grade}
@@ -67,6 +76,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.media_purge,
             Action.lists_manage,
             Action.members_manage,
+            Action.crawl_view,
         }
     ),
 }

@@ -1,0 +1,478 @@
+"""One page of a crawl, in two phases: the network (robots.txt, the page, its media; under
+the host's politeness; outside any transaction), then one write transaction with everything
+it found, the links it queues and the job's completion.
+
+Nothing is shown to anyone here. Media are hashed with every registered signal type and
+matched with the one known-material lookup; known media make the page a reported URL of
+origin `proactive`, its media pre-graded by inheritance, high in the queue for one analyst's
+verdict (takedown follows that verdict as for any report). New media keep their hashes (bytes
+only if the crawl says so, sealed, with retention) and wait for grading at a priority the
+classifier may raise. A page with no media of interest leaves only counts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from urllib.parse import urljoin
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline import known as known_material
+from hotline.assess.evidence import FetchEvidence, FetchResult
+from hotline.assess.extract import PageKind, decode_html, extract_media, page_kind
+from hotline.assess.fetch_errors import FetchError, FetchErrorCode
+from hotline.assess.fetcher import FetchPolicy, SafeFetcher
+from hotline.assess.pipeline import KNOWN_MATCH_PRIORITY
+from hotline.db.base import utcnow
+from hotline.db.engine import Database
+from hotline.grading import service
+from hotline.grading.media_store import MediaStore
+from hotline.grading.tables import PageCaptureRow
+from hotline.hashing import HashingError, MediaHashes, hash_bytes, plugin_signals_for
+from hotline.intake import actions as intake_actions
+from hotline.intake import reports
+from hotline.intake.tables import ReportedUrlRow
+from hotline.proactive import frontier, politeness, robots
+from hotline.proactive.classifier import Classifier, ClassifierError
+from hotline.proactive.frontier import CrawlSpec, PageState
+from hotline.proactive.links import extract_links
+from hotline.proactive.scope import Canonical, ScopeCheck, canonical
+from hotline.proactive.tables import CrawlHostRow, CrawlPageRow, CrawlScoreRow
+from hotline.security import audit
+
+log = logging.getLogger(__name__)
+MAX_MEDIA_PER_PAGE = 200  # a page linking thousands of media: the first 200 are fetched
+MAX_PAGE_TRIES = 4  # 429/5xx answers to one page before it is recorded as an error
+LIKELY_NEW_PRIORITY = 1  # above public reports (0), below known material on the page (2)
+
+
+def crawl_policy(base: FetchPolicy, contact: str) -> FetchPolicy:
+    """The crawler's fetch policy: an identifying user agent, redirects not followed by the
+    fetcher (each target is re-checked against the scope as a new link, then the SSRF guard
+    vets it when fetched), caps as for captures."""
+    agent = f"{robots.AGENT_PRODUCT}/1 (+{contact})" if contact else f"{robots.AGENT_PRODUCT}/1"
+    return replace(base, user_agent=agent, max_redirects=0)
+
+
+@dataclass
+class Media:
+    url: str
+    evidence: FetchEvidence | None
+    hashes: MediaHashes | None = None
+    signals: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = field(default=None, repr=False)
+    error: str | None = None
+
+
+@dataclass
+class PageRun:
+    """What the network phase found."""
+
+    state: str = PageState.done
+    status: int | None = None
+    error: str | None = None
+    evidence: FetchEvidence | None = None
+    links: list[str] = field(default_factory=list)
+    media: list[Media] = field(default_factory=list)
+    retry_in: float | None = None  # reschedule the page (host busy or backing off)
+    skipped_links: int = 0
+
+
+class Fetching:
+    """The network phase's tools: the crawl, its fetcher, the database (for politeness)."""
+
+    def __init__(self, db: Database, fetcher: SafeFetcher, crawl: CrawlSpec) -> None:
+        self.db, self.fetcher, self.crawl = db, fetcher, crawl
+
+    def fetch(self, url: Canonical, purpose: str) -> FetchResult | politeness.Busy:
+        """One request under the host's politeness; FetchError passes through."""
+        rules = self.crawl.politeness
+        if not rules.enabled:
+            return self.fetcher.fetch(url.url, purpose="media" if purpose == "media" else "page")
+        got = politeness.reserve(self.db, self.crawl.id, url.netloc, rules)
+        if isinstance(got, politeness.Busy):
+            return got
+        if got.wait_s > 0:
+            time.sleep(got.wait_s)
+        result: FetchResult | None = None
+        try:
+            result = self.fetcher.fetch(url.url, purpose="media" if purpose == "media" else "page")
+            return result
+        finally:
+            status = result.status if result is not None else None
+            backoff = politeness.release(self.db, self.crawl.id, url.netloc, got, rules, status)
+            if backoff is not None and result is not None:
+                asked = politeness.retry_after_s(result.evidence.headers.get("retry-after"))
+                if asked is not None:
+                    politeness.honour_retry_after(self.db, self.crawl.id, url.netloc, asked)
+
+    def robots_allow(self, url: Canonical, origin: str) -> bool | politeness.Busy:
+        """The host's robots.txt decision (read once, recorded), applied to `url`."""
+        with self.db.read() as session:
+            host = (
+                session.query(CrawlHostRow)
+                .filter_by(crawl_id=self.crawl.id, host=url.netloc)
+                .one_or_none()
+            )
+            decided = (
+                (host.robots_state, host.robots_rules or "") if host and host.robots_state else None
+            )
+        if decided is None:
+            rules = self.crawl.politeness
+            slot: politeness.Slot | politeness.Busy = politeness.Slot(0.0, None)
+            if rules.enabled:
+                slot = politeness.reserve(self.db, self.crawl.id, url.netloc, rules)
+                if isinstance(slot, politeness.Busy):
+                    return slot
+                time.sleep(slot.wait_s)
+            try:
+                decision = robots.read_robots(self.fetcher, origin)
+            finally:
+                if rules.enabled and isinstance(slot, politeness.Slot):
+                    politeness.release(self.db, self.crawl.id, url.netloc, slot, rules, None)
+            with self.db.write() as session:
+                politeness._host_row(session, self.crawl.id, url.netloc)
+                row = (
+                    session.query(CrawlHostRow)
+                    .filter_by(crawl_id=self.crawl.id, host=url.netloc)
+                    .one()
+                )
+                if row.robots_state is None:
+                    row.robots_state = decision.state.value
+                    row.robots_rules = decision.text
+                    audit.record(
+                        session,
+                        audit.SYSTEM,
+                        "crawl.robots_read",
+                        "crawl",
+                        self.crawl.id,
+                        {
+                            "host": url.netloc,
+                            "decision": decision.state.value,
+                            "note": decision.note,
+                            "override": self.crawl.robots_override is not None,
+                        },
+                    )
+                decided = (row.robots_state, row.robots_rules or "")
+        if self.crawl.robots_override is not None:
+            return True
+        return robots.allows(decided[0], decided[1], url.url)
+
+
+def run_page(fetching: Fetching, page: CrawlPageRow) -> PageRun:
+    """The network phase for one queued page."""
+    url = canonical(page.url)
+    run = PageRun()
+    if url is None:
+        return PageRun(state=PageState.error, error="bad_url")
+    origin = url.url[: url.url.index(url.netloc) + len(url.netloc)]
+    allowed = fetching.robots_allow(url, origin)
+    if isinstance(allowed, politeness.Busy):
+        return _busy(allowed)
+    if not allowed:
+        return PageRun(state=PageState.skipped, error="robots_disallowed")
+    try:
+        got = fetching.fetch(url, "page")
+    except FetchError as exc:
+        run.evidence = exc.evidence
+        last = exc.evidence.hops[-1] if exc.evidence and exc.evidence.hops else None
+        if exc.code is FetchErrorCode.TOO_MANY_REDIRECTS and last and last.location:
+            # A redirect: its target is a link like any other, checked against the scope.
+            run.status = last.status
+            run.links = [urljoin(last.url, last.location.strip())]
+            return run
+        run.state, run.error = PageState.error, exc.code.value
+        return run
+    if isinstance(got, politeness.Busy):
+        return _busy(got)
+    run.evidence, run.status = got.evidence, got.status
+    if got.status == 429 or got.status >= 500:
+        if page.tries + 1 < MAX_PAGE_TRIES:
+            asked = politeness.retry_after_s(got.evidence.headers.get("retry-after"))
+            run.retry_in = max(asked or 0.0, fetching.crawl.politeness.backoff_base_s)
+            return run
+        run.state, run.error = PageState.error, f"http_{got.status}"
+        return run
+    if not 200 <= got.status < 300:
+        run.state, run.error = PageState.error, f"http_{got.status}"
+        return run
+    kind = page_kind(got.content_type, got.body)
+    if kind is PageKind.MEDIA:
+        run.media = [_hashed(url.url, got)]
+        return run
+    if kind is not PageKind.HTML:
+        return run
+    html = decode_html(got.body, got.charset)
+    run.links, run.skipped_links = extract_links(html, got.final_url)
+    found = extract_media(html, got.final_url, max_items=MAX_MEDIA_PER_PAGE)
+    run.skipped_links += found.dropped
+    refs = [(m.url, canonical(m.url)) for m in found.refs]
+    wanted = {c.key: (u, c) for u, c in refs if c is not None}
+    with fetching.db.write() as session:
+        mine = frontier.claim_media(session, fetching.crawl.id, page.id, list(wanted))
+    for key, (_raw, media_url) in wanted.items():
+        if key not in mine:
+            continue  # another page of this crawl fetches it: nothing is fetched twice
+        run.media.append(_fetch_media(fetching, media_url))
+    return run
+
+
+def _busy(busy: politeness.Busy) -> PageRun:
+    if busy.given_up:
+        return PageRun(state=PageState.error, error="host_gave_up")
+    return PageRun(retry_in=max(busy.retry_s, 0.05))
+
+
+def _fetch_media(fetching: Fetching, url: Canonical) -> Media:
+    try:
+        got = fetching.fetch(url, "media")
+    except FetchError as exc:
+        return Media(url.url, exc.evidence, error=exc.code.value)
+    if isinstance(got, politeness.Busy):
+        return Media(url.url, None, error="host_busy")
+    return _hashed(url.url, got)
+
+
+def _hashed(url: str, got: FetchResult) -> Media:
+    if not 200 <= got.status < 300:
+        return Media(url, got.evidence, error=f"http_{got.status}")
+    try:
+        hashes = hash_bytes(got.body)
+    except HashingError as exc:
+        return Media(url, got.evidence, error=exc.code.value)
+    except Exception as exc:  # a decoder bug must not sink the page
+        return Media(url, got.evidence, error=f"hashing_failed:{type(exc).__name__}")
+    signals = plugin_signals_for(got.body, hashes.kind.value)
+    return Media(url, got.evidence, hashes, signals, got.body)
+
+
+@dataclass(frozen=True)
+class Scored:
+    scores: dict[str, float]
+    model: str
+    version: str
+
+
+def score_new(classifier: Classifier | None, media: list[Media]) -> dict[int, Scored]:
+    """Scores of the items (by index) the classifier could score; failures are logged."""
+    out: dict[int, Scored] = {}
+    if classifier is None:
+        return out
+    for i, item in enumerate(media):
+        if item.hashes is None or item.body is None:
+            continue
+        try:
+            scores = classifier.classify(item.hashes.kind.value, item.body)
+        except ClassifierError as exc:
+            log.info("classifier gave no score for %s: %s", item.url, exc)
+            continue
+        out[i] = Scored(scores, classifier.name, classifier.version)
+    return out
+
+
+@dataclass(frozen=True)
+class Recorded:
+    known: int
+    unknown: int
+    url_id: int | None
+    likely_new: bool
+
+
+def record_page(
+    session: Session,
+    crawl: CrawlSpec,
+    page: CrawlPageRow,
+    run: PageRun,
+    matches: list[known_material.KnownMatch | None],
+    scores: dict[int, Scored],
+    *,
+    store: MediaStore | None,
+    retention: timedelta,
+    likely_new_score: float,
+) -> Recorded:
+    """The write phase, in the caller's transaction (which completes the job)."""
+    hashed = [m for m in run.media if m.hashes is not None]
+    known = sum(1 for m in matches if m is not None)
+    unknown = len(hashed) - known
+    url_id: int | None = None
+    likely = any(s.scores and max(s.scores.values()) >= likely_new_score for s in scores.values())
+    if hashed:
+        url_id = _report(session, crawl, page.url)
+        if url_id is not None:
+            _register(
+                session, crawl, url_id, hashed, matches, scores, store, retention, likely_new_score
+            )
+            _prioritise(session, url_id, known, likely)
+            session.add(
+                PageCaptureRow(
+                    url_id=url_id,
+                    at=utcnow(),
+                    status=run.status,
+                    error_code=run.error,
+                    item_count=len(run.media),
+                    new_items=unknown,
+                    known_items=known,
+                    failed_items=len(run.media) - len(hashed),
+                    evidence=_evidence_json(run),
+                )
+            )
+    row = session.get(CrawlPageRow, page.id)
+    assert row is not None
+    row.state, row.status, row.error_code = run.state, run.status, run.error
+    row.media, row.known, row.unknown = len(hashed), known, unknown
+    row.url_id, row.fetched_at = url_id, utcnow()
+    skipped = run.skipped_links + (1 if run.state == PageState.skipped else 0)
+    if run.state == PageState.done:
+        skipped += _queue_links(session, crawl, page, run.links)
+    frontier.bump(
+        session,
+        crawl.id,
+        pages=1 if run.state != PageState.skipped else 0,
+        media=len(hashed),
+        known=known,
+        unknown=unknown,
+        errors=(1 if run.state == PageState.error else 0)
+        + sum(1 for m in run.media if m.error is not None),
+        skipped=skipped,
+        likely_new=1 if likely and url_id is not None else 0,
+    )
+    if known or (likely and url_id is not None):
+        audit.record(
+            session,
+            audit.SYSTEM,
+            "crawl.found",
+            "crawl",
+            crawl.id,
+            {
+                "page": page.id,
+                "url_id": url_id,
+                "known": known,
+                "unknown": unknown,
+                "likely_new": likely,
+            },
+        )
+    frontier.finish_if_drained(session, crawl.id)
+    return Recorded(known, unknown, url_id, likely)
+
+
+def _queue_links(session: Session, crawl: CrawlSpec, page: CrawlPageRow, links: list[str]) -> int:
+    """Queue the in-scope links; returns how many were refused."""
+    check = ScopeCheck(crawl.scope, crawl.seed_host)
+    accepted: list[tuple[Canonical, int]] = []
+    refused = 0
+    for raw in links:
+        link = canonical(raw)
+        if link is None or check.refuse(link, page.depth + 1) is not None:
+            refused += 1
+            continue
+        accepted.append((link, page.depth + 1))
+    frontier.add_pages(session, crawl, accepted)
+    return refused
+
+
+def _report(session: Session, crawl: CrawlSpec, url: str) -> int | None:
+    """The page as a report of origin `proactive` (de-duplicated by URL like any report)."""
+    try:
+        checked = reports.validate(
+            {"url": url, "description": f"Found by proactive crawl {crawl.id}."}
+        )
+    except Exception:  # a URL intake refuses (a non-public host): counted, not reported
+        log.info("crawl %s: page %s is not a reportable URL", crawl.id, url)
+        return None
+    intake_actions.receive_report(
+        session, checked, reports.Source.api, origin=reports.Origin.proactive
+    )
+    return session.execute(
+        select(ReportedUrlRow.id).where(ReportedUrlRow.normalized_url == checked.url)
+    ).scalar_one()
+
+
+def _register(
+    session: Session,
+    crawl: CrawlSpec,
+    url_id: int,
+    hashed: list[Media],
+    matches: list[known_material.KnownMatch | None],
+    scores: dict[int, Scored],
+    store: MediaStore | None,
+    retention: timedelta,
+    likely_new_score: float,
+) -> None:
+    keep = crawl.keep_bytes and store is not None
+    indexes = [i for i, _m in enumerate(hashed)]
+    for i, item, match in zip(indexes, hashed, matches, strict=True):
+        assert item.hashes is not None and item.body is not None
+        media = service.register_media(
+            session,
+            url_id=url_id,
+            source_url=item.url,
+            kind=item.hashes.kind.value,
+            hashes=service.MediaHashesIn.of(item.hashes, item.signals),
+            byte_count=len(item.body),
+            stored=keep and match is None,
+            purge_after=utcnow() + retention,
+            inherited=known_material.inherited(session, match) if match else None,
+        )
+        if match is None and keep and store is not None:
+            store.put(media.id, item.body)
+        scored = scores.get(i)
+        if match is None and scored is not None:
+            top = max(scored.scores.values(), default=0.0)
+            session.add(
+                CrawlScoreRow(
+                    crawl_id=crawl.id,
+                    media_id=media.id,
+                    scores=json.dumps(scored.scores, sort_keys=True),
+                    model=scored.model[:128],
+                    model_version=scored.version[:128],
+                    scored_at=utcnow(),
+                    top_score=top,
+                    likely_new=top >= likely_new_score,
+                )
+            )
+
+
+def _prioritise(session: Session, url_id: int, known: int, likely: bool) -> None:
+    row = session.get(ReportedUrlRow, url_id)
+    if row is None:
+        return
+    if known:
+        row.priority = max(row.priority, KNOWN_MATCH_PRIORITY)
+    elif likely:
+        row.priority = max(row.priority, LIKELY_NEW_PRIORITY)
+
+
+def known_hashes(item: Media) -> known_material.KnownHashes:
+    assert item.hashes is not None
+    hashes = service.MediaHashesIn.of(item.hashes, item.signals)
+    return known_material.KnownHashes(
+        sha256=hashes.sha256,
+        md5=hashes.md5,
+        sha1=hashes.sha1,
+        pdq=hashes.pdq,
+        pdq_quality=hashes.pdq_quality,
+    )
+
+
+def _evidence_json(run: PageRun) -> str:
+    return json.dumps(
+        {
+            "page": run.evidence.to_json() if run.evidence else None,
+            "origin": "proactive",
+            "items": [
+                {
+                    "url": m.url,
+                    "evidence": m.evidence.to_json() if m.evidence else None,
+                    "error_code": m.error,
+                }
+                for m in run.media
+            ],
+        },
+        sort_keys=True,
+        default=str,
+    )
