@@ -145,6 +145,13 @@ class Settings(BaseSettings):
         description="How long an analyst's claim on a queue item lasts before it returns to "
         "the queue.",
     )
+    stats_suppression_threshold: int = Field(
+        default=10,
+        ge=2,
+        le=1000,
+        description="Published statistics show a count below this as \"fewer than N\" (and "
+        "hide a second cell where one would give it away; docs/statistics.md).",
+    )
     graders_required: int = Field(
         default=2,
         ge=1,

@@ -52,7 +52,7 @@ TIERS: tuple[frozenset[str], ...] = (
     frozenset({"known"}),
     frozenset({"assess"}),
     frozenset({"lists", "takedown"}),
-    frozenset({"exchange", "taskforce", "notify"}),
+    frozenset({"exchange", "taskforce", "notify", "proactive"}),
     frozenset({"stats"}),
 )
 CAPABILITIES = frozenset().union(*TIERS)
