@@ -15,6 +15,7 @@ HANDLER_MODULES = (
     "hotline.takedown.job_handlers",
     "hotline.exchange.job_handlers",
     "hotline.lists.job_handlers",
+    "hotline.lists.feed_jobs",
     "hotline.taskforce.job_handlers",
     "hotline.proactive.job_handlers",
 )

@@ -25,6 +25,7 @@ from hotline.errors import AppError
 from hotline.lists import actions, entries_cli, formats, offline, release, signing, text_lists
 from hotline.lists import store as lists_store
 from hotline.lists.api import release_root
+from hotline.lists.feed_cli import feed_app
 from hotline.lists.import_cli import import_command
 from hotline.lists.verify import VerifyError, verify_dir
 from hotline.matching import store as match_store
@@ -39,6 +40,7 @@ lists_app.command("export")(entries_cli.lists_export)
 keys_app = typer.Typer(help="The Ed25519 keys that sign releases.", no_args_is_help=True)
 lists_app.add_typer(keys_app, name="keys")
 lists_app.command("import")(import_command)
+lists_app.add_typer(feed_app, name="feed")
 
 
 def _csv_option(value: str | None) -> list[str] | None:
