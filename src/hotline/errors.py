@@ -101,7 +101,19 @@ class ErrorDetailModel(BaseModel):
 class ErrorBody(BaseModel):
     """`{"error": {"code", "message", "fields"?}}`: every JSON error, whatever its status."""
 
-    model_config = ConfigDict(extra="forbid", title="Error")
+    model_config = ConfigDict(
+        extra="forbid",
+        title="Error",
+        json_schema_extra={
+            "example": {
+                "error": {
+                    "code": "invalid_input",
+                    "message": "the request has problems; nothing was stored",
+                    "fields": [{"field": "pdq", "message": "must be 64 hexadecimal digits"}],
+                }
+            }
+        },
+    )
     error: ErrorDetailModel
 
 

@@ -50,7 +50,12 @@ _REPORT_BODY = {
                     "content_type": {"enum": [*(c.value for c in reports.ContentType), "", None]},
                     "country": {**_TEXT_OR_NULL, "description": "ISO 3166 alpha-2"},
                 },
-            }
+            },
+            "example": {
+                "url": "https://www.example.com/gallery/album-17",
+                "content_type": "image",
+                "country": "GB",
+            },
         }
     },
 }

@@ -143,7 +143,7 @@ def _release_manifest(svc: MatchService, name: str, version: int) -> tuple[Path,
 # -- routes ------------------------------------------------------------------------------------
 
 
-@router.get("/keys")
+@router.get("/keys", openapi_extra={"security": []})  # public: no member key
 def signing_keys(request: Request) -> Response:
     """The public keys that sign releases, retired ones included (they verify older releases).
     Public: no member key needed. Compare the key ids with the ones your hotline gave you."""

@@ -112,11 +112,28 @@ _BATCH = {
         }
     },
 }
+_EXAMPLE_PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 # Declared, not parsed by FastAPI (see the module's docstring).
 _MATCH_BODY = {
     "required": True,
     "content": {
-        "application/json": {"schema": {"oneOf": [*_ONE_HASH, _BATCH]}},
+        "application/json": {
+            "schema": {"oneOf": [*_ONE_HASH, _BATCH]},
+            "examples": {
+                "one PDQ hash": {"value": {"pdq": _EXAMPLE_PDQ}},
+                "a batch": {
+                    "value": {
+                        "hashes": [
+                            {
+                                "type": "pdq",
+                                "value": _EXAMPLE_PDQ,
+                            },
+                            {"type": "md5", "value": "d41d8cd98f00b204e9800998ecf8427e"},
+                        ]
+                    }
+                },
+            },
+        },
         "multipart/form-data": {
             "schema": {
                 "type": "object",
@@ -126,12 +143,63 @@ _MATCH_BODY = {
         },
     },
 }
+_MATCH = {
+    "type": "object",
+    "required": ["list", "entry_id", "category", "distance", "signal"],
+    "properties": {
+        "list": {"type": "string"},
+        "entry_id": {"type": "integer"},
+        "category": {"type": "string", "description": "the entry's grading category"},
+        "distance": {"type": "integer", "description": "0 for an exact digest"},
+        "signal": {"type": "string", "description": "the signal type that matched"},
+    },
+}
 _MATCH_ANSWER = {
     "type": "object",
     "required": ["results", "lists"],
     "properties": {
-        "results": {"type": "array", "items": {"type": "object"}},
-        "lists": {"type": "array", "items": {"type": "object"}},
+        "results": {
+            "type": "array",
+            "description": "One per input, in order; an upload gives one, with its hashes.",
+            "items": {
+                "type": "object",
+                "required": ["index", "type", "matches", "truncated"],
+                "properties": {
+                    "index": {"type": "integer"},
+                    "type": {"type": "string", "description": "the hash type, or `upload`"},
+                    "matches": {"type": "array", "items": _MATCH},
+                    "truncated": {"type": "boolean"},
+                },
+            },
+        },
+        "lists": {
+            "type": "array",
+            "description": "Each list searched, at the version that answered.",
+            "items": {
+                "type": "object",
+                "required": ["name", "version"],
+                "properties": {"name": {"type": "string"}, "version": {"type": "integer"}},
+            },
+        },
+    },
+    "example": {
+        "results": [
+            {
+                "index": 0,
+                "type": "pdq",
+                "matches": [
+                    {
+                        "list": "ncmec-like",
+                        "entry_id": 17,
+                        "category": "A",
+                        "distance": 4,
+                        "signal": "pdq",
+                    }
+                ],
+                "truncated": False,
+            }
+        ],
+        "lists": [{"name": "ncmec-like", "version": 3}],
     },
 }
 

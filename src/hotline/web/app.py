@@ -33,7 +33,7 @@ from hotline.security.crypto import derive_key, sealer_for
 from hotline.security.permissions import Actor
 from hotline.security.ratelimit import build_limiter
 from hotline.security.users import to_user
-from hotline.web import csrf, i18n
+from hotline.web import api_docs, csrf, i18n
 from hotline.web import warm_up as warm_up_module
 from hotline.web.deps import LoginRequired, SecondFactorRequired, cookie_secure
 from hotline.web.templating import render
@@ -281,9 +281,9 @@ def create_app(
         title="hotline",
         version=__version__,
         lifespan=_lifespan,
-        docs_url="/api/docs" if "api" in settings.mounted else None,
+        docs_url=None,  # our own Swagger UI page (web/api_docs.py), from our static files
         redoc_url=None,
-        openapi_url="/api/openapi.json" if "api" in settings.mounted else None,
+        openapi_url=api_docs.OPENAPI_PATH if "api" in settings.mounted else None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -309,6 +309,8 @@ def create_app(
     _install_error_handlers(app)
     _install_request_context(app, settings, db)
     _mount(app, settings)
+    if "api" in settings.mounted:
+        api_docs.install(app)
     return app
 
 
