@@ -55,6 +55,9 @@ OPERATIONS = [
     ("GET", "/api/v1/lists/{name}/delta"),
     ("GET", "/api/v1/lists/{name}/deltas/{span}/files/{file}"),
     ("POST", "/api/v1/lists/{name}/entries/{entry}/feedback"),
+    ("POST", "/api/v1/webhooks"),
+    ("GET", "/api/v1/webhooks"),
+    ("DELETE", "/api/v1/webhooks/{webhook}"),
     ("POST", "/api/v1/exchange/reports"),
     ("POST", "/api/v1/exchange/status"),
     ("GET", "/m/lookup"),
@@ -175,7 +178,7 @@ def test_schema_fuzz(fuzzed: Fuzzed, method: str, path: str, mode: GenerationMod
         pytest.skip("only string path parameters: the schema can call nothing sent invalid")
     if path.startswith("/api/v1/exchange/"):
         call = _signed_three_ways(fuzzed, label, path)
-    elif path.startswith(("/api/v1/match", "/api/v1/lists", "/m/", "/c/")):
+    elif path.startswith(("/api/v1/match", "/api/v1/lists", "/api/v1/webhooks", "/m/", "/c/")):
         call = _member(fuzzed, label)
     else:
         call = _anonymous(fuzzed, label)

@@ -44,6 +44,7 @@ EVENTS: dict[str, str] = {
     "takedown.case_opened": "takedown: a case was opened for a URL. {case_id, url_id, country}",
     "takedown.removed": "takedown: the content is gone; the clock stopped. {case_id, url_id, at}",
     "grade.verified": "grading: an item's final grade was agreed or resolved. {media_id, category}",
+    "list.released": "lists: a release was published. {list, version, since, kind}",
 }
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")

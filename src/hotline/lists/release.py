@@ -28,6 +28,7 @@ from hotline.db.base import utcnow
 from hotline.db.engine import Database
 from hotline.errors import Conflict
 from hotline.grading.jurisdictions import jurisdictions
+from hotline.jobs import events
 from hotline.lists import formats, signing
 from hotline.lists import store as lists_store
 from hotline.lists.formats_te import ThreatExchangeWriter
@@ -295,6 +296,12 @@ def _publish(
                     "key_id": signer.key_id,
                     "manifest_sha256": digest,
                 },
+            )
+            # Members' webhooks hear of it once this commits (notify.job_handlers).
+            events.emit(
+                session,
+                "list.released",
+                {"list": info.name, "version": version, "since": since, "kind": "full"},
             )
             if final.exists():  # left by a publish whose commit failed: never published
                 shutil.rmtree(final)

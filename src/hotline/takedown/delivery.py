@@ -37,11 +37,13 @@ _PERMANENT_FETCH = frozenset({FetchErrorCode.BLOCKED_ADDRESS, FetchErrorCode.BAD
 
 
 class DeliveryError(Exception):
-    """A notice was not delivered. `temporary`: a later attempt may succeed."""
+    """A notice was not delivered. `temporary`: a later attempt may succeed. `refused`: the
+    safe fetcher would not call the address (a private one: SSRF), so nothing was sent."""
 
-    def __init__(self, message: str, *, temporary: bool) -> None:
+    def __init__(self, message: str, *, temporary: bool, refused: bool = False) -> None:
         super().__init__(message)
         self.temporary = temporary
+        self.refused = refused
 
 
 # -- email -----------------------------------------------------------------------------------
@@ -173,7 +175,9 @@ def send_webhook(
             status = response.status_code  # the body is not read: only the status matters
     except FetchError as exc:
         raise DeliveryError(
-            f"webhook {target}: {exc}", temporary=exc.code not in _PERMANENT_FETCH
+            f"webhook {target}: {exc}",
+            temporary=exc.code not in _PERMANENT_FETCH,
+            refused=exc.code is FetchErrorCode.BLOCKED_ADDRESS,
         ) from None
     except httpx.HTTPError as exc:
         raise DeliveryError(f"webhook {target}: {type(exc).__name__}", temporary=True) from None

@@ -337,12 +337,14 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         from hotline.lists import feedback_api
         from hotline.matching import api as match_api
         from hotline.matching import hma as hma_api
+        from hotline.notify import api as notify_api
 
         app.include_router(intake_api.router)
         app.include_router(match_api.router)
         app.include_router(hma_api.router)
         app.include_router(lists_api.router)
         app.include_router(feedback_api.router)
+        app.include_router(notify_api.router)
         app.include_router(exchange_api.router)
     if "staff" in settings.mounted:
         from hotline.advice import editor as advice_editor
