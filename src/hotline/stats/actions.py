@@ -14,12 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
 from hotline.errors import FieldError, Forbidden, InvalidInput
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor, allowed
-from hotline.stats import export
+from hotline.stats import cache, export
 from hotline.stats.removal import Clock, GroupBy, GroupFigures, Summary, summarise
 from hotline.stats.store import DateRange, load_clocks, parse_range
 
@@ -135,3 +137,21 @@ def removal_groups(
     groups = _groups(figures.summary, [by])
     _audit(db, actor, "stats.export" if as_csv else "stats.view", figures.dates, by=by.value)
     return figures.dates, groups
+
+
+# -- the published figures (docs/statistics.md) --------------------------------------------
+
+
+def refresh_published(db: Database, actor: Actor | None, threshold: int) -> cache.Refreshed:
+    """Recompute every published figure into the cache (stats.cache): one refresh at a time
+    (Conflict for the second), all or nothing. `actor` None: the periodic job (audited as
+    system). Audited as `stats.refresh` in the transaction that writes the figures."""
+    if actor is not None:
+        _permit(actor)
+    who = actor.username if actor is not None else audit.SYSTEM
+
+    def record(session: Session, done: cache.Refreshed) -> None:
+        detail = {"generation": done.generation, "rows": done.rows, "threshold": threshold}
+        audit.record(session, who, "stats.refresh", "stats", "published", detail)
+
+    return cache.refresh(db, threshold, on_written=record)

@@ -1,4 +1,5 @@
-"""`hotline stats removal`: the time-to-removal figures on the command line.
+"""`hotline stats removal`: the time-to-removal figures on the command line; `hotline stats
+refresh`: recompute the published figures' cache now (the worker also does it hourly).
 
 Exit codes: 0 done; 2 a usage or settings error (a bad date, a range the page would refuse).
 The figures and their audit entry come from `stats.actions`, as the operator.
@@ -10,13 +11,15 @@ from typing import Annotated
 
 import typer
 
-from hotline.cli_support import app_error, configured_database, fail
+from hotline.cli_support import app_error, configured, configured_database, fail
 from hotline.errors import AppError, InvalidInput
 from hotline.security.permissions import Actor
 from hotline.stats import actions, export
 from hotline.stats.removal import GroupBy, GroupFigures
 
-stats_app = typer.Typer(help="Statistics: time to removal.", no_args_is_help=True)
+stats_app = typer.Typer(
+    help="Statistics: time to removal; the published figures.", no_args_is_help=True
+)
 
 
 def _hours(value: float | None) -> str:
@@ -84,3 +87,19 @@ def removal(
         return
     typer.echo(f"First reported {dates.start.isoformat()} to {dates.end.isoformat()} (UTC)")
     typer.echo(_table(groups))
+
+
+@stats_app.command("refresh")
+def refresh() -> None:
+    """Recompute every published figure into the cache the public page and open data serve.
+    Exit 2 when another refresh is running (it wins; nothing is written twice)."""
+    try:
+        with configured() as (settings, db):
+            done = actions.refresh_published(
+                db, Actor.operator(), settings.stats_suppression_threshold
+            )
+    except AppError as exc:
+        raise app_error(exc) from exc
+    years = ", ".join(map(str, done.years)) or "none"
+    typer.echo(f"Published figures refreshed (generation {done.generation}): {done.rows} cells; "
+               f"years {years}")  # fmt: skip
