@@ -19,9 +19,9 @@ from hotline.grading.agreement import cohens_kappa, kappa_from_table
 from hotline.grading.tables import MediaItemRow
 from hotline.security import users
 from hotline.security.permissions import Actor, Role
-from hotline.security.tables import AuditRow
+from hotline.security.tables import AuditRow, UserRow
 from hotline.taskforce import actions, store, throughput
-from hotline.taskforce.tables import CaseItemRow, ClusterRow, DecisionRow
+from hotline.taskforce.tables import CaseItemRow, ClusterRow, DecisionRow, QaReviewRow
 from tests.known.support import add_media, digests, grade_alike, graded, graders
 from tests.taskforce.conftest import run_import
 
@@ -162,7 +162,7 @@ def test_grader_figures(db: Database, tmp_path: Path) -> None:
     assert one.agreed_items == 2
     assert one.kappa == pytest.approx(1 / 3)
     assert one.kappa == pytest.approx(cohens_kappa(["B", "C"], ["B", "A"]))
-    assert (one.qa_checked, one.qa_errors, one.qa_error_rate) == (2, 0, 0.0)
+    assert (one.qa_checked, one.qa_errors, one.qa_error_rate) == (0, 0, None)  # no QA review
     assert (two.username, two.items, two.clusters, two.seconds) == ("grader-two", 2, 1, 36)
     assert (two.items_per_hour, two.clusters_per_hour, two.seconds_per_decision) == (
         200.0,
@@ -170,24 +170,54 @@ def test_grader_figures(db: Database, tmp_path: Path) -> None:
         18.0,
     )
     assert (two.agreed_items, two.kappa) == (1, 0.0)
-    assert (two.qa_checked, two.qa_errors, two.qa_error_rate) == (2, 1, 0.5)  # C for B
+    assert (two.qa_checked, two.qa_errors, two.qa_error_rate) == (0, 0, None)
 
 
-def test_a_qa_correction_of_a_member_counts_against_whoever_confirmed_it(
-    db: Database, tmp_path: Path
-) -> None:
+def test_the_qa_error_rate_comes_from_the_recorded_reviews(db: Database, tmp_path: Path) -> None:
+    """Per grader: their reviewed members, and the reviews that disagreed (tests/taskforce/
+    test_qa.py records them through the action; here the rows, to count them exactly)."""
     case_set_id = build(db, tmp_path)
     with db.write() as session:
-        member = session.execute(
-            select(CaseItemRow.media_id).where(CaseItemRow.grade_state == "propagated")
-        ).scalar_one()
-        row = session.get(MediaItemRow, member)
-        assert row is not None and row.final_grade is not None
-        row.final_grade = row.final_grade.replace('"B"', '"A"')  # QA found it was A
+        g1, g2 = (
+            session.execute(select(UserRow.id).where(UserRow.username == name)).scalar_one()
+            for name in ("grader-one", "grader-two")
+        )
+        media = session.execute(select(MediaItemRow.id).limit(1)).scalar_one()
+        for n, (grader, outcome) in enumerate(
+            [(g1, "agree"), (g1, "disagree"), (g1, "agree"), (g2, "disagree"), (None, "agree")]
+        ):
+            session.add(
+                QaReviewRow(
+                    case_set_id=case_set_id,
+                    cluster_id=1,
+                    item_id=10_000 + n,
+                    media_id=media,
+                    grader_id=grader,
+                    reviewer_id=g2,
+                    outcome=outcome,
+                    given_category="B",
+                    corrected_grade=None,
+                    created_at=utcnow(),
+                )
+            )
+        session.add(  # another set's review counts there, not here
+            QaReviewRow(
+                case_set_id=case_set_id + 1,
+                cluster_id=1,
+                item_id=20_000,
+                media_id=media,
+                grader_id=g1,
+                reviewer_id=g2,
+                outcome="disagree",
+                given_category="B",
+                corrected_grade=None,
+                created_at=utcnow(),
+            )
+        )
     with db.read() as session:
         one, two = throughput.grader_figures(session, case_set_id)
-    assert (one.qa_checked, one.qa_errors) == (2, 1)
-    assert (two.qa_checked, two.qa_errors) == (2, 2)
+    assert (one.qa_checked, one.qa_errors, one.qa_error_rate) == (3, 1, pytest.approx(1 / 3))
+    assert (two.qa_checked, two.qa_errors, two.qa_error_rate) == (1, 1, 1.0)
 
 
 def test_kappa_from_a_table_is_cohens_kappa() -> None:

@@ -160,6 +160,23 @@ def resolve(session: Session, actor: Actor, media_id: int, fields: Mapping[str, 
     )
 
 
+def correct_grade(session: Session, actor: Actor, media_id: int, grade: Grade, *, via: str) -> None:
+    """A senior's QA review replaces an item's final grade (then `grade.verified`);
+    `hotline.taskforce.qa` calls it with the grade it has validated. Audited as
+    `media.grade_corrected`."""
+    if not allowed(actor, Action.grade_resolve, media_id):
+        raise Forbidden("only a senior analyst corrects a final grade")
+    service.correct(session, media_id, actor.id, grade)
+    audit.record(
+        session,
+        actor.username,
+        "media.grade_corrected",
+        "media",
+        media_id,
+        {"category": grade.category.value, "via": via},
+    )
+
+
 def take_break(session: Session, actor: Actor) -> None:
     """The actor starts a break now (the break prompt counts from here)."""
     if not allowed(actor, Action.staff_home):

@@ -416,6 +416,34 @@ def resolve(session: Session, media_id: int, senior_id: int, grade: Grade) -> No
     session.flush()
 
 
+def correct(session: Session, media_id: int, senior_id: int, grade: Grade) -> None:
+    """A senior's QA review found an item's final grade wrong: their grade replaces it, as a
+    resolution, so the lists and the known-material index take the change."""
+    row = _lock_item(session, media_id)
+    final = (MediaStatus.agreed.value, MediaStatus.resolved.value)
+    if row.status not in final or row.final_grade is None:
+        raise Conflict("only an item with a final grade by people is corrected")
+    try:
+        with session.begin_nested():
+            session.add(
+                GradeRow(
+                    media_id=media_id,
+                    grader_id=senior_id,
+                    is_resolution=True,
+                    fields=_grade_json(grade),
+                    category=grade.category.value,
+                    created_at=utcnow(),
+                )
+            )
+    except IntegrityError as exc:
+        raise Conflict("you have already graded this item") from exc
+    row.status = MediaStatus.resolved.value
+    row.final_grade = _grade_json(grade)
+    row.decided_at = utcnow()
+    _verified(session, media_id, grade)
+    session.flush()
+
+
 def _verified(session: Session, media_id: int, grade: Grade) -> None:
     """A final grade by people (agreed or resolved): the hash lists react ("grade.verified")."""
     events.emit(session, "grade.verified", {"media_id": media_id, "category": grade.category.value})

@@ -39,7 +39,7 @@ def _rules(request: Request) -> grading.Rules:
     return grading.Rules.of(get_settings(request))
 
 
-def _stores(request: Request) -> grading.Stores:
+def stores(request: Request) -> grading.Stores:
     settings = get_settings(request)
     media: MediaStore | None = request.app.state.media_store
     return grading.Stores(MediaStore(settings.data_dir / "taskforce-media", settings.secret), media)
@@ -101,7 +101,7 @@ def claim_next(request: Request, actor: Actor = GRADE, form: FormData = PostedFo
         if done.isdigit():
             grading.finish(session, actor, int(done))
         cluster_id = grading.claim_next(
-            session, actor, _rules(request), _stores(request), viewing=_viewing(request)
+            session, actor, _rules(request), stores(request), viewing=_viewing(request)
         )
     if cluster_id is None:
         return RedirectResponse("/staff/taskforce/grade?empty=1", status_code=303)
@@ -117,7 +117,7 @@ def cluster_page(cluster_id: int, request: Request, actor: Actor = GRADE) -> HTM
 def claim(cluster_id: int, request: Request, actor: Actor = GRADE) -> Response:
     with get_db(request).write() as session:
         grading.claim(
-            session, actor, cluster_id, _rules(request), _stores(request), viewing=_viewing(request)
+            session, actor, cluster_id, _rules(request), stores(request), viewing=_viewing(request)
         )
     return RedirectResponse(f"/staff/taskforce/grade/{cluster_id}", status_code=303)
 
@@ -211,7 +211,7 @@ def release(cluster_id: int, request: Request, actor: Actor = GRADE) -> Response
 def thumbnail(item_id: int, request: Request, actor: Actor = GRADE) -> Response:
     with get_db(request).write() as session:
         _, blur = grading.open_item_media(session, actor, item_id, _viewing(request))
-    data = grading.item_bytes(_stores(request).taskforce, item_id)
+    data = grading.item_bytes(stores(request).taskforce, item_id)
     try:
         png = blurred_thumbnail(data, blur)
     except HashingError:
@@ -223,10 +223,10 @@ def thumbnail(item_id: int, request: Request, actor: Actor = GRADE) -> Response:
 def full(item_id: int, request: Request, ticket: str = "", actor: Actor = GRADE) -> Response:
     with get_db(request).write() as session:
         grading.open_item_media(session, actor, item_id, _viewing(request), full_ticket=ticket)
-    data = grading.item_bytes(_stores(request).taskforce, item_id)
+    data = grading.item_bytes(stores(request).taskforce, item_id)
     return Response(
         data,
-        media_type=_image_type(data),
+        media_type=image_type(data),
         headers={
             "Cache-Control": "no-store",
             "Content-Disposition": "inline",
@@ -245,7 +245,7 @@ _SIGNATURES = {
 }
 
 
-def _image_type(data: bytes) -> str:
+def image_type(data: bytes) -> str:
     for magic, kind in _SIGNATURES.items():
         if data.startswith(magic):
             return kind

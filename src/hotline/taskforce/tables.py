@@ -152,3 +152,24 @@ class DecisionRow(Base):
     seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)  # since the claim
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class QaReviewRow(Base):
+    """A senior's QA review of a propagated member drawn for QA (migration 0024): they agree
+    with the grade it inherited, or disagree and give the corrected grade, which replaces the
+    member's final grade and counts against `grader_id` (who confirmed the member) in the QA
+    error rate. One review a member."""
+
+    __tablename__ = "taskforce_qa_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_set_id: Mapped[int] = mapped_column(Integer, index=True)
+    cluster_id: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[int] = mapped_column(Integer, unique=True)  # taskforce_items.id
+    media_id: Mapped[int] = mapped_column(ForeignKey("media_items.id"))  # the member's
+    grader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    outcome: Mapped[str] = mapped_column(String(16))  # QaOutcome: agree, disagree
+    given_category: Mapped[str] = mapped_column(String(16))  # the grade it had inherited
+    corrected_grade: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON, disagree
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

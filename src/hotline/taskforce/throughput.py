@@ -13,7 +13,8 @@ Per grader, from their decisions in the set that were not undone (`taskforce_dec
 items graded (representatives graded and members confirmed) and clusters graded, each per
 hour of decision time (the sum of the decisions' `seconds`), mean seconds per decision,
 agreement with the final grade (Cohen's kappa on the category, over the representatives they
-graded whose grade is final), and the QA error rate (see `_qa`).
+graded whose grade is final), and the QA error rate: of their members a senior reviewed for
+QA (`taskforce.qa`), the share the reviewer disagreed with.
 
 `seconds` is what `grading_store.record_decision` stores: the time since the grader's previous
 decision, when that was under ten minutes before (a longer gap is a pause, and untimed).
@@ -35,13 +36,19 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from hotline.grading.agreement import kappa_from_table
 from hotline.grading.tables import MediaItemRow
 from hotline.security.tables import UserRow
 from hotline.taskforce.model import ClusterState, GradeState
-from hotline.taskforce.tables import CaseItemRow, CaseSetRow, ClusterRow, DecisionRow
+from hotline.taskforce.tables import (
+    CaseItemRow,
+    CaseSetRow,
+    ClusterRow,
+    DecisionRow,
+    QaReviewRow,
+)
 
 # A media row whose grade is final by people (agreed, resolved) or passed on (known_match).
 FINAL_MEDIA = ("agreed", "resolved", "known_match")
@@ -212,36 +219,22 @@ def _kappas(session: Session, case_set_id: int) -> dict[int, tuple[int, float | 
 
 
 def _qa(session: Session, case_set_id: int) -> dict[int, tuple[int, int]]:
-    """Per grader: (their items drawn for QA, those found wrong). Their items: representatives
-    they graded and members they confirmed; drawn for QA: the item's media row is sampled
-    (`qa_sampled`, grading's share of agreed representatives, the taskforce's share of
-    propagated members) and its grade is final. Wrong: the item's final category differs from
-    the one the grader gave (their grade's; a confirmation gives the representative's final
-    category), which is what a QA review that corrects a final grade leaves behind."""
-    item_media = aliased(MediaItemRow)
-    rep_media = aliased(MediaItemRow)
-    given = func.coalesce(DecisionRow.category, final_category(session, rep_media))
-    wrong = given != final_category(session, item_media)
+    """Per grader: (their members reviewed for QA, the reviews that disagreed), from the
+    recorded QA reviews (`taskforce.qa`): one GROUP BY on the set's reviews."""
     rows = session.execute(
         select(
-            DecisionRow.user_id,
-            func.count(distinct(CaseItemRow.id)),
-            func.count(distinct(case((wrong, CaseItemRow.id)))),
+            QaReviewRow.grader_id,
+            func.count(),
+            _sum(QaReviewRow.outcome == "disagree"),
         )
-        .join(CaseItemRow, CaseItemRow.id == DecisionRow.item_id)
-        .join(item_media, item_media.id == CaseItemRow.media_id)
-        .join(ClusterRow, ClusterRow.id == DecisionRow.cluster_id)
-        .outerjoin(rep_media, rep_media.id == ClusterRow.media_id)
-        .where(
-            _live(case_set_id),
-            DecisionRow.kind.in_(ITEM_DECISIONS),
-            item_media.qa_sampled.is_(True),
-            item_media.status.in_(FINAL_MEDIA),
-            item_media.final_grade.is_not(None),
-        )
-        .group_by(DecisionRow.user_id)
+        .where(QaReviewRow.case_set_id == case_set_id, QaReviewRow.grader_id.is_not(None))
+        .group_by(QaReviewRow.grader_id)
     ).all()
-    return {user_id: (int(checked), int(wrong)) for user_id, checked, wrong in rows}
+    return {
+        user_id: (int(checked), int(wrong))
+        for user_id, checked, wrong in rows
+        if user_id is not None
+    }
 
 
 def grader_figures(session: Session, case_set_id: int) -> list[GraderFigures]:

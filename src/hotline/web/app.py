@@ -359,6 +359,7 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         from hotline.takedown import pages as takedown_pages
         from hotline.taskforce import grading_pages as taskforce_grading_pages
         from hotline.taskforce import pages as taskforce_pages
+        from hotline.taskforce import qa_pages as taskforce_qa_pages
 
         app.include_router(security_pages.router, dependencies=html)
         app.include_router(audit_pages.router, dependencies=html)
@@ -372,6 +373,7 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         app.include_router(feed_pages.router, dependencies=html)
         app.include_router(taskforce_pages.router, dependencies=html)
         app.include_router(taskforce_grading_pages.router, dependencies=html)
+        app.include_router(taskforce_qa_pages.router, dependencies=html)
 
 
 def app_from_environment() -> FastAPI:
