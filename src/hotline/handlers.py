@@ -17,6 +17,7 @@ HANDLER_MODULES = (
     "hotline.lists.job_handlers",
     "hotline.lists.feed_jobs",
     "hotline.taskforce.job_handlers",
+    "hotline.stats.job_handlers",
     "hotline.notify.job_handlers",
     "hotline.proactive.job_handlers",
 )
