@@ -26,7 +26,10 @@ esac
 # PyPI), so its hashes are the registry's; pip's local mirrors here serve the same files.
 index="${PIP_INDEX_URL:-$(.venv/bin/python -c 'from pip._internal.models.index import PyPI; print(PyPI.simple_url)')}"
 common=(--quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes
-        --index-url "$index" --no-emit-index-url --no-strip-extras --custom-compile-command "bash scripts/lock.sh")
+        --index-url "$index" --no-emit-index-url --no-strip-extras --custom-compile-command "bash scripts/lock.sh"
+        # The member client comes from clients/python ([tool.uv.sources]); its dependencies
+        # are locked, it is not (a folder has no hash): scripts/setup.sh installs it.
+        --no-emit-package hotline-client)
 
 # Runtime: what a deployment installs (the dependencies and the compiled kernels).
 "$uv" pip compile pyproject.toml --extra numba "${common[@]}" "${upgrade[@]}" \

@@ -23,10 +23,18 @@ lock=requirements/runtime.txt
 [ $dev = 1 ] && lock=requirements/dev.txt
 stamp=.venv/.hotline-installed-$dev
 want="$(cat requirements/build.txt "$lock" pyproject.toml | sha256sum | cut -d' ' -f1)"
+# The member client (clients/python, `hotline-client`) that the server imports: its pyproject counts.
+want="$want-$(sha256sum clients/python/pyproject.toml | cut -d' ' -f1)"
 # --dev also installs the example signal-type plug-in (examples/hotline-dhash): its pyproject counts.
 [ $dev = 1 ] && want="$want-$(sha256sum examples/hotline-dhash/pyproject.toml | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     .venv/bin/python -m pip install --quiet --require-hashes -r requirements/build.txt -r "$lock"
+    # The distribution was called `hotline` before it became `hotline-server`: drop the old one.
+    if .venv/bin/python -m pip show --quiet hotline >/dev/null 2>&1; then
+        .venv/bin/python -m pip uninstall --quiet --yes hotline
+    fi
+    # The client first: hotline-server requires it, and it is not on the lock (scripts/lock.sh).
+    .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e clients/python
     .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
     if [ $dev = 1 ]; then  # tests prove plug-ins on it (tests/hashing/test_plugin_signal.py)
         .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e examples/hotline-dhash

@@ -392,6 +392,22 @@ class Settings(BaseSettings):
         description="How stale a match answer may be after a list changes (the lists are "
         "polled for changes at most this often).",
     )
+    # The one video rule (hotline_client.vpdq, docs/matching.md "Video matching"); the
+    # defaults are python-threatexchange's, so HMA and hotline agree on our lists.
+    vpdq_query_percent: float = Field(
+        default=80.0,
+        ge=0,
+        le=100,
+        description="A video matches a listed video when at least this share (percent) of "
+        "the query's frames is found in it (HMA's rule).",
+    )
+    vpdq_compare_percent: float = Field(
+        default=0.0,
+        ge=0,
+        le=100,
+        description="...and at least this share (percent) of the listed video's frames is "
+        "found in the query; 0 as HMA, 80 for hotline's old both-ways rule.",
+    )
     dask_scheduler: str = Field(
         default="",
         description="Dask scheduler that taskforce imports hash on (tcp://host:8786). Empty: a "
@@ -494,6 +510,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'hotline.db'}"
         if not self.audit_anchor_path:
             self.audit_anchor_path = str(self.data_dir / "audit-anchors.jsonl")
+        if self.vpdq_query_percent == 0 and self.vpdq_compare_percent == 0:
+            raise ValueError("vpdq_query_percent and vpdq_compare_percent cannot both be 0")
         return self
 
     # Derived views -------------------------------------------------------------------------

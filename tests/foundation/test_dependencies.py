@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 PROJECT = PYPROJECT["project"]
 OWN = canonicalize_name(PROJECT["name"])
+# Distributions of this repository (the member client): installed from their folder by
+# scripts/setup.sh, left out of the lock (scripts/lock.sh --no-emit-package).
+LOCAL = {canonicalize_name(n) for n in PYPROJECT["tool"].get("uv", {}).get("sources", {})}
 
 
 def _script(name: str) -> ModuleType:
@@ -101,6 +104,9 @@ def test_lock_pins_every_requirement_within_its_bounds_with_hashes(lock: str) ->
         name = canonicalize_name(req.name)
         if name == OWN:
             continue
+        if name in LOCAL:
+            assert name not in pins, f"{name} comes from this repository, not the lock"
+            continue
         assert name in pins, f"{req.name} is not in requirements/{lock}.txt: bash scripts/lock.sh"
         version, _ = pins[name]
         assert req.specifier.contains(version, prereleases=True), (
@@ -129,6 +135,7 @@ def test_setup_installs_from_the_lock_and_reinstalls_when_it_changes() -> None:
     setup = (ROOT / "scripts" / "setup.sh").read_text(encoding="utf-8")
     assert '--require-hashes -r requirements/build.txt -r "$lock"' in setup
     assert "--no-deps --no-build-isolation -e ." in setup
+    assert "--no-deps --no-build-isolation -e clients/python" in setup  # LOCAL, before the server
     # the stamp is the locks' and pyproject's checksum
     assert 'cat requirements/build.txt "$lock" pyproject.toml | sha256sum' in setup
 

@@ -617,18 +617,26 @@ def test_videos_reach_threatexchange_as_vpdq_signals(
     )
     updates, _ = fetch(exchange, None)
 
-    # entry 4's frames are all under the quality threshold: nothing could match, so no record
-    assert set(updates) == {1, 2, 3}
+    # entry 4's frames are all under the quality threshold: no vPDQ could match, but the
+    # video's whole-file MD5 still travels, as threatexchange's video_md5
+    assert set(updates) == {1, 2, 3, 4}
     video = updates[2]
     assert video is not None and video.pdq is None
     assert video.vpdq == vpdq_signal(entries[1])  # the same string the release file writes
-    assert updates[1] is not None and updates[1].vpdq is None
+    assert updates[1] is not None and updates[1].vpdq is None and updates[1].video_md5 is None
+    dark = updates[4]
+    assert dark is not None and dark.vpdq is None and dark.video_md5 == entries[3].md5
 
     signals = exchange.naive_convert_to_signal_type(
-        [PdqSignal, vpdq_signal_type], exchange.collab, updates
+        [PdqSignal, vpdq_signal_type, VideoMD5Signal], exchange.collab, updates
     )
     assert set(signals[PdqSignal]) == {benign_pdq}
     assert {r.entry_id for r in signals[vpdq_signal_type].values()} == {2, 3}
+    assert {md5: r.entry_id for md5, r in signals[VideoMD5Signal].items()} == {
+        e.md5: e.id for e in entries[1:]
+    }
+    tags = {r.entry_id: r.get_as_opinions()[0].tags for r in signals[VideoMD5Signal].values()}
+    assert tags == {2: {"category_b"}, 3: {"category_c"}, 4: {"category_a"}}
     only_pdq = exchange.naive_convert_to_signal_type([PdqSignal], exchange.collab, updates)
     assert set(only_pdq) == {PdqSignal}  # a caller without vPDQ gets the images only
 

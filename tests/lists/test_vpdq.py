@@ -32,7 +32,7 @@ from hotline.lists.verify import verify_dir
 from hotline.matching import inputs, list_files, store, validation
 from hotline.matching.matcher import DatabaseSource, Matcher
 from hotline.matching.model import NewEntry, vpdq_records
-from hotline.matching.video import VideoIndex
+from hotline.matching.video import VideoIndex, VideoRule
 from tests.lists.helpers import drawn_video, entries, ids, new_list
 
 
@@ -121,20 +121,23 @@ def test_a_video_entry_in_every_release_format(
     assert parse_vpdq_lines(alternatives["vPDQ"]) == clip_frames
     assert media[video_id]["MD5"] == hashlib.md5(clip).hexdigest().upper()
 
-    # threatexchange.txt: `vpdq <json>` as threatexchange's VPDQSignal serialises it.
+    # threatexchange.txt: `vpdq <json>` as threatexchange's VPDQSignal serialises it, and the
+    # video's whole-file MD5 as its VideoMD5Signal (the images' MD5s have no signal type there).
     signals = (made.path / "threatexchange.txt").read_text().splitlines()
-    assert [s.split(" ", 1)[0] for s in signals] == ["pdq", "pdq", "vpdq"]
+    assert [s.split(" ", 1)[0] for s in signals] == ["pdq", "pdq", "vpdq", "video_md5"]
     value = json.loads(signals[2].split(" ", 1)[1])
     assert value[3] == f"{clip_frames[3].pdq},{clip_frames[3].quality},0.300"
+    assert signals[3] == f"video_md5 {hashlib.md5(clip).hexdigest()}"
 
 
 def test_threatexchange_leaves_out_a_video_with_no_good_frame(
     db: Database, settings: Settings, tmp_path: Path
 ) -> None:
+    """Its vPDQ line is left out; its whole-file MD5 still matches the exact file."""
     dim = "\n".join(f"{i},20,{'ab' * 32},{i / 10:.3f}" for i in range(5))
     new_list(db, "alpha", [NewEntry(category="B", md5="1" * 32, vpdq=dim)])
     made = publish(db, tmp_path / "releases", settings)
-    assert (made.path / "threatexchange.txt").read_text() == ""
+    assert (made.path / "threatexchange.txt").read_text() == f"video_md5 {'1' * 32}\n"
     (line,) = jsonl(made.path / "entries.jsonl")[1:]
     assert len(line["vpdq"]) == 5  # the list itself keeps it
 
@@ -210,8 +213,9 @@ def test_hotline_match_finds_a_reencoded_video(
     files = {
         "reencoded.webm": reencoded,
         "other.mp4": other_clip,
-        # The first half of the listed video: all its frames are in the entry, but only half
-        # of the entry's frames are in it, so it is not a match (80 % both ways).
+        # The first half of the listed video: all its frames are in the entry, only half of
+        # the entry's in it: a match under the default rule (80 % of the query's frames, as
+        # HMA), none when 80 % of the listed video's frames are also required.
         "half.mp4": drawn_video(1, frames=10),
     }
     for name, data in files.items():
@@ -234,9 +238,20 @@ def test_hotline_match_finds_a_reencoded_video(
     assert reencoded_hits[0]["distance"] <= 20 and reencoded_hits[0]["category"] == "A"
     assert by_input["reencoded.webm"]["media"] == "video"
     assert by_input["other.mp4"]["matches"] == []
-    assert by_input["half.mp4"]["matches"] == []
+    half_hits = by_input["half.mp4"]["matches"]
+    assert [(m["entry_id"], m["signal"], m["distance"]) for m in half_hits] == [
+        (video_id, "vpdq", 0)
+    ]
     exact = next(r for r in out if r.get("input", "").startswith("md5:"))
     assert [(m["entry_id"], m["signal"]) for m in exact["matches"]] == [(video_id, "md5")]
+
+    both_ways = CliRunner().invoke(
+        app,
+        ["match", "--list", str(made.path / "entries.jsonl"), str(tmp_path / "half.mp4")],
+        env={"HOTLINE_VPDQ_COMPARE_PERCENT": "80"},
+    )
+    assert both_ways.exit_code == 0, both_ways.output
+    assert json.loads(both_ways.output)["matches"] == []
 
 
 def test_video_index_shares_both_ways(clip_frames: list[VpdqFrame]) -> None:
@@ -247,7 +262,11 @@ def test_video_index_shares_both_ways(clip_frames: list[VpdqFrame]) -> None:
     # Entry 8 holds half the video: all of its frames match, but only half of the query's.
     assert [(m.entry_id, m.query_percent, m.entry_percent) for m in whole] == [(7, 100.0, 100.0)]
     half = index.search(clip_frames[:10], 31)
-    assert [m.entry_id for m in half] == [8]  # 7 matches 100 % of the query, 50 % of its own
+    # 7 holds 100 % of the query, 50 % of its own frames found: a match by default (HMA's
+    # rule), not when 80 % of the listed video must be found too.
+    assert [(m.entry_id, m.query_percent, m.distance) for m in half] == [(7, 100, 0), (8, 100, 0)]
+    assert 50 <= half[0].entry_percent < 80 and half[1].entry_percent == 100
+    assert [m.entry_id for m in index.search(clip_frames[:10], 31, VideoRule(80, 80))] == [8]
     # Repeated frames count once and poor frames not at all, on both sides (as Meta's).
     padded = [*clip_frames, *clip_frames[:5]]
     poor = [VpdqFrame(99, 10, "f" * 64, 9.9)]

@@ -7,11 +7,18 @@ exchange, which HMA can use) loads. One signal a line, `<signal type> <value>`:
   it: a JSON array of `"<pdq>,<quality>,<timestamp>"`, one string a frame. A member loads
   those lines with that extension enabled; without it they are skipped as an unknown type.
   An entry none of whose frames reaches quality 50 is left out: threatexchange's vPDQ index
-  refuses a video with nothing to compare.
+  refuses a video with nothing to compare;
+- `video_md5 <md5>` for a video's whole-file MD5 (threatexchange's `VideoMD5Signal`), so HMA
+  matches the exact file too. A video is an entry that carries a vPDQ.
 
-python-threatexchange has no signal type for image MD5/SHA digests (its `md5` is
-`video_md5`), so entries with neither PDQ nor vPDQ are left out of this file, and the
-manifest counts what the file holds, not the list.
+python-threatexchange has no signal type for an image's MD5/SHA digests (its only MD5 is
+`video_md5`), so image entries with no PDQ are left out of this file, and the manifest
+counts what the file holds, not the list.
+
+Categories cannot travel here: a line is a type and a value, and threatexchange's file
+exchange gives every line the same empty metadata (and refuses tags when it writes). The
+category reaches HMA through the `hotline` exchange plug-in (`hotline_client.te_exchange`),
+as a tag (`category_a`, `_b`, `_c`) on each entry's opinion.
 
 Plug-in signal types (hotline's `hotline.signal_types` entry point) are not written here
 either: a plug-in's name says nothing about which of threatexchange's signal types, if
@@ -29,6 +36,7 @@ from hotline.matching.video import good_frames
 
 PDQ_SIGNAL = "pdq"  # threatexchange's PdqSignal.get_name()
 VPDQ_SIGNAL = "vpdq"  # threatexchange.extensions.vpdq's VPDQSignal.get_name()
+VIDEO_MD5_SIGNAL = "video_md5"  # threatexchange's VideoMD5Signal.get_name()
 
 
 def vpdq_signal(entry: ReleaseEntry) -> str | None:
@@ -51,6 +59,8 @@ class ThreatExchangeWriter(_Buffered):
             lines += f"{PDQ_SIGNAL} {entry.pdq}\n"
         if entry.vpdq and (signal := vpdq_signal(entry)) is not None:
             lines += f"{VPDQ_SIGNAL} {signal}\n"
+        if entry.vpdq and entry.md5 is not None:
+            lines += f"{VIDEO_MD5_SIGNAL} {entry.md5}\n"
         return lines.encode()
 
     def end(self) -> None:

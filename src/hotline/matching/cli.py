@@ -23,6 +23,7 @@ from hotline.hashing.media import hash_file
 from hotline.matching import actions, inputs, list_files, store, validation
 from hotline.matching.matcher import Matcher, StaticSource
 from hotline.matching.model import HashQuery, ListVersion
+from hotline.matching.video import DEFAULT_RULE, VideoRule
 from hotline.security.permissions import Actor
 
 member_app = typer.Typer(help="Industry members and their API keys.", no_args_is_help=True)
@@ -153,14 +154,35 @@ def match_command(
         list[Path],
         typer.Option("--list", help="An exported list file (repeat for several)."),
     ],
+    vpdq_query_percent: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=100,
+            envvar="HOTLINE_VPDQ_QUERY_PERCENT",
+            help="A video matches a listed one when this share (percent) of its frames is "
+            "found in it.",
+        ),
+    ] = DEFAULT_RULE.query_percent,
+    vpdq_compare_percent: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=100,
+            envvar="HOTLINE_VPDQ_COMPARE_PERCENT",
+            help="...and this share of the listed video's frames is found in the query "
+            "(0: HMA's rule).",
+        ),
+    ] = DEFAULT_RULE.compare_percent,
 ) -> None:
     """Match files or hashes offline against exported list files.
 
     Prints one JSON object per input: "matches" (list, entry_id, category, distance, signal)
     and "lists" (name and version of each list file), or "error". A video's frames are
     matched against PDQ entries one by one, and the whole video against vPDQ entries
-    (signal "vpdq"). Exits 0 when every input was matched (found or not), 1 when some could
-    not be, 2 on a usage error.
+    (signal "vpdq") under the video rule of docs/matching.md, the match API's. Exits 0
+    when every input was matched (found or not), 1 when some could not be, 2 on a usage
+    error.
     """
     loaded = []
     for path in list_file:
@@ -171,7 +193,11 @@ def match_command(
     names = [info.name for info, _ in loaded]
     if len(set(names)) != len(names):
         raise fail("two list files hold the same list")
-    matcher = Matcher(StaticSource(loaded), refresh_seconds=float("inf"))
+    try:
+        rule = VideoRule(vpdq_query_percent, vpdq_compare_percent)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    matcher = Matcher(StaticSource(loaded), refresh_seconds=float("inf"), video_rule=rule)
     versions = [ListVersion(info.name, info.version).to_json() for info, _ in loaded]
     # Check every argument first, so a typo exits 2 before any output.
     plan: list[tuple[str, HashQuery | str | None]] = []  # query, error text, or None: a path

@@ -34,7 +34,7 @@ from hotline.matching.model import (
     MatchAnswer,
 )
 from hotline.matching.signal_index import SignalIndex
-from hotline.matching.video import VideoIndex
+from hotline.matching.video import DEFAULT_RULE, VideoIndex, VideoRule
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,9 @@ class ListIndex:
             self._exact_adds = 0
         self.info = info
 
-    def search(self, queries: Sequence[HashQuery]) -> list[list[Hit]]:
+    def search(
+        self, queries: Sequence[HashQuery], video_rule: VideoRule = DEFAULT_RULE
+    ) -> list[list[Hit]]:
         info, categories = self.info, self.categories
         hits: list[list[Hit]] = [[] for _ in queries]
 
@@ -174,7 +176,7 @@ class ListIndex:
             frame_radius = info.max_distance(VPDQ, info.pdq_max_distance)
             for position, query in enumerate(queries):
                 if query.type == VPDQ:
-                    for video in self.videos.search(query.frames, frame_radius):
+                    for video in self.videos.search(query.frames, frame_radius, video_rule):
                         hit(position, video.entry_id, video.distance, VPDQ)
         for name, signal_index in self.signals.items():
             at = [i for i, q in enumerate(queries) if q.type == name]
@@ -234,9 +236,11 @@ class Matcher:
         *,
         refresh_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        video_rule: VideoRule = DEFAULT_RULE,
     ) -> None:
         self.source = source
         self.refresh_seconds = refresh_seconds
+        self.video_rule = video_rule  # the deployment's (HOTLINE_VPDQ_*_PERCENT)
         self._clock = clock
         self._lists: dict[str, ListIndex] = {}  # replaced, never mutated, so readers need no lock
         self._refresh_lock = threading.Lock()
@@ -316,7 +320,7 @@ class Matcher:
         versions = [ListVersion(index.info.name, index.info.version) for index in chosen]
         hits: list[list[Hit]] = [[] for _ in queries]
         for index in chosen:
-            for position, found in enumerate(index.search(queries)):
+            for position, found in enumerate(index.search(queries, self.video_rule)):
                 hits[position].extend(found)
         for found in hits:
             found.sort(key=lambda h: (h.distance, h.list, h.entry_id, h.signal))

@@ -190,7 +190,7 @@ class Hit:
     category: str
     distance: int
     # Which hash matched: md5, sha1, sha256 or pdq (distance in bits), vpdq (a video's
-    # frames: distance = 100 minus the smaller of the two shares of matching frames, in %),
+    # frames: distance = 100 minus the share of the query's frames found, in %),
     # or a plug-in signal type's name (the distance its `compare` gives; 0 for exact kinds).
     signal: str
 

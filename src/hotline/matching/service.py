@@ -13,7 +13,7 @@ from typing import Any
 
 from hotline.config import Settings
 from hotline.db.engine import Database
-from hotline.matching import store
+from hotline.matching import store, video
 from hotline.matching.audit_writer import AuditWriter
 from hotline.matching.matcher import DatabaseSource, Matcher
 from hotline.matching.store import StoredKey
@@ -118,7 +118,11 @@ class MatchService:
         self.settings = settings
         self.db = db
         self.keys = KeyLookup(db)
-        self.matcher = Matcher(DatabaseSource(db), refresh_seconds=config.refresh_seconds)
+        self.matcher = Matcher(
+            DatabaseSource(db),
+            refresh_seconds=config.refresh_seconds,
+            video_rule=video.rule_from(settings),
+        )
         self.limiter: RateLimiter = build_limiter(
             settings, db, "match", config.rate_limit, config.rate_window_seconds
         )

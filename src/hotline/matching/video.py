@@ -1,12 +1,13 @@
 """Whole-video matching against list entries that carry a vPDQ (a PDQ hash per frame).
 
-A video matches an entry as Meta's vPDQ matcher decides (python-threatexchange's
-`match_VPDQ_hash_brute` and `VPDQIndex`): frames under the quality threshold (50) are left
-out and repeated frame hashes counted once; then the share of the query's frames within the
-list's PDQ distance (31 by default) of some frame of the entry, and the share of the entry's
-frames within that distance of some frame of the query, must both reach `MATCH_PERCENT`
-(80 %, as `hotline.hashing.signals.VpdqSignal`). A hit's distance is 100 minus the smaller
-share, rounded: 0 when every frame on both sides found a match.
+A video matches an entry under the one rule of `hotline_client.vpdq` (docs/matching.md,
+"Video matching"), as python-threatexchange's vPDQ matcher decides: frames under the quality
+threshold (50) are left out and repeated frame hashes counted once; the share of the query's
+frames within the list's vPDQ frame distance (31 by default) of some frame of the entry must
+reach the rule's `query_percent` (80 by default), and the share of the entry's frames within
+that distance of some frame of the query its `compare_percent` (0 by default, as HMA; both
+set per deployment by `HOTLINE_VPDQ_QUERY_PERCENT`/`HOTLINE_VPDQ_COMPARE_PERCENT`). A hit's
+distance is 100 minus the query share, rounded: 0 when every frame of the query matched.
 
 Every distinct good frame of every entry goes into one `PDQIndex` under a frame key of its
 own, so a query costs one batched range search, not a comparison with each video.
@@ -18,17 +19,24 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from hotline.hashing.signals import VpdqSignal
+from hotline_client import vpdq as rule
+from hotline_client.vpdq import DEFAULT_RULE, VideoRule
+
+from hotline.config import Settings
 from hotline.hashing.vpdq import VpdqFrame
 from hotline.index import PDQIndex
 
-QUALITY_THRESHOLD = VpdqSignal.quality_threshold
-MATCH_PERCENT = VpdqSignal.match_percent
+QUALITY_THRESHOLD = rule.QUALITY_THRESHOLD
+
+
+def rule_from(settings: Settings) -> VideoRule:
+    """The deployment's video rule (`HOTLINE_VPDQ_QUERY_PERCENT`, `..._COMPARE_PERCENT`)."""
+    return VideoRule(settings.vpdq_query_percent, settings.vpdq_compare_percent)
 
 
 def good_frames(frames: Iterable[VpdqFrame]) -> list[str]:
     """The distinct PDQ hashes of frames at or over the quality threshold, in frame order."""
-    return list(dict.fromkeys(f.pdq for f in frames if f.quality >= QUALITY_THRESHOLD))
+    return rule.good_frames((f.pdq, f.quality) for f in frames)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +47,7 @@ class VideoMatch:
 
     @property
     def distance(self) -> int:
-        return round(100 - min(self.query_percent, self.entry_percent))
+        return rule.distance(self.query_percent)
 
 
 class VideoIndex:
@@ -86,8 +94,10 @@ class VideoIndex:
             for key in keys:
                 self._owner.pop(key, None)
 
-    def search(self, frames: Sequence[VpdqFrame], radius: int) -> list[VideoMatch]:
-        """The entries this video matches, best first (then by entry id)."""
+    def search(
+        self, frames: Sequence[VpdqFrame], radius: int, video_rule: VideoRule = DEFAULT_RULE
+    ) -> list[VideoMatch]:
+        """The entries this video matches under `video_rule`, best first (then by id)."""
         query = good_frames(frames)
         if not query or not self._keys:
             return []
@@ -110,7 +120,7 @@ class VideoIndex:
                 100.0 * len(positions) / len(query),
                 100.0 * len(entry_hits[entry_id]) / len(keys),
             )
-            if min(result.query_percent, result.entry_percent) >= MATCH_PERCENT:
+            if video_rule.matches(result.query_percent, result.entry_percent):
                 found.append(result)
         found.sort(key=lambda m: (m.distance, m.entry_id))
         return found
