@@ -16,14 +16,22 @@ read as the IPv4 address it is. Anything else (`member-key:12`) is its own subje
 
 `build_limiter` chooses from the settings: Redis when `redis_url` is set, else the database
 when it is PostgreSQL, else memory.
+
+Every hit also says where the client stands (`LimitState`: the limit, what is left, seconds
+until the window frees a request). While a request is being answered (`collect_states`, set by
+the web layer for the JSON paths), each hit notes its state there, and the answer carries it as
+`RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (docs/matching.md).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import threading
 import time
 from collections import OrderedDict, deque
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -34,12 +42,40 @@ if TYPE_CHECKING:
     from hotline.db.engine import Database
 
 
+@dataclass(frozen=True, slots=True)
+class LimitState:
+    """Where one client stands after a hit: `limit` per window, `remaining` of it, and
+    `reset` seconds until a request is free again (the retry time when none remains)."""
+
+    limit: int
+    remaining: int
+    reset: int
+
+
+# The states noted while one request is answered: a list the web layer puts here per request
+# (mutated, not reset, so a hit counted on a worker thread with a copied context lands too).
+_STATES: ContextVar[list[LimitState] | None] = ContextVar("rate_limit_states", default=None)
+
+
+def collect_states() -> list[LimitState]:
+    """Start noting limit states in this context (one request); returns the list they go to."""
+    states: list[LimitState] = []
+    _STATES.set(states)
+    return states
+
+
 class WindowCounter(Protocol):
     """Where a limiter's counts live."""
 
     def add(self, key: str, limit: int, window: int, now: float | None) -> int | None:
         """Count one hit for `key`; None if it is within `limit` per `window` seconds, else
         the seconds until the next one would be."""
+
+    def add_state(
+        self, key: str, limit: int, window: int, now: float | None
+    ) -> tuple[int | None, int, int]:
+        """`add`, and also (after it) the hits counted in the window and the seconds until
+        the window frees one: (retry after or None, used, reset)."""
 
     def stored_keys(self) -> set[str]:
         """The client keys counted now (what an audit of the stored state would see)."""
@@ -97,8 +133,15 @@ class RateLimiter:
         return hmac_hex(day_key, client_subject(address, self.ipv6_prefix))[:32]
 
     def hit(self, address: str, now: float | None = None) -> int | None:
-        """Count one request; return None if allowed, else seconds until the next is."""
-        return self.counter.add(self.client_key(address), self.limit, self.window, now)
+        """Count one request; return None if allowed, else seconds until the next is. The
+        client's state is noted for the answer's headers (`collect_states`)."""
+        retry, used, reset = self.counter.add_state(
+            self.client_key(address), self.limit, self.window, now
+        )
+        states = _STATES.get()
+        if states is not None:
+            states.append(LimitState(self.limit, max(0, self.limit - used), max(1, reset)))
+        return retry
 
     def stored_keys(self) -> set[str]:
         return self.counter.stored_keys()
@@ -118,6 +161,11 @@ class MemoryCounter:
         self._lock = threading.Lock()
 
     def add(self, key: str, limit: int, window: int, now: float | None) -> int | None:
+        return self.add_state(key, limit, window, now)[0]
+
+    def add_state(
+        self, key: str, limit: int, window: int, now: float | None
+    ) -> tuple[int | None, int, int]:
         now = now if now is not None else time.monotonic()
         cutoff = now - window
         with self._lock:
@@ -130,16 +178,18 @@ class MemoryCounter:
             hits = hits_by_client.get(key)
             if hits is None:
                 if limit <= 0:
-                    return window
+                    return window, 0, window
                 hits_by_client[key] = deque((now,))
-                return None
+                return None, 1, window
             while hits and hits[0] <= cutoff:
                 hits.popleft()
             if len(hits) >= limit:
-                return int(hits[0] + window - now) + 1
+                retry = int(hits[0] + window - now) + 1
+                return retry, len(hits), retry
             hits.append(now)
             hits_by_client.move_to_end(key)  # its latest hit is now the newest of all
-            return None
+            # The oldest hit in the window is the next to leave it.
+            return None, len(hits), math.ceil(hits[0] + window - now)
 
     def stored_keys(self) -> set[str]:
         with self._lock:

@@ -62,6 +62,11 @@ class DatabaseCounter:
         self._upsert, self._prune = style["upsert"], style["prune"]
 
     def add(self, key: str, limit: int, window: int, now: float | None) -> int | None:
+        return self.add_state(key, limit, window, now)[0]
+
+    def add_state(
+        self, key: str, limit: int, window: int, now: float | None
+    ) -> tuple[int | None, int, int]:
         now, start = _window(now, window)
         params = {"key": f"{self.scope}:{key}", "start": start, "expires": start + window}
         row = self._execute(self._upsert, params, fetch=True)
@@ -72,7 +77,8 @@ class DatabaseCounter:
             finally:
                 self._prune_lock.release()
         count = int(row[0]) if row else 1
-        return None if count <= limit else _retry_after(now, start, window)
+        reset = _retry_after(now, start, window)
+        return (None if count <= limit else reset), count, reset
 
     def stored_keys(self) -> set[str]:
         prefix = f"{self.scope}:"
@@ -122,13 +128,19 @@ class RedisCounter:
         self._prefix = f"hotline:ratelimit:{scope}:"
 
     def add(self, key: str, limit: int, window: int, now: float | None) -> int | None:
+        return self.add_state(key, limit, window, now)[0]
+
+    def add_state(
+        self, key: str, limit: int, window: int, now: float | None
+    ) -> tuple[int | None, int, int]:
         now, start = _window(now, window)
         name = f"{self._prefix}{key}:{start}"
         pipe = self._redis.pipeline(transaction=True)
         pipe.incr(name)
         pipe.expire(name, window + 1)  # relative: outlives its window, whatever the clock
         count, _ = pipe.execute()
-        return None if int(count) <= limit else _retry_after(now, start, window)
+        reset = _retry_after(now, start, window)
+        return (None if int(count) <= limit else reset), int(count), reset
 
     def stored_keys(self) -> set[str]:
         found = set()

@@ -31,9 +31,9 @@ from hotline.security import sessions
 from hotline.security.audit_keys import audit_key, use_key
 from hotline.security.crypto import derive_key, sealer_for
 from hotline.security.permissions import Actor
-from hotline.security.ratelimit import build_limiter
+from hotline.security.ratelimit import build_limiter, collect_states
 from hotline.security.users import to_user
-from hotline.web import api_docs, csrf, i18n
+from hotline.web import api_docs, csrf, i18n, request_meta
 from hotline.web import warm_up as warm_up_module
 from hotline.web.deps import LoginRequired, SecondFactorRequired, cookie_secure
 from hotline.web.templating import render
@@ -183,6 +183,8 @@ class _RequestContext:
         started = time.perf_counter()
         scope.setdefault("state", {}).update(user=None, actor=None, session_token=None)
         extra = _API_HEADERS if path.startswith(_NO_STORE_PREFIXES) else _JSON_HEADERS
+        request_id = request_meta.request_id(scope.get("headers", ()))
+        limits = collect_states()  # the rate limits counted while answering, for the headers
         status = 0
 
         async def send_with_headers(message: Message) -> None:
@@ -192,6 +194,8 @@ class _RequestContext:
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
                 headers.extend(h for h in extra if h[0] not in present)
+                headers.append((request_meta.REQUEST_ID, request_id))
+                headers.extend(request_meta.limit_headers(limits))
                 message = {**message, "headers": headers}
             await send(message)
 
