@@ -126,7 +126,7 @@ def to_ids(ids: Iterable[int] | npt.NDArray[np.integer], expected: int | None = 
             raise IndexInputError(f"ids must be integers, got dtype {ids.dtype}")
         if ids.dtype == np.uint64 and ids.size and int(ids.max()) > np.iinfo(np.int64).max:
             raise IndexInputError("ids must fit in int64")
-        arr = ids.astype(np.int64).reshape(-1)
+        arr = ids.astype(np.int64, copy=False).reshape(-1)
     else:
         values = list(ids)
         for v in values:

@@ -36,6 +36,8 @@ MAX_CHUNK_BITS = 24
 # Beyond this many candidates (relative to n) a linear scan is cheaper than gathering them.
 SCAN_CANDIDATE_FRACTION = 0.25
 SCAN_BLOCK_ROWS = 1 << 14
+# Rows a table's sort keys are computed for at a time (bounds chunk_value's temporaries).
+BUILD_BLOCK_ROWS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,11 @@ class MultiIndex:
 
     @classmethod
     def build(cls, words: Words, layout: ChunkLayout, workers: int | None = None) -> MultiIndex:
-        """Sort each table's rows by chunk value (tables built in parallel threads)."""
+        """Group each table's rows by chunk value (tables built in parallel threads).
+
+        Compiled, a table is a counting sort written straight into the index's arrays, so
+        the build holds little beyond the index itself; the numpy path sorts keys (faster to
+        write, several GB of temporaries at 100M codes)."""
         n = words.shape[0]
         if n >= 2**31:
             raise ValueError("a base segment holds at most 2**31 - 1 codes")
@@ -158,20 +164,30 @@ class MultiIndex:
         off_starts = [0, *itertools.accumulate(sizes)]
 
         def one_table(i: int) -> None:
-            values = chunk_value(words, layout.starts[i], layout.widths[i])
-            counts = np.bincount(values, minlength=1 << layout.widths[i])
+            # One n-long uint64 buffer a table and nothing else of size n: at 100M codes the
+            # straightforward version held the chunk values, the keys, a row counter and
+            # chunk_value's intermediates at once (about 3 GB a worker above the index).
+            keys = np.empty(n, dtype=np.uint64)
+            start, width = layout.starts[i], layout.widths[i]
+            for lo in range(0, n, BUILD_BLOCK_ROWS):
+                hi = min(n, lo + BUILD_BLOCK_ROWS)
+                block = keys[lo:hi]
+                block[:] = chunk_value(words[lo:hi], start, width)
+                block <<= np.uint64(32)
+                block |= np.arange(lo, hi, dtype=np.uint64)
             # Sorting (value << 32 | row) keys is several times faster than argsort (numpy
             # uses SIMD sorts for plain uint64); numpy's sort releases the GIL, so tables
             # build in parallel threads.
-            keys = values.astype(np.uint64)
-            keys <<= np.uint64(32)
-            keys |= np.arange(n, dtype=np.uint64)
             keys.sort()
-            keys &= np.uint64(0xFFFFFFFF)
-            rows[i * n : (i + 1) * n] = keys
             table_offsets = offsets[off_starts[i] : off_starts[i + 1]]
             table_offsets[0] = 0
-            np.cumsum(counts, out=table_offsets[1:])
+            # Each value's end is where the first key of the next value would go.
+            for lo in range(0, 1 << width, BUILD_BLOCK_ROWS):
+                hi = min(1 << width, lo + BUILD_BLOCK_ROWS)
+                bounds = np.arange(lo + 1, hi + 1, dtype=np.uint64) << np.uint64(32)
+                table_offsets[lo + 1 : hi + 1] = np.searchsorted(keys, bounds)
+            keys &= np.uint64(0xFFFFFFFF)
+            rows[i * n : (i + 1) * n] = keys
 
         workers = workers or min(2, os.cpu_count() or 1)
         if workers <= 1 or m == 1:

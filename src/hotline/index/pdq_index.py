@@ -107,7 +107,11 @@ class PDQIndex:
         workers: int | None = None,
         auto_compact_rows: int | None = DEFAULT_AUTO_COMPACT_ROWS,
     ) -> PDQIndex:
-        """Bulk-build an in-memory index. `chunks` overrides the automatic table layout."""
+        """Bulk-build an in-memory index. `chunks` overrides the automatic table layout.
+
+        Codes given as an (n, 4) uint64 array and ids as int64 (sorted by id) are kept as
+        they are, not copied, so a build of 100M codes does not hold them twice: do not write
+        to those arrays afterwards."""
         words = to_words(codes)
         id_arr = to_ids(ids, expected=words.shape[0])
         unique_ids_or_raise(id_arr)
