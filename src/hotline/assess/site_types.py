@@ -74,3 +74,9 @@ def validate(
     if paid is not None and paid not in HOSTING:
         errors.append(FieldError("hosting", "must be free, paid or left blank"))
     return site, paid
+
+
+def labels(session: Session, locale: str) -> dict[str, str]:
+    """Every site type's label, retired ones too (figures of past years name them)."""
+    rows = session.execute(select(SiteTypeRow)).scalars()
+    return {r.code: (r.label_fr if locale == "fr" else r.label_en) for r in rows}

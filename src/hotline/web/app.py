@@ -331,8 +331,11 @@ def _mount(app: FastAPI, settings: Settings) -> None:
     if "public" in settings.mounted:
         from hotline.advice import pages as advice_pages
         from hotline.intake import pages as intake_pages
+        from hotline.stats import public_pages as stats_public
 
         app.include_router(intake_pages.router, dependencies=html)
+        app.include_router(stats_public.router, dependencies=html)
+        app.include_router(stats_public.data_router)
         app.include_router(advice_pages.router, dependencies=html)
     if "api" in settings.mounted:
         from hotline.exchange import api as exchange_api
