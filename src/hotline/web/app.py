@@ -358,7 +358,7 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         from hotline.assess import pages as assess_pages
         from hotline.exchange import pages as exchange_pages
         from hotline.grading import pages as grading_pages
-        from hotline.lists import feed_pages
+        from hotline.lists import feed_pages, feedback_pages
         from hotline.security import audit_pages
         from hotline.security import pages as security_pages
         from hotline.stats import pages as stats_pages
@@ -377,6 +377,7 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         app.include_router(takedown_pages.router, dependencies=html)
         app.include_router(stats_pages.router, dependencies=html)
         app.include_router(exchange_pages.router, dependencies=html)
+        app.include_router(feedback_pages.router, dependencies=html)
         app.include_router(feed_pages.router, dependencies=html)
         app.include_router(taskforce_pages.router, dependencies=html)
         app.include_router(taskforce_grading_pages.router, dependencies=html)
