@@ -159,6 +159,33 @@ def test_ncmec_pages_tombstones_provenance_and_known_lookup(
     assert entry_count(db) == len(images) + 1  # nothing stored twice across the two fetches
 
 
+def test_an_updated_record_replaces_its_entry(
+    db: Database, fakes: fx.FakeExchanges, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = fx.ncmec_image(T0)
+    fakes.ncmec = [first, fx.ncmec_image(T0 + 1)]
+    name = add(db, fakes, "ncmec")
+    monkeypatch.setattr(ncmec_api, "time", types.SimpleNamespace(time=lambda: T0 + 3600))
+    assert fetch(db, name).added == 2
+    monkeypatch.setattr(ncmec_api, "time", time)
+    # The same record (member and id) comes again with a corrected fingerprint.
+    fixed = fx.NcmecEntry(
+        id=first.id, member=first.member, timestamp=T0 + 7200, md5=fx.hex_hash(128)
+    )
+    fakes.ncmec.append(fixed)
+    again = fetch(db, name)
+    assert again.error is None and again.added == 1 and again.withdrawn == 0
+    assert live(db, name)[first.key] == (fixed.md5, None, None)
+    with db.read() as session:
+        reason = session.execute(
+            select(HashListEntryRow.withdrawn_reason).where(HashListEntryRow.md5 == first.md5)
+        ).scalar_one()
+        assert lookup(session, [KnownHashes(md5=first.md5)])[0] is None
+        assert lookup(session, [KnownHashes(md5=fixed.md5)])[0] is not None
+    assert reason == feed_store.REPLACED_REASON
+    assert entry_count(db, withdrawn=False) == 2 and entry_count(db) == 3
+
+
 def test_stopncii_pages_withdrawals_and_skipped_types(
     db: Database, fakes: fx.FakeExchanges
 ) -> None:

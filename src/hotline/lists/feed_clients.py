@@ -35,6 +35,7 @@ record with nothing hotline can match on (PhotoDNA, TMK, URLs, text) is skipped 
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 import typing as t
 import xml.etree.ElementTree as ET
@@ -370,7 +371,16 @@ def dump_checkpoint(checkpoint: state.FetchCheckpointBase) -> str:
 # -- records into entries ------------------------------------------------------------------
 
 
+_HEX_LENGTHS = {"md5": 32, "sha1": 40, "pdq": 64}
+_HEX = re.compile(r"[0-9a-f]+")
+
+
 def _hash(kind: str, value: object) -> str | None:
+    """The hash in canonical form, or None if it is not one. Plain lower-case hex of the
+    right length is canonical already (the common case, checked fast: a big first fetch
+    has a million); anything else goes through `matching.validation`."""
+    if isinstance(value, str) and len(value) == _HEX_LENGTHS[kind] and _HEX.fullmatch(value):
+        return value
     try:
         return validation.hash_value(kind, value).value
     except InvalidInput:
@@ -390,8 +400,18 @@ def _entry(category: str, source: str, hashes: Mapping[str, str | None]) -> NewE
     )
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def _quoted(text: str, safe: str) -> str:
+    return text if _PLAIN.fullmatch(text) else quote(text, safe=safe)
+
+
 def _source(api: str, feed: str, key: str) -> str:
-    return f"{api}:{quote(feed, safe='._-')}#record={quote(key, safe='')}"
+    """Provenance as the file imports write it: `EXCHANGE:FEED#record=KEY`."""
+    kind, colon, rest = key.partition(":")
+    encoded = f"{_quoted(kind, '')}%3A{_quoted(rest, '')}" if colon else _quoted(key, "")
+    return f"{api}:{_quoted(feed, '._-')}#record={encoded}"
 
 
 def _ncmec_change(feed: str, category: str, key: str, update: Any) -> Change | None:

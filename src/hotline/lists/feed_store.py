@@ -14,8 +14,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
@@ -26,6 +27,8 @@ from hotline.matching import store as matching_store
 from hotline.matching.model import NewEntry
 from hotline.matching.tables import HashListEntryRow, HashListRow
 
+_ENTRIES = cast(Table, HashListEntryRow.__table__)
+_RECORDS = cast(Table, ExchangeFeedRecordRow.__table__)
 _IN_CHUNK = 500  # keys per IN (...) query: well under both databases' parameter limits
 WITHDRAWN_REASON = "withdrawn by the exchange"
 REPLACED_REASON = "replaced by the exchange's newer record"
@@ -381,14 +384,24 @@ def _write(
         }
         for _, entry in to_add
     ]
-    statement = insert(HashListEntryRow).returning(
-        HashListEntryRow.id, sort_by_parameter_order=True
+    # One executemany on the table, not INSERT … RETURNING (which SQLite runs a row at a
+    # time when the order of the ids matters): a first fetch writes millions. The new ids
+    # are then read back by provenance: each of this version's rows has its record's own
+    # `source`, and the list's row lock keeps any other writer out of this version.
+    session.execute(insert(_ENTRIES), values)
+    by_source = {entry.source: key for key, entry in to_add}
+    rows = session.execute(
+        select(HashListEntryRow.id, HashListEntryRow.source).where(
+            HashListEntryRow.list_id == listed.id,
+            HashListEntryRow.changed_in == listed.version,
+            HashListEntryRow.added_in == listed.version,  # not an entry this version replaced
+        )
     )
-    new_ids = session.execute(statement, values).scalars().all()
-    session.execute(
-        insert(ExchangeFeedRecordRow),
-        [
-            {"feed_id": feed.id, "record_key": key, "entry_id": entry_id}
-            for (key, _), entry_id in zip(to_add, new_ids, strict=True)
-        ],
-    )
+    records = [
+        {"feed_id": feed.id, "record_key": by_source[source], "entry_id": entry_id}
+        for entry_id, source in rows
+        if source in by_source
+    ]
+    if len(records) != len(to_add):
+        raise Conflict("the new entries could not be read back; nothing was stored")
+    session.execute(insert(_RECORDS), records)
