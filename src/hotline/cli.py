@@ -23,6 +23,7 @@ from hotline.hashing.cli import hash_command
 from hotline.jobs.cli import worker_command
 from hotline.lists.cli import lists_app
 from hotline.matching.cli import match_command, member_app
+from hotline.notify.cli import webhook_app
 from hotline.security.audit_cli import audit_app
 from hotline.security.cli import user_app
 from hotline.stats.cli import stats_app
@@ -40,6 +41,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(member_app, name="member")
+app.add_typer(webhook_app, name="webhook")
 app.add_typer(lists_app, name="lists")
 app.command("match")(match_command)
 app.add_typer(hosts_app, name="hosts")
