@@ -26,6 +26,7 @@ from hotline.intake.tables import ReportedUrlRow
 from hotline.security import audit, passwords, totp, users
 from hotline.security.crypto import sealer_for
 from hotline.security.tables import UserRow
+from hotline.stats import demo_history as stats_history
 
 DEMO_ACCOUNTS: dict[str, tuple[str, list[str]]] = {
     "admin": ("Demo Admin", ["admin"]),
@@ -217,4 +218,5 @@ def seed(db: Database, settings: Settings) -> list[DemoAccount]:
     seed_advice(db)
     seed_reports(db)
     seed_takedown(db, settings)
+    stats_history.seed_history(db, settings.stats_suppression_threshold)
     return accounts

@@ -1,0 +1,273 @@
+"""The member client (clients/python, distribution `hotline-client`) on its own.
+
+1. Installed by pip into a fresh virtual environment, with none of the server's dependencies
+   (`import fastapi` fails there), it verifies a release this server signed, refuses an altered
+   copy, and matches offline exactly as `hotline match` does on the same release; its sync
+   and async clients call a live server's match API from there.
+2. In this environment, the sync and async clients against a live server: one hash, a
+   batch, an upload, and the server's refusals as `MatchError` with status and code.
+
+Images: shapes drawn with Pillow (tests/matching/helpers); videos: drawn clips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi import FastAPI
+from hotline_client import AsyncMatchClient, MatchClient, MatchError
+from typer.testing import CliRunner
+
+from hotline.cli import app as cli_app
+from hotline.config import Settings
+from hotline.db.engine import Database
+from hotline.hashing import hash_bytes
+from hotline.hashing.signals import VpdqSignal
+from hotline.hashing.vpdq import vpdq_from_bytes
+from hotline.lists import release, signing
+from hotline.lists.api import release_root
+from hotline.matching import store
+from hotline.matching.model import NewEntry
+from hotline.matching.service import MatchConfig
+from tests.lists.helpers import drawn_video
+from tests.matching.helpers import entry_for, flip_bits, shapes_png
+
+ROOT = Path(__file__).resolve().parents[2]
+LIST = "member-hashes"
+
+
+@pytest.fixture
+def served(app: FastAPI, db: Database, settings: Settings, tmp_path: Path) -> dict[str, Any]:
+    """A list with two images and a video, released and signed; a key for it and one for
+    nothing; the keyring as a member downloads it."""
+    app.state.match_config = MatchConfig(refresh_seconds=0, rate_limit=1000)
+    images = [shapes_png(1), shapes_png(2)]
+    clip = drawn_video(2)
+    video = NewEntry(
+        category="B",
+        md5=hashlib.md5(clip).hexdigest(),
+        vpdq=VpdqSignal.serialise(vpdq_from_bytes(clip)),
+    )
+    with db.write() as session:
+        store.create_list(session, LIST)
+        store.create_list(session, "other")
+        store.add_entries(
+            session, LIST, [entry_for(images[0], "A"), entry_for(images[1], "C"), video]
+        )
+        store.create_member(session, "example-platform")
+        key, _ = store.create_key(session, "example-platform", [LIST])
+    made = release.publish(db, release_root(settings), LIST, settings.secret, "test")
+    with db.read() as session:
+        keyring = signing.keyring(session)
+    keyring_file = tmp_path / "keyring.json"
+    keyring_file.write_text(json.dumps(keyring.to_json()))
+    return {
+        "key": key.key,
+        "release": made.path,
+        "keyring": keyring_file,
+        "images": images,
+        "clip": clip,
+        "pdq": [hash_bytes(i).pdq.hex for i in images],  # type: ignore[union-attr]
+    }
+
+
+# -- 1. a fresh virtual environment --------------------------------------------------------------
+
+_IN_VENV = """
+import asyncio, json, shutil, sys
+from pathlib import Path
+args = json.loads(sys.argv[1])
+out = {}
+for server_dep in ("fastapi", "sqlalchemy", "hotline"):
+    try:
+        __import__(server_dep)
+        out[server_dep] = "importable"
+    except ImportError:
+        out[server_dep] = "missing"
+
+from hotline_client import (AsyncMatchClient, Keyring, MatchClient, OfflineMatcher, ReleaseError,
+                            verify_release)
+from hotline_client.vpdq import VideoRule
+
+keyring = Keyring.load(args["keyring"])
+checked = verify_release(args["release"], keyring)
+out["verified"] = [checked.list, checked.version, checked.entries]
+matcher = OfflineMatcher.from_release(checked)
+def hits(found):
+    return [[m.entry_id, m.category, m.distance, m.signal] for m in found]
+out["offline"] = {q: hits(matcher.match_hash(*q.split(":", 1))) for q in args["queries"]}
+out["video"] = hits(matcher.match_video([tuple(f) for f in args["frames"]]))
+
+altered = Path(args["scratch"]) / "altered"
+shutil.copytree(args["release"], altered)
+with (altered / "entries.jsonl").open("a") as handle:
+    handle.write("\\n")
+try:
+    verify_release(altered, keyring)
+    out["altered"] = "accepted"
+except ReleaseError as exc:
+    out["altered"] = str(exc)
+
+with MatchClient(args["url"], args["key"]) as client:
+    out["api_sync"] = hits(client.match_hash("pdq", args["pdq"]).matches)
+async def main():
+    async with AsyncMatchClient(args["url"], args["key"]) as client:
+        return hits((await client.match_hashes([("pdq", args["pdq"])]))[0].matches)
+out["api_async"] = asyncio.run(main())
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_the_client_alone_in_a_fresh_venv(
+    served: dict[str, Any], live_server: str, tmp_path: Path, db: Database
+) -> None:
+    source = tmp_path / "client-src"  # built from a copy: nothing lands in the work tree
+    shutil.copytree(
+        ROOT / "clients" / "python", source, ignore=shutil.ignore_patterns("build", "*.egg-info")
+    )
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    install = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert install.returncode == 0, install.stderr[-2000:]
+
+    near = flip_bits(served["pdq"][0], 6, np.random.default_rng(3))
+    queries = [
+        f"pdq:{near}",
+        f"pdq:{served['pdq'][1]}",
+        f"md5:{hashlib.md5(served['images'][1]).hexdigest()}",
+        f"md5:{hashlib.md5(served['clip']).hexdigest()}",
+        f"sha256:{'0' * 64}",
+    ]
+    frames = [(f.pdq, f.quality) for f in vpdq_from_bytes(drawn_video(2, frames=10))]
+    args = {
+        "keyring": str(served["keyring"]),
+        "release": str(served["release"]),
+        "scratch": str(tmp_path),
+        "queries": queries,
+        "frames": frames,
+        "url": live_server,
+        "key": served["key"],
+        "pdq": near,
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    run = subprocess.run(
+        [str(python), "-c", _IN_VENV, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["fastapi"] == out["sqlalchemy"] == out["hotline"] == "missing"
+    assert out["verified"] == [LIST, 1, 3]
+    assert "entries.jsonl" in out["altered"]
+
+    # The same queries through `hotline match` on the same release: the same answers.
+    entries = served["release"] / "entries.jsonl"
+    result = CliRunner().invoke(cli_app, ["match", "--list", str(entries), *queries])
+    assert result.exit_code == 0, result.output
+    server = {
+        r["input"]: [
+            [m["entry_id"], m["category"], m["distance"], m["signal"]] for m in r["matches"]
+        ]
+        for r in map(json.loads, result.output.splitlines())
+    }
+    assert out["offline"] == server
+    assert [len(server[q]) for q in queries] == [1, 1, 1, 1, 0]  # each kind found, and a miss
+    video_file = tmp_path / "query.mp4"
+    video_file.write_bytes(drawn_video(2, frames=10))
+    result = CliRunner().invoke(cli_app, ["match", "--list", str(entries), str(video_file)])
+    video_hits = [
+        [m["entry_id"], m["category"], m["distance"], m["signal"]]
+        for m in json.loads(result.output)["matches"]
+        if m["signal"] == "vpdq"
+    ]
+    assert out["video"] == video_hits and len(video_hits) == 1
+
+    assert out["api_sync"] == out["api_async"] == server[queries[0]]
+
+
+# -- 2. the match API clients --------------------------------------------------------------------
+
+
+def test_sync_client_against_a_live_server(served: dict[str, Any], live_server: str) -> None:
+    with MatchClient(live_server, served["key"]) as client:
+        one = client.match_hash("pdq", served["pdq"][0])
+        assert one.matched and one.type == "pdq"
+        assert [(m.list, m.category, m.distance, m.signal) for m in one.matches] == [
+            (LIST, "A", 0, "pdq")
+        ]
+        assert one.lists == ((LIST, 1),)
+        batch = client.match_hashes([("pdq", served["pdq"][1]), ("md5", "0" * 32)])
+        assert [r.matched for r in batch] == [True, False]
+        assert batch[0].matches[0].category == "C"
+        upload = client.match_file(served["images"][1], filename="shapes.png")
+        assert upload.type == "upload"
+        assert [m.category for m in upload.matches] == ["C"]
+
+        with pytest.raises(MatchError) as bad_hash:
+            client.match_hash("pdq", "not-hex")
+        assert (bad_hash.value.status, bad_hash.value.code) == (422, "invalid_input")
+        with pytest.raises(MatchError) as out_of_scope:
+            client.match_hash("pdq", served["pdq"][0], lists=["other"])
+        assert out_of_scope.value.status == 403
+        with pytest.raises(ValueError):
+            client.match_hashes([])
+
+    with MatchClient(live_server, "hlk_000000000000_" + "0" * 32) as stranger:
+        with pytest.raises(MatchError) as refused:
+            stranger.match_hash("pdq", served["pdq"][0])
+        assert (refused.value.status, refused.value.code) == (401, "unauthorized")
+
+
+def test_async_client_against_a_live_server(served: dict[str, Any], live_server: str) -> None:
+    async def calls() -> tuple[Any, Any, MatchError]:
+        async with AsyncMatchClient(live_server, served["key"]) as client:
+            one = await client.match_hash("pdq", served["pdq"][1])
+            upload = await client.match_file(served["images"][0])
+            try:
+                await client.match_hash("md5", "xyz")
+            except MatchError as exc:
+                return one, upload, exc
+        raise AssertionError("a malformed hash was answered")
+
+    one, upload, refused = asyncio.run(calls())
+    assert [(m.category, m.distance) for m in one.matches] == [("C", 0)]
+    assert upload.matches[0].category == "A"
+    assert (refused.status, refused.code) == (422, "invalid_input")
+
+
+def test_an_unreachable_server_is_a_match_error() -> None:
+    with (
+        MatchClient("http://127.0.0.1:9", "hlk_0_0", timeout=2) as client,
+        pytest.raises(MatchError) as failed,
+    ):
+        client.match_hash("md5", "0" * 32)
+    assert failed.value.status is None
