@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -375,3 +376,21 @@ def test_staff_see_and_register_webhooks_with_the_permission(
         1,
         "delivered",
     )
+
+
+def test_the_documented_verification_accepts_a_real_delivery(
+    client: TestClient, keys: dict[str, str], db: Database, settings: Settings, receiver: Receiver
+) -> None:
+    """docs/lists.md's receiver snippet, run as written against what was actually sent."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "lists.md").read_text()
+    snippet = text.split("**Signature.**", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict[str, Any] = {}
+    exec(snippet, scope)  # our own documentation, run as a member would
+    hook = register(client, keys["alpha"], receiver.url("/documented"))
+    publish(db, settings)
+    drain(db, settings, receiver.policy)
+    [sent] = receiver.server.received
+    verify = scope["verify"]
+    assert verify(hook["secret"], sent.headers[SIGNATURE_HEADER], sent.body)
+    assert not verify(hook["secret"], sent.headers[SIGNATURE_HEADER], sent.body + b"x")
+    assert not verify("whsec_other", sent.headers[SIGNATURE_HEADER], sent.body)
