@@ -23,6 +23,7 @@ from hotline.hashing.cli import hash_command
 from hotline.jobs.cli import worker_command
 from hotline.lists.cli import lists_app
 from hotline.matching.cli import match_command, member_app
+from hotline.proactive.cli import crawl_app
 from hotline.notify.cli import webhook_app
 from hotline.security.audit_cli import audit_app
 from hotline.security.cli import user_app
@@ -50,6 +51,7 @@ app.add_typer(partner_app, name="partner")
 app.add_typer(stats_app, name="stats")
 app.add_typer(backup_app, name="backup")
 app.add_typer(taskforce_app, name="taskforce")
+app.add_typer(crawl_app, name="crawl")
 app.command("worker")(worker_command)
 handlers.register()  # the job and event handlers every worker started from here runs
 

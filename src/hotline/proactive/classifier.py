@@ -101,15 +101,10 @@ class HttpClassifier:
 
     def classify(self, kind: str, data: bytes) -> dict[str, float]:
         try:
-            response = self._client.post(
-                self.url,
-                content=data,
-                headers={
-                    "Content-Type": "application/octet-stream",
-                    "X-Media-Kind": kind,
-                    "Authorization": f"Bearer {self._key}",
-                },
-            )
+            headers = {"Content-Type": "application/octet-stream", "X-Media-Kind": kind}
+            if self._key:
+                headers["Authorization"] = f"Bearer {self._key}"
+            response = self._client.post(self.url, content=data, headers=headers)
             body = response.read()
         except Exception as exc:  # the fetch errors and httpx's own: no answer either way
             raise ClassifierError(f"the scoring service did not answer: {exc}") from exc

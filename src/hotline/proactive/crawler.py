@@ -48,15 +48,22 @@ from hotline.security import audit
 log = logging.getLogger(__name__)
 MAX_MEDIA_PER_PAGE = 200  # a page linking thousands of media: the first 200 are fetched
 MAX_PAGE_TRIES = 4  # 429/5xx answers to one page before it is recorded as an error
+MEDIA_WAIT_S = 60.0  # the longest a page's media item waits for its host
+MAX_CRAWL_PAGE_BYTES = 2 * 1024 * 1024  # HTML a crawl reads; captures allow more
 LIKELY_NEW_PRIORITY = 1  # above public reports (0), below known material on the page (2)
 
 
 def crawl_policy(base: FetchPolicy, contact: str) -> FetchPolicy:
     """The crawler's fetch policy: an identifying user agent, redirects not followed by the
     fetcher (each target is re-checked against the scope as a new link, then the SSRF guard
-    vets it when fetched), caps as for captures."""
+    vets it when fetched), a page cap lower than a capture's (a crawl reads many pages)."""
     agent = f"{robots.AGENT_PRODUCT}/1 (+{contact})" if contact else f"{robots.AGENT_PRODUCT}/1"
-    return replace(base, user_agent=agent, max_redirects=0)
+    return replace(
+        base,
+        user_agent=agent,
+        max_redirects=0,
+        max_page_bytes=min(base.max_page_bytes, MAX_CRAWL_PAGE_BYTES),
+    )
 
 
 @dataclass
@@ -94,18 +101,23 @@ class Fetching:
         rules = self.crawl.politeness
         if not rules.enabled:
             return self.fetcher.fetch(url.url, purpose="media" if purpose == "media" else "page")
-        got = politeness.reserve(self.db, self.crawl.id, url.netloc, rules)
+        got = politeness.reserve(
+            self.db, self.crawl.id, url.netloc, rules, hold_s=self.fetcher.policy.fetch_timeout_s
+        )
         if isinstance(got, politeness.Busy):
             return got
         if got.wait_s > 0:
             time.sleep(got.wait_s)
         result: FetchResult | None = None
+        started = utcnow()
         try:
             result = self.fetcher.fetch(url.url, purpose="media" if purpose == "media" else "page")
             return result
         finally:
             status = result.status if result is not None else None
-            backoff = politeness.release(self.db, self.crawl.id, url.netloc, got, rules, status)
+            backoff = politeness.release(
+                self.db, self.crawl.id, url.netloc, got, rules, status, started
+            )
             if backoff is not None and result is not None:
                 asked = politeness.retry_after_s(result.evidence.headers.get("retry-after"))
                 if asked is not None:
@@ -126,15 +138,24 @@ class Fetching:
             rules = self.crawl.politeness
             slot: politeness.Slot | politeness.Busy = politeness.Slot(0.0, None)
             if rules.enabled:
-                slot = politeness.reserve(self.db, self.crawl.id, url.netloc, rules)
+                slot = politeness.reserve(
+                    self.db,
+                    self.crawl.id,
+                    url.netloc,
+                    rules,
+                    hold_s=self.fetcher.policy.fetch_timeout_s,
+                )
                 if isinstance(slot, politeness.Busy):
                     return slot
                 time.sleep(slot.wait_s)
+            started = utcnow()
             try:
                 decision = robots.read_robots(self.fetcher, origin)
             finally:
                 if rules.enabled and isinstance(slot, politeness.Slot):
-                    politeness.release(self.db, self.crawl.id, url.netloc, slot, rules, None)
+                    politeness.release(
+                        self.db, self.crawl.id, url.netloc, slot, rules, None, started
+                    )
             with self.db.write() as session:
                 politeness._host_row(session, self.crawl.id, url.netloc)
                 row = (
@@ -229,13 +250,20 @@ def _busy(busy: politeness.Busy) -> PageRun:
 
 
 def _fetch_media(fetching: Fetching, url: Canonical) -> Media:
-    try:
-        got = fetching.fetch(url, "media")
-    except FetchError as exc:
-        return Media(url.url, exc.evidence, error=exc.code.value)
-    if isinstance(got, politeness.Busy):
-        return Media(url.url, None, error="host_busy")
-    return _hashed(url.url, got)
+    """A page's media item: waits its turn at the host (another worker may hold the slot),
+    up to MEDIA_WAIT_S in all; a host backing off longer leaves the item unfetched."""
+    waited = 0.0
+    while True:
+        try:
+            got = fetching.fetch(url, "media")
+        except FetchError as exc:
+            return Media(url.url, exc.evidence, error=exc.code.value)
+        if not isinstance(got, politeness.Busy):
+            return _hashed(url.url, got)
+        if got.given_up or waited + got.retry_s > MEDIA_WAIT_S:
+            return Media(url.url, None, error="host_busy")
+        time.sleep(got.retry_s)
+        waited += got.retry_s
 
 
 def _hashed(url: str, got: FetchResult) -> Media:

@@ -54,6 +54,16 @@ def _classifier(settings: Settings, policy: FetchPolicy) -> Classifier | None:
         return _CLASSIFIERS[key]
 
 
+def forget_classifiers() -> None:
+    """Close and drop the cached classifiers (settings changed; tests)."""
+    with _LOCK:
+        for made in _CLASSIFIERS.values():
+            close = getattr(made, "close", None)
+            if close is not None:
+                close()
+        _CLASSIFIERS.clear()
+
+
 def _store(settings: Settings) -> MediaStore | None:
     return None if settings.hash_only else MediaStore(settings.data_dir / "media", settings.secret)
 

@@ -23,7 +23,7 @@ from hotline.proactive.tables import CrawlHostRow
 
 MAX_BACKOFF_S = 3600.0
 GIVE_UP_FAILURES = 8  # consecutive 429/5xx answers after which a host is left alone
-SLOT_LEASE_S = 120.0  # a slot held longer is taken to belong to a dead worker
+SLOT_MARGIN_S = 5.0  # a slot held past its fetch's deadline and this belongs to a dead worker
 
 
 @dataclass(frozen=True)
@@ -108,9 +108,17 @@ def _host_row(session: Session, crawl_id: int, netloc: str) -> CrawlHostRow:
 
 
 def reserve(
-    db: Database, crawl_id: int, netloc: str, rules: Politeness, *, max_wait_s: float = 5.0
+    db: Database,
+    crawl_id: int,
+    netloc: str,
+    rules: Politeness,
+    *,
+    hold_s: float,
+    max_wait_s: float = 5.0,
 ) -> Slot | Busy:
-    """Reserve the next request slot of a host, in one short write transaction."""
+    """Reserve the next request slot of a host, in one short write transaction. `hold_s`: the
+    longest the request may take (the fetch's deadline); a slot not given back by then is
+    freed, so a killed worker holds a host no longer than that."""
     with db.write() as session:
         row = _host_row(session, crawl_id, netloc)
         now = utcnow()
@@ -132,22 +140,34 @@ def reserve(
         if wait > max_wait_s:
             row.requests -= 1
             return Busy(wait)
-        token = epoch + wait + SLOT_LEASE_S
+        token = epoch + wait + hold_s + SLOT_MARGIN_S
         row.in_flight = json.dumps([*held, token])
         row.next_at = start + timedelta(seconds=rules.min_delay_s)
         return Slot(wait, token)
 
 
 def release(
-    db: Database, crawl_id: int, netloc: str, slot: Slot, rules: Politeness, status: int | None
+    db: Database,
+    crawl_id: int,
+    netloc: str,
+    slot: Slot,
+    rules: Politeness,
+    status: int | None,
+    started: datetime,
 ) -> float | None:
     """Give the slot back and record the answer; returns the backoff (seconds) a 429 or 5xx
-    set, else None."""
+    set, else None. `started`: when the request was really sent. The next start is kept at
+    least `min_delay_s` after it, so a late send (a slow commit, a busy machine) never
+    brings two requests closer than the limit."""
     backoff: float | None = None
     with db.write() as session:
         row = _host_row(session, crawl_id, netloc)
         if slot.token is not None:
             row.in_flight = json.dumps([t for t in json.loads(row.in_flight) if t != slot.token])
+        # At least `min_delay_s` after this request started, and after it ended: a late send
+        # or a slow answer never brings two requests closer than the limit at the host.
+        delay = timedelta(seconds=rules.min_delay_s)
+        row.next_at = max(row.next_at, started + delay, utcnow() + delay / rules.max_concurrent)
         if status is not None and (status == 429 or status >= 500):
             row.failures += 1
             backoff = min(MAX_BACKOFF_S, rules.backoff_base_s * 2 ** (row.failures - 1))

@@ -53,7 +53,8 @@ def read_robots(fetcher: SafeFetcher, origin: str) -> RobotsDecision:
     if result.status >= 300:
         # Redirects are not followed for robots.txt (max_redirects is 0 for crawls).
         return RobotsDecision(RobotsState.unreachable, "", f"HTTP {result.status}")
-    text = result.body.decode("utf-8", errors="replace")
+    # NUL never belongs in robots.txt, and PostgreSQL text cannot hold it.
+    text = result.body.decode("utf-8", errors="replace").replace("\x00", "")
     return RobotsDecision(RobotsState.rules, text, f"HTTP {result.status}")
 
 

@@ -359,6 +359,7 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         from hotline.exchange import pages as exchange_pages
         from hotline.grading import pages as grading_pages
         from hotline.lists import feed_pages, feedback_pages
+        from hotline.proactive import pages as proactive_pages
         from hotline.security import audit_pages
         from hotline.security import pages as security_pages
         from hotline.stats import pages as stats_pages
@@ -382,6 +383,7 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         app.include_router(taskforce_pages.router, dependencies=html)
         app.include_router(taskforce_grading_pages.router, dependencies=html)
         app.include_router(taskforce_qa_pages.router, dependencies=html)
+        app.include_router(proactive_pages.router, dependencies=html)
 
 
 def app_from_environment() -> FastAPI:
