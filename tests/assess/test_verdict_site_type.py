@@ -125,7 +125,7 @@ def test_the_page_offers_the_list_and_records_the_choice(
 
 
 def test_the_migration_fills_domains_of_existing_urls(db: Database) -> None:
-    url_id, _ = report(db, "https://www.example.co.uk/old")
+    url_id, _ = report(db, "https://www.site9.example/old")
     migrate.downgrade(db, "0021_member_feedback")
     migrate.upgrade(db)
     with db.read() as session:
@@ -134,4 +134,4 @@ def test_the_migration_fills_domains_of_existing_urls(db: Database) -> None:
                 ReportedUrlRow.id == url_id
             )
         ).one()
-    assert tuple(row) == ("example.co.uk", "uk", None)
+    assert tuple(row) == ("site9.example", "example", None)

@@ -105,7 +105,7 @@ def seed(db: Database) -> None:
                 verdict="criminal", verdict_at="2026-03-02 00:00", site_type="forum",
                 hosting="paid", images=[grade("B", "14-15", "girls", True)],
                 case=("FR", "2026-03-01 00:00", "2026-03-05 04:00"))  # fmt: skip
-        add_url(session, "https://a.example.co.uk/u3", "a.example.co.uk",
+        add_url(session, "https://a.site3.example/u3", "a.site3.example",
                 reports=[("2026-04-01 00:00", "proactive")],
                 verdict="criminal", verdict_at="2026-04-02 00:00",
                 case=("GB", "2026-04-01 00:00", None))  # fmt: skip
@@ -156,7 +156,7 @@ EXPECTED: dict[tuple[int, str], dict[str, Any]] = {
     (2026, "hosting_country_domains"): {"FR": 2, "GB": 1, "total": 3},
     (2026, "actioned_by_site_type"): {"image_host": 1, "forum": 1, "not_recorded": 1, "total": 3},
     (2026, "actioned_by_hosting"): {"free": 1, "paid": 1, "unknown": 1, "total": 3},
-    (2026, "actioned_by_tld"): {"com": 1, "org": 1, "uk": 1, "total": 3},
+    (2026, "actioned_by_tld"): {"com": 1, "org": 1, "example": 1, "total": 3},
     (2026, "takedown"): {
         "cases": 3,
         "removed": 2,

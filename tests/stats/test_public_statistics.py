@@ -45,7 +45,7 @@ def test_the_page_needs_no_login_and_shows_both_years(
     assert 'data-key="reports_received"><th scope="row">Reports received</th>' in text
     assert '<td data-year="2026">6</td><td data-year="2025">fewer than 2</td>' in text
     assert "Median hours from first report to removal" in text and "56.0" in text
-    assert "Image host" in text and "France" in text and ".uk" in text
+    assert "Image host" in text and "France" in text and ".example" in text
     assert 'id="methodology"' in text
 
 
@@ -83,7 +83,7 @@ def test_open_data_csv_and_json(client: TestClient, published: Database) -> None
     assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(got.text)))
     assert {r["key"]: (r["value"], r["suppressed"]) for r in rows} == {
-        "com": ("", "true"), "org": ("", "true"), "uk": ("", "true"), "total": ("3", "false"),
+        "com": ("", "true"), "org": ("", "true"), "example": ("", "true"), "total": ("3", "false"),
     }  # fmt: skip
     body = client.get("/api/v1/statistics/funnel.json").json()
     assert body["from"] == 2025 and body["to"] == 2026 and body["suppression_threshold"] == 2
