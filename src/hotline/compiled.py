@@ -1,7 +1,7 @@
 """numba, where installed and not switched off: the one place hotline asks for it.
 
-numba is the optional extra `hotline[numba]` (in the lock a deployment installs). Each user
-(`hashing.jarosz`, `hashing.pdq` through it, `index.kernels`) keeps a pure-numpy back end
+numba is the optional extra `hotline-server[numba]` (in the lock a deployment installs). Each
+user (`hashing.jarosz`, `hashing.pdq` through it, `index.kernels`) keeps a pure-numpy back end
 that gives the same bits, so hotline runs without it, only slower. Setting
 `HOTLINE_DISABLE_NUMBA=1` in the environment forces those numpy paths even where numba is
 installed: how the tests prove the fallback (docs/development.md). It is read once, at

@@ -555,7 +555,7 @@ def test_the_threatexchange_cli_fetches_and_matches_through_the_plug_in(
         assert done.returncode == 0, done.stderr
         return done.stdout + done.stderr  # fetch reports progress on stderr
 
-    tx("config", "extensions", "add", "hotline.lists.te_exchange")
+    tx("config", "extensions", "add", "hotline_client.te_exchange")  # the client's own name
     tx(
         "config", "collab", "edit", "hotline", "--create", "iwf",
         "--base-url", hotline.base_url, "--list-name", LIST,
