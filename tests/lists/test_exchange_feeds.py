@@ -230,6 +230,15 @@ def test_threatexchange_updates_and_should_delete(db: Database, fakes: fx.FakeEx
     assert again.withdrawn == 1 and key not in live(db, name)
 
 
+def test_threatexchange_with_nothing_new_is_a_quiet_success(
+    db: Database, fakes: fx.FakeExchanges
+) -> None:
+    name = add(db, fakes, "fb_threatexchange")
+    outcome = fetch(db, name)  # the group has no updates: `{"data": []}`
+    assert outcome.error is None and outcome.pages == 0
+    assert status(db, name).last_status == "ok"
+
+
 def test_threatexchange_paging_link_to_another_server_is_refused(
     db: Database, fakes: fx.FakeExchanges
 ) -> None:
@@ -355,9 +364,9 @@ def test_500_keeps_complete_pages_and_the_next_fetch_resumes(
         return original(path, query, headers)
 
     fakes.respond = respond  # type: ignore[method-assign]
-    outcome = fetch(db, name, commit_records=1)
+    outcome = fetch(db, name)  # pages wait for 10,000 records, so the error path stores it
     assert outcome.error is not None and "500" in outcome.error
-    assert outcome.added == 800  # the first page, committed with its checkpoint
+    assert outcome.added == 800  # the first page, complete, committed with its checkpoint
     assert status(db, name).progress == T0 + 799
     fakes.respond = original  # type: ignore[method-assign]
     fakes.requests.clear()
