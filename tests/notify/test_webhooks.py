@@ -25,6 +25,7 @@ from hotline.config import Settings, load_settings
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
 from hotline.errors import Forbidden, InvalidInput
+from hotline.jobs import queue
 from hotline.jobs.tables import JobRow
 from hotline.lists import release
 from hotline.lists.api import release_root
@@ -394,3 +395,23 @@ def test_the_documented_verification_accepts_a_real_delivery(
     assert verify(hook["secret"], sent.headers[SIGNATURE_HEADER], sent.body)
     assert not verify(hook["secret"], sent.headers[SIGNATURE_HEADER], sent.body + b"x")
     assert not verify("whsec_other", sent.headers[SIGNATURE_HEADER], sent.body)
+
+
+def test_a_fan_out_run_twice_sends_once(
+    client: TestClient, keys: dict[str, str], db: Database, settings: Settings, receiver: Receiver
+) -> None:
+    """A handler may run again (a worker died after its effect): one delivery per release."""
+    register(client, keys["alpha"], receiver.url("/once"))
+    publish(db, settings)
+    drain(db, settings, receiver.policy)
+    with db.write() as session:
+        queue.enqueue(
+            session, "notify.release_fan_out", {"list": "alpha", "version": 1, "since": None}
+        )
+    drain(db, settings, receiver.policy)
+    with db.read() as session:
+        states = session.execute(
+            select(JobRow.state).where(JobRow.kind == "notify.release_fan_out")
+        ).scalars()
+        assert list(states) == ["done", "done"]
+    assert len(deliveries(db)) == 1 and len(receiver.server.received) == 1
