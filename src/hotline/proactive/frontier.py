@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -106,8 +107,6 @@ def add_pages(session: Session, crawl: CrawlSpec, links: Sequence[tuple[Canonica
 
 
 def enqueue_page(session: Session, crawl_id: int, page_id: int, delay_s: float = 0.0) -> None:
-    from datetime import timedelta
-
     queue.enqueue(
         session,
         CRAWL_JOB,
@@ -123,12 +122,11 @@ def claim_media(session: Session, crawl_id: int, page_id: int, keys: Sequence[st
     claimed by this same page (a re-run after a killed worker)."""
     if not keys:
         return set()
-    for key in keys:
-        session.execute(
-            _insert(session, CrawlMediaRow)
-            .values(crawl_id=crawl_id, url_hash=key, page_id=page_id)
-            .on_conflict_do_nothing(index_elements=["crawl_id", "url_hash"])
-        )
+    session.execute(
+        _insert(session, CrawlMediaRow)
+        .values([{"crawl_id": crawl_id, "url_hash": key, "page_id": page_id} for key in keys])
+        .on_conflict_do_nothing(index_elements=["crawl_id", "url_hash"])
+    )
     mine = session.execute(
         select(CrawlMediaRow.url_hash).where(
             CrawlMediaRow.crawl_id == crawl_id,
