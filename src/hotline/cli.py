@@ -7,14 +7,17 @@ failed to hash); 2 a usage or settings error (the message says what to change).
 from __future__ import annotations
 
 import os
+import shlex
+import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from hotline import __version__, handlers
 from hotline.backup.cli import backup_app
-from hotline.cli_support import open_database, settings_or_exit
-from hotline.config import Mode, Settings, settings_environment
+from hotline.cli_support import fail, open_database, settings_or_exit
+from hotline.config import Mode, Settings, record_mode, settings_environment
 from hotline.db import migrate
 from hotline.db.engine import Database
 from hotline.exchange.cli import partner_app
@@ -65,7 +68,11 @@ def version() -> None:
 @app.command()
 def serve(
     demo: Annotated[
-        bool, typer.Option(help="Demo mode: generated secret, demo accounts and sample data.")
+        bool,
+        typer.Option(
+            help="Demo mode: generated secret, demo accounts and sample data, and the demo's "
+            "own benign site and mail catcher (HOTLINE_DEMO_SITE_PORT, HOTLINE_DEMO_MAIL_PORT)."
+        ),
     ] = False,
     host: Annotated[
         str | None, typer.Option(help="Address to bind (default HOTLINE_HOST).")
@@ -91,10 +98,32 @@ def serve(
         overrides["port"] = port
     if workers:
         overrides["web_workers"] = workers
-    settings = settings_or_exit(**overrides)
+    settings = settings_or_exit(create=True, **overrides)
+    record_mode(settings)  # later commands on this data read it in the same mode
+    if demo:
+        from hotline.demo import demo_settings
+
+        settings = demo_settings(settings)  # notices to its mail catcher, its host traced
     configure_logging(settings.log_level)
     with open_database(settings) as db:
         _serve(settings, db, demo)
+
+
+def command_prefix(settings: Settings) -> str:
+    """How to run `hotline` on this instance from here, as the demo banner prints it: the
+    executable of this environment (relative when under the current directory, as
+    `.venv/bin/hotline`), and HOTLINE_DATA_DIR when it was set (otherwise commands find the
+    data directory themselves)."""
+    exe = Path(sys.prefix) / "bin" / "hotline"
+    try:
+        shown = str(exe.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(exe.absolute())
+    if not exe.exists():  # not run from a virtual environment: hotline is on the PATH
+        shown = "hotline"
+    if os.environ.get("HOTLINE_DATA_DIR"):
+        shown = f"HOTLINE_DATA_DIR={shlex.quote(str(settings.data_dir.absolute()))} {shown}"
+    return shown
 
 
 def _serve(settings: Settings, db: Database, demo: bool) -> None:
@@ -104,12 +133,31 @@ def _serve(settings: Settings, db: Database, demo: bool) -> None:
     from hotline.web.app import create_app, settle_collector
 
     url = f"http://{settings.host}:{settings.port}"
+    site = None
     if demo:
-        accounts = demo_data.seed(db, settings)
+        from hotline.demo_site import DemoSite
+
+        assert settings.demo_site is not None
+        site = DemoSite(settings.demo_site[1], demo_data.demo_mail_port(settings))
+        try:
+            site.start()
+        except OSError as exc:
+            raise fail(
+                f"the demo site (port {site.port}) or its mail catcher (port {site.mail_port}) "
+                f"cannot listen: {exc.strerror}; set HOTLINE_DEMO_SITE_PORT and "
+                "HOTLINE_DEMO_MAIL_PORT to free ports"
+            ) from exc
+        accounts = demo_data.seed(db, settings, site)
+        hotline = command_prefix(settings)
         typer.echo(f"\nhotline demo running at {url}\n")
         typer.echo(f"  Report a web address:  {url}/report")
         typer.echo(f"  Advice hub:            {url}/advice")
-        typer.echo(f"  Staff sign-in:         {url}/staff/login\n")
+        typer.echo(f"  Staff sign-in:         {url}/staff/login")
+        typer.echo(f"  API docs:              {url}/api/docs\n")
+        typer.echo(f"  The demo's own benign site, which its reports name: {site.local_url}/")
+        typer.echo(f"    (reports call it {site.base_url}; only this demo resolves that name)")
+        typer.echo(f"  Its host's console (take a page down): {site.local_url}/host")
+        typer.echo(f"  Mail catcher (the notices sent):       {site.local_url}/mail\n")
         typer.echo(f"  Demo accounts (also in {settings.data_dir / 'demo-credentials.json'}):")
         for account in accounts:
             typer.echo(
@@ -118,9 +166,15 @@ def _serve(settings: Settings, db: Database, demo: bool) -> None:
             )
         typer.echo(
             "\n  Every demo account has two-factor on. Get the current code with\n"
-            "    hotline user code USERNAME\n"
+            f"    {hotline} user code USERNAME\n"
             "  or add the account's secret from the credentials file to an "
             "authenticator app.\n"
+        )
+        typer.echo(
+            "  A member key for the API docs page (the demo's list holds its known shape):\n"
+            f"    {hotline} member add demo-platform\n"
+            f"    {hotline} member key create --member demo-platform "
+            f"--list {demo_data.DEMO_KNOWN_LIST}\n"
         )
     else:
         typer.echo(f"hotline serving at {url}")
@@ -157,12 +211,14 @@ def _serve(settings: Settings, db: Database, demo: bool) -> None:
     finally:
         if stop is not None:
             stop.set()
+        if site is not None:
+            site.stop()
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create the database if needed and apply every migration."""
-    with open_database(settings_or_exit()) as db:
+    with open_database(settings_or_exit(create=True)) as db:
         typer.echo(f"database at revision {migrate.current_revision(db)}")
 
 

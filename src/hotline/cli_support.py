@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import typer
 
-from hotline.config import Settings, SettingsError, load_settings
+from hotline.config import Settings, SettingsError, load_instance_settings
 from hotline.db import migrate
 from hotline.db.engine import Database
 from hotline.errors import AppError
@@ -26,10 +26,11 @@ def app_error(exc: AppError) -> typer.Exit:
     return fail(f"{exc.message}{': ' + details if details else ''}")
 
 
-def settings_or_exit(**overrides: object) -> Settings:
-    """The settings, or exit 2 naming what is wrong with them."""
+def settings_or_exit(*, create: bool = False, **overrides: object) -> Settings:
+    """The instance's settings, or exit 2 naming what is wrong with them. The data directory
+    is looked for, never silently created unless `create` (`config.load_instance_settings`)."""
     try:
-        return load_settings(**overrides)
+        return load_instance_settings(create=create, **overrides)
     except SettingsError as exc:
         raise fail(str(exc)) from exc
 

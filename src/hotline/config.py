@@ -8,7 +8,9 @@ in step.
 from __future__ import annotations
 
 import math
+import os
 import secrets
+import sys
 import zlib
 from collections import Counter
 from enum import Enum, StrEnum
@@ -27,6 +29,11 @@ _HOW_TO_GENERATE = (
     "Set it to a long random value, e.g. `export HOTLINE_SECRET_KEY=\"$(python3 -c 'import "
     "secrets; print(secrets.token_urlsafe(48))')\"`, or run with --demo to try hotline locally."
 )
+
+
+# The demo's own site (`hotline serve --demo`): a reserved name (RFC 2606) that resolves
+# nowhere; only a demo instance's fetcher maps it to its loopback server.
+DEMO_SITE_HOST = "demo-site.example.net"
 
 
 class Mode(StrEnum):
@@ -55,7 +62,10 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(
         default=Path("hotline-data"),
-        description="Directory for the SQLite database, generated demo secrets and media.",
+        description="Directory for the SQLite database, generated demo secrets and media. Unset, "
+        "commands look for ./hotline-data, then for hotline-data beside the virtual environment "
+        "running hotline, and refuse when neither exists (`serve` and `db upgrade` create "
+        "./hotline-data).",
     )
     database_url: str = Field(
         default="",
@@ -449,6 +459,20 @@ class Settings(BaseSettings):
         description="Share of taskforce cluster members given their representative's final "
         "grade (propagated) that is drawn for quality review.",
     )
+    demo_site_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Demo mode only: the port of the demo's own benign site (on 127.0.0.1), the "
+        "one local site a demo instance may fetch; 0 means the web port plus one.",
+    )
+    demo_mail_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Demo mode only: the port of the demo's mail catcher (SMTP on 127.0.0.1), "
+        "where its notices go; 0 means the web port plus two.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `hotline serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `hotline serve` binds to.")
     log_level: str = Field(default="info", description="debug, info, warning or error.")
@@ -539,6 +563,15 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     @property
+    def demo_site(self) -> tuple[str, int] | None:
+        """(name, port) of the demo's own benign site, served on loopback: the one local
+        address a demo instance may fetch. None outside demo mode, so the fetcher's refusal
+        of private addresses stands for every other instance."""
+        if self.mode is not Mode.demo:
+            return None
+        return DEMO_SITE_HOST, self.demo_site_port or self.port + 1
+
+    @property
     def runs_worker_in_process(self) -> bool:
         if self.worker_in_process is None:
             return self.is_sqlite
@@ -613,6 +646,52 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(f"invalid settings: {exc}") from exc
     _ensure_secret(settings)
     return settings
+
+
+DEFAULT_DATA_DIR = Path("hotline-data")
+# Written by `hotline serve` into its data directory: the mode it runs in, so a command run
+# later on the same data (`hotline user code`, a demo's generated secret) reads it the same way.
+MODE_FILE = "instance-mode"
+
+
+def data_dir_candidates() -> list[Path]:
+    """Where an instance's data directory is looked for when HOTLINE_DATA_DIR is not set:
+    ./hotline-data, then the one beside the virtual environment that runs hotline (the
+    checkout `scripts/demo.sh` serves from), so a command works from any directory."""
+    here = (Path.cwd() / DEFAULT_DATA_DIR).absolute()
+    checkout = (Path(sys.prefix).absolute().parent / DEFAULT_DATA_DIR).absolute()
+    return [here] if checkout == here else [here, checkout]
+
+
+def load_instance_settings(*, create: bool = False, **overrides: object) -> Settings:
+    """`load_settings` for a command run on an instance. Without HOTLINE_DATA_DIR the data
+    directory is looked for (`data_dir_candidates`); when none exists, `create` (serve, db
+    upgrade) starts one in ./hotline-data, and anything else refuses rather than silently
+    making a second, empty instance in the current directory. The mode the instance was
+    served in (its MODE_FILE) applies unless HOTLINE_MODE says otherwise."""
+    if "data_dir" not in overrides and not os.environ.get("HOTLINE_DATA_DIR"):
+        candidates = data_dir_candidates()
+        found = next((p for p in candidates if p.is_dir()), None)
+        if found is None and not create:
+            raise SettingsError(
+                "no data directory found (looked for "
+                + " and ".join(str(p) for p in candidates)
+                + "). Set HOTLINE_DATA_DIR to your instance's data directory, or start one "
+                "with `hotline serve --demo` (or `hotline db upgrade`)."
+            )
+        overrides["data_dir"] = found or candidates[0]
+    if "mode" not in overrides and not os.environ.get("HOTLINE_MODE"):
+        data_dir = Path(str(overrides.get("data_dir") or os.environ.get("HOTLINE_DATA_DIR")))
+        marker = data_dir / MODE_FILE
+        if marker.is_file() and marker.read_text().strip() in Mode.__members__:
+            overrides["mode"] = Mode(marker.read_text().strip())
+    return load_settings(**overrides)
+
+
+def record_mode(settings: Settings) -> None:
+    """Note in the data directory the mode this instance is served in (see MODE_FILE)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / MODE_FILE).write_text(settings.mode.value + "\n")
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:

@@ -1,8 +1,9 @@
 """Demo data for `hotline serve --demo`: staff accounts, advice content and benign reports.
 
 Demo passwords and two-factor secrets are generated on first run and kept in
-DATA_DIR/demo-credentials.json (mode 0600), never in the code. Sample reports name only the
-reserved example domains (RFC 2606), which can never host anything.
+DATA_DIR/demo-credentials.json (mode 0600), never in the code. Sample reports name pages of
+the demo's own benign site (hotline.demo_site), under a reserved name (RFC 2606) that only a
+demo instance resolves; past takedown cases name reserved example domains.
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ from pathlib import Path
 from sqlalchemy import select
 
 from hotline.assess import queue
-from hotline.config import Settings
+from hotline.config import DEMO_SITE_HOST, Settings
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
+from hotline.demo_site import KNOWN_IMAGE, DemoSite
 from hotline.errors import NotFound
+from hotline.hashing import hash_bytes
 from hotline.intake import actions as intake_actions
 from hotline.intake import reports
 from hotline.intake.tables import ReportedUrlRow
 from hotline.security import audit, passwords, totp, users
 from hotline.security.crypto import sealer_for
+from hotline.security.permissions import Actor
 from hotline.security.tables import UserRow
 from hotline.stats import demo_history as stats_history
 
@@ -32,20 +36,32 @@ DEMO_ACCOUNTS: dict[str, tuple[str, list[str]]] = {
     "admin": ("Demo Admin", ["admin"]),
     "analyst": ("Demo Analyst", ["analyst"]),
     "senior": ("Demo Senior Analyst", ["senior_analyst"]),
+    # A second senior: one grades, the other resolves the disagreement (not their own).
+    "senior2": ("Demo Second Senior Analyst", ["senior_analyst"]),
     "editor": ("Demo Content Editor", ["content_editor"]),
     "takedown": ("Demo Takedown Officer", ["takedown_officer"]),
 }
 
-SAMPLE_REPORTS = [
-    {
-        "url": "https://www.example.com/gallery/album-17?utm_source=newsletter",
-        "content_type": "image",
-        "country": "GB",
-    },
-    {"url": "https://files.example.net/share/Y2xpcA", "content_type": "video", "country": "CA"},
-    {"url": "http://EXAMPLE.org:80/forum/thread/2041#post-9", "content_type": "other"},
-    {"url": "https://www.example.com/gallery/album-17", "content_type": "image"},
+# The demo's reports name pages of its own benign site (hotline.demo_site): what each page
+# shows, what the reporter said it was, and their country.
+SAMPLE_PAGES = [
+    ("gallery", "image", "GB"),
+    ("known", "image", "GB"),
+    ("video", "video", "CA"),
+    ("removable", "image", "GB"),
 ]
+DEMO_KNOWN_LIST = "demo-known"
+# The label the demo's hash list gives its one drawn shape, so capture shows a known match.
+DEMO_KNOWN_CATEGORY = "C"
+
+
+def sample_reports(site_base: str) -> list[dict[str, str]]:
+    """The demo's reports: one per page of its site at `site_base` (the utm_ tag shows the
+    normalisation that finds duplicates; what is fetched is what was sent)."""
+    return [
+        {"url": f"{site_base}/{page}/?utm_source=demo", "content_type": kind, "country": country}
+        for page, kind, country in SAMPLE_PAGES
+    ]
 
 
 @dataclass(frozen=True)
@@ -105,15 +121,72 @@ def seed_accounts(db: Database, settings: Settings) -> list[DemoAccount]:
     return accounts
 
 
-def seed_reports(db: Database) -> int:
-    """Benign sample reports, once: skipped when any report exists."""
+def seed_reports(db: Database, site_base: str = f"http://{DEMO_SITE_HOST}:8001") -> int:
+    """Reports of the demo site's pages, once: skipped when any report exists."""
     with db.read() as session:
         if queue.waiting_count(session) > 0:
             return 0
+    samples = sample_reports(site_base)
     with db.write() as session:
-        for sample in SAMPLE_REPORTS:
+        for sample in samples:
             intake_actions.receive_report(session, reports.validate(sample), reports.Source.web)
-    return len(SAMPLE_REPORTS)
+    return len(samples)
+
+
+def seed_known(db: Database, known_image: bytes) -> int:
+    """A hash list holding the demo site's one "known" shape, once, so capturing its page
+    shows known-match auto-grading. Returns the entries added."""
+    from hotline.lists import actions as list_actions
+    from hotline.matching import store as match_store
+    from hotline.matching.model import NewEntry
+
+    with db.read() as session:
+        if DEMO_KNOWN_LIST in {info.name for info in match_store.list_lists(session)}:
+            return 0
+    hashes = hash_bytes(known_image)
+    assert hashes.pdq is not None
+    entry = NewEntry(
+        category=DEMO_KNOWN_CATEGORY,
+        md5=hashes.digests.md5,
+        sha1=hashes.digests.sha1,
+        sha256=hashes.digests.sha256,
+        pdq=hashes.pdq.hex,
+        pdq_quality=hashes.pdq.quality,
+        source="demo",
+    )
+    operator = Actor.operator("demo")
+    with db.write() as session:
+        list_actions.create_list(
+            session, operator, DEMO_KNOWN_LIST, description="Demo: a drawn shape, labelled"
+        )
+        list_actions.add_entries(session, operator, DEMO_KNOWN_LIST, [entry])
+    return 1
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's settings for its own site: notices to its mail catcher, and a host-ranges
+    file that traces its site's loopback address to the demo host directory's first host
+    (AS64500, a reserved number). Settings the operator gave are kept."""
+    site = settings.demo_site
+    assert site is not None, "demo settings outside demo mode"
+    update: dict[str, object] = {}
+    if not settings.smtp_host:
+        update["smtp_host"] = "127.0.0.1"
+        update["smtp_port"] = demo_mail_port(settings)
+    if not settings.hosting_ranges_csv:
+        first = DEMO_HOSTS[0]
+        ranges = settings.data_dir / "demo-host-ranges.csv"
+        ranges.write_text(
+            "cidr,asn,organisation,country,abuse_email\n"
+            f"127.0.0.1/32,{first['asns']},{first['name']},{first['countries']},"
+            f"{first['abuse_email']}\n"
+        )
+        update["hosting_ranges_csv"] = str(ranges)
+    return settings.model_copy(update=update)
+
+
+def demo_mail_port(settings: Settings) -> int:
+    return settings.demo_mail_port or settings.port + 2
 
 
 DEMO_HOSTS = [
@@ -211,12 +284,13 @@ def seed_takedown(db: Database, settings: Settings) -> int:
     return len(DEMO_CASE_HISTORY)
 
 
-def seed(db: Database, settings: Settings) -> list[DemoAccount]:
+def seed(db: Database, settings: Settings, site: DemoSite) -> list[DemoAccount]:
     from hotline.advice.seed import seed_advice
 
     accounts = seed_accounts(db, settings)
     seed_advice(db)
-    seed_reports(db)
+    seed_reports(db, site.base_url)
+    seed_known(db, site.images[KNOWN_IMAGE])
     seed_takedown(db, settings)
     stats_history.seed_history(db, settings.stats_suppression_threshold)
     return accounts

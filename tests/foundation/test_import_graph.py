@@ -66,6 +66,7 @@ ROOTS = frozenset(
         "hotline.db.models",
         "hotline.db.migrations.env",  # Alembic's entry point: loads the ORM through db.models
         "hotline.demo",
+        "hotline.demo_site",  # the demo's own benign site and mail catcher (serve --demo)
         "hotline.handlers",
     }
 )

@@ -34,6 +34,7 @@ from hotline.assess.fetch_errors import (
     as_fetch_error,
 )
 from hotline.assess.netguard import (
+    LOOPBACK_SITE_ADDRESS,
     PEER_IP_INFO,
     GuardedBackend,
     IPNetwork,
@@ -83,6 +84,15 @@ class FetchPolicy:
     max_capture_bytes: int = 256 * MiB
     capture_timeout_s: float = 300.0
     network_backend: httpcore.NetworkBackend | None = field(default=None, compare=False)
+    # (name, port) pairs served on this machine's loopback that may be fetched: a demo
+    # instance's own benign site, and nothing else (`fetch_policy_from`). The name resolves
+    # to 127.0.0.1 for that port only; every other name, port and address is vetted as ever.
+    loopback_sites: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def traced_loopback(self) -> tuple[IPNetwork, ...]:
+        """Loopback addresses host tracing may look up: where loopback_sites are served."""
+        return (ipaddress.ip_network(LOOPBACK_SITE_ADDRESS),) if self.loopback_sites else ()
 
     def __post_init__(self) -> None:
         nets = tuple(ipaddress.ip_network(n) for n in self.allow_networks)
@@ -94,7 +104,12 @@ class FetchPolicy:
 def fetch_policy_from(settings: Settings) -> FetchPolicy:
     """The policy of a running hotline, from its settings (HOTLINE_FETCH_PROXY). The web app,
     the worker inside `hotline serve` and `hotline worker` all fetch under this one."""
-    return FetchPolicy(proxy_url=settings.fetch_proxy.get_secret_value() or None)
+    proxy = settings.fetch_proxy.get_secret_value() or None
+    demo_site = settings.demo_site  # None unless this is a demo instance
+    # Through a proxy the name would be resolved there, not here: no local site then.
+    return FetchPolicy(
+        proxy_url=proxy, loopback_sites=(demo_site,) if demo_site and not proxy else ()
+    )
 
 
 _TRANSPORT_ERRORS = (
@@ -142,7 +157,11 @@ class SafeTransport(httpx.BaseTransport):
         if proxy is not None:  # the proxy is configuration, not input: it alone skips vetting
             trusted.append((proxy.host, proxy.port or (443 if proxy.scheme == "https" else 80)))
         self.backend = GuardedBackend(
-            policy.resolver, policy.allow_networks, policy.network_backend, trusted
+            policy.resolver,
+            policy.allow_networks,
+            policy.network_backend,
+            trusted,
+            loopback_sites=policy.loopback_sites,
         )
         self._pool: httpcore.ConnectionPool | httpcore.HTTPProxy
         if proxy is not None:

@@ -31,6 +31,8 @@ from hotline.netaddr import IPAddress, IPNetwork, is_public_address, parse_ipv4_
 Resolver = Callable[[str, int], Sequence[str]]
 
 _LOCALHOST_ADDRESSES = ("127.0.0.1", "::1")
+# Where a policy's loopback_sites are served (FetchPolicy.loopback_sites).
+LOOPBACK_SITE_ADDRESS = ipaddress.ip_address("127.0.0.1")
 
 
 def is_allowed_address(ip: IPAddress, allow_networks: Iterable[IPNetwork] = ()) -> bool:
@@ -236,13 +238,18 @@ class GuardedBackend(httpcore.NetworkBackend):
         allow_networks: Sequence[IPNetwork],
         inner: httpcore.NetworkBackend | None = None,
         trusted: Iterable[tuple[str, int]] = (),
+        *,
+        loopback_sites: Iterable[tuple[str, int]] = (),
     ) -> None:
         self._resolver = resolver
         self._allow = tuple(allow_networks)
         self._inner = inner if inner is not None else httpcore.SyncBackend()
         self._trusted = frozenset((h.lower(), p) for h, p in trusted)
+        self._loopback_sites = frozenset((h.lower().rstrip("."), p) for h, p in loopback_sites)
 
     def vet(self, host: str, port: int) -> list[IPAddress]:
+        if (host.lower().rstrip("."), port) in self._loopback_sites:
+            return [LOOPBACK_SITE_ADDRESS]  # the demo's own site: this name, this port only
         return resolve_host(host, port, self._resolver, self._allow)
 
     def connect_tcp(

@@ -112,7 +112,11 @@ def capture_url(
         page_url = url_to_fetch(session, row)
     capture = collect_media(fetcher, page_url)
     # Tracing may ask RDAP servers over the network: done before the transaction opens.
-    trace = trace_host(capture.page.resolved_ip, host_resolvers or [])
+    trace = trace_host(
+        capture.page.resolved_ip,
+        host_resolvers or [],
+        allow_networks=fetcher.policy.traced_loopback,  # a demo's own site, else none
+    )
     fetched = [
         (item.url, service.MediaHashesIn.of(item.hashes, item.signals), item.hashes.kind, item.body)
         for item in capture.items

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from hotline.cli_support import fail
-from hotline.config import SettingsError, load_settings
+from hotline.config import SettingsError, load_instance_settings
 from hotline.db import migrate
 from hotline.db.engine import Database
 from hotline.jobs.worker import Worker, ensure_periodic, registry
@@ -29,7 +29,7 @@ def worker_command(
     """Run background jobs (notices, re-checks, reminders, forwards to partners) until stopped.
     Several workers may run at once, on one machine or many: a job is held by one at a time."""
     try:
-        settings = load_settings()
+        settings = load_instance_settings()
     except SettingsError as exc:
         raise fail(str(exc)) from exc
     configure_logging(settings.log_level)

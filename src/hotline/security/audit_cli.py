@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from hotline.cli_support import fail
-from hotline.config import Mode, Settings, SettingsError, load_settings
+from hotline.config import Mode, Settings, SettingsError, load_instance_settings
 from hotline.db import migrate
 from hotline.db.engine import Database
 from hotline.security import audit, audit_anchor
@@ -30,11 +30,11 @@ def _settings(demo: bool) -> Settings:
     """With HOTLINE_AUDIT_KEY set, the web secret is neither needed nor checked."""
     try:
         if demo:
-            return load_settings(mode=Mode.demo)
+            return load_instance_settings(mode=Mode.demo)
         bare = Settings()
         if bare.audit_key.get_secret_value():
             return bare
-        return load_settings()
+        return load_instance_settings()
     except SettingsError as exc:
         raise fail(str(exc)) from exc
     except ValueError as exc:  # pydantic's ValidationError
