@@ -461,6 +461,17 @@ def test_a_private_address_is_refused_without_the_test_allowance(
     assert fakes.requests == []
 
 
+def test_an_unreachable_exchange_is_an_error_that_never_shows_the_token(
+    db: Database, fakes: fx.FakeExchanges
+) -> None:
+    name = add(db, fakes, "fb_threatexchange", base_url="http://127.0.0.1:9/te/v26.0")
+    outcome = fetch(db, name)
+    assert outcome.error is not None and "the request failed" in outcome.error
+    assert "access_token=REDACTED" in outcome.error
+    secret = fx.TE_TOKEN.split("|")[1]
+    assert secret not in outcome.error and secret not in (status(db, name).last_error or "")
+
+
 def test_two_fetches_never_store_the_same_page(db: Database, fakes: fx.FakeExchanges) -> None:
     name = add(db, fakes, "stopncii")
     with db.read() as session:

@@ -470,6 +470,15 @@ def convert(api: str, feed: str, category: str, delta: state.FetchDelta[Any, Any
     return page
 
 
+_SECRET_PARAM = re.compile(r"(access_token|token|key|password)=[^&\s'\"]+", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """A message with credentials in URLs blanked out: it goes to the status page and the
+    audit log."""
+    return _SECRET_PARAM.sub(r"\1=REDACTED", text)
+
+
 def fetch_pages(
     api: str, exchange: Any, checkpoint: state.FetchCheckpointBase | None, feed: str, category: str
 ) -> Iterator[Page]:
@@ -490,7 +499,8 @@ def fetch_pages(
             f"the exchange answered JSON that cannot be read (truncated?): {exc}"
         ) from exc
     except requests.RequestException as exc:
-        raise FeedError(f"the request failed: {type(exc).__name__}: {exc}") from exc
+        # requests names the URL, and ThreatExchange's carries the token in its query.
+        raise FeedError(f"the request failed: {type(exc).__name__}: {redact(str(exc))}") from exc
     except ET.ParseError as exc:
         raise FeedError(
             f"the exchange answered XML that cannot be read (truncated?): {exc}"
