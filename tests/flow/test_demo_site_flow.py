@@ -10,6 +10,7 @@ site, and even a demo's refuses every other local address and port (tested here 
 from __future__ import annotations
 
 import dataclasses
+import json
 import smtplib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,8 +30,12 @@ from hotline.assess.fetcher import FetchPolicy, SafeFetcher, fetch_policy_from
 from hotline.config import DEMO_SITE_HOST, Settings, load_settings
 from hotline.db.engine import Database
 from hotline.demo_site import KNOWN_IMAGE, DemoSite
+from hotline.grading import actions as grading_actions
+from hotline.grading.consensus import Outcome
 from hotline.grading.tables import MediaItemRow
 from hotline.intake.tables import ReportedUrlRow
+from hotline.security import users
+from hotline.security.permissions import Actor
 from hotline.takedown.tables import TakedownCaseRow
 from hotline.web.app import create_app
 from tests.conftest import TEST_SECRET, StaffFactory, csrf_from, free_port
@@ -131,6 +136,21 @@ def test_every_flow_on_the_demo_site_offline(
         assert all(i.pdq and i.status != "known_match" for i in items)
         assert "Example Hosting Ltd" in analyst.get(f"/staff/queue/{gallery}").text  # traced
 
+        # Two-person grading with the demo's own accounts: the analyst and a senior disagree,
+        # the other senior resolves it.
+        people = demo_people(db, d.settings)
+        first = items[0].id
+        assert grade(db, people["analyst"], first, "A") is Outcome.waiting
+        assert grade(db, people["senior"], first, "C") is Outcome.disagreement
+        with db.write() as session:
+            grading_actions.resolve(
+                session, people["senior2"], first, {"category": "B", "age_band": "7-10"}
+            )
+        with db.read() as session:
+            resolved = session.get(MediaItemRow, first)
+            assert resolved is not None and resolved.final_grade is not None
+            assert json.loads(resolved.final_grade)["category"] == "B"
+
         # A known match: the demo's hash list knows this shape, so capture grades it.
         known = d.url_id("known")
         claim_and_capture(analyst, known)
@@ -185,6 +205,26 @@ def test_every_flow_on_the_demo_site_offline(
         d.run_jobs()
         case = case_for(db, removable)
         assert case.state == "removed" and case.removed_at is not None
+
+
+def demo_people(db: Database, settings: Settings) -> dict[str, Actor]:
+    accounts = demo.seed_accounts(db, settings)
+    with db.read() as session:
+        return {
+            a.username: users.get_user(session, a.username).actor(mfa_passed=True) for a in accounts
+        }
+
+
+def grade(db: Database, actor: Actor, media_id: int, category: str) -> Outcome:
+    with db.write() as session:
+        return grading_actions.submit_grade(
+            session,
+            actor,
+            media_id,
+            {"category": category, "age_band": "7-10"},
+            required=2,
+            qa_share=0,
+        ).outcome
 
 
 def case_for(db: Database, url_id: int) -> TakedownCaseRow:
