@@ -49,7 +49,14 @@ def cli() -> Callable[..., Result]:
 def test_no_data_directory_refuses_and_creates_nothing(
     checkout: Path, cli: Callable[..., Result]
 ) -> None:
-    for command in (["user", "list"], ["member", "list"], ["db", "current"], ["audit", "verify"]):
+    for command in (
+        ["user", "list"],
+        ["member", "list"],
+        ["db", "current"],
+        ["audit", "verify"],
+        ["worker", "--once"],
+        ["backup", "create", "--out", "backup.tar"],
+    ):
         result = cli(*command)
         assert result.exit_code == 2, (command, result.output)
         assert "no data directory found" in result.output

@@ -19,7 +19,7 @@ from hotline.backup import restore as restoring
 from hotline.backup.encryption import MIN_PASSPHRASE
 from hotline.backup.errors import BackupError
 from hotline.cli_support import fail
-from hotline.config import Settings, SettingsError, load_settings
+from hotline.config import Settings, SettingsError, load_instance_settings
 
 backup_app = typer.Typer(
     help="Backups that restore: database, sealed media, list releases, audit anchors.",
@@ -38,11 +38,11 @@ PassphraseEnv = Annotated[
 ]
 
 
-def _settings() -> Settings:
+def _settings(*, create: bool = False) -> Settings:
     # The secret (or HOTLINE_AUDIT_KEY) keys the audit entry each backup and restore appends;
     # sealed data itself is copied as it is, never opened.
     try:
-        return load_settings()
+        return load_instance_settings(create=create)  # restore may start an instance
     except SettingsError as exc:
         raise fail(str(exc)) from exc
 
@@ -126,7 +126,7 @@ def restore_command(
     Checks the whole backup first; refuses a target that holds data; migrates an older
     backup up to this version. Start hotline with the same secret key afterwards."""
     passphrase = _passphrase(passphrase_file, passphrase_env, required=False)
-    settings = _settings()
+    settings = _settings(create=True)
     done = _run(lambda: restoring.restore(settings, file, passphrase))
     upgraded = f" (upgraded from {done.manifest.alembic_revision})" if done.upgraded else ""
     typer.echo(
