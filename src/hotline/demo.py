@@ -53,6 +53,7 @@ SAMPLE_PAGES = [
 DEMO_KNOWN_LIST = "demo-known"
 # The label the demo's hash list gives its one drawn shape, so capture shows a known match.
 DEMO_KNOWN_CATEGORY = "C"
+DEMO_KNOWN_AGE_BAND = "16-17"
 
 
 def sample_reports(site_base: str) -> list[dict[str, str]]:
@@ -152,6 +153,8 @@ def seed_known(db: Database, known_image: bytes) -> int:
         sha256=hashes.digests.sha256,
         pdq=hashes.pdq.hex,
         pdq_quality=hashes.pdq.quality,
+        # What a complete grade needs besides the category, so capture inherits a whole one.
+        shared={"metadata": {"age_band": DEMO_KNOWN_AGE_BAND}},
         source="demo",
     )
     operator = Actor.operator("demo")

@@ -155,7 +155,8 @@ def test_every_flow_on_the_demo_site_offline(
         known = d.url_id("known")
         claim_and_capture(analyst, known)
         (item,) = media_of(db, known)
-        assert item.status == "known_match"
+        assert item.status == "known_match" and item.final_grade is not None
+        assert json.loads(item.final_grade)["category"] == demo.DEMO_KNOWN_CATEGORY
 
         # A video, hashed frame by frame.
         video = d.url_id("video")
