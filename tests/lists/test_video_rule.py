@@ -38,6 +38,7 @@ from hotline.cli import app as cli_app
 from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.hashing import vpdq_from_bytes
+from hotline.hashing.signals import VpdqSignal
 from hotline.hashing.vpdq import VpdqFrame
 from hotline.lists import release, signing
 from hotline.lists.api import release_root
@@ -257,6 +258,20 @@ def test_the_plugin_hands_hma_the_same_answer(
     md5s = {value: record for value, record in signals[VideoMD5Signal].items()}
     assert set(md5s) == {f"{1:032x}", f"{2:032x}"}
     assert md5s[f"{1:032x}"].get_as_opinions()[0].tags == {"category_a"}
+
+
+def test_the_signal_types_compare_agrees_with_threatexchange(
+    te_vpdq: Any, query_frames: list[VpdqFrame], cases: dict[str, list[VpdqFrame]]
+) -> None:
+    """`VpdqSignal.compare` (the signal type's API) and threatexchange's `compare_hash`."""
+    query = VpdqSignal.serialise(query_frames)
+    for name, listed in cases.items():
+        ours = VpdqSignal.compare(query, VpdqSignal.serialise(listed))
+        theirs = te_vpdq.VPDQSignal.compare_hash(
+            te_json(te_vpdq, query_frames), te_json(te_vpdq, listed)
+        )
+        assert ours.matched == theirs.match == (name == "at_80")
+        assert ours.distance == round(100 - theirs.distance.query_match_percent)
 
 
 def test_a_stricter_compare_share_turns_it_off_everywhere_hotline_decides(

@@ -23,6 +23,8 @@ from enum import StrEnum
 from importlib.metadata import EntryPoint, entry_points
 from typing import ClassVar, Protocol, runtime_checkable
 
+from hotline_client import vpdq as video_rule
+
 from hotline.hashing import pdq as pdq_algo
 from hotline.hashing.errors import ErrorCode, HashingError, InvalidHashError
 from hotline.hashing.hexhash import hamming_distance, normalise_hex
@@ -215,8 +217,10 @@ class VpdqSignal(SignalType):
     applies_to = frozenset({"video"})
     max_distance = PDQ_MATCH_DISTANCE  # per frame; a video matches on its share of frames
     quality_threshold: ClassVar[int] = pdq_algo.QUALITY_THRESHOLD
-    # Share of frames (percent) that must find a match, both ways, as in Meta's vpdq matcher.
-    match_percent: ClassVar[float] = 80.0
+    # Share of the query's frames (percent) that must find a match: the one video rule
+    # (hotline_client.vpdq, docs/matching.md), python-threatexchange's; nothing is required
+    # of the other video's frames by default.
+    match_percent: ClassVar[float] = video_rule.QUERY_PERCENT
 
     @classmethod
     def hash_bytes(cls, data: bytes) -> str:
@@ -256,14 +260,14 @@ class VpdqSignal(SignalType):
 
     @classmethod
     def compare(cls, a: str, b: str, threshold: int | None = None) -> Comparison:
-        """distance = 100 minus the smaller match percentage (0 = every frame matched)."""
+        """`a` is the query, `b` the listed video, under the default video rule; distance =
+        100 minus the share of `a`'s frames found in `b` (0 = every one)."""
         pa, pb = cls.match_percentages(
             parse_vpdq_lines(a),
             parse_vpdq_lines(b),
             PDQ_MATCH_DISTANCE if threshold is None else threshold,
         )
-        worst = min(pa, pb)
-        return Comparison(round(100 - worst), worst >= cls.match_percent)
+        return Comparison(video_rule.distance(pa), video_rule.DEFAULT_RULE.matches(pa, pb))
 
 
 @runtime_checkable
