@@ -271,3 +271,35 @@ def test_an_unreachable_server_is_a_match_error() -> None:
     ):
         client.match_hash("md5", "0" * 32)
     assert failed.value.status is None
+
+
+def test_release_checks_refuse_what_was_not_signed(served: dict[str, Any], tmp_path: Path) -> None:
+    from hotline_client import Keyring, ReleaseError, verify_release
+    from hotline_client.release import SignatureError
+
+    keyring = Keyring.load(served["keyring"])
+    assert verify_release(served["release"], keyring).entries == 3
+
+    def copy(name: str) -> Path:
+        return Path(shutil.copytree(served["release"], tmp_path / name))
+
+    flipped = copy("flipped")  # same size, one byte changed: only the SHA-256 can tell
+    data = bytearray((flipped / "entries.jsonl").read_bytes())
+    data[-2] ^= 0x01
+    (flipped / "entries.jsonl").write_bytes(bytes(data))
+    with pytest.raises(ReleaseError, match="SHA-256"):
+        verify_release(flipped, keyring)
+
+    extra = copy("extra")
+    (extra / "notes.txt").write_text("not in the manifest")
+    with pytest.raises(ReleaseError, match=r"not covered by the manifest: notes\.txt"):
+        verify_release(extra, keyring)
+
+    forged = copy("forged")  # the manifest edited after signing
+    manifest = (forged / "manifest.json").read_bytes().replace(b'"version":1', b'"version":9')
+    (forged / "manifest.json").write_bytes(manifest)
+    with pytest.raises(SignatureError, match="does not match"):
+        verify_release(forged, keyring)
+
+    with pytest.raises(SignatureError, match="not in the keyring"):
+        verify_release(served["release"], Keyring([]))
