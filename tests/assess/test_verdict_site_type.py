@@ -135,3 +135,11 @@ def test_the_migration_fills_domains_of_existing_urls(db: Database) -> None:
             )
         ).one()
     assert tuple(row) == ("site9.example", "example", None)
+
+
+@pytest.mark.parametrize("host", ["www.example.com", "a.b.example.co.uk", "[2001:db8::1]", "x"])
+def test_the_migration_derives_as_intake_does(host: str) -> None:
+    import importlib
+
+    migration = importlib.import_module("hotline.db.migrations.versions.0022_stats_verdicts")
+    assert migration.site_domain(host) == site_domain(host)

@@ -16,13 +16,13 @@ Revises: 0021_member_feedback
 Create Date: 2026-12-05
 """
 
+import ipaddress
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 from hotline.db.base import UTCDateTime
-from hotline.intake.domains import site_domain
 
 revision: str = "0022_stats_verdicts"
 down_revision: str | None = "0021_member_feedback"
@@ -39,6 +39,31 @@ SITE_TYPES = [
     ("search_result", "Search result", "Résultat de recherche"),
     ("other", "Other", "Autre"),
 ]
+
+
+# intake.domains.site_domain as it was when this ran (the floor imports no capability, and a
+# migration keeps what it did).
+_PUBLIC_SECOND_LEVELS = frozenset(
+    {"ac", "co", "com", "edu", "gov", "net", "org", "ne", "or", "gob", "gouv", "govt", "nic"}
+)
+
+
+def site_domain(host: str) -> tuple[str, str | None]:
+    bare = host.strip("[]").rstrip(".").lower()
+    try:
+        ipaddress.ip_address(bare)
+        return bare, None
+    except ValueError:
+        pass
+    labels = bare.split(".")
+    if len(labels) == 1:
+        return bare, None
+    keep = (
+        3
+        if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _PUBLIC_SECOND_LEVELS
+        else 2
+    )
+    return ".".join(labels[-keep:]), labels[-1]
 
 
 def upgrade() -> None:
