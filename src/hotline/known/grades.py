@@ -149,14 +149,16 @@ class GradeIndex:
                 )
 
         for kind, index in self.exact.items():
+            if not len(index):
+                continue
             at = [p for p, item in enumerate(items) if getattr(item, kind)]
-            if at and len(index):
+            if at:
                 digests = [getattr(items[p], kind) for p in at]
                 for position, ids in zip(at, index.lookup_batch(digests), strict=True):
                     for media_id in ids:
                         hit(position, media_id, 0, kind)
-        at = [p for p, item in enumerate(items) if item.pdq_usable()]
-        if at and len(self.pdq):
+        at = [p for p, item in enumerate(items) if item.pdq_usable()] if len(self.pdq) else []
+        if at:
             codes = [items[p].pdq or "" for p in at]
             for position, matches in zip(
                 at, self.pdq.search_batch(codes, radius=pdq_distance), strict=True

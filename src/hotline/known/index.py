@@ -98,19 +98,24 @@ class KnownIndex:
     def search(self, items: Sequence[KnownHashes], pdq_distance: int) -> list[KnownMatch | None]:
         grades = self.grades
         found = grades.search(items, pdq_distance) if grades is not None else [[] for _ in items]
+        names = [v.name for v in self.lists.versions()]
+        # Only the hash types some list holds: a batch of 10,000 manifest rows otherwise makes
+        # 40,000 queries (and as many answer lists) for lists of PDQ codes alone.
+        kinds = self.lists.signal_kinds(names)
+        exact = [kind for kind in EXACT if kind in kinds]
+        pdq = "pdq" in kinds
         queries: list[HashQuery] = []
         owners: list[int] = []
         for position, item in enumerate(items):
-            for kind in EXACT:
+            for kind in exact:
                 value = getattr(item, kind)
                 if value:
                     queries.append(HashQuery(kind, value))
                     owners.append(position)
-            if item.pdq_usable() and item.pdq:
+            if pdq and item.pdq_usable() and item.pdq:
                 queries.append(HashQuery("pdq", item.pdq))
                 owners.append(position)
         if queries:
-            names = [v.name for v in self.lists.versions()]
             answer = self.lists.match(queries, names, refresh=False)
             provenance = self._lists.provenance
             for position, hits in zip(owners, answer.hits, strict=True):

@@ -70,9 +70,28 @@ def best(matches: list[KnownMatch]) -> KnownMatch | None:
     return min(matches, key=rank, default=None)
 
 
+def _all_normal(items: list[KnownHashes] | tuple[KnownHashes, ...]) -> bool:
+    """Is every hash already lower-case hex of its length, every quality 0-100? One regex
+    over each kind's values joined (a manifest's batch of 10,000 rows, checked when parsed,
+    passes in a few milliseconds instead of a regex and a new object an item and field)."""
+    for name, width in _HEX.items():
+        values = [v for v in (getattr(item, name) for item in items) if v is not None and v != ""]
+        if not values:
+            continue
+        if not all(isinstance(v, str) for v in values) or set(map(len, values)) != {width}:
+            return False
+        if not _HEX_RE.fullmatch("".join(values)):
+            return False
+    return all(
+        q is None or (type(q) is int and 0 <= q <= 100) for q in (i.pdq_quality for i in items)
+    )
+
+
 def normalised(items: list[KnownHashes] | tuple[KnownHashes, ...]) -> list[KnownHashes]:
     """Hashes lower-cased and checked (hex of the right length, quality 0-100): InvalidInput
     naming every bad field as `items[i].field`, before anything is searched."""
+    if _all_normal(items):
+        return list(items)
     errors: list[FieldError] = []
     out: list[KnownHashes] = []
     for i, item in enumerate(items):

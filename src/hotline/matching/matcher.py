@@ -307,6 +307,23 @@ class Matcher:
     def list_sizes(self) -> dict[str, int]:
         return {name: len(index) for name, index in self._lists.items()}
 
+    def signal_kinds(self, lists: Iterable[str]) -> set[str]:
+        """The hash types the named loaded lists hold entries of ("pdq", "md5", ...): a
+        caller with a large batch sends only queries of these types; no other can match."""
+        loaded = self._lists
+        kinds: set[str] = set()
+        for name in lists:
+            index = loaded.get(name)
+            if index is None:
+                continue
+            if len(index.pdq):
+                kinds.add("pdq")
+            kinds.update(kind for kind, exact in index.exact.items() if len(exact))
+            if len(index.videos):
+                kinds.add(VPDQ)
+            kinds.update(kind for kind, signal in index.signals.items() if len(signal))
+        return kinds
+
     def match(
         self, queries: Sequence[HashQuery], lists: Iterable[str], *, refresh: bool = True
     ) -> MatchAnswer:
