@@ -21,7 +21,7 @@ from hotline.db.engine import Database
 from hotline.errors import FieldError, Forbidden, InvalidInput
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor, allowed
-from hotline.stats import cache, export
+from hotline.stats import cache, export, published, report
 from hotline.stats.removal import Clock, GroupBy, GroupFigures, Summary, summarise
 from hotline.stats.store import DateRange, load_clocks, parse_range
 
@@ -155,3 +155,20 @@ def refresh_published(db: Database, actor: Actor | None, threshold: int) -> cach
         audit.record(session, who, "stats.refresh", "stats", "published", detail)
 
     return cache.refresh(db, threshold, on_written=record)
+
+
+def annual_report(db: Database, actor: Actor, year: str, fmt: str, locale: str) -> str:
+    """The year's report (`stats.report`), for `hotline stats report`. Checks `stats.view`;
+    audited as `stats.export` with the year, format and language."""
+    _permit(actor)
+    number, fmt, locale = (
+        published.parse_year(year),
+        report.parse_format(fmt),
+        (report.parse_locale(locale)),
+    )
+    with db.read() as session:
+        content = report.render_html(session, number, locale)
+    with db.write() as session:
+        audit.record(session, actor.username, "stats.export", "stats", "annual-report",
+                     {"year": number, "format": fmt, "lang": locale})  # fmt: skip
+    return content

@@ -7,6 +7,7 @@ The figures and their audit entry come from `stats.actions`, as the operator.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -103,3 +104,22 @@ def refresh() -> None:
     years = ", ".join(map(str, done.years)) or "none"
     typer.echo(f"Published figures refreshed (generation {done.generation}): {done.rows} cells; "
                f"years {years}")  # fmt: skip
+
+
+@stats_app.command("report")
+def annual_report(
+    year: Annotated[str, typer.Option("--year", help="The year, e.g. 2026.")],
+    out: Annotated[Path, typer.Option("--out", help="Write the report to this file.")],
+    fmt: Annotated[str, typer.Option("--format", help="html (pdf: not yet).")] = "html",
+    lang: Annotated[str, typer.Option("--lang", help="Language: en or fr.")] = "en",
+) -> None:
+    """The year's published figures, charts and methodology as one printable file, from the
+    cache (`hotline stats refresh` first for today's figures). Exit 2 on a bad year, format
+    or language, or a year with no figures."""
+    try:
+        with configured_database() as db:
+            content = actions.annual_report(db, Actor.operator(), year, fmt, lang)
+    except AppError as exc:
+        raise app_error(exc) from exc
+    out.write_text(content, encoding="utf-8")
+    typer.echo(f"Annual report {year} written to {out}")

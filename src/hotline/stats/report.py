@@ -1,0 +1,40 @@
+"""The annual report: the year's published figures, charts and methodology as one printable,
+self-contained HTML file (no scripts, no outside files), from the cache like the page."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from hotline.assess import site_types
+from hotline.errors import FieldError, InvalidInput
+from hotline.stats import published, sections
+from hotline.web import i18n
+from hotline.web.templating import templates
+
+FORMATS = ("html",)  # PDF: not yet (docs/statistics.md)
+
+
+def parse_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise InvalidInput(
+            "unknown format",
+            fields=[FieldError("format", f"use one of: {', '.join(FORMATS)}")],
+        )
+    return fmt
+
+
+def parse_locale(locale: str) -> str:
+    if locale not in i18n.SUPPORTED_LOCALES:
+        names = ", ".join(i18n.SUPPORTED_LOCALES)
+        raise InvalidInput("unknown language", fields=[FieldError("lang", f"use one of: {names}")])
+    return locale
+
+
+def render_html(session: Session, year: int, locale: str) -> str:
+    """The report of `year` in `locale`; NotFound when no figures are published for it."""
+    page = published.year_page(session, year)
+    i18n.set_locale(locale)
+    kinds = site_types.labels(session, locale)
+    return templates.env.get_template("stats/report.html").render(
+        locale=locale, page=page, sections=sections.build(page, kinds), printable=True
+    )
