@@ -45,6 +45,10 @@ ASYNC_ALLOWED = {
     "thread pool",
     "hotline.intake.api.create_report": "awaits the capped body; the limit check, write and "
     "audit run in the thread pool",
+    "hotline.lists.feedback_api.entry_feedback": "awaits the capped body; the key check, "
+    "write and audit run in the thread pool",
+    "hotline.notify.api.register_webhook": "awaits the capped body; the key check, write and "
+    "audit run in the thread pool",
 }
 
 # Async handlers known to still block, listed so they are seen (none today); checked to be
