@@ -72,3 +72,34 @@ def test_bad_input_exits_2(runner: CliRunner, tmp_path: Path, args: list[str], s
     done = runner.invoke(app, ["stats", "report", "--out", str(out), *args])
     assert done.exit_code == 2 and says in done.output
     assert not out.exists()
+
+
+def _pdf_text(data: bytes) -> list[str]:
+    """The text runs of an uncompressed PDF (fpdf2's literal strings, unescaped)."""
+    runs = re.findall(rb"\(((?:[^()\\]|\\.)*)\) Tj", data)
+    return [re.sub(rb"\\(.)", rb"\1", r).decode("latin-1") for r in runs]
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("en", ["Annual report 2026", "Reports received by source", "Partner hotlines",
+             "fewer than 2", "Methodology and definitions"]),
+     ("fr", ["Rapport annuel 2026", "Signalements reçus par origine", "Hotlines partenaires",
+             "moins de 2", "Méthodologie et définitions"])],
+)  # fmt: skip
+def test_the_pdf_report_text_is_the_figures(
+    runner: CliRunner, tmp_path: Path, lang: str, expected: list[str]
+) -> None:
+    out = tmp_path / "r.pdf"
+    done = runner.invoke(app, ["stats", "report", "--year", "2026", "--format", "pdf",
+                               "--out", str(out), "--lang", lang])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-")
+    runs = _pdf_text(data)
+    for text in expected:
+        assert text in runs, text
+    # The funnel's first row: label, 2026, 2025 in that order.
+    label = "Reports received" if lang == "en" else "Signalements reçus"
+    at = runs.index(label)
+    assert runs[at + 1 : at + 3] == ["6", expected[3]]

@@ -157,17 +157,17 @@ def refresh_published(db: Database, actor: Actor | None, threshold: int) -> cach
     return cache.refresh(db, threshold, on_written=record)
 
 
-def annual_report(db: Database, actor: Actor, year: str, fmt: str, locale: str) -> str:
-    """The year's report (`stats.report`), for `hotline stats report`. Checks `stats.view`;
-    audited as `stats.export` with the year, format and language."""
+def annual_report(db: Database, actor: Actor, year: str, fmt: str, locale: str) -> bytes:
+    """The year's report (`stats.report`: HTML or PDF), for `hotline stats report`. Checks
+    `stats.view`; audited as `stats.export` with the year, format and language."""
     _permit(actor)
-    number, fmt, locale = (
-        published.parse_year(year),
-        report.parse_format(fmt),
-        (report.parse_locale(locale)),
-    )
+    number, fmt = published.parse_year(year), report.parse_format(fmt)
+    locale = report.parse_locale(locale)
     with db.read() as session:
-        content = report.render_html(session, number, locale)
+        if fmt == "pdf":
+            content = report.render_pdf(session, number, locale)
+        else:
+            content = report.render_html(session, number, locale).encode()
     with db.write() as session:
         audit.record(session, actor.username, "stats.export", "stats", "annual-report",
                      {"year": number, "format": fmt, "lang": locale})  # fmt: skip

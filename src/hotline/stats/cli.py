@@ -110,7 +110,9 @@ def refresh() -> None:
 def annual_report(
     year: Annotated[str, typer.Option("--year", help="The year, e.g. 2026.")],
     out: Annotated[Path, typer.Option("--out", help="Write the report to this file.")],
-    fmt: Annotated[str, typer.Option("--format", help="html (pdf: not yet).")] = "html",
+    fmt: Annotated[
+        str, typer.Option("--format", help="html or pdf (pdf: the report extra).")
+    ] = "html",
     lang: Annotated[str, typer.Option("--lang", help="Language: en or fr.")] = "en",
 ) -> None:
     """The year's published figures, charts and methodology as one printable file, from the
@@ -121,5 +123,5 @@ def annual_report(
             content = actions.annual_report(db, Actor.operator(), year, fmt, lang)
     except AppError as exc:
         raise app_error(exc) from exc
-    out.write_text(content, encoding="utf-8")
+    out.write_bytes(content)
     typer.echo(f"Annual report {year} written to {out}")

@@ -87,3 +87,45 @@ def value_text(figure: str, key: str, value: float | None, suppressed: bool, thr
     if key.endswith("_hours"):
         return f"{value:.1f}"
     return f"{int(value):,}".replace(",", "\u202f" if current_locale() == "fr" else ",")
+
+
+def methodology(threshold: int) -> list[str]:
+    """The counting rules, as the page, the report and docs/statistics.md state them."""
+    return [
+        _(
+            "A report counts in the year it was received, by who found the address: members of "
+            "the public, our own proactive search, partner hotlines, member platforms, or "
+            "children reporting images of themselves."
+        ),
+        _(
+            "An address counts as assessed in the year of its verdict, and as actioned when the "
+            "verdict found criminal content present."
+        ),
+        _(
+            "For each actioned address we count the most severe category (A, then B, then C) and "
+            "the youngest apparent age band among its images graded A, B or C; girls and boys "
+            "together count as both; an address is self-generated when any such image is. An "
+            "address with no graded image counts as such."
+        ),
+        _(
+            "Hosting country is the one recorded when the takedown case opened; site type and "
+            "free or paid hosting are recorded with the verdict; the domain and top-level domain "
+            "come from the address."
+        ),
+        _(
+            "Notice and takedown counts the cases first reported in the year: hours from first "
+            "report to removal (median, 90th percentile as an observed value, fastest), the share"
+            " of the year's cases removed within 1, 3 and 7 days, and re-appearances: removed "
+            "addresses reported again after the removal."
+        ),
+        _(
+            "The hash list counts the entries of our own lists live at the end of the year, by "
+            "category."
+        ),
+        _(
+            'Small counts: a count from 1 to %(m)s is shown as "fewer than %(n)s". Where that '
+            "would let the hidden count be worked out from the total, the next smallest count is "
+            "hidden too, until the hidden counts together make at least %(n)s."
+        )
+        % {"m": threshold - 1, "n": threshold},
+    ]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hotline.assess import site_types
-from hotline.stats import published, sections
+from hotline.stats import labels, published, sections
 from hotline.stats.cache import state
 from hotline.web.deps import get_db, get_settings
 from hotline.web.i18n import current_locale
@@ -37,7 +37,12 @@ def year_page(request: Request, year: str) -> HTMLResponse:
     return render(
         request,
         "stats/public.html",
-        {"page": page, "sections": sections.build(page, kinds), "years": page.state.years},
+        {
+            "page": page,
+            "sections": sections.build(page, kinds),
+            "years": page.state.years,
+            "methodology": labels.methodology(page.state.threshold),
+        },
     )
 
 

@@ -1,5 +1,6 @@
 """The annual report: the year's published figures, charts and methodology as one printable,
-self-contained HTML file (no scripts, no outside files), from the cache like the page."""
+self-contained HTML file (no scripts, no outside files), or as PDF (stats.report_pdf), from the
+cache like the page."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from sqlalchemy.orm import Session
 
 from hotline.assess import site_types
 from hotline.errors import FieldError, InvalidInput
-from hotline.stats import published, sections
+from hotline.stats import labels, published, report_pdf, sections
 from hotline.web import i18n
 from hotline.web.templating import templates
 
-FORMATS = ("html",)  # PDF: not yet (docs/statistics.md)
+FORMATS = ("html", "pdf")
 
 
 def parse_format(fmt: str) -> str:
@@ -36,5 +37,16 @@ def render_html(session: Session, year: int, locale: str) -> str:
     i18n.set_locale(locale)
     kinds = site_types.labels(session, locale)
     return templates.env.get_template("stats/report.html").render(
-        locale=locale, page=page, sections=sections.build(page, kinds), printable=True
+        locale=locale,
+        page=page,
+        sections=sections.build(page, kinds),
+        methodology=labels.methodology(page.state.threshold),
+        printable=True,
     )
+
+
+def render_pdf(session: Session, year: int, locale: str) -> bytes:
+    """The same report as PDF (stats.report_pdf)."""
+    page = published.year_page(session, year)
+    i18n.set_locale(locale)
+    return report_pdf.render(page, sections.build(page, site_types.labels(session, locale)))
