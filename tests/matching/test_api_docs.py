@@ -16,9 +16,14 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 
+from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.errors import ErrorBody
+from hotline.lists import release
+from hotline.lists.api import release_root
+from hotline.matching import store
 from hotline.web import api_docs
+from tests.lists.helpers import entries, new_list
 from tests.matching.conftest import bearer
 from tests.matching.helpers import BRIDGE, entry_for, make_key, make_list
 
@@ -150,6 +155,33 @@ def test_real_answers_conform_to_the_document(mclient: TestClient, db: Database)
     for operation, response in answers:
         operation.validate_response(response)
     ErrorBody.model_validate(answers[2][1].json())
+
+
+def test_list_answers_conform_to_the_document(
+    mclient: TestClient, db: Database, settings: Settings
+) -> None:
+    """The member list API's documented answers: the index, a release and a delta."""
+    new_list(db, "alpha", entries(3))
+    release.publish(db, release_root(settings), "alpha", settings.secret, "test")
+    with db.write() as session:
+        store.add_entries(session, "alpha", entries(2, seed=2))
+    release.publish(db, release_root(settings), "alpha", settings.secret, "test")
+    key = make_key(db, "platform", ["alpha"])
+    schema = schemathesis.openapi.from_asgi(api_docs.OPENAPI_PATH, mclient.app)
+    calls = [
+        ("/api/v1/lists", "/api/v1/lists"),
+        ("/api/v1/lists/{name}/releases/{version}", "/api/v1/lists/alpha/releases/latest"),
+        ("/api/v1/lists/{name}/delta", "/api/v1/lists/alpha/delta?since=1"),
+    ]
+    for path, url in calls:
+        answer = mclient.get(url, headers=bearer(key))
+        assert answer.status_code == 200, (url, answer.text)
+        documented = schema[path]["GET"]
+        assert documented.definition.raw["responses"]["200"]["content"]["application/json"][
+            "schema"
+        ]
+        documented.validate_response(answer)
+    assert mclient.get("/api/v1/lists", headers=bearer(key)).json()["lists"][0]["name"] == "alpha"
 
 
 def test_the_docs_page_is_swagger_ui_from_our_own_files(mclient: TestClient) -> None:

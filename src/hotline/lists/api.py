@@ -41,6 +41,64 @@ router = APIRouter(
 
 _CHUNK = 1 << 20
 
+# The answers' shapes, for the OpenAPI document (/api/docs).
+_INT_OR_NULL = {"type": ["integer", "null"]}
+_LIST_INDEX = {
+    "type": "object",
+    "required": ["lists"],
+    "properties": {
+        "lists": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "description", "pdq_max_distance", "latest_release"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "description": {"type": "string"},
+                    "pdq_max_distance": {"type": "integer"},
+                    "max_distances": {"type": "object"},
+                    "latest_release": {**_INT_OR_NULL, "description": "null before the first"},
+                    "entries": {"type": "integer"},
+                },
+            },
+        }
+    },
+}
+_RELEASE = {
+    "type": "object",
+    "required": ["list", "kind", "version", "created_at", "key_id", "entries", "files"],
+    "properties": {
+        "list": {"type": "string"},
+        "kind": {"enum": ["full", "delta"]},
+        "version": {"type": "integer"},
+        "since": {**_INT_OR_NULL, "description": "the version a delta starts from"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "key_id": {"type": "string", "description": "the signing key (GET /api/v1/lists/keys)"},
+        "entries": {"type": "integer"},
+        "additions": _INT_OR_NULL,
+        "withdrawals": _INT_OR_NULL,
+        "manifest": {"type": "object", "description": "the signed manifest, as signed"},
+        "files": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "url"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "url": {"type": "string"},
+                    "format": {"type": "string"},
+                    "bytes": {"type": "integer"},
+                    "sha256": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def _answer(schema: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    return {200: {"content": {"application/json": {"schema": schema}}}}
+
 
 def release_root(settings: Settings) -> Path:
     return settings.data_dir / "releases"
@@ -154,7 +212,7 @@ def signing_keys(request: Request) -> Response:
     return _json(request, body, etag)
 
 
-@router.get("")
+@router.get("", responses=_answer(_LIST_INDEX))
 def lists_index(request: Request) -> Response:
     """The lists this key may download, with their latest release."""
     svc = service_for(request.app.state)
@@ -205,7 +263,7 @@ def _version(session: Any, name: str, version: str) -> int:
     return lists_store.get_release(session, name, number).version
 
 
-@router.get("/{name}/releases/{version}")
+@router.get("/{name}/releases/{version}", responses=_answer(_RELEASE))
 def release_detail(request: Request, name: str, version: str) -> Response:
     """One release: its manifest and where to download each file."""
     svc = service_for(request.app.state)
@@ -232,7 +290,7 @@ def release_file(request: Request, name: str, version: str, file: str) -> Respon
     return response
 
 
-@router.get("/{name}/delta")
+@router.get("/{name}/delta", responses=_answer(_RELEASE))
 async def delta(
     request: Request,
     name: str,
