@@ -145,7 +145,9 @@ def reference(base: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
-    parser.add_argument("--postgres", help="a PostgreSQL URL (its tables are emptied first)")
+    parser.add_argument(
+        "--postgres", help="a PostgreSQL database of its own: its public schema is dropped first"
+    )
     args = parser.parse_args()
 
     from hotline.assess.fetcher import FetchPolicy
