@@ -19,6 +19,7 @@ from openapi_spec_validator import validate
 from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.errors import ErrorBody
+from hotline.hashing import hash_bytes
 from hotline.lists import release
 from hotline.lists.api import release_root
 from hotline.matching import store
@@ -182,6 +183,28 @@ def test_list_answers_conform_to_the_document(
         ]
         documented.validate_response(answer)
     assert mclient.get("/api/v1/lists", headers=bearer(key)).json()["lists"][0]["name"] == "alpha"
+
+
+def test_hma_answers_conform_to_the_document(mclient: TestClient, db: Database) -> None:
+    """The HMA-compatible lookup's documented answers, a match in each, checked as sent."""
+    make_list(db, "alpha", [entry_for(ORIG, "A")])
+    key = make_key(db, "platform", ["alpha"])
+    pdq = hash_bytes(ORIG).pdq
+    assert pdq is not None
+    schema = schemathesis.openapi.from_asgi(api_docs.OPENAPI_PATH, mclient.app)
+    calls = [
+        ("/m/lookup", f"/m/lookup?signal_type=pdq&signal={pdq.hex}"),
+        ("/m/lookup", f"/m/lookup?signal={pdq.hex}"),
+        ("/m/raw_lookup", f"/m/raw_lookup?signal_type=pdq&signal={pdq.hex}"),
+        ("/m/raw_lookup", f"/m/raw_lookup?signal_type=pdq&signal={pdq.hex}&include_distance=1"),
+        ("/c/banks", "/c/banks"),
+        ("/c/bank/{name}", "/c/bank/ALPHA"),
+    ]
+    for path, url in calls:
+        answer = mclient.get(url, headers=bearer(key))
+        assert answer.status_code == 200 and answer.json(), (url, answer.text)
+        schema[path]["GET"].validate_response(answer)
+    assert mclient.get(calls[0][1], headers=bearer(key)).json()["ALPHA"][0]["distance"] == "0"
 
 
 def test_the_docs_page_is_swagger_ui_from_our_own_files(mclient: TestClient) -> None:

@@ -220,9 +220,44 @@ _LOOKUP_PARAMETERS = [
 ]
 
 
+# The answers' shapes, for the OpenAPI document (/api/docs): HMA's, as its clients read them.
+_MATCH_RECORD = {
+    "type": "object",
+    "required": ["bank_content_id", "distance"],
+    "properties": {
+        "bank_content_id": {"type": "integer", "description": "the list entry's id"},
+        "distance": {"type": "string", "description": "bits for PDQ, `-` for a digest"},
+    },
+}
+_BY_BANK = {"type": "object", "additionalProperties": {"type": "array", "items": _MATCH_RECORD}}
+_BANK = {
+    "type": "object",
+    "required": ["name", "matching_enabled_ratio"],
+    "properties": {"name": {"type": "string"}, "matching_enabled_ratio": {"type": "number"}},
+}
+
+
+def _answer(schema: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    return {200: {"content": {"application/json": {"schema": schema}}}}
+
+
+_LOOKUP_ANSWER = {
+    "description": "bank name -> matches; without signal_type, signal type -> that",
+    "type": "object",
+    "additionalProperties": {"anyOf": [_BY_BANK["additionalProperties"], _BY_BANK]},
+}
+_RAW_ANSWER = {
+    "type": "object",
+    "required": ["matches"],
+    "properties": {
+        "matches": {"type": "array", "items": {"anyOf": [{"type": "integer"}, _MATCH_RECORD]}}
+    },
+}
+
+
 @router.get(
     "/m/lookup",
-    responses=error_responses(400, 401, 403, 429),
+    responses={**_answer(_LOOKUP_ANSWER), **error_responses(400, 401, 403, 429)},
     openapi_extra={"parameters": _LOOKUP_PARAMETERS},
 )
 async def lookup(request: Request) -> Response:
@@ -244,7 +279,7 @@ async def lookup(request: Request) -> Response:
 
 @router.get(
     "/m/raw_lookup",
-    responses=error_responses(400, 401, 403, 429),
+    responses={**_answer(_RAW_ANSWER), **error_responses(400, 401, 403, 429)},
     openapi_extra={"parameters": _LOOKUP_PARAMETERS[:3]},
 )
 async def raw_lookup(request: Request) -> Response:
@@ -274,7 +309,10 @@ def _bank(name: str) -> dict[str, Any]:
     return {"name": name, "matching_enabled_ratio": 1.0}
 
 
-@router.get("/c/banks", responses=error_responses(401, 429))
+@router.get(
+    "/c/banks",
+    responses={**_answer({"type": "array", "items": _BANK}), **error_responses(401, 429)},
+)
 async def bank_index(request: Request) -> Response:
     """HMA's bank list: the hash lists this key may search, as banks."""
     svc = service_for(request.app.state)
@@ -289,7 +327,7 @@ async def bank_index(request: Request) -> Response:
     return json_response([_bank(name) for name in sorted({bank_name(n) for n in names})])
 
 
-@router.get("/c/bank/{name}", responses=error_responses(401, 403, 404, 429))
+@router.get("/c/bank/{name}", responses={**_answer(_BANK), **error_responses(401, 403, 404, 429)})
 async def bank_show(request: Request, name: str) -> Response:
     """HMA's bank by name: 200 for a hash list this key may search, 403 for one outside its
     scopes (whether it exists or not), 404 for one in its scopes that does not exist."""
