@@ -12,6 +12,7 @@ is appended in a short write transaction of its own once the figures are known.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from hotline.db.engine import Database
 from hotline.errors import FieldError, Forbidden, InvalidInput
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor, allowed
-from hotline.stats import cache, export, published, report
+from hotline.stats import cache, dashboard, export, published, report
 from hotline.stats.removal import Clock, GroupBy, GroupFigures, Summary, summarise
 from hotline.stats.store import DateRange, load_clocks, parse_range
 
@@ -172,3 +173,21 @@ def annual_report(db: Database, actor: Actor, year: str, fmt: str, locale: str) 
         audit.record(session, actor.username, "stats.export", "stats", "annual-report",
                      {"year": number, "format": fmt, "lang": locale})  # fmt: skip
     return content
+
+
+def view_dashboard(
+    db: Database, actor: Actor, start: str | None, end: str | None, cap_minutes: int
+) -> dashboard.Dashboard:
+    """The managers' dashboard over a date range (default: the last 30 days; bad or reversed
+    dates: InvalidInput naming 'from' or 'to'). Totals only. Audited as `stats.view`."""
+    _permit(actor)
+    today = utcnow().date()
+    if not start and not end:
+        start = (today - timedelta(days=29)).isoformat()
+    dates = parse_range(start, end, today)
+    with db.read() as session:
+        found = dashboard.load(session, dates, utcnow(), cap_minutes)
+    with db.write() as session:
+        audit.record(session, actor.username, "stats.view", "stats", "dashboard",
+                     {"from": dates.start.isoformat(), "to": dates.end.isoformat()})  # fmt: skip
+    return found

@@ -8,11 +8,11 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from hotline.security.permissions import Action, Actor
-from hotline.stats import actions
+from hotline.stats import actions, dashboard
 from hotline.stats.removal import GroupBy, GroupFigures, Summary
 from hotline.stats.store import DateRange
 from hotline.web import charts
-from hotline.web.deps import get_db, require
+from hotline.web.deps import get_db, get_settings, require
 from hotline.web.i18n import gettext_ as _
 from hotline.web.templating import render
 
@@ -148,3 +148,73 @@ def removal_groups_csv(
     """The group figures: every grouping, or the one `by` names."""
     exported = actions.export_groups(get_db(request), actor, start, end, by)
     return _csv(exported.content, "time-to-removal-groups", exported.dates)
+
+
+def _flow_chart(found: dashboard.Dashboard) -> Markup:
+    rows = found.flow[-CHART_ROWS * 3 :]
+    return Markup(  # noqa: S704 - charts.esc escapes every text and attribute value
+        charts.bar_chart(
+            chart_id="chart-flow",
+            title=_("Reports in and addresses assessed"),
+            desc=_("Per day or month in the range; the table below gives every figure."),
+            labels=[p for p, _n, _a in rows],
+            series=[
+                charts.Series(_("Reports in"), [float(n) for _p, n, _a in rows]),
+                charts.Series(_("Addresses assessed"), [float(a) for _p, _n, a in rows]),
+            ],
+            unit="",
+            axis_label=_("Count"),
+            empty_text=_("Nothing in this period."),
+            digits=0,
+        )
+    )
+
+
+def _age_chart(chart_id: str, title: str, ages: dict[str, int]) -> Markup:
+    return Markup(  # noqa: S704 - charts.esc escapes every text and attribute value
+        charts.bar_chart(
+            chart_id=chart_id,
+            title=title,
+            desc=_("How many by age since first report; the table gives every figure."),
+            labels=[age_labels()[k] for k in ages],
+            series=[charts.Series(title, [float(v) for v in ages.values()])],
+            unit="",
+            axis_label=_("Count"),
+            empty_text=_("Nothing open."),
+            digits=0,
+        )
+    )
+
+
+def age_labels() -> dict[str, str]:
+    return {
+        "under_1d": _("Under 1 day"),
+        "1_to_3d": _("1 to 3 days"),
+        "3_to_7d": _("3 to 7 days"),
+        "7_to_30d": _("7 to 30 days"),
+        "over_30d": _("Over 30 days"),
+    }
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard_page(
+    request: Request,
+    start: str | None = Query(None, alias="from", max_length=20),
+    end: str | None = Query(None, alias="to", max_length=20),
+    actor: Actor = Depends(require(Action.stats_view)),
+) -> HTMLResponse:
+    cap = get_settings(request).daily_view_cap_minutes
+    found = actions.view_dashboard(get_db(request), actor, start, end, cap)
+    return render(
+        request,
+        "stats/dashboard.html",
+        {
+            "d": found,
+            "ages": age_labels(),
+            "flow_chart": _flow_chart(found),
+            "backlog_chart": _age_chart("chart-backlog", _("Queue backlog by age"), found.backlog),
+            "cases_chart": _age_chart(
+                "chart-cases", _("Open takedown cases by age"), found.cases_open
+            ),
+        },
+    )
