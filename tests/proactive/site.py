@@ -130,8 +130,8 @@ class SiteServer(ThreadingHTTPServer):
                 return
         if path == "/calendar":  # an endless calendar: every month links to the next
             month = int(q.get("m", ["0"])[0] or 0)
-            body = f'<html><body><a href="/calendar?m={month + 1}">next month</a></body></html>'
-            h.send(200, body.encode(), "text/html")
+            link = f'<html><body><a href="/calendar?m={month + 1}">next month</a></body></html>'
+            h.send(200, link.encode(), "text/html")
             return
         if path.startswith("/deep/"):  # a relative-link loop: /deep/a/a/a/...
             h.send(200, b'<html><body><a href="a/">deeper</a></body></html>', "text/html")

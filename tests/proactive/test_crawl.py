@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from hotline.assess.fetcher import FetchPolicy
 from hotline.config import Settings
@@ -59,9 +59,7 @@ def test_an_allow_listed_domain_seeds_a_crawl_until_it_expires(db: Database, sit
     crawl_id = start(db, site.url("/p/0", host="www.other.example"))
     assert crawl_id > 0
     with db.write() as session:  # expired: refused again
-        session.execute(
-            CrawlAllowedDomainRow.__table__.update().values(expires_at=utcnow() - timedelta(1))
-        )
+        session.execute(update(CrawlAllowedDomainRow).values(expires_at=utcnow() - timedelta(1)))
     with pytest.raises(InvalidInput):
         start(db, site.url("/p/1", host="other.example"))
 
@@ -143,7 +141,7 @@ def test_a_crawl_stays_in_scope_through_traps_and_finds_known_media(
         assert statuses == {"known_match": 1, "awaiting_grades": 1}
         assert next(m for m in media if m.status == "known_match").inherited_from == known_media
         assert not any(m.stored for m in media)  # hashes only: the crawl keeps no bytes
-        assert session.scalar(select(func.count()).select_from(PageCaptureRow)) >= 1
+        assert (session.scalar(select(func.count()).select_from(PageCaptureRow)) or 0) >= 1
         robots = session.execute(select(CrawlHostRow.robots_state)).scalars().all()
         assert robots == ["rules"]
     assert row.known == 1 and row.pages >= 30 and row.skipped > 0
