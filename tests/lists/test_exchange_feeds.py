@@ -8,9 +8,11 @@ PostgreSQL) through the migrations, and the real known-material lookup.
 
 from __future__ import annotations
 
+import email.utils
 import time
 import types
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -213,6 +215,20 @@ def test_stopncii_pages_withdrawals_and_skipped_types(
         assert lookup(session, [KnownHashes(pdq=kept, pdq_quality=100)])[0] is not None
 
 
+def test_a_record_and_its_withdrawal_in_one_fetch_leave_nothing(
+    db: Database, fakes: fx.FakeExchanges
+) -> None:
+    record = fx.stopncii_record(T0)
+    others = [fx.stopncii_record(T0 + i) for i in range(1, 1000)]  # two pages of 800
+    gone = dict(record, lastModtimestamp=T0 + 2000, hashStatus="Withdrawn")
+    fakes.stopncii = [gone, *others, record]  # stored out of order; served by time
+    name = add(db, fakes, "stopncii")
+    outcome = fetch(db, name)
+    assert outcome.error is None and outcome.added == 999 and outcome.pages == 2
+    assert f"pdq:{record['hashValue']}" not in live(db, name)
+    assert entry_count(db) == 999  # the record was never stored, not stored and withdrawn
+
+
 def test_threatexchange_updates_and_should_delete(db: Database, fakes: fx.FakeExchanges) -> None:
     fakes.te_page = 2
     updates = [fx.te_update(T0 + i) for i in range(4)]
@@ -333,9 +349,14 @@ def test_429_retry_after_is_honoured_then_the_fetch_resumes(
     assert entry_count(db) == len(entries)  # the pages before the 429 were not stored twice
 
 
-def test_429_with_a_long_retry_after_reschedules(db: Database, fakes: fx.FakeExchanges) -> None:
+@pytest.mark.parametrize("as_date", [False, True])
+def test_429_with_a_long_retry_after_reschedules(
+    db: Database, fakes: fx.FakeExchanges, as_date: bool
+) -> None:
     fakes.stopncii = [fx.stopncii_record(T0)]
-    fakes.faults.append(("/stopncii", 429, {"Retry-After": "3600"}, b"{}"))
+    later = email.utils.format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
+    wait = later if as_date else "3600"
+    fakes.faults.append(("/stopncii", 429, {"Retry-After": wait}, b"{}"))
     name = add(db, fakes, "stopncii")
     sleeps = Sleeps()
     outcome = fetch(db, name, sleep=sleeps)
