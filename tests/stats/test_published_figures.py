@@ -141,3 +141,15 @@ def test_an_abandoned_lease_expires(db: Database) -> None:
     with db.write() as session:
         session.execute(update(StatsRefreshRow).values(lease_until=now - timedelta(seconds=1)))
     assert actions.refresh_published(db, None, threshold=2).generation == 1
+
+
+def test_cells_keep_the_figures_order(db: Database) -> None:
+    seed(db)
+    actions.refresh_published(db, None, threshold=2)
+    with db.read() as session:
+        found = cache.year_figures(session, [2026])[2026]
+    assert [c.key for c in found["funnel"]] == ["reports_received", "urls_assessed",
+                                                "urls_actioned"]  # fmt: skip
+    assert [c.key for c in found["actioned_by_category"]] == ["A", "B", "C", "not_graded",
+                                                              TOTAL]  # fmt: skip
+    assert [c.key for c in found["hosting_country_urls"]] == ["FR", "GB", TOTAL]

@@ -75,7 +75,8 @@ def publish(table: figures.Table, threshold: int) -> list[dict[str, Any]]:
             for key, basis in _MEASURE_BASIS.items():
                 if (cells.get(basis) or 0) < threshold:
                     hidden.add(key)
-        keys = sorted(k for k in cells if k != TOTAL) + ([TOTAL] if TOTAL in cells else [])
+        # In the order the figure put them (stats.figures), the total last.
+        keys = [k for k in cells if k != TOTAL] + ([TOTAL] if TOTAL in cells else [])
         for position, key in enumerate(keys):
             off = key in hidden
             value = None if off else cells[key]

@@ -131,9 +131,9 @@ def _url_grade(images: list[GradedImage]) -> tuple[str, str, str, str]:
 def _breakdown(
     table: Table, year: int, figure: str, counts: Counter[str], fixed: Iterable[str] = ()
 ) -> None:
-    for key in fixed:
+    for key in fixed:  # the fixed cells in their own order, then the rest, largest first
         table[(year, figure, key)] = float(counts.get(key, 0))
-    for key, value in counts.items():
+    for key, value in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         table[(year, figure, key)] = float(value)
     table[(year, figure, TOTAL)] = float(sum(counts.values()))
 
