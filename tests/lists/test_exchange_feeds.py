@@ -415,6 +415,15 @@ def test_truncated_answer_mid_page_stores_no_half_page(
     assert again.error is None and again.added == 9 and entry_count(db) == 9
 
 
+def test_each_commit_beats_the_heart(db: Database, fakes: fx.FakeExchanges) -> None:
+    fakes.te_page = 2
+    fakes.te = [fx.te_update(T0 + i) for i in range(6)]
+    name = add(db, fakes, "fb_threatexchange")
+    beats: list[int] = []
+    outcome = fetch(db, name, commit_records=2, heartbeat=lambda: beats.append(1))
+    assert outcome.error is None and outcome.pages == 3 and len(beats) == 3
+
+
 def test_a_kill_mid_fetch_resumes_from_the_stored_checkpoint(
     db: Database, fakes: fx.FakeExchanges, monkeypatch: pytest.MonkeyPatch
 ) -> None:

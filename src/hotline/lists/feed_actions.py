@@ -186,6 +186,7 @@ def _fetch_once(
     outcome: FetchOutcome,
     commit_records: int,
     clock: Callable[[], float],
+    heartbeat: Callable[[], None],
 ) -> None:
     from hotline.lists import feed_clients  # the optional extra: only a fetch needs it
 
@@ -208,6 +209,7 @@ def _fetch_once(
             pending.checkpoint = page.checkpoint or None
             if not snapshot and pending.records >= commit_records:
                 seq = _commit(db, feed, seq, pending, outcome, snapshot=False)
+                heartbeat()
     except FeedError:
         if not snapshot:  # complete pages before the failure are good: keep them
             _commit(db, feed, seq, pending, outcome, snapshot=False)
@@ -224,10 +226,12 @@ def fetch_feed(
     commit_records: int = COMMIT_RECORDS,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.time,
+    heartbeat: Callable[[], None] = lambda: None,
 ) -> FetchOutcome:
     """Fetch one feed from its checkpoint to the exchange's present (see the module's
     docstring). Errors of the exchange are in the outcome (and on the status page), not
-    raised; a refused permission or an unknown feed raise."""
+    raised; a refused permission or an unknown feed raise. `heartbeat` runs after each
+    commit (the scheduled job keeps its lease with it: a first fetch can take minutes)."""
     with db.write() as session:
         who = _permit(actor)
         feed = feed_store.mark_started(session, name)
@@ -235,7 +239,7 @@ def fetch_feed(
     attempts = 0
     while True:
         try:
-            _fetch_once(db, feed, policy, outcome, commit_records, clock)
+            _fetch_once(db, feed, policy, outcome, commit_records, clock, heartbeat)
             outcome.error = None
             break
         except FeedError as exc:

@@ -33,7 +33,16 @@ def feeds_tick(ctx: JobContext) -> None:
 @job_handler(FETCH_JOB, max_attempts=3)
 def feed_fetch(ctx: JobContext) -> None:
     policy = ctx.resource(FetchPolicy, fetch_policy_from)
+    lease = timedelta(seconds=ctx.settings.job_lease_seconds)
     with contextlib.suppress(NotFound):  # the feed went after the tick: nothing to fetch
-        feed_actions.fetch_feed(ctx.db, None, str(ctx.payload["feed"]), policy)
+        feed_actions.fetch_feed(
+            ctx.db,
+            None,
+            str(ctx.payload["feed"]),
+            policy,
+            # Each commit renews the job's lease (LeaseLost if another worker took it over:
+            # the fetch stops, and that worker's fetch resumes from the checkpoint).
+            heartbeat=lambda: queue.extend(ctx.db, ctx.job, lease),
+        )
     with ctx.db.write() as session:
         ctx.complete(session)
