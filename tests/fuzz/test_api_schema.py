@@ -60,6 +60,7 @@ OPERATIONS = [
     ("DELETE", "/api/v1/webhooks/{webhook}"),
     ("POST", "/api/v1/exchange/reports"),
     ("POST", "/api/v1/exchange/status"),
+    ("GET", "/api/v1/statistics/{name}"),
     ("GET", "/m/lookup"),
     ("GET", "/m/raw_lookup"),
     ("GET", "/c/banks"),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hotline.assess import site_types
+from hotline.errors import error_responses
 from hotline.stats import labels, published, sections
 from hotline.stats.cache import state
 from hotline.web.deps import get_db, get_settings
@@ -16,7 +17,20 @@ from hotline.web.i18n import current_locale
 from hotline.web.templating import render
 
 router = APIRouter(prefix="/statistics", include_in_schema=False)
+# Under /api/ so that their errors take the one JSON error shape; documented in the OpenAPI
+# document like the rest of the API.
 data_router = APIRouter(prefix="/api/v1/statistics", tags=["statistics"])
+_FILES = {
+    200: {
+        "description": "The figure (or the data dictionary) as CSV or JSON, as the name's "
+        "extension asks",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    },
+    **error_responses(404, 422),
+}
 
 
 @router.get("", response_class=HTMLResponse)
@@ -46,7 +60,7 @@ def year_page(request: Request, year: str) -> HTMLResponse:
     )
 
 
-@data_router.get("/{name}")
+@data_router.get("/{name}", responses=_FILES, response_class=Response)
 def open_data(
     request: Request,
     name: str,
