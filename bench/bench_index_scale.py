@@ -117,9 +117,7 @@ def run(size: int, queries: int, recall_sample: int, workers: int | None) -> dic
     rand = rng.integers(0, 2**64, size=(queries, 4), dtype=np.uint64)
     out["near"] = latency(index, near)
     out["random"] = latency(index, rand)
-    found = [
-        {m.id for m in index.search(q, RADIUS)} for q in near[:recall_sample]
-    ]
+    found = [{m.id for m in index.search(q, RADIUS)} for q in near[:recall_sample]]
     truth = [brute_force(words, q) for q in near[:recall_sample]]
     hit = sum(len(f & t) for f, t in zip(found, truth, strict=True))
     total = sum(len(t) for t in truth)
@@ -168,8 +166,15 @@ def main() -> None:
         print(json.dumps(run_old(args.compare_old, args.size, args.workers)))
         return
     if args.compare_old:
-        cmd = [sys.executable, __file__, "--size", str(args.size), "--old-only",
-               "--compare-old", args.compare_old]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--size",
+            str(args.size),
+            "--old-only",
+            "--compare-old",
+            args.compare_old,
+        ]
         if args.workers:
             cmd += ["--workers", str(args.workers)]
         print(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip())

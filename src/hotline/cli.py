@@ -26,8 +26,8 @@ from hotline.hashing.cli import hash_command
 from hotline.jobs.cli import worker_command
 from hotline.lists.cli import lists_app
 from hotline.matching.cli import match_command, member_app
-from hotline.proactive.cli import crawl_app
 from hotline.notify.cli import webhook_app
+from hotline.proactive.cli import crawl_app
 from hotline.security.audit_cli import audit_app
 from hotline.security.cli import user_app
 from hotline.stats.cli import stats_app
