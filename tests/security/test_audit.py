@@ -104,6 +104,9 @@ def test_cli_verify_exits_1_and_names_the_row(unguarded: Database, settings, mon
     write_entries(db, 3)
     monkeypatch.setenv("HOTLINE_DATABASE_URL", db.url)
     monkeypatch.setenv("HOTLINE_SECRET_KEY", settings.secret.decode())
+    # The CLI works on an existing instance only (it never creates one in the cwd).
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("HOTLINE_DATA_DIR", str(settings.data_dir))
     runner = CliRunner()
     ok = runner.invoke(app, ["audit", "verify"])
     assert ok.exit_code == 0 and "intact: 3 rows" in ok.output
