@@ -42,6 +42,13 @@ class Mode(StrEnum):
     demo = "demo"
 
 
+class ProactiveConfirm(StrEnum):
+    """Who confirms a crawled URL whose media matched known material (docs/proactive.md)."""
+
+    analyst = "analyst"  # one analyst's verdict opens the takedown case (the default)
+    none = "none"  # the system's verdict, from the match, opens it; never for unknown media
+
+
 class CookieSecure(StrEnum):
     auto = "auto"  # Secure when the request arrived over TLS (directly or via a trusted proxy)
     always = "always"
@@ -159,7 +166,7 @@ class Settings(BaseSettings):
         default=10,
         ge=2,
         le=1000,
-        description="Published statistics show a count below this as \"fewer than N\" (and "
+        description='Published statistics show a count below this as "fewer than N" (and '
         "hide a second cell where one would give it away; docs/statistics.md).",
     )
     graders_required: int = Field(
@@ -244,6 +251,14 @@ class Settings(BaseSettings):
         le=1.0,
         description="A classifier score at or above this routes a crawled page to the "
         '"likely new" queue at a higher priority.',
+    )
+    proactive_confirm: ProactiveConfirm = Field(
+        default=ProactiveConfirm.analyst,
+        description="A crawled URL whose media matched known material (a graded item or a hash "
+        "list entry of category A, B or C): `analyst` waits for one analyst's criminal verdict "
+        "before takedown; `none` records the system's criminal verdict from the match (audited "
+        "with the list's provenance) and goes straight to takedown. Unknown media never trigger "
+        "a notice under either.",
     )
     hosting_asn_db: str = Field(
         default="", description="Path of a MaxMind-format ASN database (.mmdb) for host tracing."

@@ -10,6 +10,7 @@ a case loads what is shown and audits the visit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -124,6 +125,39 @@ def release(session: Session, actor: Actor, url_id: int) -> None:
     _permit(actor, Action.report_assess, url_id)
     queue.release(session, url_id, actor.id)
     audit.record(session, actor.username, "url.release", OBJECT, url_id, {})
+
+
+def record_known_material_verdict(
+    session: Session, url_id: int, matched: Sequence[Mapping[str, object]], setting: str
+) -> bool:
+    """The system's criminal verdict on an address whose media matched known material, when
+    the instance is configured to need no analyst's confirmation (HOTLINE_PROACTIVE_CONFIRM
+    =none). Audited as the system's decision with what matched and the list's provenance;
+    `verdict.criminal` follows, so takedown opens its case. False, and nothing written, when
+    the address is claimed or decided already (the analyst's verdict stands)."""
+    if not matched:
+        raise InvalidInput("a system verdict needs known material", fields=[])
+    reason = "indecent_images"
+    if not queue.record_system_verdict(
+        session, url_id, reason, "Known material found by a proactive crawl (system decision)."
+    ):
+        return False
+    audit.record(
+        session,
+        audit.SYSTEM,
+        "url.verdict",
+        OBJECT,
+        url_id,
+        {
+            "verdict": "criminal",
+            "reason": reason,
+            "status": UrlStatus.actioned.value,
+            "decided_by": "system",
+            "confirm": setting,
+            "matched": [dict(m) for m in matched],
+        },
+    )
+    return True
 
 
 def record_verdict(

@@ -388,6 +388,40 @@ def validate_verdict(
     return parsed, reason, note, duplicate_id
 
 
+def record_system_verdict(session: Session, url_id: int, reason: str, note: str) -> bool:
+    """The system's criminal verdict (no analyst, `verdict_by` empty) on an address nobody has
+    decided or claimed yet; records "verdict.criminal" in the same transaction. False, and
+    nothing written, when the address is claimed or decided already: the analyst's call."""
+    if reason not in REASONS[Verdict.criminal]:
+        raise InvalidInput(
+            "the verdict has problems; nothing was recorded",
+            fields=[FieldError("decision", "not a criminal reason code")],
+        )
+    result = session.execute(
+        update(ReportedUrlRow)
+        .where(
+            ReportedUrlRow.id == url_id,
+            ReportedUrlRow.status == UrlStatus.received.value,
+            ReportedUrlRow.verdict.is_(None),
+        )
+        .values(
+            status=_STATUS_FOR[Verdict.criminal].value,
+            verdict=Verdict.criminal.value,
+            verdict_reason=reason,
+            verdict_note=note[:MAX_NOTE],
+            verdict_by=None,
+            verdict_at=utcnow(),
+            claimed_by=None,
+            claim_expires_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    events.emit(session, "verdict.criminal", {"url_id": url_id})
+    return True
+
+
 def record_verdict(
     session: Session,
     url_id: int,

@@ -23,11 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline import known as known_material
+from hotline.assess import actions as assess_actions
 from hotline.assess.evidence import FetchEvidence, FetchResult
 from hotline.assess.extract import PageKind, decode_html, extract_media, page_kind
 from hotline.assess.fetch_errors import FetchError, FetchErrorCode
 from hotline.assess.fetcher import FetchPolicy, SafeFetcher
 from hotline.assess.pipeline import KNOWN_MATCH_PRIORITY
+from hotline.config import ProactiveConfirm
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
 from hotline.grading import service
@@ -322,8 +324,11 @@ def record_page(
     store: MediaStore | None,
     retention: timedelta,
     likely_new_score: float,
+    confirm: ProactiveConfirm = ProactiveConfirm.analyst,
 ) -> Recorded:
-    """The write phase, in the caller's transaction (which completes the job)."""
+    """The write phase, in the caller's transaction (which completes the job). With
+    `confirm` none, a page whose media matched known material of a criminal category gets the
+    system's criminal verdict here (takedown follows); unknown media never do."""
     hashed = [m for m in run.media if m.hashes is not None]
     known = sum(1 for m in matches if m is not None)
     unknown = len(hashed) - known
@@ -336,6 +341,8 @@ def record_page(
                 session, crawl, url_id, hashed, matches, scores, store, retention, likely_new_score
             )
             _prioritise(session, url_id, known, likely)
+            if confirm is ProactiveConfirm.none:
+                _confirm_known(session, url_id, matches)
             session.add(
                 PageCaptureRow(
                     url_id=url_id,
@@ -463,6 +470,35 @@ def _register(
                     likely_new=top >= likely_new_score,
                 )
             )
+
+
+CRIMINAL_CATEGORIES = frozenset({"A", "B", "C"})  # grading's UK categories, not not_illegal
+
+
+def _confirm_known(
+    session: Session, url_id: int, matches: list[known_material.KnownMatch | None]
+) -> None:
+    """HOTLINE_PROACTIVE_CONFIRM=none: known material of a criminal category makes the
+    system's verdict, with what matched and where the list came from. Only matches count:
+    a page of unknown media is never decided here, whatever a classifier said."""
+    matched = [
+        {
+            "source": m.source,
+            "category": m.category,
+            "signal": m.signal,
+            "distance": m.distance,
+            "media_id": m.media_id,
+            "list_name": m.list_name,
+            "list_source": m.list_source,
+            "entry_id": m.entry_id,
+        }
+        for m in matches
+        if m is not None and m.category in CRIMINAL_CATEGORIES
+    ]
+    if matched:
+        assess_actions.record_known_material_verdict(
+            session, url_id, matched, ProactiveConfirm.none.value
+        )
 
 
 def _prioritise(session: Session, url_id: int, known: int, likely: bool) -> None:

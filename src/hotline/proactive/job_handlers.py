@@ -112,5 +112,6 @@ def crawl_page(ctx: JobContext) -> None:
             store=_store(ctx.settings),
             retention=timedelta(days=ctx.settings.media_retention_days),
             likely_new_score=ctx.settings.crawl_likely_new_score,
+            confirm=ctx.settings.proactive_confirm,
         )
         ctx.complete(session)
