@@ -33,13 +33,14 @@ from hotline.security.crypto import derive_key, sealer_for
 from hotline.security.permissions import Actor
 from hotline.security.ratelimit import build_limiter, collect_states
 from hotline.security.users import to_user
-from hotline.web import api_docs, csrf, i18n, request_meta
+from hotline.web import api_docs, csrf, i18n, labels, request_meta
 from hotline.web import warm_up as warm_up_module
 from hotline.web.deps import LoginRequired, SecondFactorRequired, cookie_secure
-from hotline.web.templating import render
+from hotline.web.templating import render, templates
 from hotline.web.warm_up import WarmUp
 
 log = logging.getLogger("hotline.web")
+labels.install(templates.env)  # `|label`, `|datetime`, `|date` on every page
 
 _CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
@@ -356,9 +357,12 @@ def _mount(app: FastAPI, settings: Settings) -> None:
     if "staff" in settings.mounted:
         from hotline.advice import editor as advice_editor
         from hotline.assess import pages as assess_pages
+        from hotline.assess import reports_pages
         from hotline.exchange import pages as exchange_pages
         from hotline.grading import pages as grading_pages
         from hotline.lists import feed_pages, feedback_pages
+        from hotline.lists import pages as lists_pages
+        from hotline.matching import pages as member_pages
         from hotline.proactive import pages as proactive_pages
         from hotline.security import audit_pages
         from hotline.security import pages as security_pages
@@ -372,6 +376,7 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         app.include_router(security_pages.router, dependencies=html)
         app.include_router(audit_pages.router, dependencies=html)
         app.include_router(assess_pages.router, dependencies=html)
+        app.include_router(reports_pages.router, dependencies=html)
         app.include_router(grading_pages.router, dependencies=html)
         app.include_router(advice_editor.editor_router, dependencies=html)
         app.include_router(hosts_pages.router, dependencies=html)
@@ -380,6 +385,8 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         app.include_router(exchange_pages.router, dependencies=html)
         app.include_router(feedback_pages.router, dependencies=html)
         app.include_router(feed_pages.router, dependencies=html)
+        app.include_router(lists_pages.router, dependencies=html)
+        app.include_router(member_pages.router, dependencies=html)
         app.include_router(taskforce_pages.router, dependencies=html)
         app.include_router(taskforce_grading_pages.router, dependencies=html)
         app.include_router(taskforce_qa_pages.router, dependencies=html)
