@@ -9,6 +9,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 
+def N_(message: str) -> str:
+    """Mark an error message for extraction: messages are English message ids, translated
+    where they are shown (pages in the page's language, the API by Accept-Language)."""
+    return message
+
+
 @dataclass(frozen=True)
 class FieldError:
     field: str

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hotline import json_input
 from hotline.errors import (
+    N_,
     FieldError,
     InvalidInput,
     PayloadTooLarge,
@@ -75,12 +76,12 @@ async def _json_object(request: Request) -> dict[str, Any]:
             raise PayloadTooLarge(f"the body must be at most {MAX_BODY_BYTES} bytes")
     data = json_input.loads(body)
     if not isinstance(data, dict):
-        raise InvalidInput("the body must be a JSON object")
+        raise InvalidInput(N_("the body must be a JSON object"))
     unknown = sorted(set(data) - ALLOWED_FIELDS)
     if unknown:
         raise InvalidInput(
-            "the report has fields this API does not know; nothing was stored",
-            fields=[FieldError(name, "unknown field") for name in unknown[:50]],
+            N_("the report has fields this API does not know; nothing was stored"),
+            fields=[FieldError(name, N_("unknown field")) for name in unknown[:50]],
         )
     json_input.require_text(data, ALLOWED_FIELDS)  # every field is a string or null
     return data

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
+from hotline.errors import N_
 from hotline.netaddr import IPAddress, is_public_address, parse_ipv4_any_spelling
 
 MAX_URL_LENGTH = 2048
@@ -107,15 +108,15 @@ def _check_name(host: str) -> str:
     try:
         ascii_host = host.encode("idna").decode("ascii").lower() if not host.isascii() else host
     except UnicodeError as exc:
-        raise UrlError("the host name is not valid") from exc
+        raise UrlError(N_("the host name is not valid")) from exc
     labels = ascii_host.split(".")
     if len(ascii_host) > _MAX_HOST_LENGTH or not all(_HOST_LABEL.match(x) for x in labels):
-        raise UrlError("the host name is not valid")
+        raise UrlError(N_("the host name is not valid"))
     for label in labels:
         if label.startswith("xn--") and not _is_a_label(label):
-            raise UrlError("the host name is not valid")
+            raise UrlError(N_("the host name is not valid"))
     if labels[-1].isdigit():  # "a.123" is neither a name nor an address
-        raise UrlError("the host name is not valid")
+        raise UrlError(N_("the host name is not valid"))
     return ascii_host
 
 
@@ -136,19 +137,21 @@ def _canonical_host(raw: str, bracketed: bool) -> tuple[str, IPAddress | None]:
     host = host.strip().lower()
     host = host[:-1] if host.endswith(".") else host
     if not host:
-        raise UrlError("the address has no host name")
+        raise UrlError(N_("the address has no host name"))
     if bracketed:
         if "%" in host:
-            raise UrlError("the address is not a valid IP address (zone identifiers are refused)")
+            raise UrlError(
+                N_("the address is not a valid IP address (zone identifiers are refused)")
+            )
         try:
             ip6 = ipaddress.IPv6Address(host)
         except ValueError as exc:
-            raise UrlError("the address is not a valid IP address") from exc
+            raise UrlError(N_("the address is not a valid IP address")) from exc
         return ip6.compressed, ip6
     try:
         ip4 = parse_ipv4_any_spelling(host)
     except ValueError as exc:
-        raise UrlError("the address is not a valid IP address") from exc
+        raise UrlError(N_("the address is not a valid IP address")) from exc
     if ip4 is not None:
         return str(ip4), ip4
     return _check_name(host), None
@@ -159,43 +162,43 @@ def _on_the_wire(text: str) -> str:
     try:
         return _NOT_ON_THE_WIRE.sub(lambda m: quote(m.group(0), safe=""), text)
     except UnicodeError as exc:  # lone surrogates
-        raise UrlError("the address contains characters that cannot be sent") from exc
+        raise UrlError(N_("the address contains characters that cannot be sent")) from exc
 
 
 def parse_url(raw: object) -> ParsedUrl:
     """Check an http(s) URL and split it; raise UrlError. Says nothing about whether the
     address is public: intake refuses private ones, the fetcher vets every connection."""
     if not isinstance(raw, str):
-        raise UrlError("the address must be text")
+        raise UrlError(N_("the address must be text"))
     text = raw.strip()
     if not text:
-        raise UrlError("the address is empty")
+        raise UrlError(N_("the address is empty"))
     if len(text) > MAX_URL_LENGTH:
         raise UrlError(f"the address is longer than {MAX_URL_LENGTH} characters")
     if any(ord(c) < 0x20 or c == "\x7f" for c in text):
-        raise UrlError("the address contains spaces or control characters")
+        raise UrlError(N_("the address contains spaces or control characters"))
     try:
         parts = urlsplit(text)
         port = parts.port
         hostname = parts.hostname or ""
     except ValueError as exc:
-        raise UrlError("the address is not a valid URL") from exc
+        raise UrlError(N_("the address is not a valid URL")) from exc
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        raise UrlError("only http and https addresses are accepted")
+        raise UrlError(N_("only http and https addresses are accepted"))
     if not parts.netloc:
-        raise UrlError("give the full address, starting with http:// or https://")
+        raise UrlError(N_("give the full address, starting with http:// or https://"))
     if "@" in parts.netloc:
-        raise UrlError("the address must not contain a user name or password")
+        raise UrlError(N_("the address must not contain a user name or password"))
     if "\\" in parts.netloc or " " in parts.netloc:
-        raise UrlError("the host name is not valid")
+        raise UrlError(N_("the host name is not valid"))
     if port == 0:
-        raise UrlError("the address has an invalid port")
+        raise UrlError(N_("the address has an invalid port"))
     host, ip = _canonical_host(hostname, bracketed=parts.netloc.startswith("["))
     # The target is cut from the text itself, so "?", "+" and stray "%" stay as they were.
     after = len(parts.scheme) + 1
     if text[after : after + 2] != "//":
-        raise UrlError("the address is not a valid URL")
+        raise UrlError(N_("the address is not a valid URL"))
     rest = text[after + 2 + len(parts.netloc) :].split("#", 1)[0]
     target = _on_the_wire(rest if rest.startswith("/") else "/" + rest)
     return ParsedUrl(scheme=scheme, host=host, port=port, ip=ip, target=target)
@@ -260,7 +263,7 @@ def _normalise_query(query: str) -> str:
 
 def _refuse_non_public(ip: IPAddress) -> None:
     if not is_public_address(ip):
-        raise UrlError("the address points at a private or local network, not a public website")
+        raise UrlError(N_("the address points at a private or local network, not a public website"))
 
 
 def normalise_url(raw: str) -> NormalisedUrl:
@@ -268,32 +271,34 @@ def normalise_url(raw: str) -> NormalisedUrl:
 
     Stricter than `parse_url`: a report must name a public website."""
     if not isinstance(raw, str):
-        raise UrlError("the address must be text")
+        raise UrlError(N_("the address must be text"))
     text = raw.strip()
     if not text:
-        raise UrlError("enter the web address you want to report")
+        raise UrlError(N_("enter the web address you want to report"))
     if len(text) > MAX_URL_LENGTH:
         raise UrlError(f"the address is longer than {MAX_URL_LENGTH} characters")
     if any(ord(c) < 0x20 or c in " \x7f\\" for c in text):
-        raise UrlError("the address contains spaces or control characters")
+        raise UrlError(N_("the address contains spaces or control characters"))
     try:
         parts = urlsplit(text)
     except ValueError as exc:
-        raise UrlError("the address is not a valid URL") from exc
+        raise UrlError(N_("the address is not a valid URL")) from exc
     scheme = parts.scheme.lower()
     if scheme and scheme not in _DEFAULT_PORTS and (parts.netloc or scheme in _KNOWN_SCHEMES):
-        raise UrlError("only http and https addresses can be reported")
+        raise UrlError(N_("only http and https addresses can be reported"))
     if scheme not in _DEFAULT_PORTS or not parts.netloc:
-        raise UrlError("give the full address, starting with http:// or https://")
+        raise UrlError(N_("give the full address, starting with http:// or https://"))
     parsed = parse_url(text)
     if parsed.ip is not None:
         _refuse_non_public(parsed.ip)
     else:
         labels = parsed.host.split(".")
         if len(labels) < 2:
-            raise UrlError("the host name is not a public web address")
+            raise UrlError(N_("the host name is not a public web address"))
         if labels[-1] in _LOCAL_TLDS:
-            raise UrlError("the address points at a private or local network, not a public website")
+            raise UrlError(
+                N_("the address points at a private or local network, not a public website")
+            )
     path, _, query = parsed.target.partition("?")
     path = _remove_dot_segments(_tidy_percent(path, safe=_PATH_SAFE))
     query = _normalise_query(query)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
-from hotline.errors import FieldError, Forbidden, InvalidInput
+from hotline.errors import N_, FieldError, Forbidden, InvalidInput
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor, allowed
 from hotline.stats import cache, dashboard, export, published, report
@@ -74,7 +74,7 @@ def parse_group_by(value: str | None) -> list[GroupBy]:
     except ValueError:
         names = ", ".join(GroupBy)
         raise InvalidInput(
-            "unknown grouping", fields=[FieldError("by", f"use one of: {names}")]
+            N_("unknown grouping"), fields=[FieldError("by", f"use one of: {names}")]
         ) from None
 
 

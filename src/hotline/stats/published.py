@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.errors import FieldError, InvalidInput, NotFound
+from hotline.errors import N_, FieldError, InvalidInput, NotFound
 from hotline.stats import cache, figures
 from hotline.stats.tables import StatsFigureRow
 
@@ -48,7 +48,8 @@ def parse_year(text: str, field: str = "year") -> int:
     text = (text or "").strip()
     if not (text.isdigit() and len(text) == 4 and FIRST_YEAR <= int(text) <= LAST_YEAR):
         raise InvalidInput(
-            "the year has problems", fields=[FieldError(field, "a year as four digits, e.g. 2026")]
+            N_("the year has problems"),
+            fields=[FieldError(field, N_("a year as four digits, e.g. 2026"))],
         )
     return int(text)
 
@@ -67,13 +68,13 @@ def parse_range(start: str | None, end: str | None, years: list[int]) -> tuple[i
         errors += exc.fields
     if not errors and low is not None and high is not None:
         if low > high:
-            errors.append(FieldError("from", "the first year must not be after the last"))
+            errors.append(FieldError("from", N_("the first year must not be after the last")))
         elif high - low >= MAX_RANGE:
             errors.append(FieldError("to", f"at most {MAX_RANGE} years at once"))
     if errors:
-        raise InvalidInput("the range of years has problems", fields=errors)
+        raise InvalidInput(N_("the range of years has problems"), fields=errors)
     if low is None or high is None:
-        raise NotFound("no figures have been published yet")
+        raise NotFound(N_("no figures have been published yet"))
     return low, high
 
 
@@ -83,7 +84,7 @@ def parse_file(name: str) -> tuple[str, str]:
     if not dot or fmt not in FORMATS:
         raise NotFound(f"unknown format; the open data comes as {' or '.join(FORMATS)}")
     if stem != "dictionary" and stem not in figures.BY_NAME:
-        raise NotFound("no figure by that name; the data dictionary lists them")
+        raise NotFound(N_("no figure by that name; the data dictionary lists them"))
     return stem, fmt
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from hotline.assess import site_types
-from hotline.errors import FieldError, InvalidInput
+from hotline.errors import N_, FieldError, InvalidInput
 from hotline.stats import labels, published, report_pdf, sections
 from hotline.web import i18n
 from hotline.web.templating import templates
@@ -18,7 +18,7 @@ FORMATS = ("html", "pdf")
 def parse_format(fmt: str) -> str:
     if fmt not in FORMATS:
         raise InvalidInput(
-            "unknown format",
+            N_("unknown format"),
             fields=[FieldError("format", f"use one of: {', '.join(FORMATS)}")],
         )
     return fmt
@@ -27,7 +27,9 @@ def parse_format(fmt: str) -> str:
 def parse_locale(locale: str) -> str:
     if locale not in i18n.SUPPORTED_LOCALES:
         names = ", ".join(i18n.SUPPORTED_LOCALES)
-        raise InvalidInput("unknown language", fields=[FieldError("lang", f"use one of: {names}")])
+        raise InvalidInput(
+            N_("unknown language"), fields=[FieldError("lang", f"use one of: {names}")]
+        )
     return locale
 
 

@@ -25,7 +25,7 @@ from hotline.assess.fetcher import fetch_policy_from
 from hotline.assess.hosting_setup import build_resolvers
 from hotline.config import Settings
 from hotline.db.engine import Database
-from hotline.errors import AppError, FieldError, InvalidInput
+from hotline.errors import N_, AppError, FieldError, InvalidInput
 from hotline.grading.media_store import MediaStore
 from hotline.security import sessions
 from hotline.security.audit_keys import audit_key, use_key
@@ -87,11 +87,23 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith(_JSON_PREFIXES)
 
 
-def _error_response(request: Request, exc: AppError) -> Response:
+def _translator(request: Request) -> Callable[[str], str]:
+    """Error messages are English message ids (marked with `N_`): pages show them in the
+    page's language, the JSON API in the one Accept-Language asks for (its `code` is stable)."""
     if _wants_json(request):
-        return JSONResponse(
-            error_body(exc.code, exc.message, exc.fields), exc.status, headers=exc.headers
-        )
+        locale = i18n.negotiate(None, None, request.headers.get("accept-language"))
+        gettext = i18n.translations(locale).gettext
+    else:
+        gettext = i18n.gettext_
+    return lambda message: gettext(message) if message else message
+
+
+def _error_response(request: Request, exc: AppError) -> Response:
+    translate = _translator(request)
+    message = translate(exc.message)
+    fields = [FieldError(f.field, translate(f.message)) for f in exc.fields]
+    if _wants_json(request):
+        return JSONResponse(error_body(exc.code, message, fields), exc.status, headers=exc.headers)
     if isinstance(exc, LoginRequired):
         return RedirectResponse(f"/staff/login?next={request.url.path}", status_code=303)
     if isinstance(exc, SecondFactorRequired):
@@ -99,7 +111,7 @@ def _error_response(request: Request, exc: AppError) -> Response:
     response = render(
         request,
         "error.html",
-        {"status": exc.status, "message": exc.message, "fields": exc.fields},
+        {"status": exc.status, "message": message, "fields": fields},
         status_code=exc.status,
     )
     response.headers.update(exc.headers)
@@ -118,13 +130,15 @@ def _install_error_handlers(app: FastAPI) -> None:
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
             fields.append(FieldError(".".join(loc) or "body", str(err.get("msg", "invalid"))))
         return _error_response(
-            request, InvalidInput("the request has problems; nothing was stored", fields=fields)
+            request, InvalidInput(N_("the request has problems; nothing was stored"), fields=fields)
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = _STATUS_CODES.get(exc.status_code, "error")
-        message = str(exc.detail) if exc.status_code != 404 else "there is nothing at this address"
+        message = (
+            str(exc.detail) if exc.status_code != 404 else N_("there is nothing at this address")
+        )
         error = AppError(message, headers=dict(exc.headers or {}))
         error.code, error.status = code, exc.status_code
         return _error_response(request, error)
