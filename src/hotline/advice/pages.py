@@ -23,7 +23,7 @@ from hotline.advice.model import (
     sort_key,
     tel_uri,
 )
-from hotline.errors import NotFound
+from hotline.errors import N_, NotFound
 from hotline.web.deps import get_db
 from hotline.web.i18n import current_locale
 from hotline.web.templating import render
@@ -87,12 +87,12 @@ def hub(request: Request) -> HTMLResponse:
 @router.get("/advice/age/{band}", response_class=HTMLResponse)
 def age_guide(request: Request, band: str) -> HTMLResponse:
     if band not in AgeBand.__members__.values():
-        raise NotFound("there is no advice for that age group")
+        raise NotFound(N_("there is no advice for that age group"))
     with get_db(request).read() as session:
         guide = store.load_guide(session, AgeBand(band))
     text = pick_text(guide.texts, current_locale())
     if text is None:
-        raise NotFound("there is no advice for that age group yet")
+        raise NotFound(N_("there is no advice for that age group yet"))
     body = Markup(render_markdown(text.value.body_md))  # noqa: S704 - sanitised by nh3
     others = [b for b in AgeBand if b is not guide.band]
     return render(

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
-from hotline.errors import AppError, InvalidInput
+from hotline.errors import N_, AppError, InvalidInput
 from hotline.intake import reports
 from hotline.intake.receive import receive
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db
+from hotline.web.i18n import gettext_
 from hotline.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -34,7 +35,7 @@ def report_submit(request: Request, form: FormData = PostedForm) -> HTMLResponse
     try:
         report = reports.validate(dict(values))
     except InvalidInput as exc:
-        errors = {f.field: f.message for f in exc.fields}
+        errors = {f.field: gettext_(f.message) for f in exc.fields}
         return render(
             request, "intake/report.html", {"values": values, "errors": errors}, status_code=422
         )
@@ -42,7 +43,7 @@ def report_submit(request: Request, form: FormData = PostedForm) -> HTMLResponse
         request,
         report,
         reports.Source.web,
-        "You have sent many reports in a short time. Please wait a few minutes and try again.",
+        N_("You have sent many reports in a short time. Please wait a few minutes and try again."),
     )
     return render(request, "intake/thanks.html", {"submitted": submitted})
 
@@ -55,7 +56,7 @@ def report_status(request: Request, reference: str = "") -> HTMLResponse:
             with get_db(request).read() as session:
                 status = reports.public_status(session, reference)
         except AppError as exc:
-            error, status_code = exc.message, exc.status
+            error, status_code = gettext_(exc.message), exc.status
     return render(
         request,
         "intake/status.html",

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
-from hotline.errors import FieldError, InvalidInput, NotFound
+from hotline.errors import N_, FieldError, InvalidInput, NotFound
 from hotline.intake.domains import site_domain
 from hotline.intake.tables import ReportedUrlRow, ReportRow
 from hotline.intake.urls import UrlError, normalise_url
@@ -113,7 +113,7 @@ def validate(fields: dict[str, Any]) -> ReportInput:
         if value is None:
             return None
         if not isinstance(value, str):
-            errors.append(FieldError(name, "must be text"))
+            errors.append(FieldError(name, N_("must be text")))
             return None
         value = value.strip()
         if len(value) > limit:
@@ -124,9 +124,9 @@ def validate(fields: dict[str, Any]) -> ReportInput:
     url = fields.get("url")
     normalised = None
     if url is None or (isinstance(url, str) and not url.strip()):
-        errors.append(FieldError("url", "enter the web address you want to report"))
+        errors.append(FieldError("url", N_("enter the web address you want to report")))
     elif not isinstance(url, str):
-        errors.append(FieldError("url", "must be text"))
+        errors.append(FieldError("url", N_("must be text")))
     else:
         try:
             normalised = normalise_url(url)
@@ -136,7 +136,7 @@ def validate(fields: dict[str, Any]) -> ReportInput:
     description = text_field("description", MAX_DESCRIPTION)
     email = text_field("email", MAX_EMAIL)
     if email is not None and not _EMAIL_RE.match(email):
-        errors.append(FieldError("email", "is not a valid email address"))
+        errors.append(FieldError("email", N_("is not a valid email address")))
 
     content_type = ContentType.other
     raw_type = fields.get("content_type")
@@ -144,16 +144,16 @@ def validate(fields: dict[str, Any]) -> ReportInput:
         if raw_type in ContentType.__members__:
             content_type = ContentType(raw_type)
         else:
-            errors.append(FieldError("content_type", "must be image, video or other"))
+            errors.append(FieldError("content_type", N_("must be image, video or other")))
 
     country = text_field("country", 2)
     if country is not None:
         country = country.upper()
         if country not in COUNTRIES:
-            errors.append(FieldError("country", "must be a two-letter ISO 3166 country code"))
+            errors.append(FieldError("country", N_("must be a two-letter ISO 3166 country code")))
 
     if errors or normalised is None:
-        raise InvalidInput("the report has problems; nothing was stored", fields=errors)
+        raise InvalidInput(N_("the report has problems; nothing was stored"), fields=errors)
     return ReportInput(
         url=normalised.url,
         host=normalised.host,
@@ -177,8 +177,8 @@ def clean_reference(text: str) -> str:
     reference = f"{compact[:4]}-{compact[4:8]}-{compact[8:]}"
     if len(compact) != 12 or not _REFERENCE_RE.match(reference):
         raise InvalidInput(
-            "a reference looks like ABCD-1234-WXYZ",
-            fields=[FieldError("reference", "not a valid reference")],
+            N_("a reference looks like ABCD-1234-WXYZ"),
+            fields=[FieldError("reference", N_("not a valid reference"))],
         )
     return reference
 
@@ -256,7 +256,7 @@ def public_status(session: Session, reference: str) -> PublicStatus:
         .where(ReportRow.reference == reference)
     ).first()
     if found is None:
-        raise NotFound("no report has that reference")
+        raise NotFound(N_("no report has that reference"))
     is_duplicate, url_status = found
     if is_duplicate:
         return PublicStatus.duplicate
