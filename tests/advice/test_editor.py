@@ -45,7 +45,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client: TestClient, path: str) -
     assert response.headers["location"].startswith("/staff/login")
 
 
-@pytest.mark.parametrize("role", ["analyst", "admin", "takedown_officer"])
+@pytest.mark.parametrize("role", ["analyst", "taskforce_grader", "takedown_officer"])
 def test_other_roles_are_refused(login_as: Login, role: str) -> None:
     client = login_as([role])
     for path in EDITOR_PAGES:

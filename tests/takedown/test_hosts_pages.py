@@ -220,7 +220,7 @@ def test_posts_need_the_csrf_token(login_as: Login, db: Database) -> None:
 
 
 def test_other_roles_are_refused(login_as: Login, db: Database) -> None:
-    client = login_as(["analyst", "admin"])
+    client = login_as(["analyst", "content_editor"])
     for path in (
         "/staff/hosts",
         "/staff/hosts/new",

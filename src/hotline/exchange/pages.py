@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -16,6 +16,7 @@ from hotline.exchange import actions, forwarding, inbound, partners, protocol
 from hotline.security.permissions import Action, Actor
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
+from hotline.web.flash import redirect_with_flash
 from hotline.web.templating import render
 
 router = APIRouter(prefix="/staff/partners", include_in_schema=False)
@@ -71,14 +72,15 @@ def partner_add(
         context["errors"] = {f.field: f.message for f in exc.fields} or {"name": exc.message}
         context["values"] = values
         return render(request, "exchange/partners.html", context, status_code=exc.status)
-    return RedirectResponse("/staff/partners", status_code=303)
+    return redirect_with_flash(request, "/staff/partners", "partner.added")
 
 
 def _set_enabled(request: Request, actor: Actor, partner_id: int, enabled: bool) -> Response:
     with get_db(request).write() as session:
         name = partners.get(session, partner_id).name
         actions.set_partner_enabled(session, actor, name, enabled)
-    return RedirectResponse("/staff/partners", status_code=303)
+    key = "partner.enabled" if enabled else "partner.disabled"
+    return redirect_with_flash(request, "/staff/partners", key)
 
 
 @router.post("/{partner_id}/disable")

@@ -269,3 +269,23 @@ def record_download(
             "key": key.prefix,
         },
     )
+
+
+# -- what the lists page shows -------------------------------------------------------------------
+
+
+def view_lists(
+    session: Session, actor: Actor
+) -> tuple[list[ListInfo], dict[str, list[lists_store.Release]]]:
+    """Every list (kind, version, live entries) and its releases, newest first: settings and
+    counts only, never an entry, so not audited."""
+    _permit(actor)
+    found = store.list_lists(session)
+    return found, {info.name: lists_store.releases(session, info.name) for info in found}
+
+
+def signing_keys(session: Session, actor: Actor) -> list[signing.PublicKey]:
+    """The release-signing keys, current and retired, newest first (public halves only)."""
+    _permit(actor)
+    found = signing.keyring(session).keys.values()
+    return sorted(found, key=lambda k: k.created_at, reverse=True)

@@ -65,3 +65,14 @@ def revoke_key(session: Session, actor: Actor, prefix: str) -> KeyInfo:
         {"member": info.member},
     )
     return info
+
+
+def view_members(
+    session: Session, actor: Actor
+) -> tuple[list[Member], list[KeyInfo], list[str]]:
+    """The members, every key (prefix, scopes, created, revoked, last used: never a key nor
+    its hash) and the hash lists a key may be scoped to. A plain read of settings, so not
+    audited."""
+    _permit(actor)
+    lists = sorted(info.name for info in store.list_infos(session))
+    return store.list_members(session), store.list_keys(session), lists

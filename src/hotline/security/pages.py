@@ -19,6 +19,7 @@ from hotline.web.deps import (
     get_settings,
     require,
 )
+from hotline.web.flash import redirect_with_flash
 from hotline.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -241,7 +242,7 @@ def user_add(
             )
     except AppError as exc:
         return _accounts_with_errors(request, actor, exc, "errors", values)
-    return RedirectResponse("/staff/users", status_code=303)
+    return redirect_with_flash(request, "/staff/users", "user.created")
 
 
 def _accounts_with_errors(
@@ -271,7 +272,7 @@ def user_set_roles(
             actions.set_roles(session, actor, username, roles)
     except AppError as exc:
         return _accounts_with_errors(request, actor, exc, "change_errors", {})
-    return RedirectResponse("/staff/users", status_code=303)
+    return redirect_with_flash(request, "/staff/users", "user.roles_set")
 
 
 @router.post("/users/password", response_class=HTMLResponse)
@@ -286,7 +287,7 @@ def user_reset_password(
             actions.reset_password(session, actor, username, password[:256])
     except AppError as exc:
         return _accounts_with_errors(request, actor, exc, "change_errors", {})
-    return RedirectResponse("/staff/users", status_code=303)
+    return redirect_with_flash(request, "/staff/users", "user.password_reset")
 
 
 @router.post("/users/{username}/disable")
@@ -295,7 +296,7 @@ def user_disable(
 ) -> Response:
     with get_db(request).write() as session:
         actions.disable_user(session, actor, username)
-    return RedirectResponse("/staff/users", status_code=303)
+    return redirect_with_flash(request, "/staff/users", "user.disabled")
 
 
 @router.post("/users/{username}/enable")
@@ -304,7 +305,7 @@ def user_enable(
 ) -> Response:
     with get_db(request).write() as session:
         actions.enable_user(session, actor, username)
-    return RedirectResponse("/staff/users", status_code=303)
+    return redirect_with_flash(request, "/staff/users", "user.enabled")
 
 
 @router.post("/users/{username}/reset-2fa")
@@ -313,7 +314,7 @@ def user_reset_two_factor(
 ) -> Response:
     with get_db(request).write() as session:
         actions.reset_two_factor(session, actor, username)
-    return RedirectResponse("/staff/users", status_code=303)
+    return redirect_with_flash(request, "/staff/users", "user.two_factor_reset")
 
 
 @router.post("/users/{username}/clear-failures")
@@ -322,4 +323,4 @@ def user_clear_failures(
 ) -> Response:
     with get_db(request).write() as session:
         actions.clear_failures(session, actor, username)
-    return RedirectResponse("/staff/users", status_code=303)
+    return redirect_with_flash(request, "/staff/users", "user.failures_cleared")

@@ -64,7 +64,10 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
         {Action.staff_home, Action.queue_view, Action.takedown_manage, Action.stats_view}
     ),
     Role.content_editor: frozenset({Action.staff_home, Action.advice_edit}),
-    # Admins run the system; they grade only if also given a grading role.
+    # Admins run the system and oversee its operations: accounts, members, lists, partners,
+    # retention, the audit log, takedown (URLs and hosts, never media) and the public advice.
+    # They never assess or grade (pages that show media) unless also given a grading role
+    # (docs/roles.md).
     Role.admin: frozenset(
         {
             Action.staff_home,
@@ -77,6 +80,8 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.lists_manage,
             Action.members_manage,
             Action.crawl_view,
+            Action.takedown_manage,
+            Action.advice_edit,
         }
     ),
 }

@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from hotline.web import i18n
+from hotline.web import flash, i18n, staff_nav
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -24,11 +24,16 @@ templates.env.globals["supported_locales"] = i18n.SUPPORTED_LOCALES
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
-    """Render a page; every template gets the request, locale, user and CSRF token."""
+    """Render a page; every template gets the request, locale, user and CSRF token, the staff
+    navigation this actor may open, and a waiting confirmation (shown once)."""
     values: dict[str, Any] = {
         "locale": i18n.current_locale(),
         "user": getattr(request.state, "user", None),
         "csrf_token": getattr(request.state, "csrf_token", ""),
+        "staff_nav": staff_nav.items_for(getattr(request.state, "actor", None)),
+        "flash": flash.pending(request),
     }
     values.update(context or {})
-    return templates.TemplateResponse(request, name, values, status_code=status_code)
+    response = templates.TemplateResponse(request, name, values, status_code=status_code)
+    flash.clear(request, response)
+    return response

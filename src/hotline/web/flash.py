@@ -1,0 +1,92 @@
+"""Confirmation messages after a staff action: POST, redirect, then one line on the next page.
+
+`redirect_with_flash(request, url, key)` answers a form with a 303 and a short-lived, signed
+cookie naming one entry of FLASH_MESSAGES; `render` shows that message once, in a
+`role="status"` region, and clears the cookie. The cookie holds only the key (no names, no
+personal data) and an HMAC of it, so nobody can make the page say something else.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from hotline.config import Settings
+from hotline.security.crypto import derive_key, hmac_hex
+from hotline.web.deps import cookie_secure
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; `render` translates it when it is shown."""
+    return message
+
+
+COOKIE_NAME = "hotline_flash"
+
+# Every confirmation a staff page can show. Keys travel in the cookie, messages never do.
+FLASH_MESSAGES: dict[str, str] = {
+    "user.created": N_("Account added."),
+    "user.roles_set": N_("Roles saved."),
+    "user.password_reset": N_("Password reset. Give the new password to its holder in person."),
+    "user.disabled": N_("Account disabled."),
+    "user.enabled": N_("Account enabled."),
+    "user.two_factor_reset": N_("Two-factor reset. The holder enrols again at their next sign-in."),
+    "user.failures_cleared": N_("Failed sign-in count cleared."),
+    "member.created": N_("Member added."),
+    "member_key.revoked": N_("Key revoked. The next request with it is refused."),
+    "list.created": N_("List created."),
+    "list.released": N_("List released."),
+    "list.signing_key_rotated": N_(
+        "Signing key rotated. Earlier releases still verify with the retired key."
+    ),
+    "partner.added": N_("Partner hotline added."),
+    "partner.enabled": N_("Partner hotline enabled."),
+    "partner.disabled": N_("Partner hotline disabled."),
+}
+
+
+def _key(settings: Settings) -> bytes:
+    return derive_key(settings.secret, "flash")
+
+
+def _sign(settings: Settings, key: str) -> str:
+    return f"{key}.{hmac_hex(_key(settings), key)}"
+
+
+def redirect_with_flash(request: Request, url: str, key: str) -> RedirectResponse:
+    """A 303 to `url` that shows FLASH_MESSAGES[key] on the page it lands on."""
+    if key not in FLASH_MESSAGES:
+        raise KeyError(f"no flash message {key!r}")
+    settings: Settings = request.app.state.settings
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(
+        COOKIE_NAME,
+        _sign(settings, key),
+        max_age=60,
+        httponly=True,
+        samesite="strict",
+        secure=cookie_secure(request, settings),
+    )
+    return response
+
+
+def pending(request: Request) -> str | None:
+    """The message waiting for this request (untranslated), or None; a forged or unknown
+    cookie shows nothing."""
+    raw = request.cookies.get(COOKIE_NAME)
+    if not raw or "." not in raw:
+        return None
+    key, _, mac = raw.rpartition(".")
+    settings: Settings = request.app.state.settings
+    expected = hmac_hex(_key(settings), key)
+    if key not in FLASH_MESSAGES or not hmac.compare_digest(mac, expected):
+        return None
+    return FLASH_MESSAGES[key]
+
+
+def clear(request: Request, response: Response) -> None:
+    """Drop the cookie once its message has been shown (or found forged)."""
+    if COOKIE_NAME in request.cookies:
+        response.delete_cookie(COOKIE_NAME)

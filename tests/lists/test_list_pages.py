@@ -1,0 +1,82 @@
+"""The admin page for lists: create a list, release it (and see the release and its delta),
+rotate the signing key, each audited; bad input keeps what was typed; other roles are
+refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from hotline.db.engine import Database
+from hotline.security.tables import AuditRow
+from tests.conftest import csrf_from
+
+Login = Callable[[list[str]], TestClient]
+
+
+def _post(client: TestClient, path: str, data: dict[str, object]) -> object:
+    token = csrf_from(client.get("/staff/lists").text)
+    return client.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
+
+
+def _actions(db: Database) -> list[str]:
+    with db.read() as session:
+        return list(session.execute(select(AuditRow.action).order_by(AuditRow.seq)).scalars())
+
+
+def test_admin_creates_releases_and_rotates(login_as: Login, db: Database) -> None:
+    client = login_as(["admin"])
+    assert "No lists yet." in client.get("/staff/lists").text
+    made = _post(client, "/staff/lists", {"name": "urls", "kind": "url", "description": "Test"})
+    assert made.status_code == 303
+    page = client.get("/staff/lists")
+    assert "List created." in page.text and "Not released yet." in page.text
+
+    released = _post(client, "/staff/lists/release", {"name": "urls"})
+    assert released.status_code == 303
+    page = client.get("/staff/lists")
+    assert "List released." in page.text and "Releases of urls" in page.text
+    assert "in use" in page.text  # the first release made a signing key
+    again = _post(client, "/staff/lists/release", {"name": "urls"})
+    assert again.status_code == 409 and "already released" in again.text
+
+    rotated = _post(client, "/staff/lists/signing-key/rotate", {})
+    assert rotated.status_code == 303
+    page = client.get("/staff/lists")
+    assert "Signing key rotated." in page.text and page.text.count("in use") == 1
+    trail = _actions(db)
+    assert "hash_list.created" in trail and "list_signing_key.rotated" in trail
+    assert any(a.startswith("hash_list.release") for a in trail)
+
+
+def test_bad_input_is_refused_and_kept(login_as: Login, db: Database) -> None:
+    client = login_as(["admin"])
+    assert _post(client, "/staff/lists", {"name": "known", "kind": "hash"}).status_code == 303
+    duplicate = _post(client, "/staff/lists", {"name": "known", "kind": "hash"})
+    assert duplicate.status_code == 409 and 'value="known"' in duplicate.text
+    unknown_kind = _post(client, "/staff/lists", {"name": "other", "kind": "wizard"})
+    assert unknown_kind.status_code == 422 and 'value="other"' in unknown_kind.text
+    far = _post(client, "/staff/lists", {"name": "far", "kind": "hash", "pdq_max_distance": "99"})
+    assert far.status_code == 422 and 'value="99"' in far.text
+    words = _post(
+        client, "/staff/lists", {"name": "far", "kind": "hash", "pdq_max_distance": "many"}
+    )
+    assert words.status_code == 422 and 'value="many"' in words.text
+    missing = _post(client, "/staff/lists/release", {"name": "nowhere"})
+    assert missing.status_code == 404
+    assert "far" not in client.get("/staff/lists").text.split("Create a list")[0]
+
+
+@pytest.mark.parametrize(
+    "role", ["analyst", "senior_analyst", "takedown_officer", "content_editor"]
+)
+def test_other_roles_are_refused(login_as: Login, role: str) -> None:
+    client = login_as([role])
+    assert client.get("/staff/lists").status_code == 403
+    token = csrf_from(client.get("/staff").text)
+    for path in ("/staff/lists", "/staff/lists/release", "/staff/lists/signing-key/rotate"):
+        refused = client.post(path, data={"name": "x", "kind": "hash", "csrf_token": token})
+        assert refused.status_code == 403
