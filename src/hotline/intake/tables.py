@@ -54,7 +54,8 @@ class ReportedUrlRow(Base):
         ForeignKey("reported_urls.id"), nullable=True
     )
     # For the published figures (hotline.stats): derived from the host (intake.domains) ...
-    domain: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Indexed for the staff search by domain (hotline.assess.reports_list).
+    domain: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
     tld: Mapped[str | None] = mapped_column(String(63), nullable=True)
     # ... and recorded with the verdict (assess.site_types); None: not recorded.
     site_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -63,6 +64,12 @@ class ReportedUrlRow(Base):
 
 class ReportRow(Base):
     __tablename__ = "reports"
+    __table_args__ = (
+        # The staff reports list's filters, each in received order (hotline.assess.reports_list).
+        Index("ix_reports_source_created", "source", "created_at", "id"),
+        Index("ix_reports_origin_created", "origin", "created_at", "id"),
+        Index("ix_reports_country_created", "country", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
