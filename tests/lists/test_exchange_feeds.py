@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from threatexchange.exchanges.impl import ncmec_api
 
 from hotline.assess.fetcher import FetchPolicy
@@ -422,6 +422,37 @@ def test_each_commit_beats_the_heart(db: Database, fakes: fx.FakeExchanges) -> N
     beats: list[int] = []
     outcome = fetch(db, name, commit_records=2, heartbeat=lambda: beats.append(1))
     assert outcome.error is None and outcome.pages == 3 and len(beats) == 3
+
+
+def test_a_growing_fetch_has_postgresql_reread_the_table_sizes(
+    db: Database, fakes: fx.FakeExchanges, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without fresh statistics PostgreSQL plans the provenance lookup as a scan of the
+    feed's every record per chunk of keys: a million-entry first fetch turned quadratic."""
+    calls: list[str] = []
+    real = feed_store.refresh_planner_statistics
+    monkeypatch.setattr(
+        feed_store,
+        "refresh_planner_statistics",
+        lambda session: (calls.append(session.get_bind().dialect.name), real(session)),
+    )
+    monkeypatch.setattr(feed_actions, "ANALYSE_FIRST_AT", 2)
+    fakes.te_page = 2
+    fakes.te = [fx.te_update(T0 + i) for i in range(8)]
+    name = add(db, fakes, "fb_threatexchange")
+    outcome = fetch(db, name, commit_records=2)
+    assert outcome.error is None and outcome.added == 8
+    assert len(calls) == 3  # after 2, 4 and 8 entries: each time the additions double
+    if calls[0] == "postgresql":
+        with db.read() as session:
+            analysed = session.execute(
+                text(
+                    "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+                    " AND schemaname = current_schema()"
+                    " AND relname IN ('exchange_feed_records', 'hash_list_entries')"
+                )
+            ).scalars()
+            assert sorted(analysed) == ["exchange_feed_records", "hash_list_entries"]
 
 
 def test_a_kill_mid_fetch_resumes_from_the_stored_checkpoint(

@@ -29,6 +29,7 @@ from hotline.db.engine import Database
 from hotline.errors import AppError, Forbidden
 from hotline.lists import feed_store
 from hotline.lists.feed_model import (
+    ANALYSE_FIRST_AT,
     COMMIT_RECORDS,
     FUTURE_SKEW_S,
     MAX_INLINE_WAIT_S,
@@ -197,6 +198,7 @@ def _fetch_once(
     snapshot = feed.api == "file"
     seq = feed.checkpoint_seq
     pending = _Pending()
+    analyse_at = ANALYSE_FIRST_AT
     try:
         for page in feed_clients.fetch_pages(
             feed.api, exchange, checkpoint, feed.name, feed.category
@@ -209,6 +211,10 @@ def _fetch_once(
             pending.checkpoint = page.checkpoint or None
             if not snapshot and pending.records >= commit_records:
                 seq = _commit(db, feed, seq, pending, outcome, snapshot=False)
+                if outcome.added >= analyse_at:  # each time the fetch's additions double
+                    with db.write() as session:
+                        feed_store.refresh_planner_statistics(session)
+                    analyse_at = 2 * outcome.added
                 heartbeat()
     except FeedError:
         if not snapshot:  # complete pages before the failure are good: keep them

@@ -35,6 +35,9 @@ MAX_RETRIES_PER_FETCH = 5
 # Pages are committed together up to this many records (each commit: the entries, the
 # provenance, the checkpoint after the last page): fewer list versions on big first fetches.
 COMMIT_RECORDS = 10_000
+# A big fetch has the database re-read its table sizes once it has added this many entries,
+# then each time its additions double (feed_store.refresh_planner_statistics says why).
+ANALYSE_FIRST_AT = 20_000
 _CATEGORY_RE = re.compile(r"^[A-Za-z0-9 ._-]{1,32}$")
 _NCMEC_ENVIRONMENTS = (
     "Industry",
