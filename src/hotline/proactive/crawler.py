@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import weakref
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from urllib.parse import urljoin
@@ -66,6 +67,14 @@ def crawl_policy(base: FetchPolicy, contact: str) -> FetchPolicy:
         max_redirects=0,
         max_page_bytes=min(base.max_page_bytes, MAX_CRAWL_PAGE_BYTES),
     )
+
+
+# Recorded robots.txt decisions by database, then (crawl, host): final once recorded, so
+# safe to keep; a database dropped (a test's) takes its decisions with it.
+_ROBOTS: weakref.WeakKeyDictionary[Database, dict[tuple[int, str], tuple[str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+_ROBOTS_KEPT = 10_000
 
 
 @dataclass
@@ -126,16 +135,19 @@ class Fetching:
                     politeness.honour_retry_after(self.db, self.crawl.id, url.netloc, asked)
 
     def robots_allow(self, url: Canonical, origin: str) -> bool | politeness.Busy:
-        """The host's robots.txt decision (read once, recorded), applied to `url`."""
-        with self.db.read() as session:
-            host = (
-                session.query(CrawlHostRow)
-                .filter_by(crawl_id=self.crawl.id, host=url.netloc)
-                .one_or_none()
-            )
-            decided = (
-                (host.robots_state, host.robots_rules or "") if host and host.robots_state else None
-            )
+        """The host's robots.txt decision (read once, recorded), applied to `url`. A recorded
+        decision never changes, so this process keeps it (no query a page)."""
+        kept = _ROBOTS.setdefault(self.db, {})
+        decided = kept.get((self.crawl.id, url.netloc))
+        if decided is None:
+            with self.db.read() as session:
+                host = (
+                    session.query(CrawlHostRow)
+                    .filter_by(crawl_id=self.crawl.id, host=url.netloc)
+                    .one_or_none()
+                )
+                if host is not None and host.robots_state:
+                    decided = (host.robots_state, host.robots_rules or "")
         if decided is None:
             rules = self.crawl.politeness
             slot: politeness.Slot | politeness.Busy = politeness.Slot(0.0, None)
@@ -182,6 +194,9 @@ class Fetching:
                         },
                     )
                 decided = (row.robots_state, row.robots_rules or "")
+        if len(kept) >= _ROBOTS_KEPT:
+            kept.clear()  # memory stays flat however many hosts a process meets
+        kept[(self.crawl.id, url.netloc)] = decided
         if self.crawl.robots_override is not None:
             return True
         return robots.allows(decided[0], decided[1], url.url)

@@ -73,36 +73,65 @@ def page_count(session: Session, crawl_id: int) -> int:
     )
 
 
+INSERT_CHUNK = 500  # rows a multi-row INSERT carries (SQLite's bound-variable limit)
+
+
 def add_pages(session: Session, crawl: CrawlSpec, links: Sequence[tuple[Canonical, int]]) -> int:
     """Queue the links not yet in the frontier (each with a job), within the page budget;
-    returns how many were new."""
+    returns how many were new. One query finds the links already known and one multi-row
+    INSERT ... ON CONFLICT DO NOTHING adds the rest (a page links to the same pages as its
+    neighbours: most links are known), instead of a statement a link."""
     if not links:
         return 0
-    room = crawl.scope.max_pages - page_count(session, crawl.id)
-    added = 0
+    first: dict[str, tuple[Canonical, int]] = {}
     for link, depth in links:
-        if added >= room:
-            break
-        page_id = session.execute(
-            _insert(session, CrawlPageRow)
-            .values(
-                crawl_id=crawl.id,
-                url_hash=link.key,
-                url=link.url,
-                depth=depth,
-                state=PageState.queued,
-                tries=0,
-                media=0,
-                known=0,
-                unknown=0,
+        first.setdefault(link.key, (link, depth))
+    known: set[str] = set()
+    keys = list(first)
+    for i in range(0, len(keys), INSERT_CHUNK):
+        chunk = keys[i : i + INSERT_CHUNK]
+        known.update(
+            session.execute(
+                select(CrawlPageRow.url_hash).where(
+                    CrawlPageRow.crawl_id == crawl.id, CrawlPageRow.url_hash.in_(chunk)
+                )
+            ).scalars()
+        )
+    fresh = [value for key, value in first.items() if key not in known]
+    if not fresh:
+        return 0
+    room = crawl.scope.max_pages - page_count(session, crawl.id)
+    fresh = fresh[: max(room, 0)]
+    added = 0
+    for i in range(0, len(fresh), INSERT_CHUNK):
+        rows = [
+            {
+                "crawl_id": crawl.id,
+                "url_hash": link.key,
+                "url": link.url,
+                "depth": depth,
+                "state": PageState.queued,
+                "tries": 0,
+                "media": 0,
+                "known": 0,
+                "unknown": 0,
+            }
+            for link, depth in fresh[i : i + INSERT_CHUNK]
+        ]
+        # Another worker may have added some since the query above: those come back empty.
+        ids = (
+            session.execute(
+                _insert(session, CrawlPageRow)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["crawl_id", "url_hash"])
+                .returning(CrawlPageRow.id)
             )
-            .on_conflict_do_nothing(index_elements=["crawl_id", "url_hash"])
-            .returning(CrawlPageRow.id)
-        ).scalar_one_or_none()
-        if page_id is None:
-            continue
-        enqueue_page(session, crawl.id, page_id)
-        added += 1
+            .scalars()
+            .all()
+        )
+        for page_id in sorted(ids):
+            enqueue_page(session, crawl.id, page_id)
+        added += len(ids)
     return added
 
 
