@@ -136,6 +136,13 @@ class Settings(BaseSettings):
     report_rate_window_seconds: int = Field(
         default=600, ge=1, le=86_400, description="The report rate limit's window."
     )
+    quick_exit_url: str = Field(
+        default="https://www.example.org/",
+        pattern=r"^https://[^\s\"'<>]+$",
+        max_length=300,
+        description="Where the public site's quick-exit button leaves to (an https address of a "
+        "neutral site, e.g. a weather or news page); the page replaces the history entry.",
+    )
     login_rate_limit: int = Field(
         default=20, ge=1, le=100_000, description="Login attempts one client may make per window."
     )

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from hotline.advice import store
+from hotline.advice import campaigns, store
 from hotline.advice.model import (
     AGE_BAND_LABELS,
     LINK_CATEGORY_LABELS,
@@ -29,6 +29,7 @@ from hotline.advice.model import (
     ResourceKind,
     sort_key,
 )
+from hotline.advice.pages import visit_counter
 from hotline.advice.validation import (
     BODY_MAX,
     COUNTRY_CODES,
@@ -141,10 +142,14 @@ def version_of(values: Mapping[str, str]) -> str:
 
 @editor_router.get("", response_class=HTMLResponse)
 def index(request: Request, actor: Actor = Editor) -> HTMLResponse:
-    with get_db(request).write() as session:
+    db = get_db(request)
+    visit_counter(request.app).flush(db)  # this process's waiting views, so the counts are current
+    with db.write() as session:
         _view(session, actor, "advice", "index")
         guides = store.load_guides(session)
         resources = {kind: store.list_resources(session, kind) for kind in ResourceKind}
+        campaign_list = campaigns.list_campaigns(session)
+        visits = campaigns.visit_totals(session)
     return render(
         request,
         "advice/editor/index.html",
@@ -156,6 +161,9 @@ def index(request: Request, actor: Actor = Editor) -> HTMLResponse:
             kind_labels=KIND_LABELS,
             kind_plural_labels=KIND_PLURAL_LABELS,
             deleted=request.query_params.get("deleted") == "1",
+            campaigns=campaign_list,
+            visits=visits,
+            no_visits=campaigns.VisitTotals(0, 0),
         ),
     )
 

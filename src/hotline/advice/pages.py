@@ -5,15 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from babel import Locale
-from fastapi import APIRouter, Request
+from babel.dates import format_date
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from hotline.advice import store
+from hotline.advice import campaigns, search, store
 from hotline.advice.markdown import render_markdown
 from hotline.advice.model import (
     LINK_CATEGORY_LABELS,
     AgeBand,
+    GuideText,
     LinkCategory,
     Localised,
     Resource,
@@ -23,7 +25,7 @@ from hotline.advice.model import (
     sort_key,
     tel_uri,
 )
-from hotline.errors import N_, NotFound
+from hotline.errors import N_, FieldError, InvalidInput, NotFound
 from hotline.web.deps import get_db
 from hotline.web.i18n import current_locale
 from hotline.web.templating import render
@@ -134,15 +136,138 @@ def links(request: Request) -> HTMLResponse:
 
 
 @router.get("/advice/help", response_class=HTMLResponse)
-def helplines(request: Request) -> HTMLResponse:
+def helplines(request: Request, country: str = "") -> HTMLResponse:
+    """Helplines by country; `?country=GB` (the filter form, a plain GET) shows one country."""
+    code = country.strip().upper()
+    if code and not (len(code) == 2 and code.isascii() and code.isalpha()):
+        raise InvalidInput(
+            N_("choose a country from the list"),
+            fields=[FieldError("country", N_("must be a two-letter country code"))],
+        )
     with get_db(request).read() as session:
         items = _views(store.list_resources(session, ResourceKind.helpline), current_locale())
     by_country: dict[str, list[ResourceView]] = {}
+    codes: dict[str, str] = {}
     for view in items:
         by_country.setdefault(view.country_name, []).append(view)
+        codes[view.country_name] = view.resource.facts.country or ""
     countries = sorted(by_country.items(), key=lambda pair: sort_key(pair[0]))
+    options = [(codes[name], name) for name, _views_ in countries]
+    shown = [pair for pair in countries if not code or codes[pair[0]] == code]
+    shown_items = [view for _name, views in shown for view in views]
     return render(
         request,
         "advice/help.html",
-        {"countries": countries, "any_fallback": _any_fallback(items)},
+        {
+            "countries": shown,
+            "options": options,
+            "selected": code,
+            "selected_name": _names(current_locale()).territories.get(code, code) if code else "",
+            "any_fallback": _any_fallback(shown_items),
+        },
+    )
+
+
+@router.get("/advice/search", response_class=HTMLResponse)
+def search_advice(request: Request, q: str = "") -> HTMLResponse:
+    """Search the hub (GET form): guides and resources whose text in any language matches;
+    each shown in the reader's language where written."""
+    query = search.clean_query(q)
+    locale = current_locale()
+    guides: list[tuple[AgeBand, Localised[GuideText]]] = []
+    items: list[ResourceView] = []
+    if query:
+        with get_db(request).read() as session:
+            hits = search.search(session, query)
+            all_guides = store.load_guides(session)
+            wanted = set(hits.resource_ids)
+            resources = [r for r in store.list_resources(session) if r.id in wanted]
+        for band in hits.bands:
+            text = pick_text(all_guides[band].texts, locale)
+            if text is not None:
+                guides.append((band, text))
+        items = _views(resources, locale)
+    return render(
+        request,
+        "advice/search.html",
+        {
+            "query": query,
+            "guides": guides,
+            "items": items,
+            "page_for": search.page_for,
+            "max_query": search.MAX_QUERY,
+        },
+    )
+
+
+# Campaigns ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    campaign: campaigns.Campaign
+    text: Localised[campaigns.CampaignText]
+    start: str  # "2 March 2026", "2 mars 2026": in the reader's language
+    end: str  # "" while the campaign runs
+
+
+def _campaign_view(campaign: campaigns.Campaign, locale: str) -> CampaignView | None:
+    text = pick_text(campaign.texts, locale)
+    if text is None:
+        return None
+    start = format_date(campaign.starts_on, format="long", locale=locale)
+    end = format_date(campaign.ends_on, format="long", locale=locale) if campaign.ends_on else ""
+    return CampaignView(campaign, text, start, end)
+
+
+def visit_counter(app: FastAPI) -> campaigns.VisitCounter:
+    """This process's batch of campaign page views (created on first use)."""
+    counter: campaigns.VisitCounter | None = getattr(app.state, "campaign_visits", None)
+    if counter is None:
+        counter = campaigns.VisitCounter()
+        app.state.campaign_visits = counter
+    return counter
+
+
+@router.get("/advice/campaigns", response_class=HTMLResponse)
+def campaign_index(request: Request) -> HTMLResponse:
+    locale = current_locale()
+    with get_db(request).read() as session:
+        found = campaigns.list_campaigns(session)
+    views = [v for v in (_campaign_view(c, locale) for c in found) if v is not None]
+    return render(
+        request,
+        "advice/campaigns.html",
+        {"campaigns": views, "any_fallback": any(v.text.fallback for v in views)},
+    )
+
+
+@router.get("/advice/campaigns/{slug}", response_class=HTMLResponse)
+def campaign_page(request: Request, slug: str) -> HTMLResponse:
+    locale = current_locale()
+    db = get_db(request)
+    with db.read() as session:
+        try:
+            campaign = campaigns.load_campaign(session, slug)
+        except campaigns.CampaignNotFound:
+            raise NotFound(N_("there is no campaign at that address")) from None
+        wanted = set(campaign.video_ids)
+        videos = [r for r in store.list_resources(session, ResourceKind.video) if r.id in wanted]
+    view = _campaign_view(campaign, locale)
+    if view is None:
+        raise NotFound(N_("there is no campaign at that address"))
+    items = _views(videos, locale)
+    # Videos grouped by their language, the reader's language first.
+    by_language: dict[str, list[ResourceView]] = {}
+    for item in sorted(items, key=lambda v: v.resource.facts.media_language != locale):
+        by_language.setdefault(item.media_language_name, []).append(item)
+    visit_counter(request.app).hit(db, campaign.id)  # a count only: nothing about the visitor
+    return render(
+        request,
+        "advice/campaign.html",
+        {
+            "view": view,
+            "videos_by_language": list(by_language.items()),
+            "any_fallback": view.text.fallback or _any_fallback(items),
+        },
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hotline.advice import store
+from hotline.advice import campaigns, store
 from hotline.advice.model import AgeBand, GuideText, ResourceKind
 from hotline.advice.tables import AgeGuideRow
 from hotline.advice.validation import GuideForm, ResourceForm, validate_guide, validate_resource
@@ -105,6 +105,8 @@ def seed_advice(db: Database) -> SeedResult:
             if not store.slug_exists(session, slug):
                 store.create_resource(session, form.facts, form.texts, SEED_EDITOR, slug=slug)
                 resources_added += 1
+        # The demo campaigns and their videos (hotline.advice.campaigns); idempotent too.
+        campaigns.seed_campaigns(session)
         if guides_added or resources_added:
             audit.record(
                 session,

@@ -6,9 +6,9 @@ once on the resource, so translations cannot disagree about where a link goes.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db.base import Base, UTCDateTime
@@ -62,3 +62,62 @@ class ResourceTextRow(Base):
     language: Mapped[str] = mapped_column(String(8))
     title: Mapped[str] = mapped_column(String(120))
     summary: Mapped[str] = mapped_column(String(500))
+
+
+class CampaignRow(Base):
+    """An awareness campaign (e.g. one run with partner ministries and companies): its dates
+    and partners, whatever the language. Titles and summaries are per language."""
+
+    __tablename__ = "advice_campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)  # the page's address
+    partners: Mapped[str] = mapped_column(Text)  # one partner's name per line
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # None: still running
+    is_example: Mapped[bool] = mapped_column(Boolean)  # placeholder entry, labelled as such
+    position: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(128))
+
+
+class CampaignTextRow(Base):
+    """A campaign's title and summary in one language."""
+
+    __tablename__ = "advice_campaign_texts"
+    __table_args__ = (UniqueConstraint("campaign_id", "language"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("advice_campaigns.id", ondelete="CASCADE"), index=True
+    )
+    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(120))
+    summary: Mapped[str] = mapped_column(String(500))
+
+
+class CampaignVideoRow(Base):
+    """A campaign's video: an ordinary video resource (its language, titles and link live
+    there and stay editable in the advice editor), listed on the campaign's page."""
+
+    __tablename__ = "advice_campaign_videos"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("advice_campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("advice_resources.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class CampaignVisitRow(Base):
+    """Page views of a campaign on one UTC day: a count and nothing else (no address, no
+    browser details, no cookie). Written in batches (hotline.advice.campaigns.VisitCounter)."""
+
+    __tablename__ = "advice_campaign_visits"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("advice_campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    views: Mapped[int] = mapped_column(Integer)

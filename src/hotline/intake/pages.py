@@ -10,7 +10,7 @@ from hotline.errors import N_, AppError, InvalidInput
 from hotline.intake import reports
 from hotline.intake.receive import receive
 from hotline.web.csrf import PostedForm
-from hotline.web.deps import get_db
+from hotline.web.deps import get_db, get_settings
 from hotline.web.i18n import gettext_
 from hotline.web.templating import render
 
@@ -54,7 +54,7 @@ def report_status(request: Request, reference: str = "") -> HTMLResponse:
     if reference:
         try:
             with get_db(request).read() as session:
-                status = reports.public_status(session, reference)
+                status = reports.public_status_detail(session, reference)
         except AppError as exc:
             error, status_code = gettext_(exc.message), exc.status
     return render(
@@ -63,3 +63,9 @@ def report_status(request: Request, reference: str = "") -> HTMLResponse:
         {"reference": reference, "status": status, "error": error},
         status_code=status_code,
     )
+
+
+@router.get("/privacy", response_class=HTMLResponse)
+def privacy(request: Request) -> HTMLResponse:
+    """What is and is not kept about reporters and visitors, with the settings that govern it."""
+    return render(request, "intake/privacy.html", {"settings": get_settings(request)})

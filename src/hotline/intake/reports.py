@@ -261,3 +261,44 @@ def public_status(session: Session, reference: str) -> PublicStatus:
     if is_duplicate:
         return PublicStatus.duplicate
     return PublicStatus(url_status)
+
+
+@dataclass(frozen=True)
+class StatusDetail:
+    """What the status page tells a reporter: their report's status and, for a duplicate, the
+    outcome for the address itself; dates are this report's own receipt and the address's
+    assessment and removal. Nothing about other reports or reporters (not even how many)."""
+
+    status: PublicStatus
+    outcome: UrlStatus | None  # duplicates only: where the address itself stands
+    received_at: datetime
+    assessed_at: datetime | None
+    removed_at: datetime | None
+
+
+def public_status_detail(session: Session, reference: str) -> StatusDetail:
+    reference = clean_reference(reference)
+    found = session.execute(
+        select(
+            ReportRow.is_duplicate,
+            ReportRow.created_at,
+            ReportedUrlRow.status,
+            ReportedUrlRow.verdict_at,
+            ReportedUrlRow.removed_at,
+        )
+        .join(ReportedUrlRow, ReportedUrlRow.id == ReportRow.url_id)
+        .where(ReportRow.reference == reference)
+    ).first()
+    if found is None:
+        raise NotFound(N_("no report has that reference"))
+    is_duplicate, created_at, url_status, verdict_at, removed_at = found
+    url_status = UrlStatus(url_status)
+    open_statuses = (UrlStatus.received, UrlStatus.in_assessment)
+    return StatusDetail(
+        status=PublicStatus.duplicate if is_duplicate else PublicStatus(url_status),
+        outcome=url_status if is_duplicate else None,
+        received_at=created_at,
+        # An assessment date only once there is an outcome (a claim is not an assessment).
+        assessed_at=None if url_status in open_statuses else verdict_at,
+        removed_at=removed_at,
+    )
