@@ -12,7 +12,13 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "roles.md"
 
 
 def _documented() -> dict[Role, set[Action]]:
-    rows = [line for line in DOC.read_text().splitlines() if line.startswith("| ")]
+    lines = DOC.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| action |"))
+    rows = []
+    for line in lines[start:]:  # the first table only
+        if not line.startswith("| "):
+            break
+        rows.append(line)
     header = [cell.strip() for cell in rows[0].strip("|").split("|")]
     roles = [Role(name) for name in header[1:]]
     table: dict[Role, set[Action]] = {role: set() for role in roles}

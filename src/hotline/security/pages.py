@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hotline.errors import AppError, RateLimited
 from hotline.security import actions, login_guard, sessions, totp, users
-from hotline.security.permissions import Action, Actor, Role, allowed
+from hotline.security.permissions import Action, Actor, Role
 from hotline.web.deps import (
     LoginRequired,
     client_address,
@@ -192,17 +192,6 @@ def logout(request: Request) -> Response:
     response = RedirectResponse("/staff/login", status_code=303)
     response.delete_cookie(sessions.COOKIE_NAME)
     return response
-
-
-@router.get("", response_class=HTMLResponse)
-def staff_home(request: Request, actor: Actor = Depends(require(Action.staff_home))) -> Response:
-    can = {action.value: allowed(actor, action) for action in Action}
-    guarded: list[login_guard.GuardedAccount] = []
-    if can[Action.users_manage.value]:  # the lockout notice, for those who can act on it
-        policy = login_guard.LockoutPolicy.from_settings(get_settings(request))
-        with get_db(request).read() as session:
-            guarded = login_guard.accounts_with_failures(session, policy)
-    return render(request, "staff/home.html", {"can": can, "guarded": guarded})
 
 
 @router.get("/users", response_class=HTMLResponse)

@@ -379,7 +379,9 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         from hotline.matching import pages as member_pages
         from hotline.proactive import pages as proactive_pages
         from hotline.security import audit_pages
+        from hotline.security import audit_search_pages
         from hotline.security import pages as security_pages
+        from hotline.stats import home_pages
         from hotline.stats import pages as stats_pages
         from hotline.takedown import hosts_pages
         from hotline.takedown import pages as takedown_pages
@@ -388,6 +390,7 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         from hotline.taskforce import qa_pages as taskforce_qa_pages
 
         app.include_router(security_pages.router, dependencies=html)
+        app.include_router(audit_search_pages.router, dependencies=html)
         app.include_router(audit_pages.router, dependencies=html)
         app.include_router(assess_pages.router, dependencies=html)
         app.include_router(reports_pages.router, dependencies=html)
@@ -396,6 +399,7 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         app.include_router(hosts_pages.router, dependencies=html)
         app.include_router(takedown_pages.router, dependencies=html)
         app.include_router(stats_pages.router, dependencies=html)
+        app.include_router(home_pages.router, dependencies=html)
         app.include_router(exchange_pages.router, dependencies=html)
         app.include_router(feedback_pages.router, dependencies=html)
         app.include_router(feed_pages.router, dependencies=html)
