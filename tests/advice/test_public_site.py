@@ -334,3 +334,9 @@ def test_status_page_shows_no_assessment_date_while_open(client: TestClient, db:
 def test_status_page_bad_reference(client: TestClient) -> None:
     response = client.get("/report/status?reference=nope")
     assert response.status_code == 422 and "ABCD-1234-WXYZ" in response.text
+
+
+def test_every_page_links_to_privacy_in_its_footer(client: TestClient) -> None:
+    for path in ("/", "/advice", "/report/status"):
+        footer = client.get(path).text.split('<footer class="site">')[1]
+        assert '<a href="/privacy">Privacy</a>' in footer
