@@ -85,5 +85,5 @@ def test_an_analyst_captures_the_demo_site_offline(  # type: ignore[no-untyped-d
         assert "Example Hosting Ltd" in page.locator("#host-trace").inner_text()
         rows = page.locator("#media tbody tr")
         assert rows.count() == new + known
-    assert "known_match" in rows.first.inner_text()
+    assert "Known match" in rows.first.inner_text()
     assert demo.DEMO_KNOWN_CATEGORY in rows.first.inner_text()

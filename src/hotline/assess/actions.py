@@ -206,3 +206,14 @@ def record_verdict(
         },
     )
     return status
+
+
+def duplicate_candidates(
+    session: Session, actor: Actor, url_id: int, text: str
+) -> list[queue.Candidate]:
+    """The addresses the claim holder may name as the one this address duplicates, found by
+    URL or report reference. Audited as `url.search` (how many were shown, not the words)."""
+    _permit(actor, Action.report_assess, url_id)
+    found = queue.duplicate_candidates(session, text, exclude=url_id)
+    audit.record(session, actor.username, "url.search", OBJECT, url_id, {"shown": len(found)})
+    return found

@@ -15,7 +15,7 @@ from hotline.errors import AppError, Conflict
 from hotline.security.permissions import Action, Actor
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
-from hotline.web.i18n import current_locale
+from hotline.web.i18n import current_locale, gettext_
 from hotline.web.templating import render
 
 router = APIRouter(prefix="/staff/queue", include_in_schema=False)
@@ -77,11 +77,22 @@ def claim_next(request: Request, actor: Actor = Depends(require(Action.report_as
 
 @router.get("/{url_id}", response_class=HTMLResponse)
 def case_page(
-    url_id: int, request: Request, actor: Actor = Depends(require(Action.queue_view))
+    url_id: int,
+    request: Request,
+    dup: str = "",
+    actor: Actor = Depends(require(Action.queue_view)),
 ) -> HTMLResponse:
+    """The case; with `dup`, the claim holder's search for the address it duplicates (a GET
+    form, so it works without JavaScript), its results offered in the verdict form."""
+    candidates = None
     with get_db(request).write() as session:
         view = actions.open_case(session, actor, url_id)
-    return render(request, "assess/case.html", _case_context(view, {}, {}))
+        if dup.strip() and view.mine:
+            candidates = actions.duplicate_candidates(session, actor, url_id, dup)
+    chosen = {"decision": "duplicate/same_content_as_other_url"} if candidates else {}
+    context = _case_context(view, {}, chosen)
+    context.update(dup=dup, candidates=candidates)
+    return render(request, "assess/case.html", context)
 
 
 @router.post("/{url_id}/capture")
@@ -121,6 +132,8 @@ def _case_context(
         "site_types": [(t.code, t.label(current_locale())) for t in view.site_types],
         "errors": errors,
         "values": values,
+        "dup": "",
+        "candidates": None,
     }
 
 
@@ -167,7 +180,9 @@ def verdict(
                 hosting=values["hosting"],
             )
     except AppError as exc:
-        errors = {f.field: f.message for f in exc.fields} or {"decision": exc.message}
+        errors = {f.field: gettext_(f.message) for f in exc.fields} or {
+            "decision": gettext_(exc.message)
+        }
         with get_db(request).read() as session:
             view = actions.case_view(session, actor, url_id)
         return render(

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, u
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
-from hotline.errors import Conflict, FieldError, InvalidInput, NotFound
+from hotline.errors import N_, Conflict, FieldError, InvalidInput, NotFound
 from hotline.intake.reports import UrlStatus
 from hotline.intake.tables import ReportedUrlRow, ReportRow
 from hotline.jobs import events
@@ -373,7 +373,7 @@ def validate_verdict(
         if reason not in REASONS[parsed]:
             errors.append(FieldError("decision", f"choose one of: {', '.join(REASONS[parsed])}"))
     else:
-        errors.append(FieldError("decision", "choose a verdict and its reason"))
+        errors.append(FieldError("decision", N_("choose a verdict and its reason")))
     note = (note or "").strip() or None
     if note and len(note) > MAX_NOTE:
         errors.append(FieldError("note", f"at most {MAX_NOTE} characters"))
@@ -382,9 +382,9 @@ def validate_verdict(
         try:
             duplicate_id = int(str(duplicate_of))
         except ValueError:
-            errors.append(FieldError("duplicate_of", "give the id of the URL this duplicates"))
+            errors.append(FieldError("duplicate_of", N_("choose the address this one duplicates")))
     if errors or parsed is None:
-        raise InvalidInput("the verdict has problems; nothing was recorded", fields=errors)
+        raise InvalidInput(N_("the verdict has problems; nothing was recorded"), fields=errors)
     return parsed, reason, note, duplicate_id
 
 
@@ -475,3 +475,46 @@ def record_verdict(
     if verdict is Verdict.criminal:
         events.emit(session, "verdict.criminal", {"url_id": url_id})
     return status
+
+
+MAX_SEARCH = 200
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A reported address that another may duplicate, as the case page offers it."""
+
+    url_id: int
+    url: str
+    status: UrlStatus
+
+
+def duplicate_candidates(
+    session: Session, text: str, exclude: int, limit: int = 10
+) -> list[Candidate]:
+    """Addresses whose URL contains `text` (any case) or that a report with that reference
+    names, newest first, leaving out `exclude` (the address being assessed)."""
+    text = text.strip()
+    if not text:
+        return []
+    if len(text) > MAX_SEARCH:
+        raise InvalidInput(
+            N_("the search has problems"),
+            fields=[FieldError("dup", N_("use at most 200 characters"))],
+        )
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern += "%"
+    by_reference = select(ReportRow.url_id).where(ReportRow.reference == text.upper())
+    rows = session.execute(
+        select(ReportedUrlRow.id, ReportedUrlRow.normalized_url, ReportedUrlRow.status)
+        .where(
+            ReportedUrlRow.id != exclude,
+            or_(
+                func.lower(ReportedUrlRow.normalized_url).like(pattern, escape="\\"),
+                ReportedUrlRow.id.in_(by_reference),
+            ),
+        )
+        .order_by(ReportedUrlRow.id.desc())
+        .limit(limit)
+    ).all()
+    return [Candidate(r[0], r[1], UrlStatus(r[2])) for r in rows]

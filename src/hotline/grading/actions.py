@@ -263,6 +263,23 @@ def open_grading_list(
     return GradingList(items, total, exposure)
 
 
+def next_to_grade(session: Session, actor: Actor) -> int | None:
+    """The oldest item still waiting for the actor's grade: where the page goes after a grade
+    (an id only; opening it is audited as usual)."""
+    _grader(actor)
+    waiting = service.to_grade(session, actor.id, limit=1)
+    return waiting[0].id if waiting else None
+
+
+def next_disagreement(session: Session, actor: Actor) -> int | None:
+    """The oldest disagreement still waiting for a senior: where the page goes after one is
+    resolved."""
+    if not allowed(actor, Action.grade_resolve):
+        raise Forbidden("only a senior analyst reviews disagreements")
+    waiting = service.disagreements(session, limit=1)
+    return waiting[0].id if waiting else None
+
+
 def _ticket(viewing: Viewing, actor: Actor, media_id: int, expires: int) -> str:
     return f"{expires}.{hmac_hex(viewing.ticket_key, f'{actor.id}:{media_id}:{expires}')}"
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from hotline.errors import FieldError, InvalidInput
+from hotline.errors import N_, FieldError, InvalidInput
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 40
@@ -102,7 +102,7 @@ def parse_grade(data: Mapping[str, object]) -> Grade:
     errors: list[FieldError] = []
     category = _enum(Category, data.get("category"), "category", errors)
     if category is None and not any(f.field == "category" for f in errors):
-        errors.append(FieldError("category", "choose A, B, C or not illegal"))
+        errors.append(FieldError("category", N_("choose A, B, C or not illegal")))
     age_band = _enum(AgeBand, data.get("age_band"), "age_band", errors)
     sex = _enum(ChildrenSex, data.get("sex"), "sex", errors)
     non_photo = _enum(NonPhotographic, data.get("non_photographic"), "non_photographic", errors)

@@ -21,6 +21,7 @@ from hotline.grading.model import AgeBand, Category, ChildrenSex, NonPhotographi
 from hotline.security.permissions import Action, Actor, allowed
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
+from hotline.web.i18n import gettext_
 from hotline.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -49,7 +50,9 @@ def _form_choices() -> dict[str, object]:
 
 @router.get("/grading", response_class=HTMLResponse)
 def grading_list(
-    request: Request, actor: Actor = Depends(require(Action.image_grade))
+    request: Request,
+    done: int | None = None,
+    actor: Actor = Depends(require(Action.image_grade)),
 ) -> HTMLResponse:
     with get_db(request).write() as session:
         shown = actions.open_grading_list(
@@ -65,6 +68,7 @@ def grading_list(
             "more_than": total > COUNT_LIMIT,
             "exposure": shown.exposure,
             "senior": allowed(actor, Action.grade_resolve),
+            "done": done,
         },
     )
 
@@ -75,6 +79,7 @@ def _item_page(
     media_id: int,
     *,
     revealed: bool = False,
+    done: int | None = None,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     status_code: int = 200,
@@ -91,6 +96,7 @@ def _item_page(
             "exposure": view.exposure,
             "senior": view.senior,
             "ticket": view.ticket,
+            "done": done,
             "errors": errors or {},
             "values": values or {},
             "derived": derive_all(view.item.final_grade) if view.item.final_grade else {},
@@ -102,22 +108,32 @@ def _item_page(
 
 @router.get("/grading/disagreements", response_class=HTMLResponse)
 def disagreements(
-    request: Request, actor: Actor = Depends(require(Action.grade_resolve))
+    request: Request,
+    done: int | None = None,
+    actor: Actor = Depends(require(Action.grade_resolve)),
 ) -> HTMLResponse:
     with get_db(request).write() as session:
         review = actions.open_review(session, actor)
     return render(
         request,
         "grading/review.html",
-        {"items": review.disagreements, "sample": review.sample, "agreement": review.agreement},
+        {
+            "items": review.disagreements,
+            "sample": review.sample,
+            "agreement": review.agreement,
+            "done": done,
+        },
     )
 
 
 @router.get("/grading/{media_id}", response_class=HTMLResponse)
 def grading_item(
-    media_id: int, request: Request, actor: Actor = Depends(require(Action.image_grade))
+    media_id: int,
+    request: Request,
+    done: int | None = None,
+    actor: Actor = Depends(require(Action.image_grade)),
 ) -> HTMLResponse:
-    return _item_page(request, actor, media_id)
+    return _item_page(request, actor, media_id, done=done)
 
 
 @router.post("/grading/{media_id}/reveal", response_class=HTMLResponse)
@@ -148,12 +164,22 @@ def grade(
                 required=settings.graders_required,
                 qa_share=settings.qa_sample_share,
             )
+            following = actions.next_to_grade(session, actor)
     except AppError as exc:
-        errors = {f.field: f.message for f in exc.fields} or {"category": exc.message}
+        errors = {f.field: gettext_(f.message) for f in exc.fields} or {
+            "category": gettext_(exc.message)
+        }
         return _item_page(
             request, actor, media_id, errors=errors, values=values, status_code=exc.status
         )
-    return RedirectResponse(f"/staff/grading/{media_id}", status_code=303)
+    return _after(following, media_id, "/staff/grading")
+
+
+def _after(following: int | None, done: int, otherwise: str) -> RedirectResponse:
+    """After a grade, the next item waiting (or the list when none is left), saying which
+    item's grade was recorded."""
+    where = f"/staff/grading/{following}" if following is not None else otherwise
+    return RedirectResponse(f"{where}?done={done}", status_code=303)
 
 
 @router.post("/grading/{media_id}/resolve", response_class=HTMLResponse)
@@ -167,12 +193,15 @@ def resolve(
     try:
         with get_db(request).write() as session:
             actions.resolve(session, actor, media_id, values)
+            following = actions.next_disagreement(session, actor)
     except AppError as exc:
-        errors = {f.field: f.message for f in exc.fields} or {"category": exc.message}
+        errors = {f.field: gettext_(f.message) for f in exc.fields} or {
+            "category": gettext_(exc.message)
+        }
         return _item_page(
             request, actor, media_id, errors=errors, values=values, status_code=exc.status
         )
-    return RedirectResponse(f"/staff/grading/{media_id}", status_code=303)
+    return _after(following, media_id, "/staff/grading/disagreements")
 
 
 @router.get("/media/{media_id}/thumb")
