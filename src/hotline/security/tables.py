@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db.base import Base, UTCDateTime
@@ -45,6 +45,12 @@ class StaffSessionRow(Base):
 
 class AuditRow(Base):
     __tablename__ = "audit_log"
+    __table_args__ = (
+        # The audit log's search (hotline.security.audit_search), each in sequence order.
+        Index("ix_audit_log_actor_seq", "actor", "seq"),
+        Index("ix_audit_log_object_seq", "object_id", "seq"),
+        Index("ix_audit_log_action_seq", "action", "seq"),
+    )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -2,7 +2,8 @@
 
 A domain search reads the stored `reported_urls.domain` column by index (a host search uses
 the existing host index), never `LIKE` over URLs; the reports list's filters by source,
-origin and country each read an index in received order, so a filtered page is a range.
+origin and country each read an index in received order, so a filtered page is a range; the audit log's search
+by who, which object or which action reads an index in sequence order.
 
 Additive: indexes only.
 
@@ -26,9 +27,15 @@ def upgrade() -> None:
     op.create_index("ix_reports_source_created", "reports", ["source", "created_at", "id"])
     op.create_index("ix_reports_origin_created", "reports", ["origin", "created_at", "id"])
     op.create_index("ix_reports_country_created", "reports", ["country", "created_at", "id"])
+    op.create_index("ix_audit_log_actor_seq", "audit_log", ["actor", "seq"])
+    op.create_index("ix_audit_log_object_seq", "audit_log", ["object_id", "seq"])
+    op.create_index("ix_audit_log_action_seq", "audit_log", ["action", "seq"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_audit_log_action_seq", "audit_log")
+    op.drop_index("ix_audit_log_object_seq", "audit_log")
+    op.drop_index("ix_audit_log_actor_seq", "audit_log")
     op.drop_index("ix_reports_country_created", "reports")
     op.drop_index("ix_reports_origin_created", "reports")
     op.drop_index("ix_reports_source_created", "reports")
