@@ -10,15 +10,18 @@ import json
 import pytest
 from sqlalchemy import select, update
 
+from hotline import handlers
 from hotline.assess.fetcher import FetchPolicy
 from hotline.config import ProactiveConfirm, Settings, SettingsError, load_settings
 from hotline.db.engine import Database
 from hotline.intake import reports
 from hotline.intake.tables import ReportedUrlRow
 from hotline.jobs.tables import JobRow
+from hotline.jobs.worker import Worker
 from hotline.known import KnownMatch
 from hotline.proactive import crawler
 from hotline.security.tables import AuditRow
+from hotline.takedown.tables import TakedownCaseRow
 from tests.proactive.site import Site, drawn
 from tests.proactive.support import confirm, drive, known_image, start
 
@@ -33,6 +36,17 @@ def _criminal_events(db: Database) -> list[int]:
         if payload.get("event") == "verdict.criminal":
             out.append(int(payload["data"]["url_id"]))
     return out
+
+
+def _takedown_cases(db: Database, settings: Settings) -> list[int]:
+    """Run the event fan-out and takedown's reaction; the URLs that got a takedown case."""
+    handlers.register()
+    worker = Worker(db, settings, kinds=frozenset({"event", "takedown.open_case"}))
+    for _ in range(50):
+        if not worker.run_once():
+            break
+    with db.read() as session:
+        return list(session.execute(select(TakedownCaseRow.url_id)).scalars())
 
 
 def _verdicts(db: Database, seed: str) -> dict[str, tuple[str | None, int | None]]:
@@ -74,6 +88,7 @@ def test_by_default_known_material_waits_for_one_analyst(
     assert len(verdicts) > 10  # every page with media is a proactive report
     assert all(v == (None, None) for v in verdicts.values())  # nothing decided
     assert _criminal_events(db) == []  # so no takedown case, no notice
+    assert _takedown_cases(db, settings) == []
 
 
 def test_with_confirm_none_known_material_goes_straight_to_takedown(
@@ -100,6 +115,7 @@ def test_with_confirm_none_known_material_goes_straight_to_takedown(
             .all()
         )
     assert _criminal_events(db) == [url.id]  # takedown opens exactly this URL's case
+    assert _takedown_cases(db, settings) == [url.id]
     assert len(entries) == 1 and entries[0].actor == "system"
     detail = json.loads(entries[0].detail)
     assert detail["decided_by"] == "system" and detail["confirm"] == "none"
@@ -164,8 +180,8 @@ def test_confirm_none_leaves_a_claimed_or_decided_url_to_the_analyst(db: Databas
         crawler._confirm_known(session, claimed, [_match("A")])
         crawler._confirm_known(session, decided, [_match("A")])
     with db.read() as session:
-        assert session.get(ReportedUrlRow, claimed).verdict is None  # type: ignore[union-attr]
-        assert session.get(ReportedUrlRow, decided).verdict == "not_criminal"  # type: ignore[union-attr]
+        assert session.get(ReportedUrlRow, claimed).verdict is None
+        assert session.get(ReportedUrlRow, decided).verdict == "not_criminal"
         assert session.execute(select(AuditRow).where(AuditRow.action == "url.verdict")).all() == []
     assert _criminal_events(db) == []
 
