@@ -103,3 +103,19 @@ def test_duplicate_reporter_learns_the_outcome(live_server: str, page, db: Datab
     page.goto(f"{live_server}/report/status?reference={reference}&lang=fr")
     assert "3 novembre 2026" in page.locator("#dates").inner_text()
     assert "Issue pour l’adresse" in page.locator("#outcome").inner_text()
+
+
+def test_without_javascript_the_quick_exit_is_a_plain_link(  # type: ignore[no-untyped-def]
+    live_server: str, browser, db: Database
+) -> None:
+    seed_advice(db)
+    context = browser.new_context(java_script_enabled=False, locale="en-GB")
+    try:
+        page = context.new_page()
+        _neutral_site(page)
+        page.goto(f"{live_server}/advice/help?country=GB")
+        page.get_by_role("link", name="Quick exit").click()
+        page.wait_for_url(NEUTRAL)
+        expect(page.get_by_role("heading", name="Weather")).to_be_visible()
+    finally:
+        context.close()
