@@ -39,14 +39,23 @@ def test_an_analyst_sees_the_queue_and_their_claims(
     client: TestClient, staff: StaffFactory, db: Database
 ) -> None:
     first = _report(db, "https://example.com/one")
-    _report(db, "https://example.org/two")
+    second = _report(db, "https://example.org/two")
+    other, _, _ = staff.create(["analyst"])
     staff.login(client, ["analyst"])
     counts = _counts(client.get("/staff").text)
     assert counts["Reports waiting"] == "2" and counts["Claimed by me"] == "0"
     assert counts["Images to grade"] == "0" and counts["My viewing time today (minutes)"] == "0"
     assert "Disagreements" not in counts and "Flagged notices" not in counts
     with db.write() as session:
-        me = next(u for u in users.list_users(session) if Role.analyst in u.roles)
+        someone_else = users.get_user(session, other)
+        queue.claim(session, second, someone_else.id)
+    assert _counts(client.get("/staff").text)["Claimed by me"] == "0"  # not mine
+    with db.write() as session:
+        me = next(
+            u
+            for u in users.list_users(session)
+            if Role.analyst in u.roles and u.id != someone_else.id
+        )
         queue.claim(session, first, me.id)
     assert _counts(client.get("/staff").text)["Claimed by me"] == "1"
 
