@@ -109,9 +109,69 @@ def _search_one(
     return out_rows[:n], out_dist[:n], False
 
 
+def _search_many(
+    offsets: Any,
+    rows: Any,
+    words: Any,
+    queries: Any,
+    starts: Any,
+    widths: Any,
+    table: Any,
+    masks: Any,
+    offset_base: Any,
+    row_base: Any,
+    radius: int,
+    max_candidates: int,
+) -> tuple[Any, Any, Any, Any]:
+    """`_search_one` for each row of `queries` in one call (a batch of 10,000 manifest rows
+    otherwise pays the call's fixed cost 10,000 times). Every query's rows and distances end
+    to end, where query i's are [ends[i - 1], ends[i]); `too_many[i]`: query i's buckets
+    held more than `max_candidates` (nothing returned for it: the caller scans)."""
+    nq = queries.shape[0]
+    ends = np.empty(nq, np.int64)
+    too_many = np.zeros(nq, np.bool_)
+    capacity = 64
+    all_rows = np.empty(capacity, np.int64)
+    all_dist = np.empty(capacity, np.uint16)
+    k = 0
+    for i in range(nq):
+        found, dist, over = _search_one(
+            offsets,
+            rows,
+            words,
+            queries[i],
+            starts,
+            widths,
+            table,
+            masks,
+            offset_base,
+            row_base,
+            radius,
+            max_candidates,
+        )
+        too_many[i] = over
+        n = found.shape[0]
+        if k + n > capacity:
+            while k + n > capacity:
+                capacity *= 2
+            grown_rows = np.empty(capacity, np.int64)
+            grown_dist = np.empty(capacity, np.uint16)
+            grown_rows[:k] = all_rows[:k]
+            grown_dist[:k] = all_dist[:k]
+            all_rows, all_dist = grown_rows, grown_dist
+        all_rows[k : k + n] = found
+        all_dist[k : k + n] = dist
+        k += n
+        ends[i] = k
+    return all_rows[:k], all_dist[:k], ends, too_many
+
+
 search_one: Callable[..., tuple[Any, Any, bool]] | None = None
+search_many: Callable[..., tuple[Any, Any, Any, Any]] | None = None
 if _numba is not None:
     _jit = _numba.njit(cache=True, nogil=True)
     _popcount = _jit(_popcount)
     _chunk = _jit(_chunk)
-    search_one = _jit(_search_one)
+    _search_one = _jit(_search_one)
+    search_one = _search_one
+    search_many = _jit(_search_many)

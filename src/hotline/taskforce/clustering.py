@@ -104,7 +104,8 @@ def cluster_new(
     usable = [i for i, (_, pdq, q, _) in enumerate(items) if pdq and (q or 0) >= min_quality]
     # Each item's cluster id (a representative's item id) and its distance to it; items
     # without a usable PDQ stay alone, their own representative.
-    cluster_of = np.array([row[0] for row in items], dtype=np.int64)
+    item_ids = np.array([row[0] for row in items], dtype=np.int64)
+    cluster_of = item_ids.copy()
     distance = np.zeros(len(items), dtype=np.int64)
     into_open = np.zeros(len(items), dtype=bool)  # joined a cluster of an earlier run
     if usable:
@@ -114,14 +115,17 @@ def cluster_new(
             existing=[pdq for _, pdq in open_clusters] or None,
             client=dask() if dask is not None and len(usable) >= DASK_FROM else None,
         )
-        for position, label, dist in zip(usable, found.labels, found.distances, strict=True):
-            label = int(label)
-            distance[position] = int(dist)
-            if label < found.n_existing:
-                cluster_of[position] = int(open_clusters[label][0])
-                into_open[position] = True
-            else:
-                cluster_of[position] = items[usable[int(found.representatives[label])]][0]
+        # Array by array (a million items): each usable item's distance, and its cluster,
+        # an open one's id or its new representative's item id.
+        at = np.asarray(usable, dtype=np.int64)
+        labels = np.asarray(found.labels, dtype=np.int64)
+        distance[at] = found.distances
+        joins = labels < found.n_existing
+        open_ids = np.array([row[0] for row in open_clusters] or [0], dtype=np.int64)
+        cluster_of[at[joins]] = open_ids[labels[joins]]
+        into_open[at[joins]] = True
+        reps = np.asarray(found.representatives, dtype=np.int64)[labels[~joins]]
+        cluster_of[at[~joins]] = item_ids[at[reps]]
     usable_set = set(usable)
     joined = 0
     if into_open.any():
@@ -217,7 +221,10 @@ def _write_new(
         if int(cluster_of[p]) == items[p][0]
     ]
     bulk_sql.insert_many(session, _CLUSTERS, _COLUMNS, rows)
-    _assign(session, [(int(cluster_of[p]), int(distance[p]), items[p][0]) for p in chunk.tolist()])
+    # In item order: the updates then walk the items table's pages (and the cluster index's
+    # empty entries) once, front to back, instead of jumping about it cluster by cluster.
+    moves = [(int(cluster_of[p]), int(distance[p]), items[p][0]) for p in np.sort(chunk).tolist()]
+    _assign(session, moves)
     return len(rows)
 
 
