@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from hotline.db.engine import Database
 from hotline.errors import N_, FieldError, Forbidden, InvalidInput
+from hotline.intake.domains import site_domain
 from hotline.intake.reports import ContentType, Origin, Source, UrlStatus, clean_reference
 from hotline.intake.tables import ReportedUrlRow, ReportRow
 from hotline.intake.urls import UrlError, normalise_url
@@ -112,9 +113,11 @@ class ReportsPage:
     searched_as: str | None  # "url", "host" or "reference"
 
 
-def search_condition(q: str) -> tuple[str, ColumnElement[bool]] | None:
-    """What the search text means, and the condition it gives; None for no search; raise
-    InvalidInput for text that is none of a URL, a host or domain, a reference."""
+def search_key(q: str) -> tuple[str, str] | None:
+    """What the search text means: ("url", the normalised address's hash), ("domain", a
+    site's domain), ("host", any other host name) or ("reference", a report reference);
+    None for no search. Raise InvalidInput for text that is none of these. Shared by the
+    staff lists that search reported addresses (the takedown cases search too)."""
     if not q:
         return None
     if q.lower().startswith(("http://", "https://")):
@@ -125,9 +128,9 @@ def search_condition(q: str) -> tuple[str, ColumnElement[bool]] | None:
                 N_("that address is not one a report could name"),
                 fields=[FieldError("q", str(exc))],
             ) from None
-        return "url", ReportedUrlRow.url_hash == sha256_hex(url)
+        return "url", sha256_hex(url)
     if _REFERENCE_LIKE.match(q) and any(c.isdigit() for c in q) and "." not in q:
-        return "reference", ReportRow.reference == clean_reference(q)
+        return "reference", clean_reference(q)
     host = q.lower().rstrip(".")
     if host.startswith("www.") and host.count(".") >= 2:
         host = host[4:]
@@ -136,11 +139,28 @@ def search_condition(q: str) -> tuple[str, ColumnElement[bool]] | None:
     except UnicodeError:
         host = ""
     if _HOST_LIKE.match(host):
-        return "host", or_(ReportedUrlRow.host == host, ReportedUrlRow.domain == host)
+        # A site's domain (example.com) means every host under it; any other name, that host.
+        # One indexed equality either way (an OR of the two columns defeats SQLite's planner).
+        return ("domain", host) if site_domain(host)[0] == host else ("host", host)
     raise InvalidInput(
         N_("search for a web address, a domain or host name, or a reference code"),
         fields=[FieldError("q", N_("a web address (https://…), a domain or a reference code"))],
     )
+
+
+def search_condition(q: str) -> tuple[str, ColumnElement[bool]] | None:
+    """The search's kind and its condition on reports joined to their addresses."""
+    key = search_key(q)
+    if key is None:
+        return None
+    kind, value = key
+    if kind == "url":
+        return kind, ReportedUrlRow.url_hash == value
+    if kind == "reference":
+        return kind, ReportRow.reference == value
+    if kind == "domain":
+        return kind, ReportedUrlRow.domain == value
+    return kind, ReportedUrlRow.host == value
 
 
 def _conditions(query: ListQuery) -> list[ColumnElement[bool]]:

@@ -378,12 +378,11 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         from hotline.lists import pages as lists_pages
         from hotline.matching import pages as member_pages
         from hotline.proactive import pages as proactive_pages
-        from hotline.security import audit_pages
-        from hotline.security import audit_search_pages
+        from hotline.security import audit_pages, audit_search_pages
         from hotline.security import pages as security_pages
         from hotline.stats import home_pages
         from hotline.stats import pages as stats_pages
-        from hotline.takedown import hosts_pages
+        from hotline.takedown import case_search_pages, hosts_pages
         from hotline.takedown import pages as takedown_pages
         from hotline.taskforce import grading_pages as taskforce_grading_pages
         from hotline.taskforce import pages as taskforce_pages
@@ -397,6 +396,7 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         app.include_router(grading_pages.router, dependencies=html)
         app.include_router(advice_editor.editor_router, dependencies=html)
         app.include_router(hosts_pages.router, dependencies=html)
+        app.include_router(case_search_pages.router, dependencies=html)  # before /{case_id}
         app.include_router(takedown_pages.router, dependencies=html)
         app.include_router(stats_pages.router, dependencies=html)
         app.include_router(home_pages.router, dependencies=html)

@@ -197,10 +197,12 @@ def keyset(stmt: Any, spec: ListSpec, query: ListQuery) -> Any:
     if query.after is not None:
         value, row_id = query.after
         past: ColumnElement[bool]
+        # Written as a range on the sort column and then the tie-break, so that both SQLite
+        # and PostgreSQL read an index range from the cursor (an OR of the two is a scan).
         if query.desc:
-            past = or_(column < value, and_(column == value, ident < row_id))
+            past = and_(column <= value, or_(column < value, ident < row_id))
         else:
-            past = or_(column > value, and_(column == value, ident > row_id))
+            past = and_(column >= value, or_(column > value, ident > row_id))
         stmt = stmt.where(past)
     if query.desc:
         stmt = stmt.order_by(column.desc(), ident.desc())
