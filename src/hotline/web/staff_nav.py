@@ -25,6 +25,7 @@ class NavItem:
 STAFF_NAV: tuple[NavItem, ...] = (
     NavItem(N_("Staff"), "/staff", Action.staff_home),
     NavItem(N_("Assessment queue"), "/staff/queue", Action.queue_view),
+    NavItem(N_("Reports"), "/staff/reports", Action.queue_view),
     NavItem(N_("Grading"), "/staff/grading", Action.image_grade),
     NavItem(N_("Grading review"), "/staff/grading/disagreements", Action.grade_resolve),
     NavItem(N_("Case sets"), "/staff/taskforce", Action.taskforce_grade),
