@@ -99,8 +99,9 @@ def test_duplicate_reporter_learns_the_outcome(live_server: str, page, db: Datab
     dates = page.locator("#dates").inner_text()
     assert "November 3, 2026" in dates and "November 20, 2026" in dates
 
-    # The language links keep only ?lang= (not the reference): the reporter asks again in French.
-    page.goto(f"{live_server}/report/status?reference={reference}&lang=fr")
+    # The language switcher keeps the reference: the same answer, in French.
+    page.locator('nav.lang a[hreflang="fr"]').click()
+    assert page.locator("#status").get_attribute("data-status") == "duplicate"
     assert "3 novembre 2026" in page.locator("#dates").inner_text()
     assert "Issue pour l’adresse" in page.locator("#outcome").inner_text()
 

@@ -86,3 +86,15 @@ def test_json_api_sets_no_cookies(client: TestClient) -> None:
     assert response.status_code == 201
     assert "set-cookie" not in response.headers
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_the_language_switcher_keeps_the_page_query() -> None:
+    """A reporter's status page keeps its reference, a filtered list its filters."""
+    from starlette.requests import Request
+
+    from hotline.web.templating import lang_href
+
+    scope = {"type": "http", "query_string": b"reference=HL-1&country=GB&lang=en", "headers": []}
+    assert lang_href(Request(scope), "fr") == "?reference=HL-1&country=GB&lang=fr"
+    bare = Request({"type": "http", "query_string": b"", "headers": []})
+    assert lang_href(bare, "en") == "?lang=en"

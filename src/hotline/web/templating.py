@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -19,6 +20,16 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     gettext=i18n.gettext_, ngettext=i18n.ngettext_, newstyle=True
 )
 templates.env.globals["supported_locales"] = i18n.SUPPORTED_LOCALES
+
+
+def lang_href(request: Request, code: str) -> str:
+    """The language switcher's link: this page's query with only the language changed, so a
+    reporter's status page keeps its reference and a filtered list its filters."""
+    kept = [(key, value) for key, value in request.query_params.multi_items() if key != "lang"]
+    return "?" + urlencode([*kept, ("lang", code)])
+
+
+templates.env.globals["lang_href"] = lang_href
 
 
 def render(
