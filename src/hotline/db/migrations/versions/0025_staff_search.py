@@ -2,8 +2,9 @@
 
 A domain search reads the stored `reported_urls.domain` column by index (a host search uses
 the existing host index), never `LIKE` over URLs; the reports list's filters by source,
-origin and country each read an index in received order, so a filtered page is a range; the audit log's search
-by who, which object or which action reads an index in sequence order.
+origin and country each read an index in received order, so a filtered page is a range;
+the audit log's search by who, which object or which action reads an index in sequence
+order.
 
 Additive: indexes only.
 
