@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hotline.assess.reports_list import search_key
 from hotline.db.engine import Database
-from hotline.errors import N_, FieldError, Forbidden, InvalidInput
+from hotline.errors import N_, Forbidden
 from hotline.intake.tables import ReportedUrlRow, ReportRow
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor, allowed
@@ -63,11 +63,10 @@ SPEC = ListSpec(
     filters=(
         Filter("tab", tuple(cases.CaseTab)),
         Filter("category", ("A", "B", "C")),
-        Filter("country", max_length=2),
+        Filter("country", is_country=True),
     ),
 )
 _TAKEDOWN_REFERENCE = re.compile(r"^TD-?[0-9A-Z]{8}$", re.IGNORECASE)
-_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _VALUE = {
     "first_reported": lambda c: c.first_reported_at,
     "proposed": lambda c: c.proposed_at,
@@ -135,12 +134,6 @@ def fetch(
 
 def _check(params: Mapping[str, str]) -> ListQuery:
     query = parse_listing(params, SPEC)
-    country = query.filters.get("country")
-    if country and not _COUNTRY.match(country):
-        raise InvalidInput(
-            N_("check the search and filters"),
-            fields=[FieldError("country", N_("a two-letter country code"))],
-        )
     _search(query.q)  # raises for text that is no kind of search
     return query
 

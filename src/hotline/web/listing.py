@@ -32,6 +32,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _is_country(value: str) -> bool:
+    return len(value) == 2 and value.isascii() and value.isalpha()
+
+
 def safe_cell(value: str) -> str:
     """The cell with a leading quote if a spreadsheet would take it for a formula."""
     return "'" + value if value.startswith(_FORMULA_START) else value
@@ -39,12 +43,13 @@ def safe_cell(value: str) -> str:
 
 @dataclass(frozen=True)
 class Filter:
-    """A filter parameter: one of `choices`, or a date (YYYY-MM-DD) when `is_date`, or free
-    text up to `max_length` when neither."""
+    """A filter parameter: one of `choices`, or a date (YYYY-MM-DD) when `is_date`, or a
+    two-letter country code when `is_country`, or free text up to `max_length` otherwise."""
 
     name: str
     choices: tuple[str, ...] = ()
     is_date: bool = False
+    is_country: bool = False
     max_length: int = 64
 
 
@@ -159,6 +164,10 @@ def parse_listing(params: Mapping[str, str], spec: ListSpec) -> ListQuery:
                 date.fromisoformat(value)
             except ValueError:
                 errors.append(FieldError(spec_filter.name, N_("a date, as YYYY-MM-DD")))
+        elif spec_filter.is_country and not (
+            len(value) == 2 and value.isascii() and value.isalpha()
+        ):
+            errors.append(FieldError(spec_filter.name, N_("a two-letter country code")))
         elif len(value) > spec_filter.max_length:
             errors.append(FieldError(spec_filter.name, N_("too long")))
         filters[spec_filter.name] = value
