@@ -42,6 +42,7 @@ STAFF = [
     "/staff/grading/disagreements",
     "/staff/wellbeing",
     "/staff/takedown",
+    "/staff/takedown/search?sort=proposed",
     "/staff/hosts",
     "/staff/hosts/new",
     "/staff/stats/removal",
@@ -55,6 +56,8 @@ STAFF = [
     "/staff/crawls",
     "/staff/users",
     "/staff/audit",
+    "/staff/audit/entries",
+    "/staff/lists",
 ]
 ALL_ROLES = [
     "admin",

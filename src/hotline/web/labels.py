@@ -85,6 +85,12 @@ _LABELS: dict[str, str] = {
     "web": N_("Web form"),
     "api": N_("API"),
     "partner": N_("Partner hotline"),
+    # who found a reported address (intake.reports.Origin)
+    "public": N_("Members of the public"),
+    "proactive": N_("Proactive search"),
+    "partner_hotline": N_("Forwarded by a partner hotline"),
+    "member": N_("Member platform"),
+    "child_self_report": N_("A child's self-report"),
     # takedown cases (takedown.cases.CaseState, Route) and notices (NoticeStatus)
     "proposed": N_("Proposed"),
     "notified": N_("Notified"),
