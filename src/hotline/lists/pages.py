@@ -19,7 +19,7 @@ from hotline.security.permissions import Action, Actor
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
 from hotline.web.flash import redirect_with_flash
-from hotline.web.templating import render
+from hotline.web.templating import render, render_form_error
 
 router = APIRouter(prefix="/staff/lists", include_in_schema=False)
 
@@ -43,11 +43,8 @@ def _context(request: Request, actor: Actor) -> dict[str, Any]:
 def _with_error(
     request: Request, actor: Actor, exc: AppError, form: str, values: dict[str, Any]
 ) -> Response:
-    """The page again, the refusal beside the form that caused it and what was typed kept."""
     context = _context(request, actor)
-    context["errors"] = {form: [exc.message, *(f"{f.field}: {f.message}" for f in exc.fields)]}
-    context["values"] = values
-    return render(request, "lists/lists.html", context, status_code=exc.status)
+    return render_form_error(request, "lists/lists.html", context, exc, form, values)
 
 
 @router.get("", response_class=HTMLResponse)

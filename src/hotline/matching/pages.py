@@ -17,7 +17,7 @@ from hotline.security.permissions import Action, Actor
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, require
 from hotline.web.flash import redirect_with_flash
-from hotline.web.templating import render
+from hotline.web.templating import render, render_form_error
 
 router = APIRouter(prefix="/staff/members", include_in_schema=False)
 
@@ -41,11 +41,8 @@ def _context(request: Request, actor: Actor) -> dict[str, Any]:
 def _with_error(
     request: Request, actor: Actor, exc: AppError, form: str, values: dict[str, Any]
 ) -> Response:
-    """The page again, the refusal beside the form that caused it and what was typed kept."""
     context = _context(request, actor)
-    context["errors"] = {form: [exc.message, *(f"{f.field}: {f.message}" for f in exc.fields)]}
-    context["values"] = values
-    return render(request, "staff/members.html", context, status_code=exc.status)
+    return render_form_error(request, "staff/members.html", context, exc, form, values)
 
 
 @router.get("", response_class=HTMLResponse)

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from hotline.errors import AppError
 from hotline.web import flash, i18n, staff_nav
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -48,3 +49,18 @@ def render(
     response = templates.TemplateResponse(request, name, values, status_code=status_code)
     flash.clear(request, response)
     return response
+
+
+def render_form_error(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    exc: AppError,
+    form: str,
+    values: dict[str, Any],
+) -> HTMLResponse:
+    """The page again with the refusal beside the form that caused it and what was typed kept
+    (`errors[form]` lists the message, then each field's)."""
+    context["errors"] = {form: [exc.message, *(f"{f.field}: {f.message}" for f in exc.fields)]}
+    context["values"] = values
+    return render(request, name, context, status_code=exc.status)
