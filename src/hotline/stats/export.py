@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from hotline.stats.removal import Clock, GroupFigures
+from hotline.web.listing import safe_cell  # the one formula-safe cell of every staff CSV
 
 URL_COLUMNS = (
     "case_reference",
@@ -42,12 +43,6 @@ GROUP_COLUMNS = (
     "removed_within_24h_of_notice",
     "share_removed_within_24h_of_notice",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: str) -> str:
-    """The cell with a leading quote if a spreadsheet would take it for a formula."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _when(value: datetime | None) -> str:
