@@ -8,9 +8,9 @@ that has applied version V only needs the entries with `changed_in > V` (see doc
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db.base import Base, UTCDateTime
@@ -40,6 +40,19 @@ class MemberKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MemberKeyCallsRow(Base):
+    """Calls answered for one key on one UTC day: a count and nothing else. Counted in memory
+    by the match API's audit writer and added with the batch it commits (migration 0028)."""
+
+    __tablename__ = "member_key_calls"
+
+    key_id: Mapped[int] = mapped_column(
+        ForeignKey("member_keys.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer)
 
 
 class HashListRow(Base):
