@@ -44,6 +44,15 @@ FLASH_MESSAGES: dict[str, str] = {
     "partner.added": N_("Partner hotline added."),
     "partner.enabled": N_("Partner hotline enabled."),
     "partner.disabled": N_("Partner hotline disabled."),
+    # the assessment queue, wellbeing and the host directory
+    "queue.claimed": N_("Claimed. The address is yours until the claim expires."),
+    "queue.released": N_("Claim released. The address is back in the queue."),
+    "queue.verdict_recorded": N_("Verdict recorded."),
+    "queue.captured": N_("Capture finished. Its evidence and media are listed below."),
+    "wellbeing.break_taken": N_("Break recorded. Take the time you need."),
+    "wellbeing.blur_saved": N_("Blur strength saved."),
+    "host.saved": N_("Saved."),
+    "host.deleted": N_("The provider was deleted."),
 }
 
 
