@@ -3,25 +3,74 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 
-def N_(message: str) -> str:
+class Message(str):
+    """A message id with values: it reads as its English text with the values filled in (what
+    the CLI, logs and any code that passes it on see), and keeps `id` and `params` so that
+    where it is shown the id is translated first and the values filled in after."""
+
+    id: str
+    params: Mapping[str, object]
+
+    def __new__(cls, message_id: str, params: Mapping[str, object]) -> Message:
+        text = super().__new__(cls, message_id % params)
+        text.id, text.params = message_id, dict(params)
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Message, (self.id, self.params))
+
+
+def N_(message: str, /, **params: object) -> str:
     """Mark an error message for extraction: messages are English message ids, translated
-    where they are shown (pages in the page's language, the API by Accept-Language)."""
-    return message
+    where they are shown (pages in the page's language, the API by Accept-Language). Values
+    go in as `%(name)s` placeholders, never into the id itself:
+    `N_("must be at most %(max)s characters", max=limit)`."""
+    return Message(message, params) if params else message
+
+
+def translate(message: str, gettext: Callable[[str], str]) -> str:
+    """`message` in the language `gettext` speaks: the id translated, then its values filled
+    in (a translation that lost a placeholder falls back to the English text)."""
+    if not message:
+        return message
+    if not isinstance(message, Message):
+        return gettext(message)
+    # A value that is itself a message (a reason passed on) is translated too; names and
+    # numbers are shown as they are.
+    params = {
+        key: translate(value, gettext) if isinstance(value, Message) else value
+        for key, value in message.params.items()
+    }
+    try:
+        return gettext(message.id) % params
+    except (KeyError, ValueError, TypeError):
+        return str.__str__(message)
+
+
+class TranslatableError(Exception):
+    """An exception raised with one message id (marked with N_): its `str()` is that message,
+    values and all, so `FieldError(name, str(exc))` is still translated where it is shown
+    (a plain exception's `str()` would keep only the English text)."""
+
+    def __str__(self) -> str:
+        first = self.args[0] if len(self.args) == 1 else None
+        return first if isinstance(first, str) else super().__str__()
 
 
 @dataclass(frozen=True)
 class FieldError:
     field: str
-    message: str
+    message: str  # an id marked with N_ (with its values, if any)
 
 
-class AppError(Exception):
+class AppError(TranslatableError):
     code = "error"
     status = 400
 

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import orjson
 from pydantic import Field
 
-from hotline.errors import FieldError, InvalidInput, MalformedBody
+from hotline.errors import N_, FieldError, InvalidInput, MalformedBody
 
 # The bodies we take nest three deep at most ({"hashes": [{"type", "value"}]}).
 MAX_DEPTH = 32
@@ -29,9 +29,9 @@ MIN_INT = -(2**63)
 # number would make psycopg raise "integer out of range" mid-query.
 MAX_ID = 2**31 - 1
 _MAX_FIELD_ERRORS = 50
-_NOT_JSON = "the body is not valid JSON in UTF-8 (a lone surrogate such as \\ud800 is not text)"
-_NUL = "must not contain the NUL character (\\u0000), which no text column can hold"
-_RANGE = f"must be a whole number from {MIN_INT} to {MAX_INT}"
+_NOT_JSON = N_("the body is not valid JSON in UTF-8 (a lone surrogate such as \\ud800 is not text)")
+_NUL = N_("must not contain the NUL character (\\u0000), which no text column can hold")
+_RANGE = N_("must be a whole number from %(min)s to %(max)s", min=MIN_INT, max=MAX_INT)
 
 Version = Annotated[int, Field(ge=0, le=MAX_ID)]
 """A list version in a path or query, 0 for none: 0 to MAX_ID (FastAPI answers 422 outside
@@ -57,10 +57,10 @@ def loads(raw: bytes) -> Any:
 def require_text(data: Mapping[str, Any], names: Iterable[str]) -> None:
     """InvalidInput naming each of `names` present in `data` that is neither text nor null:
     a list or an object where a string belongs is refused before any rule looks at it."""
-    wrong = [FieldError(n, "must be text") for n in sorted(names) if data.get(n) is not None]
+    wrong = [FieldError(n, N_("must be text")) for n in sorted(names) if data.get(n) is not None]
     wrong = [f for f in wrong if not isinstance(data[f.field], str)]
     if wrong:
-        raise InvalidInput("the request has problems; nothing was stored", fields=wrong)
+        raise InvalidInput(N_("the request has problems; nothing was stored"), fields=wrong)
 
 
 def bounded_digits(text: str, limit: int = MAX_ID) -> int | None:
@@ -73,7 +73,7 @@ def bounded_digits(text: str, limit: int = MAX_ID) -> int | None:
 
 
 def _too_deep() -> MalformedBody:
-    return MalformedBody(f"the body nests deeper than {MAX_DEPTH} levels")
+    return MalformedBody(N_("the body nests deeper than %(max)s levels", max=MAX_DEPTH))
 
 
 def _check(data: Any, nul_possible: bool) -> None:
@@ -98,7 +98,7 @@ def _check(data: Any, nul_possible: bool) -> None:
                 refused = refused or "\x00" in value
     if refused:
         raise InvalidInput(
-            "a value in the body cannot be taken; nothing was stored",
+            N_("a value in the body cannot be taken; nothing was stored"),
             fields=_refused(data, "", nul_possible)[:_MAX_FIELD_ERRORS],
         )
 

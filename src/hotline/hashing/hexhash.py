@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 
+from hotline.errors import N_
 from hotline.hashing.errors import InvalidHashError
 
 _HEX_DIGITS = frozenset(string.hexdigits)
@@ -12,13 +13,22 @@ _HEX_DIGITS = frozenset(string.hexdigits)
 def normalise_hex(value: str, length: int, *, name: str = "hash") -> str:
     """Lowercase, stripped `value` if it is exactly `length` hex digits; else InvalidHashError."""
     if not isinstance(value, str):
-        raise InvalidHashError(f"{name} must be a string, not {type(value).__name__}")
+        raise InvalidHashError(N_("%(name)s must be a string", name=name))
     cleaned = value.strip().lower()
     if len(cleaned) != length:
-        raise InvalidHashError(f"{name} must be {length} hex digits, got {len(cleaned)} characters")
+        raise InvalidHashError(
+            N_(
+                "%(name)s must be %(length)s hex digits, got %(count)s characters",
+                name=name,
+                length=length,
+                count=len(cleaned),
+            )
+        )
     bad = sorted(set(cleaned) - _HEX_DIGITS)
     if bad:
-        raise InvalidHashError(f"{name} must be hexadecimal; found {''.join(bad)!r}")
+        raise InvalidHashError(
+            N_("%(name)s must be hexadecimal; found '%(found)s'", name=name, found="".join(bad))
+        )
     return cleaned
 
 

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
-from hotline.errors import N_
+from hotline.errors import N_, TranslatableError
 from hotline.netaddr import IPAddress, is_public_address, parse_ipv4_any_spelling
 
 MAX_URL_LENGTH = 2048
@@ -65,7 +65,7 @@ _PATH_SAFE = "/:@!$&'()*+,;="
 _QUERY_SAFE = "/:@!$'()*+,;=?"
 
 
-class UrlError(ValueError):
+class UrlError(TranslatableError, ValueError):
     """A URL that cannot be used; the message says why, in words a reporter understands."""
 
 
@@ -174,7 +174,7 @@ def parse_url(raw: object) -> ParsedUrl:
     if not text:
         raise UrlError(N_("the address is empty"))
     if len(text) > MAX_URL_LENGTH:
-        raise UrlError(f"the address is longer than {MAX_URL_LENGTH} characters")
+        raise UrlError(N_("the address is longer than %(max)s characters", max=MAX_URL_LENGTH))
     if any(ord(c) < 0x20 or c == "\x7f" for c in text):
         raise UrlError(N_("the address contains spaces or control characters"))
     try:
@@ -276,7 +276,7 @@ def normalise_url(raw: str) -> NormalisedUrl:
     if not text:
         raise UrlError(N_("enter the web address you want to report"))
     if len(text) > MAX_URL_LENGTH:
-        raise UrlError(f"the address is longer than {MAX_URL_LENGTH} characters")
+        raise UrlError(N_("the address is longer than %(max)s characters", max=MAX_URL_LENGTH))
     if any(ord(c) < 0x20 or c in " \x7f\\" for c in text):
         raise UrlError(N_("the address contains spaces or control characters"))
     try:
@@ -304,5 +304,5 @@ def normalise_url(raw: str) -> NormalisedUrl:
     query = _normalise_query(query)
     url = f"{parsed.scheme}://{parsed.netloc}{path}" + (f"?{query}" if query else "")
     if len(url) > MAX_URL_LENGTH:
-        raise UrlError(f"the address is longer than {MAX_URL_LENGTH} characters")
+        raise UrlError(N_("the address is longer than %(max)s characters", max=MAX_URL_LENGTH))
     return NormalisedUrl(url=url, host=parsed.host)

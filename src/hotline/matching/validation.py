@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from hotline.errors import FieldError, InvalidInput
+from hotline.errors import N_, FieldError, InvalidInput
 from hotline.hashing import HashingError, get_signal_type, plugin_signal_types
 from hotline.hashing.hexhash import normalise_hex
 from hotline.hashing.pdq import HEX_LENGTH as PDQ_HEX_LENGTH
@@ -27,14 +27,25 @@ _CATEGORY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,31}$")
 ENTRY_FIELDS = frozenset({*HASH_TYPES, VPDQ, "pdq_quality", "category"})
 ENTRY_HASHES = (*HASH_TYPES, VPDQ)
 _FRAME_FIELDS = frozenset({"frame", "quality", "pdq", "timestamp"})
+_NAME_RULES = {
+    "member": N_("a member name is 1-64 lower-case letters, digits, '.', '_' or '-'"),
+    "list": N_("a list name is 1-64 lower-case letters, digits, '.', '_' or '-'"),
+}
+_NAME_RULE = N_("a name is 1-64 lower-case letters, digits, '.', '_' or '-'")
+
+
+def reason(exc: Exception) -> str:
+    """The message a ValueError was raised with, values and all (`str(exc)` keeps only the
+    English text, so a message with values would no longer be translated)."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return first if isinstance(first, str) else str(exc)
 
 
 def name(value: object, what: str = "name") -> str:
     """A list or member name: lower-case letters, digits, '.', '_', '-'; at most 64."""
     if not isinstance(value, str) or not _NAME_RE.match(value.strip().lower()):
         raise InvalidInput(
-            f"a {what} is 1-64 lower-case letters, digits, '.', '_' or '-'",
-            fields=[FieldError(what, "invalid")],
+            _NAME_RULES.get(what, _NAME_RULE), fields=[FieldError(what, N_("not a valid name"))]
         )
     return value.strip().lower()
 
@@ -57,13 +68,13 @@ def signal_value(signal: AnySignal, value: object) -> str:
     """`value` in the signal type's canonical form; ValueError with the plug-in's reason.
     A plug-in's own ValueError or TypeError is a malformed value too, never a crash."""
     if not isinstance(value, str):
-        raise ValueError("a hash must be a string")
+        raise ValueError(N_("a hash must be a string"))
     try:
         return signal.validate(value)
     except HashingError as exc:
         raise ValueError(exc.message) from exc
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"not a valid {signal.name} hash") from exc
+        raise ValueError(N_("not a valid %(type)s hash", type=signal.name)) from exc
 
 
 def hash_value(hash_type: object, value: object) -> HashQuery:
@@ -72,17 +83,20 @@ def hash_value(hash_type: object, value: object) -> HashQuery:
     wrong with it)."""
     known = query_types()
     if not isinstance(hash_type, str) or hash_type.strip().lower() not in known:
+        known_types = ", ".join(known)
         raise InvalidInput(
-            f"unknown hash type; use one of {', '.join(known)}",
-            fields=[FieldError("type", f"must be one of {', '.join(known)}")],
+            N_("unknown hash type; use one of %(types)s", types=known_types),
+            fields=[FieldError("type", N_("must be one of: %(expected)s", expected=known_types))],
         )
     kind = hash_type.strip().lower()
     if not isinstance(value, str):
-        raise InvalidInput("a hash must be a string", fields=[FieldError("value", "not a string")])
+        raise InvalidInput(
+            N_("a hash must be a string"), fields=[FieldError("value", N_("must be text"))]
+        )
     try:
         return HashQuery(kind, signal_value(get_signal_type(kind), value))
     except ValueError as exc:
-        raise InvalidInput(str(exc), fields=[FieldError("value", str(exc))]) from exc
+        raise InvalidInput(reason(exc), fields=[FieldError("value", reason(exc))]) from exc
 
 
 def vpdq_frames(value: object) -> list[VpdqFrame]:
@@ -97,31 +111,42 @@ def vpdq_frames(value: object) -> list[VpdqFrame]:
             try:
                 parsed.extend(parse_vpdq_lines(line))
             except HashingError as exc:
-                reason = exc.message.removeprefix("line 1: ")
-                raise ValueError(f"line {number}: {reason}") from exc
+                why = exc.message.removeprefix("line 1: ")
+                raise ValueError(N_("line %(line)s: %(reason)s", line=number, reason=why)) from exc
         value = vpdq_records(parsed)
     if not isinstance(value, list) or not value:
-        raise ValueError("a non-empty array of {frame, quality, pdq, timestamp}")
+        raise ValueError(N_("a non-empty array of {frame, quality, pdq, timestamp}"))
     frames = []
     for i, item in enumerate(value):
         if not isinstance(item, dict) or set(item) != _FRAME_FIELDS:
-            raise ValueError(f"frame {i}: an object with exactly frame, quality, pdq, timestamp")
+            raise ValueError(
+                N_(
+                    "frame %(frame)s: an object with exactly frame, quality, pdq, timestamp",
+                    frame=i,
+                )
+            )
         number, quality, stamp, pdq = item["frame"], item["quality"], item["timestamp"], item["pdq"]
         if isinstance(number, bool) or not isinstance(number, int) or number < 0:
-            raise ValueError(f"frame {i}: frame is a whole number, 0 or more")
+            raise ValueError(N_("frame %(frame)s: frame is a whole number, 0 or more", frame=i))
         if isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100:
-            raise ValueError(f"frame {i}: quality is a whole number from 0 to 100")
+            raise ValueError(
+                N_("frame %(frame)s: quality is a whole number from 0 to 100", frame=i)
+            )
         if (
             isinstance(stamp, bool)
             or not isinstance(stamp, int | float)
             or not math.isfinite(stamp)
             or stamp < 0
         ):
-            raise ValueError(f"frame {i}: timestamp is a number of seconds, 0 or more")
+            raise ValueError(
+                N_("frame %(frame)s: timestamp is a number of seconds, 0 or more", frame=i)
+            )
         try:
             pdq = normalise_hex(pdq, PDQ_HEX_LENGTH, name="pdq")
         except HashingError as exc:
-            raise ValueError(f"frame {i}: {exc.message}") from exc
+            raise ValueError(
+                N_("frame %(frame)s: %(reason)s", frame=i, reason=exc.message)
+            ) from exc
         frames.append(VpdqFrame(number, quality, pdq, round(float(stamp), 3)))
     return frames
 
@@ -131,7 +156,8 @@ def entry(record: Mapping[str, Any]) -> NewEntry:
     signal type's hash is a field named after it, checked by the plug-in."""
     plugins = {s.name: s for s in list_signal_types()}
     problems: list[FieldError] = [
-        FieldError(k, "unknown field") for k in sorted(set(record) - ENTRY_FIELDS - set(plugins))
+        FieldError(k, N_("unknown field"))
+        for k in sorted(set(record) - ENTRY_FIELDS - set(plugins))
     ]
     signals: dict[str, str] = {}
     for signal_name, signal in plugins.items():
@@ -140,7 +166,7 @@ def entry(record: Mapping[str, Any]) -> NewEntry:
         try:
             signals[signal_name] = signal_value(signal, record[signal_name])
         except ValueError as exc:
-            problems.append(FieldError(signal_name, str(exc)))
+            problems.append(FieldError(signal_name, reason(exc)))
     hashes: dict[str, str] = {}
     for kind in HASH_TYPES:
         if record.get(kind) is None:
@@ -154,20 +180,22 @@ def entry(record: Mapping[str, Any]) -> NewEntry:
         try:
             vpdq = VpdqSignal.serialise(vpdq_frames(record[VPDQ]))
         except ValueError as exc:
-            problems.append(FieldError(VPDQ, str(exc)))
+            problems.append(FieldError(VPDQ, reason(exc)))
     if not any(record.get(k) is not None for k in (*ENTRY_HASHES, *plugins)):
         needs = ", ".join((*ENTRY_HASHES, *plugins))
-        problems.append(FieldError("md5", f"an entry needs at least one of {needs}"))
+        problems.append(
+            FieldError("md5", N_("an entry needs at least one of %(needs)s", needs=needs))
+        )
     category = record.get("category")
     if not isinstance(category, str) or not _CATEGORY_RE.match(category):
-        problems.append(FieldError("category", "1-32 letters, digits, spaces, '.', '_' or '-'"))
+        problems.append(FieldError("category", N_("1-32 letters, digits, spaces, '.', '_' or '-'")))
     quality = record.get("pdq_quality")
     if quality is not None and (
         isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100
     ):
-        problems.append(FieldError("pdq_quality", "an integer from 0 to 100"))
+        problems.append(FieldError("pdq_quality", N_("an integer from 0 to 100")))
     if problems:
-        raise InvalidInput("the entry has problems", fields=problems)
+        raise InvalidInput(N_("the entry has problems"), fields=problems)
     assert isinstance(category, str)
     return NewEntry(
         category=category,
@@ -204,26 +232,29 @@ def max_distances(values: Mapping[str, object]) -> dict[str, int]:
         if kind not in allowed:
             exact = kind in HASH_TYPES or kind in {s.name for s in list_signal_types()}
             why = (
-                "an exact type always matches at distance 0"
+                N_("an exact type always matches at distance 0")
                 if exact
-                else f"not a distance signal type; use one of {', '.join(allowed)}"
+                else N_(
+                    "not a distance signal type; use one of %(types)s", types=", ".join(allowed)
+                )
             )
             problems.append(FieldError(f"max_distances.{kind}", why))
             continue
         top = allowed[kind]
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
-            problems.append(FieldError(f"max_distances.{kind}", f"a whole number from 0 to {top}"))
+            top_is = N_("a whole number from 0 to %(max)s", max=top)
+            problems.append(FieldError(f"max_distances.{kind}", top_is))
             continue
         found[kind] = value
     if problems:
-        raise InvalidInput("the maximum distances have problems", fields=problems)
+        raise InvalidInput(N_("the maximum distances have problems"), fields=problems)
     return found
 
 
 def pdq_max_distance(value: int) -> int:
     if not 0 <= value <= 63:
         raise InvalidInput(
-            "pdq_max_distance must be from 0 to 63",
-            fields=[FieldError("pdq_max_distance", "from 0 to 63")],
+            N_("pdq_max_distance must be from 0 to 63"),
+            fields=[FieldError("pdq_max_distance", N_("from 0 to 63"))],
         )
     return value

@@ -25,7 +25,7 @@ from hotline.assess.fetcher import fetch_policy_from
 from hotline.assess.hosting_setup import build_resolvers
 from hotline.config import Settings
 from hotline.db.engine import Database
-from hotline.errors import N_, AppError, FieldError, InvalidInput
+from hotline.errors import N_, AppError, FieldError, InvalidInput, translate
 from hotline.grading.media_store import MediaStore
 from hotline.security import sessions
 from hotline.security.audit_keys import audit_key, use_key
@@ -33,7 +33,7 @@ from hotline.security.crypto import derive_key, sealer_for
 from hotline.security.permissions import Actor
 from hotline.security.ratelimit import build_limiter, collect_states
 from hotline.security.users import to_user
-from hotline.web import api_docs, csrf, i18n, labels, request_meta
+from hotline.web import api_docs, csrf, i18n, labels, request_meta, validation_messages
 from hotline.web import warm_up as warm_up_module
 from hotline.web.deps import LoginRequired, SecondFactorRequired, cookie_secure
 from hotline.web.templating import render, templates
@@ -67,6 +67,13 @@ _STATUS_CODES = {
     429: "rate_limited",
 }
 
+# What Starlette's own refusals (no route, wrong method, an unreadable form) say.
+_HTTP_MESSAGES = {
+    400: N_("the request could not be read"),
+    404: N_("there is nothing at this address"),
+    405: N_("this address does not take that method"),
+}
+
 
 def error_body(code: str, message: str, fields: list[FieldError] | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
@@ -88,14 +95,15 @@ def _wants_json(request: Request) -> bool:
 
 
 def _translator(request: Request) -> Callable[[str], str]:
-    """Error messages are English message ids (marked with `N_`): pages show them in the
-    page's language, the JSON API in the one Accept-Language asks for (its `code` is stable)."""
+    """Error messages are English message ids (marked with `N_`, values as `%(name)s`): pages
+    show them in the page's language, the JSON API in the one Accept-Language asks for (its
+    `code` is stable). The id is translated first, then its values filled in."""
     if _wants_json(request):
         locale = i18n.negotiate(None, None, request.headers.get("accept-language"))
         gettext = i18n.translations(locale).gettext
     else:
         gettext = i18n.gettext_
-    return lambda message: gettext(message) if message else message
+    return lambda message: translate(message, gettext)
 
 
 def _error_response(request: Request, exc: AppError) -> Response:
@@ -128,7 +136,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         fields = []
         for err in exc.errors():
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
-            fields.append(FieldError(".".join(loc) or "body", str(err.get("msg", "invalid"))))
+            fields.append(FieldError(".".join(loc) or "body", validation_messages.message_for(err)))
         return _error_response(
             request, InvalidInput(N_("the request has problems; nothing was stored"), fields=fields)
         )
@@ -136,9 +144,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = _STATUS_CODES.get(exc.status_code, "error")
-        message = (
-            str(exc.detail) if exc.status_code != 404 else N_("there is nothing at this address")
-        )
+        # Starlette's own details are English phrases: each status has a message id instead.
+        message = _HTTP_MESSAGES.get(exc.status_code, N_("the request could not be handled"))
         error = AppError(message, headers=dict(exc.headers or {}))
         error.code, error.status = code, exc.status_code
         return _error_response(request, error)

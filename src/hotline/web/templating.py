@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from hotline.errors import AppError
+from hotline.errors import AppError, translate
 from hotline.web import flash, i18n, staff_nav
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -60,7 +60,9 @@ def render_form_error(
     values: dict[str, Any],
 ) -> HTMLResponse:
     """The page again with the refusal beside the form that caused it and what was typed kept
-    (`errors[form]` lists the message, then each field's)."""
-    context["errors"] = {form: [exc.message, *(f"{f.field}: {f.message}" for f in exc.fields)]}
+    (`errors[form]` lists the message, then each field's, in the page's language)."""
+    said = [translate(exc.message, i18n.gettext_)]
+    said += [f"{f.field}: {translate(f.message, i18n.gettext_)}" for f in exc.fields]
+    context["errors"] = {form: said}
     context["values"] = values
     return render(request, name, context, status_code=exc.status)
