@@ -301,6 +301,7 @@ def pending_record(
         detail={"form": form, "inputs": inputs_n, "inputs_matched": matched, "lists": lists_n},
         touch_key=key.id if stale else None,
         at=now,
+        count_key=key.id,
     )
 
 

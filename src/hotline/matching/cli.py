@@ -102,7 +102,8 @@ def key_list(
     member: Annotated[str | None, typer.Option(help="Only this member's keys.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """List keys by prefix (the keys themselves are never stored)."""
+    """List keys by prefix (the keys themselves are never stored), with their answered calls
+    (match API and HMA-compatible lookups): today (UTC), the last 7 days and in all."""
     try:
         with configured_database() as db, db.read() as session:
             found = store.list_keys(session, member)
@@ -116,6 +117,11 @@ def key_list(
             "created_at": _when(k.created_at),
             "revoked_at": _when(k.revoked_at) if k.revoked_at else None,
             "last_used_at": _when(k.last_used_at) if k.last_used_at else None,
+            "calls": {
+                "today": k.calls.today,
+                "last_7_days": k.calls.last_7_days,
+                "total": k.calls.total,
+            },
         }
         if as_json:
             typer.echo(json.dumps(record))
@@ -123,7 +129,8 @@ def key_list(
             state = f"revoked {_when(k.revoked_at)}" if k.revoked_at else "active"
             typer.echo(
                 f"hlk_{k.prefix}  {k.member:<24} {state:<28} lists {','.join(k.scopes)}  "
-                f"last used {_when(k.last_used_at)}"
+                f"last used {_when(k.last_used_at)}  calls today {k.calls.today}, "
+                f"7 days {k.calls.last_7_days}, total {k.calls.total}"
             )
 
 

@@ -67,6 +67,16 @@ class Member:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyCalls:
+    """A key's answered calls (match API and HMA-compatible lookups) from `member_key_calls`:
+    today (UTC), the last 7 UTC days (today included) and in all."""
+
+    today: int = 0
+    last_7_days: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class KeyInfo:
     """What may be shown about a key: never the key, nor its hash."""
 
@@ -77,6 +87,7 @@ class KeyInfo:
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+    calls: KeyCalls = KeyCalls()
 
 
 Distances = tuple[tuple[str, int], ...]

@@ -1,7 +1,7 @@
 """Admin pages for industry members and their API keys: add a member, issue a key scoped to
 lists (the key shown once, on the answer to the form, never again), revoke a key, and see each
-key's scopes, creation, revocation and last use. Every change goes through
-`hotline.matching.actions`, as `hotline member …` does."""
+key's scopes, creation, revocation, last use and answered calls (today, last 7 days, total).
+Every change goes through `hotline.matching.actions`, as `hotline member …` does."""
 
 from __future__ import annotations
 

@@ -10,10 +10,11 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, exists, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
@@ -22,6 +23,7 @@ from hotline.matching import keys, validation
 from hotline.matching.model import (
     LIST_KINDS,
     NO_SIGNALS,
+    KeyCalls,
     KeyInfo,
     ListEntry,
     ListInfo,
@@ -34,6 +36,7 @@ from hotline.matching.tables import (
     HashListEntryRow,
     HashListEntrySignalRow,
     HashListRow,
+    MemberKeyCallsRow,
     MemberKeyRow,
     MemberRow,
 )
@@ -84,7 +87,7 @@ class StoredKey:
     last_used_at: datetime | None
 
 
-def _key_info(row: MemberKeyRow, member: str) -> KeyInfo:
+def _key_info(row: MemberKeyRow, member: str, calls: KeyCalls | None = None) -> KeyInfo:
     return KeyInfo(
         row.id,
         member,
@@ -93,6 +96,7 @@ def _key_info(row: MemberKeyRow, member: str) -> KeyInfo:
         row.created_at,
         row.revoked_at,
         row.last_used_at,
+        calls or KeyCalls(),
     )
 
 
@@ -153,7 +157,49 @@ def list_keys(session: Session, member: str | None = None) -> list[KeyInfo]:
     )
     if member is not None:
         query = query.where(MemberRow.id == _member_row(session, member).id)
-    return [_key_info(row, name) for row, name in session.execute(query)]
+    found = session.execute(query).all()
+    calls = key_calls(session, [row.id for row, _ in found])
+    return [_key_info(row, name, calls.get(row.id)) for row, name in found]
+
+
+def key_calls(
+    session: Session, key_ids: Sequence[int], today: date | None = None
+) -> dict[int, KeyCalls]:
+    """Answered calls of these keys: today (UTC), the last 7 UTC days and in all (one query)."""
+    if not key_ids:
+        return {}
+    today = today or utcnow().date()
+    week = today - timedelta(days=6)
+    c = MemberKeyCallsRow.__table__.c
+    rows = session.execute(
+        select(
+            c.key_id,
+            func.sum(case((c.day == today, c.calls), else_=0)),
+            func.sum(case((c.day >= week, c.calls), else_=0)),
+            func.sum(c.calls),
+        )
+        .where(c.key_id.in_(key_ids))
+        .group_by(c.key_id)
+    )
+    return {key_id: KeyCalls(int(d), int(w), int(t)) for key_id, d, w, t in rows}
+
+
+def add_key_calls(conn: Session | Connection, calls: Mapping[tuple[int, date], int]) -> None:
+    """Add answered calls per (key id, UTC day): one upsert for them all (SQLite and
+    PostgreSQL both take `ON CONFLICT DO UPDATE`), sorted so that two writers lock rows in
+    the same order."""
+    if not calls:
+        return
+    dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MemberKeyCallsRow)
+    table = MemberKeyCallsRow.__table__
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[table.c.key_id, table.c.day],
+            set_={"calls": table.c.calls + stmt.excluded.calls},
+        ),
+        [{"key_id": k, "day": d, "calls": n} for (k, d), n in sorted(calls.items())],
+    )
 
 
 # The one read of a key by its prefix: `find_key` runs it through SQLAlchemy, the match API's
