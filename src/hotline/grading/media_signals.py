@@ -10,7 +10,7 @@ batch and the next run continues where the table says it stopped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,11 +31,19 @@ def record(
 ) -> int:
     """Store `signals` (name -> validated value) of one item, keeping any already there;
     returns how many rows were new."""
-    if not signals:
-        return 0
+    return record_many(session, [(media_id, signals)], at)
+
+
+def record_many(
+    session: Session,
+    items: Sequence[tuple[int, Mapping[str, str]]],
+    at: datetime | None = None,
+) -> int:
+    """`record` for several items in one statement; returns how many rows were new."""
     when = at or utcnow()
-    rows = [
+    rows: list[dict[str, object]] = [
         {"media_id": media_id, "signal_type": name, "value": value, "computed_at": when}
+        for media_id, signals in items
         for name, value in sorted(signals.items())
     ]
     return _insert_missing(session, rows)

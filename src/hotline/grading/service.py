@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, exists, func, select
+from sqlalchemy import Table, and_, delete, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -154,6 +154,21 @@ def _item(row: MediaItemRow) -> MediaItem:
     )
 
 
+@dataclass(frozen=True)
+class MediaIn:
+    """One fetched item to record (`register_media_many`); `inherited`: what
+    `hotline.known.lookup` found for it, None for an item that waits for graders."""
+
+    url_id: int | None
+    source_url: str
+    kind: str
+    hashes: MediaHashesIn
+    byte_count: int
+    stored: bool
+    purge_after: datetime | None
+    inherited: Inherited | None = None
+
+
 def register_media(
     session: Session,
     *,
@@ -168,37 +183,103 @@ def register_media(
 ) -> MediaItem:
     """Record a fetched item; a known one (`inherited`: what `hotline.known.lookup` found)
     takes its grade and is final at once. Without it the item waits for graders: grading
-    does not look for known material itself."""
-    known = inherited
+    does not look for known material itself. One item of `register_media_many`."""
+    item = MediaIn(url_id, source_url, kind, hashes, byte_count, stored, purge_after, inherited)
+    return register_media_many(session, [item])[0]
+
+
+def register_media_many(session: Session, items: Sequence[MediaIn]) -> list[MediaItem]:
+    """Record several fetched items (a page's) in the caller's transaction, in order: one
+    multi-row INSERT for the items and one for their plug-in signals, instead of an ORM flush
+    and a statement an item. The rules are `register_media`'s (which calls this)."""
+    if not items:
+        return []
     now = utcnow()
-    row = MediaItemRow(
-        url_id=url_id,
-        source_url=source_url,
-        kind=kind,
-        md5=hashes.md5,
-        sha1=hashes.sha1,
-        sha256=hashes.sha256,
-        pdq=hashes.pdq,
-        pdq_quality=hashes.pdq_quality,
-        vpdq=hashes.vpdq,
-        byte_count=byte_count,
-        status=(MediaStatus.known_match if known else MediaStatus.awaiting_grades).value,
-        stored=stored and known is None,  # known material is never kept to be shown
-        purge_after=purge_after if known is None else None,
-        inherited_from=known.media_id if known else None,
-        final_grade=_grade_json(known.grade) if known and known.grade else None,
-        inherited_list=known.list_name if known else None,
-        inherited_list_source=known.list_source if known else None,
-        inherited_entry=known.entry_id if known else None,
-        inherited_category=known.category if known else None,
-        qa_sampled=False,
-        decided_at=now if known else None,
-        created_at=now,
+    rows = [_media_values(item, now) for item in items]
+    session.flush()  # what the caller added first (the page's URL) precedes its media
+    table = cast(Table, MediaItemRow.__table__)  # core: no ORM objects to build
+    key = [table.c[name] for name in _ROW_KEY]
+    # One multi-row INSERT. RETURNING's order is not the rows' (SQLAlchemy would fall back
+    # to a statement a row on SQLite to keep it), so each id goes back to its row by what
+    # the row holds; rows alike in all of that are alike in every respect a caller sees.
+    waiting: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for position, values in enumerate(rows):
+        waiting[tuple(values[name] for name in _ROW_KEY)].append(position)
+    ids = [0] * len(rows)
+    for media_id, *held in session.execute(insert(table).returning(table.c.id, *key), rows):
+        ids[waiting[tuple(held)].pop(0)] = media_id
+    media_signals.record_many(
+        session,
+        [(media_id, item.hashes.signals) for media_id, item in zip(ids, items, strict=True)],
+        now,
     )
-    session.add(row)
-    session.flush()
-    media_signals.record(session, row.id, hashes.signals, now)
-    return _item(row)
+    return [_item_of(media_id, values) for media_id, values in zip(ids, rows, strict=True)]
+
+
+# What tells a page's rows apart (the same bytes at the same address on the same page, with
+# the same inheritance, are the same item).
+_ROW_KEY = (
+    "url_id",
+    "source_url",
+    "sha256",
+    "status",
+    "stored",
+    "inherited_from",
+    "inherited_entry",
+)
+
+
+def _media_values(item: MediaIn, now: datetime) -> dict[str, Any]:
+    known, hashes = item.inherited, item.hashes
+    return {
+        "url_id": item.url_id,
+        "source_url": item.source_url,
+        "kind": item.kind,
+        "md5": hashes.md5,
+        "sha1": hashes.sha1,
+        "sha256": hashes.sha256,
+        "pdq": hashes.pdq,
+        "pdq_quality": hashes.pdq_quality,
+        "vpdq": hashes.vpdq,
+        "byte_count": item.byte_count,
+        "status": (MediaStatus.known_match if known else MediaStatus.awaiting_grades).value,
+        "stored": item.stored and known is None,  # known material is never kept to be shown
+        "purge_after": item.purge_after if known is None else None,
+        "inherited_from": known.media_id if known else None,
+        "final_grade": _grade_json(known.grade) if known and known.grade else None,
+        "inherited_list": known.list_name if known else None,
+        "inherited_list_source": known.list_source if known else None,
+        "inherited_entry": known.entry_id if known else None,
+        "inherited_category": known.category if known else None,
+        "qa_sampled": False,
+        "decided_at": now if known else None,
+        "created_at": now,
+    }
+
+
+def _item_of(media_id: int, values: Mapping[str, Any]) -> MediaItem:
+    return MediaItem(
+        id=media_id,
+        url_id=values["url_id"],
+        source_url=values["source_url"],
+        kind=values["kind"],
+        status=MediaStatus(values["status"]),
+        stored=values["stored"],
+        pdq=values["pdq"],
+        pdq_quality=values["pdq_quality"],
+        sha256=values["sha256"],
+        final_grade=_grade_from_json(values["final_grade"]),
+        inherited_from=values["inherited_from"],
+        qa_sampled=values["qa_sampled"],
+        created_at=values["created_at"],
+        md5=values["md5"],
+        sha1=values["sha1"],
+        vpdq=values["vpdq"],
+        inherited_list=values["inherited_list"],
+        inherited_list_source=values["inherited_list_source"],
+        inherited_entry=values["inherited_entry"],
+        inherited_category=values["inherited_category"],
+    )
 
 
 def get_item(session: Session, media_id: int) -> MediaItem:
