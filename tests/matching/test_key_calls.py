@@ -22,7 +22,7 @@ from hotline.config import Settings
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
 from hotline.matching import store
-from hotline.matching.audit_writer import AuditWriter, PendingRecord
+from hotline.matching.audit_writer import AuditWriter, PendingRecord, Waiter
 from hotline.matching.model import KeyCalls
 from hotline.matching.service import MatchConfig
 from hotline.matching.tables import MemberKeyCallsRow
@@ -128,7 +128,8 @@ def test_a_group_counts_each_record_once(db: Database) -> None:
     waiting = [Future[None]() for _ in range(30)]
     gave_up: Future[None] = Future()
     assert gave_up.cancel()
-    writer._commit([(_pending(key_id), done) for done in waiting] + [(_pending(key_id), gave_up)])
+    group: list[tuple[PendingRecord, Waiter]] = [(_pending(key_id), done) for done in waiting]
+    writer._commit([*group, (_pending(key_id), gave_up)])
     assert all(done.result(0) is None for done in waiting)
     writer._commit([(_pending(key_id), Future()) for _ in range(12)])  # adds to today's row
     assert _calls(db, key) == KeyCalls(42, 42, 42)
