@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hotline.errors import FieldError, InvalidInput, PayloadTooLarge
+from hotline.errors import N_, FieldError, InvalidInput, PayloadTooLarge
 from hotline.hashing import QUALITY_THRESHOLD, MediaHashes, MediaKind
 from hotline.hashing.signals import VpdqSignal
 from hotline.matching import validation
@@ -21,18 +21,18 @@ def from_json(data: Any) -> list[HashQuery]:
     """`{"pdq": "..."}` (or md5, sha1, sha256, a plug-in's name) or
     `{"hashes": [{"type", "value"}, ...]}`."""
     if not isinstance(data, dict):
-        raise InvalidInput("the body must be a JSON object")
+        raise InvalidInput(N_("the body must be a JSON object"))
     types = validation.query_types()  # built-ins, then registered plug-in signal types
     unknown = sorted(set(data) - {*types, "hashes"})
     if unknown:
         raise InvalidInput(
-            f"unknown fields; send one of {', '.join(types)} or hashes",
-            fields=[FieldError(k, "unknown field") for k in unknown[:_MAX_FIELD_ERRORS]],
+            N_("unknown fields; send one of %(types)s or hashes", types=", ".join(types)),
+            fields=[FieldError(k, N_("unknown field")) for k in unknown[:_MAX_FIELD_ERRORS]],
         )
     if len(data) != 1:
         raise InvalidInput(
-            f"send exactly one of {', '.join(types)} or hashes",
-            fields=[FieldError(k, "one field at a time") for k in sorted(data)] or None,
+            N_("send exactly one of %(types)s or hashes", types=", ".join(types)),
+            fields=[FieldError(k, N_("one field at a time")) for k in sorted(data)] or None,
         )
     ((field, value),) = data.items()
     if field != "hashes":
@@ -46,17 +46,19 @@ def from_json(data: Any) -> list[HashQuery]:
 def _batch(items: Any) -> list[HashQuery]:
     if not isinstance(items, list) or not items:
         raise InvalidInput(
-            "hashes must be a non-empty array",
-            fields=[FieldError("hashes", "a non-empty array of {type, value}")],
+            N_("hashes must be a non-empty array"),
+            fields=[FieldError("hashes", N_("a non-empty array of {type, value}"))],
         )
     if len(items) > MAX_BATCH:
-        raise PayloadTooLarge(f"at most {MAX_BATCH} hashes per request; got {len(items)}")
+        raise PayloadTooLarge(
+            N_("at most %(max)s hashes per request; got %(count)s", max=MAX_BATCH, count=len(items))
+        )
     queries: list[HashQuery] = []
     problems: list[FieldError] = []
     for i, item in enumerate(items):
         where = f"hashes.{i}"
         if not isinstance(item, dict) or set(item) != {"type", "value"}:
-            problems.append(FieldError(where, 'an object with exactly "type" and "value"'))
+            problems.append(FieldError(where, N_('an object with exactly "type" and "value"')))
             continue
         try:
             queries.append(validation.hash_value(item["type"], item["value"]))
@@ -65,7 +67,7 @@ def _batch(items: Any) -> list[HashQuery]:
                 problems.append(FieldError(f"{where}.{f.field}", f.message))
     if problems:
         raise InvalidInput(
-            f"{len(problems)} of the hashes have problems; nothing was searched",
+            N_("%(count)s of the hashes have problems; nothing was searched", count=len(problems)),
             fields=problems[:_MAX_FIELD_ERRORS],
         )
     return queries

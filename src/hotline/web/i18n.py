@@ -16,6 +16,8 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from hotline.errors import translate
+
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DEFAULT_LOCALE = "en"
 # Locale code -> its name in that language (shown in the switcher).
@@ -74,7 +76,9 @@ def current_locale() -> str:
 
 
 def gettext_(message: str) -> str:
-    return translations(current_locale()).gettext(message)
+    """`message` in this request's language; an error message with values (`N_(id, **values)`)
+    has its id translated and its values filled in after."""
+    return translate(message, translations(current_locale()).gettext)
 
 
 def ngettext_(singular: str, plural: str, n: int) -> str:

@@ -10,15 +10,24 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from hotline.errors import AppError, translate
+from hotline.errors import AppError, Message, translate
 from hotline.web import flash, i18n, staff_nav
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 templates.env.add_extension("jinja2.ext.i18n")
+
+
+def _template_gettext(message: str) -> str:
+    """`_()` in templates: Jinja reads what gettext returns as a %-format, so a message whose
+    values were already filled in (`N_(id, **values)`) has its "%" doubled for that reading."""
+    text = i18n.gettext_(message)
+    return text.replace("%", "%%") if isinstance(message, Message) else text
+
+
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
-    gettext=i18n.gettext_, ngettext=i18n.ngettext_, newstyle=True
+    gettext=_template_gettext, ngettext=i18n.ngettext_, newstyle=True
 )
 templates.env.globals["supported_locales"] = i18n.SUPPORTED_LOCALES
 

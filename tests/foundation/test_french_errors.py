@@ -1,0 +1,146 @@
+"""Refusals speak French where the reader does (issue 14.5): messages with values (an
+over-long address, a bad hash) and pydantic's own refusals, on the API by Accept-Language and
+on pages in the page's language, with the `code` unchanged and the values filled in."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import FastAPI, Query
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, ConfigDict, Field
+
+from hotline.errors import N_, FieldError, InvalidInput, Message, translate
+from hotline.intake.urls import MAX_URL_LENGTH
+from hotline.web import i18n
+from hotline.web.validation_messages import message_for
+from tests.conftest import csrf_from
+from tests.matching.helpers import make_key, make_list
+
+FR = {"Accept-Language": "fr-FR,fr;q=0.9"}
+LONG_URL = "https://example.com/" + "a" * MAX_URL_LENGTH
+
+
+def test_a_message_with_values_reads_as_english_and_translates_then_fills_in() -> None:
+    message = N_("the address is longer than %(max)s characters", max=2048)
+    assert message == "the address is longer than 2048 characters"  # CLI, logs
+    assert isinstance(message, Message) and message.params == {"max": 2048}
+    french = translate(message, i18n.translations("fr").gettext)
+    assert french == "l’adresse dépasse 2048 caractères"
+    # A reason passed on as a value is translated too; a name is shown as it is.
+    nested = N_("frame %(frame)s: %(reason)s", frame=3, reason=message)
+    assert translate(nested, i18n.translations("fr").gettext) == f"image 3 : {french}"
+    assert str(InvalidInput(message)) is not None and isinstance(
+        str(InvalidInput(message)), Message
+    )
+
+
+def test_a_translation_that_lost_a_placeholder_falls_back_to_english() -> None:
+    message = N_("the address is longer than %(max)s characters", max=9)
+    assert translate(message, lambda _id: "trop long : %(limite)s") == str(message)
+
+
+def test_the_report_api_says_an_over_long_address_in_french(client: TestClient) -> None:
+    english = client.post("/api/v1/reports", json={"url": LONG_URL}).json()["error"]
+    french = client.post("/api/v1/reports", json={"url": LONG_URL}, headers=FR).json()["error"]
+    assert english["code"] == french["code"] == "invalid_input"
+    assert english["fields"] == [
+        {"field": "url", "message": f"the address is longer than {MAX_URL_LENGTH} characters"}
+    ]
+    assert french["fields"] == [
+        {"field": "url", "message": f"l’adresse dépasse {MAX_URL_LENGTH} caractères"}
+    ]
+
+
+def test_the_report_form_says_an_over_long_address_in_french(client: TestClient) -> None:
+    token = csrf_from(client.get("/report?lang=fr").text)
+    answer = client.post("/report?lang=fr", data={"csrf_token": token, "url": LONG_URL})
+    assert answer.status_code == 422
+    assert f"l’adresse dépasse {MAX_URL_LENGTH} caractères" in answer.text
+    assert "longer than" not in answer.text
+
+
+def test_the_match_api_says_a_bad_hash_in_french(client: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    make_list(db, "example-list")
+    key = make_key(db, "example-member", ["example-list"])
+    headers = {"Authorization": f"Bearer {key}", **FR}
+    body = {"hashes": [{"type": "pdq", "value": "ab"}, {"type": "colour", "value": "x"}]}
+    error = client.post("/api/v1/match", json=body, headers=headers).json()["error"]
+    assert error["code"] == "invalid_input"
+    assert (
+        error["message"]
+        == "2 des empreintes comportent des erreurs ; aucune recherche n’a été faite"
+    )
+    by_field = {f["field"]: f["message"] for f in error["fields"]}
+    assert by_field["hashes.0.value"] == (
+        "PDQ hash : 64 chiffres hexadécimaux attendus, 2 caractères reçus"
+    )
+    assert by_field["hashes.1.type"].startswith("doit être l’une de ces valeurs : md5, sha1")
+
+
+class _Probe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=5)
+    count: int = Field(ge=1, le=10)
+    kind: Literal["a", "b"]
+
+
+def _probe_app(app: FastAPI) -> None:
+    @app.post("/api/v1/h3-probe")
+    def api_probe(body: _Probe) -> dict[str, str]:
+        return {}
+
+    @app.get("/h3-probe")
+    def page_probe(size: Annotated[int, Query(ge=1)]) -> dict[str, str]:
+        return {}
+
+
+def test_pydantic_refusals_are_our_messages_in_french(app: FastAPI) -> None:
+    _probe_app(app)
+    with TestClient(app) as client:
+        body = {"name": "toolong", "count": 11, "kind": "c", "extra": 1}
+        error = client.post("/api/v1/h3-probe", json=body, headers=FR).json()["error"]
+        assert error["code"] == "invalid_input"
+        assert error["message"] == "la requête comporte des erreurs ; rien n'a été enregistré"
+        assert {f["field"]: f["message"] for f in error["fields"]} == {
+            "name": "doit compter au plus 5 caractères",
+            "count": "doit être inférieur ou égal à 10",
+            "kind": "doit être l’une de ces valeurs : 'a', 'b'",
+            "extra": "ce champ n’est pas attendu ici",
+        }
+        missing = client.post("/api/v1/h3-probe", json={}, headers=FR).json()["error"]
+        assert {f["message"] for f in missing["fields"]} == {"ce champ est obligatoire"}
+        english = client.post("/api/v1/h3-probe", json={}).json()["error"]
+        assert {f["message"] for f in english["fields"]} == {"this field is required"}
+        page = client.get("/h3-probe?size=zero&lang=fr")
+        assert page.status_code == 422
+        assert "doit être un nombre entier" in page.text
+        assert "valid integer" not in page.text
+
+
+def test_an_unknown_pydantic_type_is_a_generic_message_not_pydantic_english() -> None:
+    assert message_for({"type": "complex_type", "msg": "Input should be..."}) == (
+        "this value is not valid"
+    )
+    own = ValueError(N_("a whole number from 0 to %(max)s", max=7))
+    assert isinstance(message_for({"type": "value_error", "ctx": {"error": own}}), Message)
+
+
+def test_starlette_refusals_in_french(client: TestClient) -> None:
+    error = client.delete("/api/v1/reports", headers=FR).json()["error"]
+    assert error["code"] == "method_not_allowed"
+    assert error["message"] == "cette adresse n’accepte pas cette méthode"
+
+
+def test_a_staff_form_refusal_is_shown_in_the_page_language() -> None:
+    from hotline.web.templating import templates
+
+    i18n.set_locale("fr")
+    try:
+        rendered = templates.env.from_string("{{ _(m) }}").render(
+            m=N_("the address is longer than %(max)s characters", max="100%")
+        )
+    finally:
+        i18n.set_locale("en")
+    assert rendered == "l’adresse dépasse 100% caractères"
+    assert FieldError("url", N_("must be text")).message == "must be text"
