@@ -16,11 +16,13 @@ import json
 import logging
 import time
 import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import cast
 from urllib.parse import urljoin
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from hotline import known as known_material
@@ -99,6 +101,8 @@ class PageRun:
     media: list[Media] = field(default_factory=list)
     retry_in: float | None = None  # reschedule the page (host busy or backing off)
     skipped_links: int = 0
+    # An HTML page's media by URL key, before the crawl's claim says which this page fetches.
+    wanted: dict[str, Canonical] = field(default_factory=dict)
 
 
 class Fetching:
@@ -204,6 +208,36 @@ class Fetching:
 
 def run_page(fetching: Fetching, page: CrawlPageRow) -> PageRun:
     """The network phase for one queued page."""
+    return run_pages(fetching, [page])[0]
+
+
+def run_pages(
+    fetching: Fetching, pages: Sequence[CrawlPageRow], beat: Callable[[], None] | None = None
+) -> list[PageRun]:
+    """The network phase for a batch of queued pages: each page, then one transaction that
+    claims every page's media (nothing is fetched twice), then the media each page won.
+    `beat` is called after each request (the job's lease is kept while a batch runs)."""
+    runs: list[PageRun] = []
+    for page in pages:
+        runs.append(_fetch_page(fetching, page))
+        if beat is not None:
+            beat()
+    wanted = {page.id: list(run.wanted) for page, run in zip(pages, runs, strict=True)}
+    if any(wanted.values()):
+        with fetching.db.write() as session:
+            mine = frontier.claim_media(session, fetching.crawl.id, wanted)
+        for page, run in zip(pages, runs, strict=True):
+            for key, media_url in run.wanted.items():
+                if key not in mine[page.id]:
+                    continue  # another page of this crawl fetches it
+                run.media.append(_fetch_media(fetching, media_url))
+                if beat is not None:
+                    beat()
+    return runs
+
+
+def _fetch_page(fetching: Fetching, page: CrawlPageRow) -> PageRun:
+    """The page itself (robots.txt first); an HTML page's media are only listed."""
     url = canonical(page.url)
     run = PageRun()
     if url is None:
@@ -249,14 +283,10 @@ def run_page(fetching: Fetching, page: CrawlPageRow) -> PageRun:
     run.links, run.skipped_links = extract_links(html, got.final_url)
     found = extract_media(html, got.final_url, max_items=MAX_MEDIA_PER_PAGE)
     run.skipped_links += found.dropped
-    refs = [(m.url, canonical(m.url)) for m in found.refs]
-    wanted = {c.key: (u, c) for u, c in refs if c is not None}
-    with fetching.db.write() as session:
-        mine = frontier.claim_media(session, fetching.crawl.id, page.id, list(wanted))
-    for key, (_raw, media_url) in wanted.items():
-        if key not in mine:
-            continue  # another page of this crawl fetches it: nothing is fetched twice
-        run.media.append(_fetch_media(fetching, media_url))
+    for ref in found.refs:
+        media_url = canonical(ref.url)
+        if media_url is not None:
+            run.wanted.setdefault(media_url.key, media_url)
     return run
 
 
@@ -328,6 +358,17 @@ class Recorded:
     likely_new: bool
 
 
+@dataclass(frozen=True)
+class PageResult:
+    """A page's network phase and what the lookup and the classifier made of its media:
+    `matches` by position among its hashed media, `scores` by the same positions."""
+
+    page: CrawlPageRow
+    run: PageRun
+    matches: list[known_material.KnownMatch | None]
+    scores: dict[int, Scored]
+
+
 def record_page(
     session: Session,
     crawl: CrawlSpec,
@@ -341,9 +382,91 @@ def record_page(
     likely_new_score: float,
     confirm: ProactiveConfirm = ProactiveConfirm.analyst,
 ) -> Recorded:
-    """The write phase, in the caller's transaction (which completes the job). With
-    `confirm` none, a page whose media matched known material of a criminal category gets the
-    system's criminal verdict here (takedown follows); unknown media never do."""
+    """`record_pages` for one page."""
+    return record_pages(
+        session,
+        crawl,
+        [PageResult(page, run, matches, scores)],
+        store=store,
+        retention=retention,
+        likely_new_score=likely_new_score,
+        confirm=confirm,
+    )[0]
+
+
+def record_pages(
+    session: Session,
+    crawl: CrawlSpec,
+    results: Sequence[PageResult],
+    *,
+    store: MediaStore | None,
+    retention: timedelta,
+    likely_new_score: float,
+    confirm: ProactiveConfirm = ProactiveConfirm.analyst,
+) -> list[Recorded]:
+    """The write phase of a batch of pages, in the caller's transaction (which completes the
+    job): each page's findings, then the links of them all, the crawl's counters and its
+    finish check once. With `confirm` none, a page whose media matched known material of a
+    criminal category gets the system's criminal verdict here (takedown follows); unknown
+    media never do."""
+    recorded: list[Recorded] = []
+    pages: list[dict[str, object]] = []
+    links: list[tuple[CrawlPageRow, list[str]]] = []
+    counts = dict.fromkeys(
+        ("pages", "media", "known", "unknown", "errors", "skipped", "likely_new"), 0
+    )
+    now = utcnow()
+    for result in results:
+        page, run = result.page, result.run
+        done = _record_one(session, crawl, result, store, retention, likely_new_score, confirm, now)
+        recorded.append(done)
+        hashed = done.known + done.unknown
+        pages.append(
+            {
+                "b_id": page.id,
+                "state": run.state,
+                "status": run.status,
+                "error_code": run.error,
+                "media": hashed,
+                "known": done.known,
+                "unknown": done.unknown,
+                "url_id": done.url_id,
+                "fetched_at": now,
+            }
+        )
+        counts["pages"] += 1 if run.state != PageState.skipped else 0
+        counts["media"] += hashed
+        counts["known"] += done.known
+        counts["unknown"] += done.unknown
+        counts["errors"] += (1 if run.state == PageState.error else 0) + sum(
+            1 for m in run.media if m.error is not None
+        )
+        counts["skipped"] += run.skipped_links + (1 if run.state == PageState.skipped else 0)
+        counts["likely_new"] += 1 if done.likely_new and done.url_id is not None else 0
+        if run.state == PageState.done:
+            links.append((page, run.links))
+    if pages:
+        table = cast(Table, CrawlPageRow.__table__)
+        # One UPDATE run for every page (the SET clause from the parameters' names).
+        session.execute(update(table).where(table.c.id == bindparam("b_id")), pages)
+    counts["skipped"] += _queue_links(session, crawl, links)
+    frontier.bump(session, crawl.id, **counts)
+    frontier.finish_if_drained(session, crawl.id)
+    return recorded
+
+
+def _record_one(
+    session: Session,
+    crawl: CrawlSpec,
+    result: PageResult,
+    store: MediaStore | None,
+    retention: timedelta,
+    likely_new_score: float,
+    confirm: ProactiveConfirm,
+    now: datetime,
+) -> Recorded:
+    """One page's report, media, priority, verdict (confirm none), capture and audit."""
+    page, run, matches, scores = result.page, result.run, result.matches, result.scores
     hashed = [m for m in run.media if m.hashes is not None]
     known = sum(1 for m in matches if m is not None)
     unknown = len(hashed) - known
@@ -361,7 +484,7 @@ def record_page(
             session.add(
                 PageCaptureRow(
                     url_id=url_id,
-                    at=utcnow(),
+                    at=now,
                     status=run.status,
                     error_code=run.error,
                     item_count=len(run.media),
@@ -371,26 +494,6 @@ def record_page(
                     evidence=_evidence_json(run),
                 )
             )
-    row = session.get(CrawlPageRow, page.id)
-    assert row is not None
-    row.state, row.status, row.error_code = run.state, run.status, run.error
-    row.media, row.known, row.unknown = len(hashed), known, unknown
-    row.url_id, row.fetched_at = url_id, utcnow()
-    skipped = run.skipped_links + (1 if run.state == PageState.skipped else 0)
-    if run.state == PageState.done:
-        skipped += _queue_links(session, crawl, page, run.links)
-    frontier.bump(
-        session,
-        crawl.id,
-        pages=1 if run.state != PageState.skipped else 0,
-        media=len(hashed),
-        known=known,
-        unknown=unknown,
-        errors=(1 if run.state == PageState.error else 0)
-        + sum(1 for m in run.media if m.error is not None),
-        skipped=skipped,
-        likely_new=1 if likely and url_id is not None else 0,
-    )
     if known or (likely and url_id is not None):
         audit.record(
             session,
@@ -406,21 +509,24 @@ def record_page(
                 "likely_new": likely,
             },
         )
-    frontier.finish_if_drained(session, crawl.id)
     return Recorded(known, unknown, url_id, likely)
 
 
-def _queue_links(session: Session, crawl: CrawlSpec, page: CrawlPageRow, links: list[str]) -> int:
-    """Queue the in-scope links; returns how many were refused."""
+def _queue_links(
+    session: Session, crawl: CrawlSpec, pages: Sequence[tuple[CrawlPageRow, list[str]]]
+) -> int:
+    """Queue the in-scope links of these pages (one insert for them all); returns how many
+    were refused."""
     check = ScopeCheck(crawl.scope, crawl.seed_host)
     accepted: list[tuple[Canonical, int]] = []
     refused = 0
-    for raw in links:
-        link = canonical(raw)
-        if link is None or check.refuse(link, page.depth + 1) is not None:
-            refused += 1
-            continue
-        accepted.append((link, page.depth + 1))
+    for page, links in pages:
+        for raw in links:
+            link = canonical(raw)
+            if link is None or check.refuse(link, page.depth + 1) is not None:
+                refused += 1
+                continue
+            accepted.append((link, page.depth + 1))
     frontier.add_pages(session, crawl, accepted)
     return refused
 
@@ -454,21 +560,26 @@ def _register(
     likely_new_score: float,
 ) -> None:
     keep = crawl.keep_bytes and store is not None
-    indexes = [i for i, _m in enumerate(hashed)]
-    for i, item, match in zip(indexes, hashed, matches, strict=True):
+    purge_after = utcnow() + retention
+    items: list[service.MediaIn] = []
+    for item, match in zip(hashed, matches, strict=True):
         assert item.hashes is not None and item.body is not None
-        media = service.register_media(
-            session,
-            url_id=url_id,
-            source_url=item.url,
-            kind=item.hashes.kind.value,
-            hashes=service.MediaHashesIn.of(item.hashes, item.signals),
-            byte_count=len(item.body),
-            stored=keep and match is None,
-            purge_after=utcnow() + retention,
-            inherited=known_material.inherited(session, match) if match else None,
+        items.append(
+            service.MediaIn(
+                url_id=url_id,
+                source_url=item.url,
+                kind=item.hashes.kind.value,
+                hashes=service.MediaHashesIn.of(item.hashes, item.signals),
+                byte_count=len(item.body),
+                stored=keep and match is None,
+                purge_after=purge_after,
+                inherited=known_material.inherited(session, match) if match else None,
+            )
         )
+    registered = service.register_media_many(session, items)
+    for i, (item, match, media) in enumerate(zip(hashed, matches, registered, strict=True)):
         if match is None and keep and store is not None:
+            assert item.body is not None
             store.put(media.id, item.body)
         scored = scores.get(i)
         if match is None and scored is not None:
@@ -517,13 +628,16 @@ def _confirm_known(
 
 
 def _prioritise(session: Session, url_id: int, known: int, likely: bool) -> None:
-    row = session.get(ReportedUrlRow, url_id)
-    if row is None:
+    """Raise the URL's priority (never lower it): one UPDATE, no row loaded."""
+    if not (known or likely):
         return
-    if known:
-        row.priority = max(row.priority, KNOWN_MATCH_PRIORITY)
-    elif likely:
-        row.priority = max(row.priority, LIKELY_NEW_PRIORITY)
+    wanted = KNOWN_MATCH_PRIORITY if known else LIKELY_NEW_PRIORITY
+    session.execute(
+        update(ReportedUrlRow)
+        .where(ReportedUrlRow.id == url_id, ReportedUrlRow.priority < wanted)
+        .values(priority=wanted)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def known_hashes(item: Media) -> known_material.KnownHashes:

@@ -1,12 +1,14 @@
 """The frontier on the jobs table: a page row per canonical URL of a crawl (unique, so a page
-is queued once however many pages link to it) and one `crawl` job per queued page. Workers
-share a crawl by claiming its jobs; a killed worker's job comes back when its lease runs out,
-and the page is redone whole (its effects commit with the job's completion)."""
+is queued once however many pages link to it) and `crawl` jobs for the queued pages, each for
+a batch of up to PAGE_BATCH of them (one claim, one write transaction and one completion for
+the batch; one page a job under politeness, whose limits set the pace anyway). Workers share
+a crawl by claiming its jobs; a killed worker's job comes back when its lease runs out, and
+its pages are redone whole (their effects commit with the job's completion)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -65,6 +67,15 @@ def _insert(session: Session, table: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
+PAGE_BATCH = 16  # pages a job, politeness off
+
+
+def batch_size(crawl: CrawlSpec) -> int:
+    """Pages a job: one under politeness (a batch would hold a host's slots for longer and
+    spend the job's lease on waits), else PAGE_BATCH."""
+    return 1 if crawl.politeness.enabled else PAGE_BATCH
+
+
 def page_count(session: Session, crawl_id: int) -> int:
     return int(
         session.execute(
@@ -100,9 +111,15 @@ def add_pages(session: Session, crawl: CrawlSpec, links: Sequence[tuple[Canonica
     fresh = [value for key, value in first.items() if key not in known]
     if not fresh:
         return 0
+    # The crawl's row, locked until this transaction ends, makes adding pages one at a time
+    # per crawl: two workers counting the pages before either commits would both see room
+    # and exceed the budget (PostgreSQL; SQLite's one writer already does this).
+    session.execute(
+        select(CrawlRow.id).where(CrawlRow.id == crawl.id).with_for_update()
+    ).scalar_one_or_none()
     room = crawl.scope.max_pages - page_count(session, crawl.id)
     fresh = fresh[: max(room, 0)]
-    added = 0
+    added: list[int] = []
     for i in range(0, len(fresh), INSERT_CHUNK):
         rows = [
             {
@@ -119,51 +136,79 @@ def add_pages(session: Session, crawl: CrawlSpec, links: Sequence[tuple[Canonica
             for link, depth in fresh[i : i + INSERT_CHUNK]
         ]
         # Another worker may have added some since the query above: those come back empty.
-        ids = (
+        added.extend(
             session.execute(
                 _insert(session, CrawlPageRow)
                 .values(rows)
                 .on_conflict_do_nothing(index_elements=["crawl_id", "url_hash"])
                 .returning(CrawlPageRow.id)
-            )
-            .scalars()
-            .all()
+            ).scalars()
         )
-        for page_id in sorted(ids):
-            enqueue_page(session, crawl.id, page_id)
-        added += len(ids)
-    return added
+    added.sort()
+    size = batch_size(crawl)
+    for i in range(0, len(added), size):
+        enqueue_pages(session, crawl.id, added[i : i + size])
+    return len(added)
 
 
-def enqueue_page(session: Session, crawl_id: int, page_id: int, delay_s: float = 0.0) -> None:
+def enqueue_pages(
+    session: Session, crawl_id: int, page_ids: Sequence[int], delay_s: float = 0.0
+) -> None:
+    """One job for these queued pages (each page is in one live job at a time)."""
     queue.enqueue(
         session,
         CRAWL_JOB,
-        {"crawl_id": crawl_id, "page_id": page_id},
+        {"crawl_id": crawl_id, "page_ids": list(page_ids)},
         run_at=utcnow() + timedelta(seconds=delay_s),
-        dedupe_key=f"crawl:{page_id}",
+        dedupe_key=f"crawl:{page_ids[0]}",
         max_attempts=5,
     )
 
 
-def claim_media(session: Session, crawl_id: int, page_id: int, keys: Sequence[str]) -> set[str]:
-    """Of these media URL keys, the ones this page fetches: new to the crawl, or already
-    claimed by this same page (a re-run after a killed worker)."""
-    if not keys:
-        return set()
-    session.execute(
-        _insert(session, CrawlMediaRow)
-        .values([{"crawl_id": crawl_id, "url_hash": key, "page_id": page_id} for key in keys])
-        .on_conflict_do_nothing(index_elements=["crawl_id", "url_hash"])
-    )
-    mine = session.execute(
-        select(CrawlMediaRow.url_hash).where(
-            CrawlMediaRow.crawl_id == crawl_id,
-            CrawlMediaRow.page_id == page_id,
-            CrawlMediaRow.url_hash.in_(list(keys)),
+def enqueue_page(session: Session, crawl_id: int, page_id: int, delay_s: float = 0.0) -> None:
+    enqueue_pages(session, crawl_id, [page_id], delay_s)
+
+
+def job_pages(payload: Mapping[str, Any]) -> list[int]:
+    """The pages of a `crawl` job (`page_id`: a job queued before batches)."""
+    if "page_ids" in payload:
+        return [int(page_id) for page_id in payload["page_ids"]]
+    return [int(payload["page_id"])]
+
+
+def claim_media(
+    session: Session, crawl_id: int, wanted: Mapping[int, Sequence[str]]
+) -> dict[int, set[str]]:
+    """Of the media URL keys each page (by id) wants, the ones it fetches: new to the crawl,
+    or already claimed by this same page (a re-run after a killed worker). A key two of
+    these pages want goes to the first. One INSERT and one query for a whole batch, its rows
+    in key order (two workers' inserts then wait on each other in one order, never in a
+    cycle)."""
+    first: dict[str, int] = {}
+    for page_id, keys in wanted.items():
+        for key in keys:
+            first.setdefault(key, page_id)
+    mine: dict[int, set[str]] = {page_id: set() for page_id in wanted}
+    if not first:
+        return mine
+    keys = sorted(first)
+    for i in range(0, len(keys), INSERT_CHUNK):
+        chunk = keys[i : i + INSERT_CHUNK]
+        session.execute(
+            _insert(session, CrawlMediaRow)
+            .values([{"crawl_id": crawl_id, "url_hash": k, "page_id": first[k]} for k in chunk])
+            .on_conflict_do_nothing(index_elements=["crawl_id", "url_hash"])
         )
-    ).scalars()
-    return set(mine)
+        claimed = session.execute(
+            select(CrawlMediaRow.url_hash, CrawlMediaRow.page_id).where(
+                CrawlMediaRow.crawl_id == crawl_id,
+                CrawlMediaRow.page_id.in_(list(wanted)),
+                CrawlMediaRow.url_hash.in_(chunk),
+            )
+        ).all()
+        for key, page_id in claimed:
+            mine[page_id].add(key)
+    return mine
 
 
 def bump(session: Session, crawl_id: int, **counts: int) -> None:

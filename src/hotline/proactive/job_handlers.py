@@ -1,16 +1,21 @@
-"""The `crawl` job: one page of a crawl (hotline.proactive.crawler). Run several
+"""The `crawl` job: a batch of a crawl's pages (hotline.proactive.crawler). Run several
 `hotline worker --kind crawl` processes, on one machine or many, to share a crawl."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from datetime import timedelta
+
+from sqlalchemy import select, update
 
 from hotline import known as known_material
 from hotline.assess.fetcher import FetchPolicy, SafeFetcher, fetch_policy_from
 from hotline.config import Settings
 from hotline.grading.media_store import MediaStore
+from hotline.jobs import queue
 from hotline.jobs.worker import JobContext, job_handler
 from hotline.proactive import crawler, frontier
 from hotline.proactive.classifier import Classifier, ClassifierError, classifier_from
@@ -70,48 +75,79 @@ def _store(settings: Settings) -> MediaStore | None:
 
 @job_handler(frontier.CRAWL_JOB, max_attempts=5)
 def crawl_page(ctx: JobContext) -> None:
-    crawl_id, page_id = int(ctx.payload["crawl_id"]), int(ctx.payload["page_id"])
+    """A batch of a crawl's queued pages (frontier.batch_size): the network for each, one
+    known-material lookup for all their media, then one write transaction with every page's
+    results, their links and the job's completion. A page whose host is busy or backing off
+    goes back to the frontier alone, later."""
+    crawl_id, page_ids = int(ctx.payload["crawl_id"]), frontier.job_pages(ctx.payload)
     with ctx.db.read() as session:
         crawl_row = session.get(CrawlRow, crawl_id)
-        page = session.get(CrawlPageRow, page_id)
-        if crawl_row is None or page is None:
+        if crawl_row is None:
             return  # gone: nothing to do
         crawl = frontier.spec_of(crawl_row)
-    if crawl.state != CrawlState.running or page.state != PageState.queued:
-        return  # stopped, or done by an earlier run: the worker completes the job
+        rows = session.execute(select(CrawlPageRow).where(CrawlPageRow.id.in_(page_ids)))
+        found = {row.id: row for row in rows.scalars()}
+    # Done by an earlier run, or gone: the worker completes the job.
+    pages = [found[i] for i in page_ids if i in found and found[i].state == PageState.queued]
+    if crawl.state != CrawlState.running or not pages:
+        return
     base = ctx.resource(FetchPolicy, fetch_policy_from)
     policy = crawler.crawl_policy(base, ctx.settings.crawl_contact)
     fetching = crawler.Fetching(ctx.db, _fetcher(policy), crawl)
-    run = crawler.run_page(fetching, page)
-    if run.retry_in is not None:
-        with ctx.db.write() as session:
-            row = session.get(CrawlPageRow, page_id)
-            if row is not None and run.status is not None:
-                row.tries += 1  # a 429/5xx answer; a busy host costs no try
-            ctx.complete(session)
-            frontier.enqueue_page(session, crawl_id, page_id, run.retry_in)
-        return
-    hashed = [m for m in run.media if m.hashes is not None]
+    runs = crawler.run_pages(fetching, pages, _heartbeat(ctx))
+    finished = [(p, r) for p, r in zip(pages, runs, strict=True) if r.retry_in is None]
+    hashed = [[m for m in r.media if m.hashes is not None] for _p, r in finished]
+    everything = [m for items in hashed for m in items]
     matches: list[known_material.KnownMatch | None] = []
-    if hashed:
+    if everything:
         with ctx.db.read() as session:
-            matches = known_material.lookup(session, [crawler.known_hashes(m) for m in hashed])
-    new = [m for m, match in zip(hashed, matches, strict=True) if match is None]
-    scores_by_new = crawler.score_new(_classifier(ctx.settings, base), new)
-    # Scores are keyed by the position among `hashed`, as record_page registers them.
-    positions = [i for i, match in enumerate(matches) if match is None]
-    scores = {positions[i]: s for i, s in scores_by_new.items()}
+            matches = known_material.lookup(session, [crawler.known_hashes(m) for m in everything])
+    classifier = _classifier(ctx.settings, base)
+    results: list[crawler.PageResult] = []
+    at = 0
+    for (page, run), items in zip(finished, hashed, strict=True):
+        page_matches, at = matches[at : at + len(items)], at + len(items)
+        new = [m for m, match in zip(items, page_matches, strict=True) if match is None]
+        scores_by_new = crawler.score_new(classifier, new)
+        # Scores are keyed by the position among the page's hashed media, as recorded.
+        positions = [i for i, match in enumerate(page_matches) if match is None]
+        scores = {positions[i]: s for i, s in scores_by_new.items()}
+        results.append(crawler.PageResult(page, run, page_matches, scores))
     with ctx.db.write() as session:
-        crawler.record_page(
-            session,
-            crawl,
-            page,
-            run,
-            matches,
-            scores,
-            store=_store(ctx.settings),
-            retention=timedelta(days=ctx.settings.media_retention_days),
-            likely_new_score=ctx.settings.crawl_likely_new_score,
-            confirm=ctx.settings.proactive_confirm,
-        )
+        for page, run in zip(pages, runs, strict=True):
+            if run.retry_in is None:
+                continue
+            if run.status is not None:  # a 429/5xx answer; a busy host costs no try
+                session.execute(
+                    update(CrawlPageRow)
+                    .where(CrawlPageRow.id == page.id)
+                    .values(tries=CrawlPageRow.tries + 1)
+                    .execution_options(synchronize_session=False)
+                )
+        if results:
+            crawler.record_pages(
+                session,
+                crawl,
+                results,
+                store=_store(ctx.settings),
+                retention=timedelta(days=ctx.settings.media_retention_days),
+                likely_new_score=ctx.settings.crawl_likely_new_score,
+                confirm=ctx.settings.proactive_confirm,
+            )
         ctx.complete(session)
+        for page, run in zip(pages, runs, strict=True):
+            if run.retry_in is not None:
+                frontier.enqueue_page(session, crawl_id, page.id, run.retry_in)
+
+
+def _heartbeat(ctx: JobContext) -> Callable[[], None]:
+    """Keeps the job's lease while a batch runs: extended once a third of it has passed."""
+    lease = timedelta(seconds=ctx.settings.job_lease_seconds)
+    last = [time.monotonic()]
+
+    def beat() -> None:
+        if time.monotonic() - last[0] > lease.total_seconds() / 3:
+            queue.extend(ctx.db, ctx.job, lease)
+            last[0] = time.monotonic()
+
+    return beat
