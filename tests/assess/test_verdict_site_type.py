@@ -114,7 +114,7 @@ def test_the_page_offers_the_list_and_records_the_choice(
     assert ">Image board<" in page.text and ">Réseau social<" in page.text
     decision = {"csrf_token": token, "decision": "criminal/indecent_images"}
     bad = analyst.post(f"{case_url}/verdict", data={**decision, "site_type": "nonsense"})
-    assert bad.status_code == 422 and "choose one of the listed site types" in bad.text
+    assert bad.status_code == 422 and "choisissez l’un des types de site proposés" in bad.text
     done = analyst.post(
         f"{case_url}/verdict",
         data={**decision, "site_type": "forum", "hosting": "paid"},

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hotline.assess import pipeline, queue, site_types
 from hotline.assess.hosting_store import StoredTrace, latest_trace
-from hotline.errors import FieldError, Forbidden, InvalidInput
+from hotline.errors import N_, FieldError, Forbidden, InvalidInput
 from hotline.grading import service as grading_service
 from hotline.intake.reports import UrlStatus
 from hotline.security import audit
@@ -50,8 +50,8 @@ class CaseView:
 def _permit(actor: Actor, action: Action, url_id: int | None = None) -> None:
     if not allowed(actor, action, url_id):
         if action is Action.report_assess:
-            raise Forbidden("your role does not allow assessing reported addresses")
-        raise Forbidden("your role does not allow viewing the assessment queue")
+            raise Forbidden(N_("your role does not allow assessing reported addresses"))
+        raise Forbidden(N_("your role does not allow viewing the assessment queue"))
 
 
 def open_queue(
@@ -136,7 +136,7 @@ def record_known_material_verdict(
     `verdict.criminal` follows, so takedown opens its case. False, and nothing written, when
     the address is claimed or decided already (the analyst's verdict stands)."""
     if not matched:
-        raise InvalidInput("a system verdict needs known material", fields=[])
+        raise InvalidInput(N_("a system verdict needs known material"), fields=[])
     reason = "indecent_images"
     if not queue.record_system_verdict(
         session, url_id, reason, "Known material found by a proactive crawl (system decision)."
@@ -186,7 +186,7 @@ def record_verdict(
     except InvalidInput as exc:
         raise InvalidInput(exc.message, fields=[*exc.fields, *site_errors]) from None
     if site_errors:
-        raise InvalidInput("the verdict has problems; nothing was recorded", fields=site_errors)
+        raise InvalidInput(N_("the verdict has problems; nothing was recorded"), fields=site_errors)
     status = queue.record_verdict(
         session, url_id, actor.id, parsed, reason, clean_note, duplicate_id, site, paid
     )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from hotline.assess.hosting import HostTrace
 from hotline.assess.hosting_tables import HostTraceRow
-from hotline.errors import InvalidInput, NotFound
+from hotline.errors import N_, InvalidInput, NotFound
 from hotline.grading.tables import PageCaptureRow
 from hotline.intake.tables import ReportedUrlRow
 
@@ -43,11 +43,11 @@ def record_trace(
     """Store a trace in the caller's transaction; every outcome is kept, refusals included,
     so the case page can say why there is no host."""
     if session.get(ReportedUrlRow, url_id) is None:
-        raise NotFound("no reported URL with that id")
+        raise NotFound(N_("no reported URL with that id"))
     if capture_id is not None:
         capture = session.get(PageCaptureRow, capture_id)
         if capture is None or capture.url_id != url_id:
-            raise InvalidInput("that capture is not of this reported URL")
+            raise InvalidInput(N_("that capture is not of this reported URL"))
     info = trace.info
     details = {
         "resolvers": dict(info.details) if info else {},

@@ -22,7 +22,7 @@ from hotline.assess.hosting import HostResolver, trace_host
 from hotline.assess.hosting_store import record_trace
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
-from hotline.errors import NotFound
+from hotline.errors import N_, NotFound
 from hotline.grading import service
 from hotline.grading.media_store import MediaStore
 from hotline.grading.tables import PageCaptureRow
@@ -108,7 +108,7 @@ def capture_url(
     with db.read() as session:
         row = session.get(ReportedUrlRow, url_id)
         if row is None:
-            raise NotFound("no reported URL with that id")
+            raise NotFound(N_("no reported URL with that id"))
         page_url = url_to_fetch(session, row)
     capture = collect_media(fetcher, page_url)
     # Tracing may ask RDAP servers over the network: done before the transaction opens.

@@ -160,8 +160,8 @@ class QueueKey:
             at = _EPOCH + timedelta(microseconds=micros)
         except (ValueError, OverflowError):
             raise InvalidInput(
-                "that page link is not valid",
-                fields=[FieldError("page", "a place in the queue, as the page links give it")],
+                N_("that page link is not valid"),
+                fields=[FieldError("page", N_("a place in the queue, as the page links give it"))],
             ) from None
         return cls(priority, at, url_id)
 
@@ -277,7 +277,7 @@ def waiting_count(session: Session, *, limit: int | None = None) -> int:
 def get_case(session: Session, url_id: int) -> UrlCase:
     row = session.get(ReportedUrlRow, url_id)
     if row is None:
-        raise NotFound("no reported URL with that id")
+        raise NotFound(N_("no reported URL with that id"))
     now = utcnow()
     names = _usernames(session, {i for i in (row.claimed_by, row.verdict_by) if i})
     reports = [
@@ -326,10 +326,10 @@ def claim(session: Session, url_id: int, user_id: int, lease: timedelta = DEFAUL
         return
     row = session.get(ReportedUrlRow, url_id)
     if row is None:
-        raise NotFound("no reported URL with that id")
+        raise NotFound(N_("no reported URL with that id"))
     if row.status not in _OPEN:
-        raise Conflict("this address has already been assessed")
-    raise Conflict("another analyst is assessing this address")
+        raise Conflict(N_("this address has already been assessed"))
+    raise Conflict(N_("another analyst is assessing this address"))
 
 
 def claim_next(
@@ -360,7 +360,7 @@ def release(session: Session, url_id: int, user_id: int) -> None:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("you do not hold a claim on this address")
+        raise Conflict(N_("you do not hold a claim on this address"))
 
 
 def validate_verdict(
@@ -371,12 +371,16 @@ def validate_verdict(
     if verdict in Verdict.__members__:
         parsed = Verdict(verdict)
         if reason not in REASONS[parsed]:
-            errors.append(FieldError("decision", f"choose one of: {', '.join(REASONS[parsed])}"))
+            errors.append(
+                FieldError(
+                    "decision", N_("choose one of: %(items)s", items=", ".join(REASONS[parsed]))
+                )
+            )
     else:
         errors.append(FieldError("decision", N_("choose a verdict and its reason")))
     note = (note or "").strip() or None
     if note and len(note) > MAX_NOTE:
-        errors.append(FieldError("note", f"at most {MAX_NOTE} characters"))
+        errors.append(FieldError("note", N_("at most %(max_note)s characters", max_note=MAX_NOTE)))
     duplicate_id: int | None = None
     if parsed is Verdict.duplicate:
         try:
@@ -394,8 +398,8 @@ def record_system_verdict(session: Session, url_id: int, reason: str, note: str)
     nothing written, when the address is claimed or decided already: the analyst's call."""
     if reason not in REASONS[Verdict.criminal]:
         raise InvalidInput(
-            "the verdict has problems; nothing was recorded",
-            fields=[FieldError("decision", "not a criminal reason code")],
+            N_("the verdict has problems; nothing was recorded"),
+            fields=[FieldError("decision", N_("not a criminal reason code"))],
         )
     result = session.execute(
         update(ReportedUrlRow)
@@ -440,8 +444,8 @@ def record_verdict(
         duplicate_of == url_id or session.get(ReportedUrlRow, duplicate_of) is None
     ):
         raise InvalidInput(
-            "the verdict has problems; nothing was recorded",
-            fields=[FieldError("duplicate_of", "no other reported URL has that id")],
+            N_("the verdict has problems; nothing was recorded"),
+            fields=[FieldError("duplicate_of", N_("no other reported URL has that id"))],
         )
     now = utcnow()
     status = _STATUS_FOR[verdict]
@@ -470,8 +474,8 @@ def record_verdict(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         if session.get(ReportedUrlRow, url_id) is None:
-            raise NotFound("no reported URL with that id")
-        raise Conflict("claim this address (or renew an expired claim) before giving a verdict")
+            raise NotFound(N_("no reported URL with that id"))
+        raise Conflict(N_("claim this address (or renew an expired claim) before giving a verdict"))
     if verdict is Verdict.criminal:
         events.emit(session, "verdict.criminal", {"url_id": url_id})
     return status

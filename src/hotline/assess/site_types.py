@@ -11,7 +11,7 @@ from sqlalchemy import Boolean, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hotline.db.base import Base
-from hotline.errors import FieldError
+from hotline.errors import N_, FieldError
 
 HOSTING = ("free", "paid")  # blank: not known
 # The list migration 0022 seeds (it keeps its own copy, as migrations do).
@@ -70,9 +70,9 @@ def validate(
     site = (site_type or "").strip() or None
     paid = (hosting or "").strip() or None
     if site is not None and site not in {t.code for t in active_site_types(session)}:
-        errors.append(FieldError("site_type", "choose one of the listed site types"))
+        errors.append(FieldError("site_type", N_("choose one of the listed site types")))
     if paid is not None and paid not in HOSTING:
-        errors.append(FieldError("hosting", "must be free, paid or left blank"))
+        errors.append(FieldError("hosting", N_("must be free, paid or left blank")))
     return site, paid
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from hotline.errors import Forbidden
+from hotline.errors import N_, Forbidden
 from hotline.exchange import keys, partners
 from hotline.exchange.protocol import Refused
 from hotline.security import audit
@@ -20,7 +20,7 @@ from hotline.security.permissions import Action, Actor, allowed
 
 def _permit(actor: Actor) -> None:
     if not allowed(actor, Action.partners_manage):
-        raise Forbidden("your role does not allow managing partner hotlines")
+        raise Forbidden(N_("your role does not allow managing partner hotlines"))
 
 
 def view_partners(session: Session, actor: Actor) -> list[partners.Partner]:

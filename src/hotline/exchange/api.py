@@ -21,6 +21,7 @@ from hotline.config import Settings
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
 from hotline.errors import (
+    N_,
     PayloadTooLarge,
     RateLimited,
     Unauthorized,
@@ -90,7 +91,9 @@ Work = Callable[[Session, Partner, Any], tuple[int, dict[str, Any]]]
 
 async def _read_body(request: Request) -> bytes:
     """The raw body (its hash is signed), capped before and while reading."""
-    too_large = PayloadTooLarge(f"the body must be at most {MAX_BODY_BYTES} bytes")
+    too_large = PayloadTooLarge(
+        N_("the body must be at most %(max_body_bytes)s bytes", max_body_bytes=MAX_BODY_BYTES)
+    )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise too_large
@@ -104,7 +107,7 @@ async def _read_body(request: Request) -> bytes:
 
 def _json(content_type: str, body: bytes) -> Any:
     if content_type.split(";")[0].strip().lower() != "application/json":
-        raise UnsupportedMediaType("send JSON with Content-Type: application/json")
+        raise UnsupportedMediaType(N_("send JSON with Content-Type: application/json"))
     return json_input.loads(body)
 
 
@@ -138,7 +141,7 @@ def _handle(
         # per client and window, refuse without auditing (keyed by HMAC, never the address).
         retry_after = refusal_limiter.hit(client)
         if retry_after is not None:
-            raise RateLimited("too many refused exchange requests", retry_after) from exc
+            raise RateLimited(N_("too many refused exchange requests"), retry_after) from exc
         with db.write() as session:
             actions.record_refusal(session, exc, path)
         raise Unauthorized(REFUSED) from exc

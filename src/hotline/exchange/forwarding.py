@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
-from hotline.errors import Conflict, FieldError, InvalidInput, NotFound
+from hotline.errors import N_, Conflict, FieldError, InvalidInput, NotFound
 from hotline.exchange import partners
 from hotline.exchange.messages import Forward, RemoteStatus, StatusUpdate, rank
 from hotline.exchange.partners import Partner
@@ -47,9 +47,9 @@ def start_forward(session: Session, case_id: int, partner_id: int) -> int:
     case; a failed or cancelled forward is queued again (a takedown officer's retry)."""
     partner = partners.get(session, partner_id)
     if not partner.enabled:
-        raise Conflict(f"partner hotline {partner.name!r} is disabled")
+        raise Conflict(N_("partner hotline '%(name)s' is disabled", name=partner.name))
     if session.get(TakedownCaseRow, case_id) is None:
-        raise NotFound(f"no takedown case has id {case_id}")
+        raise NotFound(N_("no takedown case has id %(case_id)s", case_id=case_id))
     row = session.execute(
         select(ForwardRow).where(ForwardRow.case_id == case_id).with_for_update()
     ).scalar_one_or_none()
@@ -196,11 +196,11 @@ def record_remote_status(
     if update.forward_id.isdigit():
         row = session.get(ForwardRow, int(update.forward_id), with_for_update=True)
     if row is None or row.partner_id != partner.id:
-        raise NotFound("no forward with that id was sent to you")
+        raise NotFound(N_("no forward with that id was sent to you"))
     if update.at > utcnow() + timedelta(seconds=skew_seconds):
         raise InvalidInput(
-            "the status update has problems; nothing was stored",
-            fields=[FieldError("at", "is in the future")],
+            N_("the status update has problems; nothing was stored"),
+            fields=[FieldError("at", N_("is in the future"))],
         )
     changed = rank(update.status) > rank(row.remote_status)
     if changed:

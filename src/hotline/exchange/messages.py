@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from hotline import json_input
-from hotline.errors import FieldError, InvalidInput
+from hotline.errors import N_, FieldError, InvalidInput
 
 CATEGORIES = ("A", "B", "C")  # UK legal categories, the grading model every instance shares
 MAX_URL = 2048
@@ -73,14 +73,14 @@ class StatusUpdate:
 
 def _object(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise InvalidInput("the body must be a JSON object")
+        raise InvalidInput(N_("the body must be a JSON object"))
     return data
 
 
 def _id(data: dict[str, Any], errors: list[FieldError]) -> str:
     value = data.get("forward_id")
     if not isinstance(value, str) or not _ID_RE.match(value):
-        errors.append(FieldError("forward_id", "must be 1 to 64 letters, digits, . _ or -"))
+        errors.append(FieldError("forward_id", N_("must be 1 to 64 letters, digits, . _ or -")))
         return ""
     return value
 
@@ -94,7 +94,7 @@ def _time(data: dict[str, Any], name: str, errors: list[FieldError]) -> datetime
     except (ValueError, OverflowError):
         parsed = None
     if parsed is None or parsed.tzinfo is None:
-        errors.append(FieldError(name, "must be an ISO 8601 time with its UTC offset"))
+        errors.append(FieldError(name, N_("must be an ISO 8601 time with its UTC offset")))
         return None
     return parsed
 
@@ -105,16 +105,22 @@ def parse_forward(raw: Any) -> Forward:
     forward_id = _id(data, errors)
     url = data.get("url")
     if not isinstance(url, str) or not url.strip() or len(url) > MAX_URL:
-        errors.append(FieldError("url", f"must be the reported address, at most {MAX_URL} long"))
+        errors.append(
+            FieldError(
+                "url", N_("must be the reported address, at most %(max_url)s long", max_url=MAX_URL)
+            )
+        )
     first = _time(data, "first_reported_at", errors)
     category = data.get("category")
     if category is not None and category not in CATEGORIES:
-        errors.append(FieldError("category", "must be A, B, C or null"))
+        errors.append(FieldError("category", N_("must be A, B, C or null")))
     reference = data.get("reference")
     if not isinstance(reference, str) or not _REFERENCE_RE.match(reference):
-        errors.append(FieldError("reference", "must be the sender's case reference"))
+        errors.append(FieldError("reference", N_("must be the sender's case reference")))
     if errors or first is None:
-        raise InvalidInput("the forwarded report has problems; nothing was stored", fields=errors)
+        raise InvalidInput(
+            N_("the forwarded report has problems; nothing was stored"), fields=errors
+        )
     assert isinstance(url, str) and isinstance(reference, str)
     return Forward(forward_id, url.strip(), first, category, reference)
 
@@ -125,11 +131,15 @@ def parse_status(raw: Any) -> StatusUpdate:
     forward_id = _id(data, errors)
     if forward_id.isdigit() and json_input.bounded_digits(forward_id) is None:
         # A status update is about one of our forwards: a row id, at most MAX_ID.
-        errors.append(FieldError("forward_id", f"a number id is at most {json_input.MAX_ID}"))
+        errors.append(
+            FieldError(
+                "forward_id", N_("a number id is at most %(max_id)s", max_id=json_input.MAX_ID)
+            )
+        )
     status = data.get("status")
     if not isinstance(status, str) or status not in RemoteStatus.__members__:
-        errors.append(FieldError("status", "must be received, actioned or removed"))
+        errors.append(FieldError("status", N_("must be received, actioned or removed")))
     at = _time(data, "at", errors)
     if errors or at is None:
-        raise InvalidInput("the status update has problems; nothing was stored", fields=errors)
+        raise InvalidInput(N_("the status update has problems; nothing was stored"), fields=errors)
     return StatusUpdate(forward_id, RemoteStatus(str(status)), at)

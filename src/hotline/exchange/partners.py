@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
-from hotline.errors import Conflict, FieldError, InvalidInput, NotFound
+from hotline.errors import N_, Conflict, FieldError, InvalidInput, NotFound
 from hotline.exchange import protocol
 from hotline.exchange.tables import PartnerRow
 from hotline.intake.reports import COUNTRIES
@@ -65,8 +65,10 @@ def _name(value: str, errors: list[FieldError]) -> str:
         errors.append(
             FieldError(
                 "name",
-                "must be 1 to 64 letters, digits, spaces or . ' & ( ) _ -, as the partner's "
-                "`hotline partner key` prints it",
+                N_(
+                    "must be 1 to 64 letters, digits, spaces or . ' & ( ) _ -, as the partner's "
+                    "`hotline partner key` prints it"
+                ),
             )
         )
     return name
@@ -77,10 +79,13 @@ def _countries(value: str | Iterable[str], errors: list[FieldError]) -> tuple[st
     codes = [c.strip().upper() for c in items if c.strip()]
     bad = [c for c in codes if c not in COUNTRIES]
     if not codes:
-        errors.append(FieldError("countries", "name at least one country, e.g. GB,IE"))
+        errors.append(FieldError("countries", N_("name at least one country, e.g. GB,IE")))
     elif bad:
         errors.append(
-            FieldError("countries", f"not ISO 3166 two-letter country codes: {', '.join(bad)}")
+            FieldError(
+                "countries",
+                N_("not ISO 3166 two-letter country codes: %(items)s", items=", ".join(bad)),
+            )
         )
     return tuple(sorted(set(codes)))
 
@@ -105,8 +110,10 @@ def _base_url(value: str, errors: list[FieldError]) -> str:
         errors.append(
             FieldError(
                 "url",
-                "must be the partner instance's http:// or https:// address, without "
-                "credentials, query or fragment",
+                N_(
+                    "must be the partner instance's http:// or https:// address, without "
+                    "credentials, query or fragment"
+                ),
             )
         )
         return text
@@ -120,14 +127,16 @@ def _public_key(value: str, errors: list[FieldError]) -> tuple[str, str]:
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != 32:
-        errors.append(FieldError("public_key", "must be the base64 Ed25519 public key (32 bytes)"))
+        errors.append(
+            FieldError("public_key", N_("must be the base64 Ed25519 public key (32 bytes)"))
+        )
         return text, ""
     return base64.b64encode(raw).decode(), key_id_of(raw)
 
 
 def _raise(errors: list[FieldError]) -> None:
     if errors:
-        raise InvalidInput("the partner has problems; nothing was stored", fields=errors)
+        raise InvalidInput(N_("the partner has problems; nothing was stored"), fields=errors)
 
 
 # -- the store ---------------------------------------------------------------------------------
@@ -137,7 +146,7 @@ def _row(session: Session, name: str, lock: bool = False) -> PartnerRow:
     query = select(PartnerRow).where(PartnerRow.name == name.strip())
     row = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"no partner hotline is called {name.strip()!r}")
+        raise NotFound(N_("no partner hotline is called '%(name)s'", name=name.strip()))
     return row
 
 
@@ -157,7 +166,9 @@ def add(
     _raise(errors)
     taken = session.execute(select(PartnerRow.id).where(PartnerRow.name == clean_name)).first()
     if taken is not None:
-        raise Conflict(f"a partner hotline called {clean_name!r} already exists")
+        raise Conflict(
+            N_("a partner hotline called '%(clean_name)s' already exists", clean_name=clean_name)
+        )
     row = PartnerRow(
         name=clean_name,
         countries=",".join(codes),
@@ -191,7 +202,7 @@ def set_enabled(session: Session, name: str, enabled: bool) -> Partner:
 def get(session: Session, partner_id: int) -> Partner:
     row = session.get(PartnerRow, partner_id)
     if row is None:
-        raise NotFound(f"no partner hotline has id {partner_id}")
+        raise NotFound(N_("no partner hotline has id %(partner_id)s", partner_id=partner_id))
     return from_row(row)
 
 

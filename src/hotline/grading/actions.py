@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from hotline.config import Settings
 from hotline.db.base import utcnow
-from hotline.errors import Forbidden
+from hotline.errors import N_, Forbidden
 from hotline.grading import service, thumbnails, wellbeing
 from hotline.grading.consensus import Decision
 from hotline.grading.media_store import MediaStore, MediaUnavailable
@@ -75,7 +75,7 @@ def submit_grade(
     """Record the actor's independent grade of an item; decide it once `required` graders
     agree (then `grade.verified`), or send it to a senior when they disagree."""
     if not allowed(actor, Action.image_grade, media_id):
-        raise Forbidden("your role does not allow grading")
+        raise Forbidden(N_("your role does not allow grading"))
     grade = parse_grade(fields)
     decision = service.submit_grade(
         session, media_id, actor.id, grade, required=required, qa_share=qa_share
@@ -105,7 +105,7 @@ def submit_taskforce_grade(
     already validated by `model.grade_with_children`, with the children it records: the same
     N-person verification as `submit_grade`. `hotline.taskforce.grading` calls it."""
     if not allowed(actor, Action.taskforce_cluster_grade, media_id):
-        raise Forbidden("your role does not allow grading taskforce case sets")
+        raise Forbidden(N_("your role does not allow grading taskforce case sets"))
     decision = service.submit_grade(
         session, media_id, actor.id, grade, required=required, qa_share=qa_share
     )
@@ -130,7 +130,7 @@ def withdraw_taskforce_grade(session: Session, actor: Actor, media_id: int) -> b
     """A taskforce grader takes back their own grade of a representative still waiting for
     grades (undo); False when there is none or the item is already decided."""
     if not allowed(actor, Action.taskforce_cluster_grade, media_id):
-        raise Forbidden("your role does not allow grading taskforce case sets")
+        raise Forbidden(N_("your role does not allow grading taskforce case sets"))
     withdrawn = service.withdraw_grade(session, media_id, actor.id)
     if withdrawn:
         audit.record(
@@ -147,7 +147,7 @@ def withdraw_taskforce_grade(session: Session, actor: Actor, media_id: int) -> b
 def resolve(session: Session, actor: Actor, media_id: int, fields: Mapping[str, object]) -> None:
     """A senior analyst's grade decides a disagreement (then `grade.verified`)."""
     if not allowed(actor, Action.grade_resolve, media_id):
-        raise Forbidden("only a senior analyst resolves disagreements")
+        raise Forbidden(N_("only a senior analyst resolves disagreements"))
     grade = parse_grade(fields)
     service.resolve(session, media_id, actor.id, grade)
     audit.record(
@@ -165,7 +165,7 @@ def correct_grade(session: Session, actor: Actor, media_id: int, grade: Grade, *
     `hotline.taskforce.qa` calls it with the grade it has validated. Audited as
     `media.grade_corrected`."""
     if not allowed(actor, Action.grade_resolve, media_id):
-        raise Forbidden("only a senior analyst corrects a final grade")
+        raise Forbidden(N_("only a senior analyst corrects a final grade"))
     service.correct(session, media_id, actor.id, grade)
     audit.record(
         session,
@@ -180,7 +180,7 @@ def correct_grade(session: Session, actor: Actor, media_id: int, grade: Grade, *
 def take_break(session: Session, actor: Actor) -> None:
     """The actor starts a break now (the break prompt counts from here)."""
     if not allowed(actor, Action.staff_home):
-        raise Forbidden("staff only")
+        raise Forbidden(N_("staff only"))
     wellbeing.take_break(session, actor.id)
     audit.record(session, actor.username, "wellbeing.break", "user", actor.id, {})
 
@@ -188,7 +188,7 @@ def take_break(session: Session, actor: Actor) -> None:
 def set_blur(session: Session, actor: Actor, value: str | int) -> int:
     """The actor's own blur strength (never off); InvalidInput when out of range."""
     if not allowed(actor, Action.staff_home):
-        raise Forbidden("staff only")
+        raise Forbidden(N_("staff only"))
     strength = wellbeing.set_blur_strength(session, actor.id, value)
     audit.record(
         session, actor.username, "wellbeing.blur", "user", actor.id, {"blur_strength": strength}
@@ -231,7 +231,7 @@ class Wellbeing:
 
 def _grader(actor: Actor, media_id: int | None = None) -> None:
     if not allowed(actor, Action.image_grade, media_id):
-        raise Forbidden("your role does not allow grading")
+        raise Forbidden(N_("your role does not allow grading"))
 
 
 def _exposure(session: Session, actor: Actor, viewing: Viewing) -> wellbeing.Exposure:
@@ -245,7 +245,7 @@ def _exposure(session: Session, actor: Actor, viewing: Viewing) -> wellbeing.Exp
 
 def _never_shown(item: service.MediaItem) -> None:
     if item.status is service.MediaStatus.known_match:
-        raise Forbidden("this item matched known material and is never displayed")
+        raise Forbidden(N_("this item matched known material and is never displayed"))
 
 
 def open_grading_list(
@@ -275,7 +275,7 @@ def next_disagreement(session: Session, actor: Actor) -> int | None:
     """The oldest disagreement still waiting for a senior: where the page goes after one is
     resolved."""
     if not allowed(actor, Action.grade_resolve):
-        raise Forbidden("only a senior analyst reviews disagreements")
+        raise Forbidden(N_("only a senior analyst reviews disagreements"))
     waiting = service.disagreements(session, limit=1)
     return waiting[0].id if waiting else None
 
@@ -325,7 +325,7 @@ def reveal(session: Session, actor: Actor, media_id: int, viewing: Viewing) -> N
     _never_shown(service.get_item(session, media_id))
     if _exposure(session, actor, viewing).capped:
         raise DailyCapReached(
-            "you have reached today's viewing limit; media display is off until tomorrow"
+            N_("you have reached today's viewing limit; media display is off until tomorrow")
         )
     wellbeing.charge(session, actor.id, "reveal", viewing.reveal_seconds, media_id)
     audit.record(session, actor.username, "media.reveal", "media", media_id, {})
@@ -335,7 +335,7 @@ def open_review(session: Session, actor: Actor) -> Review:
     """The senior's review: disagreements to resolve, a QA sample, each grader's agreement.
     Audited as `grading.review.view`."""
     if not allowed(actor, Action.grade_resolve):
-        raise Forbidden("only a senior analyst reviews disagreements")
+        raise Forbidden(N_("only a senior analyst reviews disagreements"))
     items = service.disagreements(session)
     sample = service.qa_sample(session, limit=50)
     agreement = service.grader_agreement(session)
@@ -358,7 +358,7 @@ def open_thumbnail(
     _grader(actor, media_id)
     item = service.get_item(session, media_id)
     if _exposure(session, actor, viewing).capped:
-        raise DailyCapReached("today's viewing limit is reached")
+        raise DailyCapReached(N_("today's viewing limit is reached"))
     blur = wellbeing.blur_strength(session, actor.id, viewing.default_blur)
     audit.record(session, actor.username, "media.thumbnail", "media", media_id, {})
     return item, blur
@@ -371,7 +371,7 @@ def open_full_media(
     `media.full`."""
     _grader(actor, media_id)
     if not ticket_ok(viewing, actor, media_id, ticket):
-        raise Forbidden("reveal the item on its grading page first")
+        raise Forbidden(N_("reveal the item on its grading page first"))
     item = service.get_item(session, media_id)
     audit.record(session, actor.username, "media.full", "media", media_id, {})
     return item
@@ -381,7 +381,7 @@ def media_bytes(store: MediaStore | None, item: service.MediaItem) -> bytes:
     """The stored item, decrypted; Forbidden for known material and what is not stored."""
     _never_shown(item)
     if store is None or not item.stored:
-        raise Forbidden("this item's media is not stored (hash-only mode or purged)")
+        raise Forbidden(N_("this item's media is not stored (hash-only mode or purged)"))
     try:
         return store.get(item.id)
     except MediaUnavailable as exc:
@@ -406,7 +406,7 @@ def thumbnail_png(store: MediaStore | None, item: service.MediaItem, blur: int) 
 def open_wellbeing(session: Session, actor: Actor, viewing: Viewing) -> Wellbeing:
     """The actor's own viewing time today and blur strength. Audited as `wellbeing.view`."""
     if not allowed(actor, Action.staff_home):
-        raise Forbidden("staff only")
+        raise Forbidden(N_("staff only"))
     exposure = _exposure(session, actor, viewing)
     blur = wellbeing.blur_strength(session, actor.id, viewing.default_blur)
     audit.record(session, actor.username, "wellbeing.view", "user", actor.id, {})
@@ -422,7 +422,7 @@ def purge_media(
     """Delete stored media past its retention period (the rows stay, marked not stored);
     safe to run at any time and more than once. Audited as `media.purged` with the count."""
     if not allowed(actor, Action.media_purge):
-        raise Forbidden("your role does not allow purging stored media")
+        raise Forbidden(N_("your role does not allow purging stored media"))
     purged = store.purge_expired(session, now or utcnow())
     audit.record(session, actor.username, "media.purged", "media", "*", {"count": purged})
     return purged

@@ -84,7 +84,9 @@ def _enum(cls: type[StrEnum], value: object, name: str, errors: list[FieldError]
     try:
         return cls(str(value))
     except ValueError:
-        errors.append(FieldError(name, f"must be one of: {', '.join(m.value for m in cls)}"))
+        errors.append(
+            FieldError(name, N_("must be one of: %(items)s", items=", ".join(m.value for m in cls)))
+        )
         return None
 
 
@@ -93,7 +95,7 @@ def _flag(value: object, name: str, errors: list[FieldError]) -> bool:
         return False
     if value in (True, "true", "on", "1"):
         return True
-    errors.append(FieldError(name, "must be true or false"))
+    errors.append(FieldError(name, N_("must be true or false")))
     return False
 
 
@@ -113,24 +115,34 @@ def parse_grade(data: Mapping[str, object]) -> Grade:
         raw_tags = [t for t in raw_tags.split(",")]
     tags: set[str] = set()
     if not isinstance(raw_tags, list | tuple):
-        errors.append(FieldError("tags", "must be a list of short words"))
+        errors.append(FieldError("tags", N_("must be a list of short words")))
     else:
         for tag in raw_tags:
             text = str(tag).strip().lower()
             if not text:
                 continue
             if len(text) > MAX_TAG_LENGTH:
-                errors.append(FieldError("tags", f"each tag at most {MAX_TAG_LENGTH} characters"))
+                errors.append(
+                    FieldError(
+                        "tags",
+                        N_(
+                            "each tag at most %(max_tag_length)s characters",
+                            max_tag_length=MAX_TAG_LENGTH,
+                        ),
+                    )
+                )
                 break
             tags.add(text)
         if len(tags) > MAX_TAGS:
-            errors.append(FieldError("tags", f"at most {MAX_TAGS} tags"))
+            errors.append(FieldError("tags", N_("at most %(max_tags)s tags", max_tags=MAX_TAGS)))
     if category in (Category.A, Category.B, Category.C) and age_band is None:
-        errors.append(FieldError("age_band", "an illegal grade needs the youngest apparent age"))
+        errors.append(
+            FieldError("age_band", N_("an illegal grade needs the youngest apparent age"))
+        )
     if age_band is None and sex is not None:
-        errors.append(FieldError("sex", "give an age band when children are shown"))
+        errors.append(FieldError("sex", N_("give an age band when children are shown")))
     if errors or category is None:
-        raise InvalidInput("the grade has problems; nothing was recorded", fields=errors)
+        raise InvalidInput(N_("the grade has problems; nothing was recorded"), fields=errors)
     return Grade(category, age_band, sex, self_generated, non_photo, grid, frozenset(tags))
 
 
@@ -185,17 +197,21 @@ def parse_children(data: Mapping[str, object]) -> list[Child]:
     if isinstance(listed, list | tuple):
         for n, entry in enumerate(listed, 1):
             if not isinstance(entry, Mapping):
-                errors.append(FieldError(f"child_{n}", "each child is an age band and a sex"))
+                errors.append(FieldError(f"child_{n}", N_("each child is an age band and a sex")))
                 continue
             raw.append((str(n), entry.get("age_band"), entry.get("sex")))
     elif listed not in (None, ""):
-        errors.append(FieldError("children", "a list of children (age band, sex)"))
+        errors.append(FieldError("children", N_("a list of children (age band, sex)")))
     for n in range(1, MAX_CHILDREN + 2):
         age, sex = data.get(f"child_age_{n}"), data.get(f"child_sex_{n}")
         if age not in (None, "") or sex not in (None, ""):
             raw.append((str(n), age, sex))
     if len(raw) > MAX_CHILDREN:
-        errors.append(FieldError("children", f"at most {MAX_CHILDREN} children"))
+        errors.append(
+            FieldError(
+                "children", N_("at most %(max_children)s children", max_children=MAX_CHILDREN)
+            )
+        )
         raw = raw[:MAX_CHILDREN]
     children: list[Child] = []
     for label, age, sex in raw:
@@ -203,12 +219,12 @@ def parse_children(data: Mapping[str, object]) -> list[Child]:
         child_sex = _enum(ChildSex, sex, f"child_sex_{label}", errors)
         if band is None:
             if not any(f.field == f"child_age_{label}" for f in errors):
-                errors.append(FieldError(f"child_age_{label}", "each child needs an age band"))
+                errors.append(FieldError(f"child_age_{label}", N_("each child needs an age band")))
             continue
         children.append(Child(band, child_sex))
     if errors:
         raise InvalidInput(
-            "the children recorded have problems; nothing was recorded", fields=errors
+            N_("the children recorded have problems; nothing was recorded"), fields=errors
         )
     return children
 
@@ -231,7 +247,13 @@ def grade_with_children(data: Mapping[str, object]) -> tuple[Grade, list[Child]]
             given = fields.get(name)
             if given not in (None, "") and given != derived:
                 errors.append(
-                    FieldError(name, f"the children recorded make it {derived}; leave it empty")
+                    FieldError(
+                        name,
+                        N_(
+                            "the children recorded make it %(derived)s; leave it empty",
+                            derived=derived,
+                        ),
+                    )
                 )
             fields[name] = derived
     try:
@@ -239,5 +261,5 @@ def grade_with_children(data: Mapping[str, object]) -> tuple[Grade, list[Child]]
     except InvalidInput as exc:
         raise InvalidInput(exc.message, fields=[*errors, *exc.fields]) from exc
     if errors:
-        raise InvalidInput("the grade has problems; nothing was recorded", fields=errors)
+        raise InvalidInput(N_("the grade has problems; nothing was recorded"), fields=errors)
     return grade, children

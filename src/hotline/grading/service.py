@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
-from hotline.errors import Conflict, Forbidden, NotFound
+from hotline.errors import N_, Conflict, Forbidden, NotFound
 from hotline.grading import media_signals
 from hotline.grading.agreement import cohens_kappa
 from hotline.grading.consensus import Decision, Outcome, decide
@@ -285,7 +285,7 @@ def _item_of(media_id: int, values: Mapping[str, Any]) -> MediaItem:
 def get_item(session: Session, media_id: int) -> MediaItem:
     row = session.get(MediaItemRow, media_id)
     if row is None:
-        raise NotFound("no media item with that id")
+        raise NotFound(N_("no media item with that id"))
     return _item(row)
 
 
@@ -361,7 +361,7 @@ def _lock_item(session: Session, media_id: int) -> MediaItemRow:
         select(MediaItemRow).where(MediaItemRow.id == media_id).with_for_update()
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound("no media item with that id")
+        raise NotFound(N_("no media item with that id"))
     return row
 
 
@@ -377,7 +377,7 @@ def submit_grade(
     """Record one independent grade and decide the item when enough are in."""
     row = _lock_item(session, media_id)
     if row.status != MediaStatus.awaiting_grades.value:
-        raise Conflict("this item is no longer waiting for grades")
+        raise Conflict(N_("this item is no longer waiting for grades"))
     try:
         with session.begin_nested():
             session.add(
@@ -391,7 +391,7 @@ def submit_grade(
                 )
             )
     except IntegrityError as exc:
-        raise Conflict("you have already graded this item") from exc
+        raise Conflict(N_("you have already graded this item")) from exc
     grades = [
         parse_grade(json.loads(text))
         for text in session.execute(
@@ -477,9 +477,9 @@ def resolve(session: Session, media_id: int, senior_id: int, grade: Grade) -> No
     """A senior analyst's grade decides a disagreement."""
     row = _lock_item(session, media_id)
     if row.status != MediaStatus.disagreement.value:
-        raise Conflict("only items in disagreement are resolved by a senior")
+        raise Conflict(N_("only items in disagreement are resolved by a senior"))
     if has_graded(session, media_id, senior_id):
-        raise Forbidden("you graded this item yourself; another senior must resolve it")
+        raise Forbidden(N_("you graded this item yourself; another senior must resolve it"))
     session.add(
         GradeRow(
             media_id=media_id,
@@ -503,7 +503,7 @@ def correct(session: Session, media_id: int, senior_id: int, grade: Grade) -> No
     row = _lock_item(session, media_id)
     final = (MediaStatus.agreed.value, MediaStatus.resolved.value)
     if row.status not in final or row.final_grade is None:
-        raise Conflict("only an item with a final grade by people is corrected")
+        raise Conflict(N_("only an item with a final grade by people is corrected"))
     try:
         with session.begin_nested():
             session.add(
@@ -517,7 +517,7 @@ def correct(session: Session, media_id: int, senior_id: int, grade: Grade) -> No
                 )
             )
     except IntegrityError as exc:
-        raise Conflict("you have already graded this item") from exc
+        raise Conflict(N_("you have already graded this item")) from exc
     row.status = MediaStatus.resolved.value
     row.final_grade = _grade_json(grade)
     row.decided_at = utcnow()

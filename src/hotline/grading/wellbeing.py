@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
-from hotline.errors import FieldError, InvalidInput
+from hotline.errors import N_, FieldError, InvalidInput
 from hotline.grading.tables import MediaViewRow, StaffPreferenceRow
 
 MIN_BLUR = 4
@@ -105,8 +105,17 @@ def set_blur_strength(session: Session, user_id: int, value: str | int) -> int:
         strength = -1
     if not MIN_BLUR <= strength <= MAX_BLUR:
         raise InvalidInput(
-            "the blur strength is out of range",
-            fields=[FieldError("blur_strength", f"a whole number from {MIN_BLUR} to {MAX_BLUR}")],
+            N_("the blur strength is out of range"),
+            fields=[
+                FieldError(
+                    "blur_strength",
+                    N_(
+                        "a whole number from %(min_blur)s to %(max_blur)s",
+                        min_blur=MIN_BLUR,
+                        max_blur=MAX_BLUR,
+                    ),
+                )
+            ],
         )
     row = session.get(StaffPreferenceRow, user_id)
     if row is None:

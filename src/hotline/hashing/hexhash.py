@@ -35,5 +35,11 @@ def normalise_hex(value: str, length: int, *, name: str = "hash") -> str:
 def hamming_distance(a: str, b: str) -> int:
     """Number of differing bits between two equal-length hex strings (already normalised)."""
     if len(a) != len(b):
-        raise InvalidHashError(f"cannot compare hashes of {len(a)} and {len(b)} hex digits")
+        raise InvalidHashError(
+            N_(
+                "cannot compare hashes of %(count)s and %(count2)s hex digits",
+                count=len(a),
+                count2=len(b),
+            )
+        )
     return (int(a, 16) ^ int(b, 16)).bit_count()

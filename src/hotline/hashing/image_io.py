@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
+from hotline.errors import N_
 from hotline.hashing.errors import ErrorCode, HashingError
 
 U8 = npt.NDArray[np.uint8]
@@ -89,7 +90,7 @@ def _pillow_warnings_silenced() -> Iterator[None]:
 def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Open an image lazily (header only) and refuse it if it has too many pixels."""
     if not data:
-        raise HashingError(ErrorCode.EMPTY_FILE, "the file is empty")
+        raise HashingError(ErrorCode.EMPTY_FILE, N_("the file is empty"))
     with _pillow_warnings_silenced():
         try:
             image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
@@ -98,23 +99,36 @@ def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Im
         except UnidentifiedImageError as exc:
             if sniff_media_kind(data[:16]) is MediaKind.IMAGE:
                 raise HashingError(
-                    ErrorCode.CORRUPT_MEDIA, "the image header could not be read"
+                    ErrorCode.CORRUPT_MEDIA, N_("the image header could not be read")
                 ) from exc
             raise HashingError(
                 ErrorCode.UNSUPPORTED_MEDIA,
-                f"not an image in a supported format ({', '.join(IMAGE_FORMATS)})",
+                N_(
+                    "not an image in a supported format (%(items)s)", items=", ".join(IMAGE_FORMATS)
+                ),
             ) from exc
         except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
-            raise HashingError(ErrorCode.CORRUPT_MEDIA, f"unreadable image: {exc}") from exc
+            raise HashingError(
+                ErrorCode.CORRUPT_MEDIA, N_("unreadable image: %(exc)s", exc=exc)
+            ) from exc
     width, height = image.size
     if width * height > max_pixels:
         image.close()
         raise HashingError(
             ErrorCode.TOO_MANY_PIXELS,
-            f"{width}x{height} = {width * height} pixels is over the limit of {max_pixels}",
+            N_(
+                "%(width)sx%(height)s = %(value)s pixels is over the limit of %(max_pixels)s",
+                width=width,
+                height=height,
+                value=width * height,
+                max_pixels=max_pixels,
+            ),
         )
     if width <= 0 or height <= 0:
-        raise HashingError(ErrorCode.CORRUPT_MEDIA, f"impossible image size {width}x{height}")
+        raise HashingError(
+            ErrorCode.CORRUPT_MEDIA,
+            N_("impossible image size %(width)sx%(height)s", width=width, height=height),
+        )
     return image
 
 
@@ -141,9 +155,13 @@ def pixels_for_pdq(image: Image.Image) -> U8:
     except HashingError:
         raise
     except (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError) as exc:
-        raise HashingError(ErrorCode.CORRUPT_MEDIA, f"image data is corrupt: {exc}") from exc
+        raise HashingError(
+            ErrorCode.CORRUPT_MEDIA, N_("image data is corrupt: %(exc)s", exc=exc)
+        ) from exc
     if pixels.dtype != np.uint8:  # pragma: no cover - every branch above yields 8-bit modes
-        raise HashingError(ErrorCode.UNSUPPORTED_MEDIA, f"unsupported pixel mode {mode}")
+        raise HashingError(
+            ErrorCode.UNSUPPORTED_MEDIA, N_("unsupported pixel mode %(mode)s", mode=mode)
+        )
     return pixels
 
 
@@ -249,7 +267,9 @@ def borrowed_pixels(image: Image.Image) -> U8:
         with _pillow_warnings_silenced():
             image.load()
     except (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError) as exc:
-        raise HashingError(ErrorCode.CORRUPT_MEDIA, f"image data is corrupt: {exc}") from exc
+        raise HashingError(
+            ErrorCode.CORRUPT_MEDIA, N_("image data is corrupt: %(exc)s", exc=exc)
+        ) from exc
     found = _arrow_pixels(image)
     return pixels_for_pdq(image) if found is None else found
 
@@ -264,7 +284,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
             return image.convert("I").convert("RGB")
         except ValueError as exc:
             raise HashingError(
-                ErrorCode.UNSUPPORTED_MEDIA, f"unsupported pixel mode {image.mode}"
+                ErrorCode.UNSUPPORTED_MEDIA, N_("unsupported pixel mode %(mode)s", mode=image.mode)
             ) from exc
 
 

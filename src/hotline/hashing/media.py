@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hotline.errors import N_
 from hotline.hashing import pdq
 from hotline.hashing.errors import ErrorCode, HashingError
 from hotline.hashing.image_io import (
@@ -93,7 +94,7 @@ def pdq_from_file(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
 def hash_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHashes:
     """Exact digests and PDQ (image) or vPDQ (video) of a file held in memory."""
     if not data:
-        raise HashingError(ErrorCode.EMPTY_FILE, "the file is empty")
+        raise HashingError(ErrorCode.EMPTY_FILE, N_("the file is empty"))
     kind = _kind_of(data[:16])
     digests = digests_of_bytes(data)
     if kind is MediaKind.VIDEO:
@@ -108,9 +109,11 @@ def hash_file(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Medi
         with path.open("rb") as handle:
             head = handle.read(16)
     except OSError as exc:
-        raise HashingError(ErrorCode.UNREADABLE_FILE, f"cannot read {path}: {exc}") from exc
+        raise HashingError(
+            ErrorCode.UNREADABLE_FILE, N_("cannot read %(path)s: %(exc)s", path=path, exc=exc)
+        ) from exc
     if not head:
-        raise HashingError(ErrorCode.EMPTY_FILE, "the file is empty")
+        raise HashingError(ErrorCode.EMPTY_FILE, N_("the file is empty"))
     kind = _kind_of(head)
     if kind is MediaKind.VIDEO:
         digests = digests_of_file(path)
@@ -123,7 +126,7 @@ def signals_of_file(path: str | Path, names: Sequence[str]) -> dict[str, str]:
     kind. HashingError if a type is unknown or does not apply to this kind of file."""
     data = _read(Path(path))
     if not data:
-        raise HashingError(ErrorCode.EMPTY_FILE, "the file is empty")
+        raise HashingError(ErrorCode.EMPTY_FILE, N_("the file is empty"))
     kind = _kind_of(data[:16])
     found = {"media": kind.value}
     for name in names:
@@ -132,7 +135,12 @@ def signals_of_file(path: str | Path, names: Sequence[str]) -> dict[str, str]:
         if kind.value not in applies:
             raise HashingError(
                 ErrorCode.UNSUPPORTED_MEDIA,
-                f"{signal.name} hashes {' and '.join(sorted(applies))} files, not a {kind.value}",
+                N_(
+                    "%(name)s hashes %(items)s files, not a %(value)s",
+                    name=signal.name,
+                    items=" and ".join(sorted(applies)),
+                    value=kind.value,
+                ),
             )
         hash_media = getattr(signal, "hash_media", None)
         value = hash_media(data, kind.value) if hash_media else signal.hash_bytes(data)
@@ -145,7 +153,7 @@ def _kind_of(head: bytes) -> MediaKind:
     if kind is None:
         raise HashingError(
             ErrorCode.UNSUPPORTED_MEDIA,
-            "not a supported image (JPEG, PNG, GIF, WebP, BMP, TIFF) or video (MP4, MOV, WebM)",
+            N_("not a supported image (JPEG, PNG, GIF, WebP, BMP, TIFF) or video (MP4, MOV, WebM)"),
         )
     return kind
 
@@ -155,9 +163,13 @@ def _regular_file(path: Path) -> Path:
     try:
         mode = path.stat().st_mode
     except OSError as exc:
-        raise HashingError(ErrorCode.UNREADABLE_FILE, f"cannot read {path}: {exc}") from exc
+        raise HashingError(
+            ErrorCode.UNREADABLE_FILE, N_("cannot read %(path)s: %(exc)s", path=path, exc=exc)
+        ) from exc
     if not stat.S_ISREG(mode):
-        raise HashingError(ErrorCode.UNREADABLE_FILE, f"{path} is not a regular file")
+        raise HashingError(
+            ErrorCode.UNREADABLE_FILE, N_("%(path)s is not a regular file", path=path)
+        )
     return path
 
 
@@ -165,4 +177,6 @@ def _read(path: Path) -> bytes:
     try:
         return _regular_file(path).read_bytes()
     except OSError as exc:
-        raise HashingError(ErrorCode.UNREADABLE_FILE, f"cannot read {path}: {exc}") from exc
+        raise HashingError(
+            ErrorCode.UNREADABLE_FILE, N_("cannot read %(path)s: %(exc)s", path=path, exc=exc)
+        ) from exc

@@ -25,6 +25,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 from hotline_client import vpdq as video_rule
 
+from hotline.errors import N_
 from hotline.hashing import pdq as pdq_algo
 from hotline.hashing.errors import ErrorCode, HashingError, InvalidHashError
 from hotline.hashing.hexhash import hamming_distance, normalise_hex
@@ -234,7 +235,7 @@ class VpdqSignal(SignalType):
     def validate(cls, value: str) -> str:
         frames = parse_vpdq_lines(value)
         if not frames:
-            raise InvalidHashError("a vPDQ hash needs at least one frame")
+            raise InvalidHashError(N_("a vPDQ hash needs at least one frame"))
         return cls.serialise(frames)
 
     @classmethod
@@ -374,7 +375,8 @@ def get_signal_type(name: str) -> AnySignal:
     except KeyError:
         known = ", ".join(sorted(registry))
         raise HashingError(
-            ErrorCode.UNKNOWN_SIGNAL, f"unknown signal type {name!r} (known: {known})"
+            ErrorCode.UNKNOWN_SIGNAL,
+            N_("unknown signal type '%(name)s' (known: %(known)s)", name=name, known=known),
         ) from None
 
 

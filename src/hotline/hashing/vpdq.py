@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from hotline.errors import N_
 from hotline.hashing import pdq
 from hotline.hashing.errors import ErrorCode, HashingError
 from hotline.hashing.hexhash import normalise_hex
@@ -56,7 +57,7 @@ def vpdq_from_bytes(
 ) -> list[VpdqFrame]:
     """vPDQ of a video held in memory (MP4, MOV, WebM, MKV, AVI)."""
     if not data:
-        raise HashingError(ErrorCode.EMPTY_FILE, "the file is empty")
+        raise HashingError(ErrorCode.EMPTY_FILE, N_("the file is empty"))
     demuxer = _demuxer_for(data[:16])
     return _hash_video(io.BytesIO(data), demuxer, max_pixels=max_pixels, max_frames=max_frames)
 
@@ -72,23 +73,27 @@ def vpdq_from_file(
     path = Path(path)
     try:
         if not path.is_file():  # a FIFO or device would block or never end
-            raise HashingError(ErrorCode.UNREADABLE_FILE, f"{path} is not a regular file")
+            raise HashingError(
+                ErrorCode.UNREADABLE_FILE, N_("%(path)s is not a regular file", path=path)
+            )
         with path.open("rb") as handle:
             head = handle.read(16)
             if not head:
-                raise HashingError(ErrorCode.EMPTY_FILE, "the file is empty")
+                raise HashingError(ErrorCode.EMPTY_FILE, N_("the file is empty"))
             demuxer = _demuxer_for(head)
             handle.seek(0)
             return _hash_video(handle, demuxer, max_pixels=max_pixels, max_frames=max_frames)
     except OSError as exc:
-        raise HashingError(ErrorCode.UNREADABLE_FILE, f"cannot read {path}: {exc}") from exc
+        raise HashingError(
+            ErrorCode.UNREADABLE_FILE, N_("cannot read %(path)s: %(exc)s", path=path, exc=exc)
+        ) from exc
 
 
 def _demuxer_for(head: bytes) -> str:
     demuxer = video_demuxer(head)
     if demuxer is None:
         raise HashingError(
-            ErrorCode.UNSUPPORTED_MEDIA, "not a supported video (MP4, MOV, WebM, MKV, AVI)"
+            ErrorCode.UNSUPPORTED_MEDIA, N_("not a supported video (MP4, MOV, WebM, MKV, AVI)")
         )
     return demuxer
 
@@ -101,22 +106,31 @@ def _hash_video(
     try:
         container = av.open(source, mode="r", format=demuxer)
     except av.FFmpegError as exc:
-        raise HashingError(ErrorCode.CORRUPT_MEDIA, f"cannot open video: {exc}") from exc
+        raise HashingError(
+            ErrorCode.CORRUPT_MEDIA, N_("cannot open video: %(exc)s", exc=exc)
+        ) from exc
     except (OSError, ValueError) as exc:  # pragma: no cover - FFmpegError covers most
-        raise HashingError(ErrorCode.CORRUPT_MEDIA, f"cannot open video: {exc}") from exc
+        raise HashingError(
+            ErrorCode.CORRUPT_MEDIA, N_("cannot open video: %(exc)s", exc=exc)
+        ) from exc
     with container:
         if not container.streams.video:
-            raise HashingError(ErrorCode.UNSUPPORTED_MEDIA, "no video stream in the file")
+            raise HashingError(ErrorCode.UNSUPPORTED_MEDIA, N_("no video stream in the file"))
         stream = container.streams.video[0]
         width, height = stream.codec_context.width, stream.codec_context.height
         if width * height > max_pixels:
             raise HashingError(
                 ErrorCode.TOO_MANY_PIXELS,
-                f"{width}x{height} frames are over the limit of {max_pixels} pixels",
+                N_(
+                    "%(width)sx%(height)s frames are over the limit of %(max_pixels)s pixels",
+                    width=width,
+                    height=height,
+                    max_pixels=max_pixels,
+                ),
             )
         rate = stream.average_rate or stream.base_rate or stream.guessed_rate
         if not rate:
-            raise HashingError(ErrorCode.CORRUPT_MEDIA, "the video has no frame rate")
+            raise HashingError(ErrorCode.CORRUPT_MEDIA, N_("the video has no frame rate"))
         frame_rate = np.float32(float(rate))
         flags = _sws_flags()
         frames: list[VpdqFrame] = []
@@ -125,15 +139,19 @@ def _hash_video(
                 if max_frames is not None and number >= max_frames:
                     break
                 if frame.width * frame.height > max_pixels:
-                    raise HashingError(ErrorCode.TOO_MANY_PIXELS, "a frame is over the pixel limit")
+                    raise HashingError(
+                        ErrorCode.TOO_MANY_PIXELS, N_("a frame is over the pixel limit")
+                    )
                 rgb = frame.to_ndarray(format="rgb24", interpolation=flags)
                 hashed = pdq.pdq_from_rgb_float32_luma(rgb)
                 seconds = float(np.float32(number) / frame_rate)
                 frames.append(VpdqFrame(number, hashed.quality, hashed.hex, round(seconds, 3)))
         except av.FFmpegError as exc:
-            raise HashingError(ErrorCode.CORRUPT_MEDIA, f"video decoding failed: {exc}") from exc
+            raise HashingError(
+                ErrorCode.CORRUPT_MEDIA, N_("video decoding failed: %(exc)s", exc=exc)
+            ) from exc
     if not frames:
-        raise HashingError(ErrorCode.CORRUPT_MEDIA, "no frame could be decoded")
+        raise HashingError(ErrorCode.CORRUPT_MEDIA, N_("no frame could be decoded"))
     return frames
 
 
@@ -146,13 +164,18 @@ def parse_vpdq_lines(text: str) -> list[VpdqFrame]:
         parts = line.strip().split(",")
         if len(parts) != 4:
             raise HashingError(
-                ErrorCode.INVALID_HASH, f"line {line_number}: expected 4 comma-separated fields"
+                ErrorCode.INVALID_HASH,
+                N_(
+                    "line %(line_number)s: expected 4 comma-separated fields",
+                    line_number=line_number,
+                ),
             )
         try:
             frame, quality, timestamp = int(parts[0]), int(parts[1]), float(parts[3])
         except ValueError as exc:
             raise HashingError(
-                ErrorCode.INVALID_HASH, f"line {line_number}: bad number ({exc})"
+                ErrorCode.INVALID_HASH,
+                N_("line %(line_number)s: bad number (%(exc)s)", line_number=line_number, exc=exc),
             ) from exc
         frames.append(VpdqFrame(frame, quality, normalise_hex(parts[2], pdq.HEX_LENGTH), timestamp))
     return frames

@@ -65,15 +65,24 @@ _REPORT_BODY = {
 async def _json_object(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
-        raise UnsupportedMediaType("send the report as JSON with Content-Type: application/json")
+        raise UnsupportedMediaType(
+            N_("send the report as JSON with Content-Type: application/json")
+        )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body must be at most {MAX_BODY_BYTES} bytes")
+        raise PayloadTooLarge(
+            N_("the body must be at most %(max_body_bytes)s bytes", max_body_bytes=MAX_BODY_BYTES)
+        )
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"the body must be at most {MAX_BODY_BYTES} bytes")
+            raise PayloadTooLarge(
+                N_(
+                    "the body must be at most %(max_body_bytes)s bytes",
+                    max_body_bytes=MAX_BODY_BYTES,
+                )
+            )
     data = json_input.loads(body)
     if not isinstance(data, dict):
         raise InvalidInput(N_("the body must be a JSON object"))

@@ -117,7 +117,7 @@ def validate(fields: dict[str, Any]) -> ReportInput:
             return None
         value = value.strip()
         if len(value) > limit:
-            errors.append(FieldError(name, f"must be at most {limit} characters"))
+            errors.append(FieldError(name, N_("must be at most %(limit)s characters", limit=limit)))
             return None
         return value or None
 

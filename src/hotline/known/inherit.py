@@ -7,7 +7,7 @@ import json
 
 from sqlalchemy.orm import Session
 
-from hotline.errors import InvalidInput, NotFound
+from hotline.errors import N_, InvalidInput, NotFound
 from hotline.grading.model import Category, Grade, parse_grade
 from hotline.grading.service import Inherited
 from hotline.grading.tables import MediaItemRow
@@ -22,7 +22,7 @@ def inherited(session: Session, match: KnownMatch) -> Inherited:
     if match.source == "grade" and match.media_id is not None:
         row = session.get(MediaItemRow, match.media_id)
         if row is None:
-            raise NotFound("the known media item is gone")
+            raise NotFound(N_("the known media item is gone"))
         grade = _grade(json.loads(row.final_grade)) if row.final_grade else None
         return Inherited(
             match.category,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from hotline.errors import FieldError, InvalidInput
+from hotline.errors import N_, FieldError, InvalidInput
 from hotline.index import MAX_RADIUS
 
 MIN_PDQ_QUALITY = 50  # a PDQ hash below this quality says too little to match on
@@ -103,29 +103,35 @@ def normalised(items: list[KnownHashes] | tuple[KnownHashes, ...]) -> list[Known
                 continue
             text = value.strip().lower() if isinstance(value, str) else ""
             if len(text) != width or not _HEX_RE.fullmatch(text):
-                errors.append(FieldError(f"items[{i}].{name}", f"must be {width} hex digits"))
+                errors.append(
+                    FieldError(
+                        f"items[{i}].{name}", N_("must be %(width)s hex digits", width=width)
+                    )
+                )
             values[name] = text
         quality = item.pdq_quality
         if quality is not None and (
             isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100
         ):
-            errors.append(FieldError(f"items[{i}].pdq_quality", "must be 0-100"))
+            errors.append(FieldError(f"items[{i}].pdq_quality", N_("must be 0-100")))
             quality = None
         out.append(
             KnownHashes(values["sha256"], values["md5"], values["sha1"], values["pdq"], quality)
         )
     if errors:
-        raise InvalidInput("some hashes are not valid; nothing was looked up", fields=errors)
+        raise InvalidInput(N_("some hashes are not valid; nothing was looked up"), fields=errors)
     return out
 
 
 def check_distance(pdq_distance: int) -> int:
     if isinstance(pdq_distance, bool) or not isinstance(pdq_distance, int):
-        raise InvalidInput("pdq_distance must be a whole number", fields=[_distance_error()])
+        raise InvalidInput(N_("pdq_distance must be a whole number"), fields=[_distance_error()])
     if not 0 <= pdq_distance <= MAX_PDQ_DISTANCE:
-        raise InvalidInput("pdq_distance is out of range", fields=[_distance_error()])
+        raise InvalidInput(N_("pdq_distance is out of range"), fields=[_distance_error()])
     return pdq_distance
 
 
 def _distance_error() -> FieldError:
-    return FieldError("pdq_distance", f"must be 0-{MAX_PDQ_DISTANCE}")
+    return FieldError(
+        "pdq_distance", N_("must be 0-%(max_pdq_distance)s", max_pdq_distance=MAX_PDQ_DISTANCE)
+    )

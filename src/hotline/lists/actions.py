@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
-from hotline.errors import FieldError, Forbidden, InvalidInput
+from hotline.errors import N_, FieldError, Forbidden, InvalidInput
 from hotline.lists import formats, from_grades, imports, release, signing, text_lists
 from hotline.lists import store as lists_store
 from hotline.lists.model import ListConfig, Manifest
@@ -35,7 +35,7 @@ _LIST = "hash_list"  # the audit object type of every kind of list
 
 def _permit(actor: Actor) -> None:
     if not allowed(actor, Action.lists_manage):
-        raise Forbidden("your role does not allow managing lists")
+        raise Forbidden(N_("your role does not allow managing lists"))
 
 
 def _record(session: Session, actor: Actor, action: str, name: str, detail: dict[str, Any]) -> None:
@@ -79,8 +79,8 @@ def withdraw_entries(
     reason = reason.strip()
     if not reason:
         raise InvalidInput(
-            "say why the entries are withdrawn",
-            fields=[FieldError("reason", "found wrong, regraded, …: it goes to members")],
+            N_("say why the entries are withdrawn"),
+            fields=[FieldError("reason", N_("found wrong, regraded, …: it goes to members"))],
         )
     count = store.withdraw_entries(session, name, entry_ids, reason)
     info = store.get_list(session, name)
@@ -121,11 +121,19 @@ def import_list(
     _permit(actor)
     if batch.format not in imports.FORMATS:
         known = ", ".join(imports.FORMATS)
-        raise InvalidInput(f"unknown format {batch.format!r}; use one of {known}")
+        raise InvalidInput(
+            N_(
+                "unknown format '%(format)s'; use one of %(known)s",
+                format=batch.format,
+                known=known,
+            )
+        )
     if batch.problems:
-        raise InvalidInput(f"the file has {len(batch.problems)} problems; nothing was imported")
+        raise InvalidInput(
+            N_("the file has %(count)s problems; nothing was imported", count=len(batch.problems))
+        )
     if not batch.entries:
-        raise InvalidInput("the file has nothing to import")
+        raise InvalidInput(N_("the file has nothing to import"))
     if create:
         create_list(session, actor, name, description=description)
     info = store.add_entries(session, name, batch.entries)

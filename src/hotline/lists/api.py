@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hotline import json_input
 from hotline.config import Settings
-from hotline.errors import InvalidInput, NotFound, error_responses
+from hotline.errors import N_, InvalidInput, NotFound, error_responses
 from hotline.lists import actions, signing
 from hotline.lists import release as releases
 from hotline.lists import store as lists_store
@@ -158,7 +158,7 @@ def _plain(path: Path) -> Iterator[bytes]:
 def _file_response(request: Request, folder: Path, manifest: Manifest, name: str) -> Response:
     known = {f.name: f for f in manifest.files}
     if name not in known and name not in (releases.MANIFEST, releases.SIGNATURE):
-        raise NotFound(f"this release has no file {name!r}")
+        raise NotFound(N_("this release has no file '%(name)s'", name=name))
     path = folder / name
     digest = known[name].sha256 if name in known else releases.sha256_file(path)
     etag, gz_etag = f'"{digest}"', f'"{digest}-gzip"'
@@ -194,7 +194,11 @@ def _release_manifest(svc: MatchService, name: str, version: int) -> tuple[Path,
         return folder, releases.read_manifest(folder)
     except FileNotFoundError as exc:
         raise NotFound(
-            f"the files of release {version} of {name!r} are not on this server"
+            N_(
+                "the files of release %(version)s of '%(name)s' are not on this server",
+                version=version,
+                name=name,
+            )
         ) from exc
 
 
@@ -255,11 +259,11 @@ def _version(session: Any, name: str, version: str) -> int:
     if version == "latest":
         latest = lists_store.latest_release(session, name)
         if latest is None:
-            raise NotFound(f"list {name!r} has no release yet")
+            raise NotFound(N_("list '%(name)s' has no release yet", name=name))
         return latest.version
     number = json_input.bounded_digits(version)
     if number is None:
-        raise InvalidInput("a version is a whole number (at most 2**31-1) or `latest`")
+        raise InvalidInput(N_("a version is a whole number (at most 2**31-1) or `latest`"))
     return lists_store.get_release(session, name, number).version
 
 
@@ -318,12 +322,19 @@ def delta_file(request: Request, name: str, span: str, file: str) -> Response:
     since_text, _, version_text = span.partition("-")
     since, version = json_input.bounded_digits(since_text), json_input.bounded_digits(version_text)
     if since is None or version is None:
-        raise NotFound("no such delta")
+        raise NotFound(N_("no such delta"))
     folder = releases.delta_path(release_root(svc.settings), name, since, version)
     try:
         manifest = releases.read_manifest(folder)
     except FileNotFoundError as exc:
-        raise NotFound(f"no delta {span} of {name!r}; ask /delta?since={since} first") from exc
+        raise NotFound(
+            N_(
+                "no delta %(span)s of '%(name)s'; ask /delta?since=%(since)s first",
+                span=span,
+                name=name,
+                since=since,
+            )
+        ) from exc
     response = _file_response(request, folder, manifest, file)
     if response.status_code == 200:
         _audit_download(svc, key, name, manifest, file)

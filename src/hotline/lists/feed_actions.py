@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from hotline.assess.fetcher import FetchPolicy
 from hotline.db.engine import Database
-from hotline.errors import AppError, Forbidden
+from hotline.errors import N_, AppError, Forbidden
 from hotline.lists import feed_store
 from hotline.lists.feed_model import (
     ANALYSE_FIRST_AT,
@@ -53,7 +53,7 @@ def _permit(actor: Actor | None) -> str:
     if actor is None:
         return audit.SYSTEM
     if not allowed(actor, Action.lists_manage):
-        raise Forbidden("your role does not allow managing exchange feeds")
+        raise Forbidden(N_("your role does not allow managing exchange feeds"))
     return actor.username
 
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from hotline.errors import AppError, FieldError, InvalidInput
+from hotline.errors import N_, AppError, FieldError, InvalidInput
 
 # The exchanges, by threatexchange's own API names, and the category label their entries get
 # by default: what each holds, in the exchange's own terms (docs/exchanges.md).
@@ -137,26 +137,37 @@ def checked_settings(
     """A new feed's settings and category, every field checked (InvalidInput lists each)."""
     problems: list[FieldError] = []
     if api not in APIS:
-        problems.append(FieldError("api", f"one of {', '.join(APIS)}"))
+        problems.append(FieldError("api", N_("one of %(items)s", items=", ".join(APIS))))
     if api == "ncmec" and (environment or "NGO") not in _NCMEC_ENVIRONMENTS:
-        problems.append(FieldError("environment", f"one of {', '.join(_NCMEC_ENVIRONMENTS)}"))
+        problems.append(
+            FieldError("environment", N_("one of %(items)s", items=", ".join(_NCMEC_ENVIRONMENTS)))
+        )
     if api == "fb_threatexchange" and (privacy_group is None or privacy_group <= 0):
-        problems.append(FieldError("privacy_group", "the privacy group's id, a positive number"))
+        problems.append(
+            FieldError("privacy_group", N_("the privacy group's id, a positive number"))
+        )
     if api == "file" and not (filename and filename.startswith("/")):
-        problems.append(FieldError("filename", "an absolute path"))
+        problems.append(FieldError("filename", N_("an absolute path")))
     if base_url is not None and (
         not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", base_url) or api == "file"
     ):
-        problems.append(FieldError("base_url", "an http(s) URL with no query (not for file)"))
+        problems.append(FieldError("base_url", N_("an http(s) URL with no query (not for file)")))
     label = category if category is not None else APIS.get(api, "")
     if api in APIS and not _CATEGORY_RE.match(label):
-        problems.append(FieldError("category", "1-32 letters, digits, spaces, '.', '_' or '-'"))
+        problems.append(FieldError("category", N_("1-32 letters, digits, spaces, '.', '_' or '-'")))
     if not MIN_INTERVAL_S <= interval_s <= MAX_INTERVAL_S:
         problems.append(
-            FieldError("interval", f"between {MIN_INTERVAL_S} and {MAX_INTERVAL_S} seconds")
+            FieldError(
+                "interval",
+                N_(
+                    "between %(min_interval_s)s and %(max_interval_s)s seconds",
+                    min_interval_s=MIN_INTERVAL_S,
+                    max_interval_s=MAX_INTERVAL_S,
+                ),
+            )
         )
     if problems:
-        raise InvalidInput("the feed's settings are not valid", fields=problems)
+        raise InvalidInput(N_("the feed's settings are not valid"), fields=problems)
     settings = FeedSettings(
         environment=(environment or "NGO") if api == "ncmec" else None,
         privacy_group=privacy_group if api == "fb_threatexchange" else None,

@@ -20,7 +20,7 @@ from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
-from hotline.errors import Conflict, NotFound
+from hotline.errors import N_, Conflict, NotFound
 from hotline.lists.feed_model import FeedSettings, FeedStatus
 from hotline.lists.feed_tables import ExchangeFeedRecordRow, ExchangeFeedRow
 from hotline.matching import store as matching_store
@@ -67,10 +67,16 @@ def create_feed(
     interval_s: int,
 ) -> FeedRef:
     if session.execute(select(ExchangeFeedRow.id).where(ExchangeFeedRow.name == name)).first():
-        raise Conflict(f"a feed called {name!r} already exists")
+        raise Conflict(N_("a feed called '%(name)s' already exists", name=name))
     listed = matching_store.get_list(session, list_name)
     if listed.kind != "hash":
-        raise Conflict(f"{list_name!r} is a {listed.kind} list; a feed fills a hash list")
+        raise Conflict(
+            N_(
+                "'%(list_name)s' is a %(kind)s list; a feed fills a hash list",
+                list_name=list_name,
+                kind=listed.kind,
+            )
+        )
     now = utcnow()
     row = ExchangeFeedRow(
         name=name,
@@ -99,7 +105,7 @@ def _row(session: Session, name: str, *, lock: bool = False) -> ExchangeFeedRow:
     query = select(ExchangeFeedRow).where(ExchangeFeedRow.name == name)
     row = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"there is no feed called {name!r}")
+        raise NotFound(N_("there is no feed called '%(name)s'", name=name))
     return row
 
 
@@ -224,7 +230,7 @@ def mark_finished(
 ) -> None:
     row = session.get(ExchangeFeedRow, feed_id, with_for_update=True)
     if row is None:
-        raise NotFound("the feed is gone")
+        raise NotFound(N_("the feed is gone"))
     now = utcnow()
     row.last_finished_at = now
     row.last_status = "error" if error else "ok"
@@ -295,9 +301,11 @@ def store_pages(
     fetch moved the checkpoint since this one started."""
     row = session.get(ExchangeFeedRow, feed.id, with_for_update=True)
     if row is None:
-        raise NotFound(f"there is no feed called {feed.name!r}")
+        raise NotFound(N_("there is no feed called '%(name)s'", name=feed.name))
     if row.checkpoint_seq != expected_seq:
-        raise Conflict(f"another fetch of {feed.name!r} stored pages meanwhile; this one stops")
+        raise Conflict(
+            N_("another fetch of '%(name)s' stored pages meanwhile; this one stops", name=feed.name)
+        )
     latest: dict[str, NewEntry | None] = {}
     for key, entry in changes:
         latest.pop(key, None)  # keep the order of the last occurrence
@@ -415,5 +423,5 @@ def _write(
         if source in by_source
     ]
     if len(records) != len(to_add):
-        raise Conflict("the new entries could not be read back; nothing was stored")
+        raise Conflict(N_("the new entries could not be read back; nothing was stored"))
     session.execute(insert(_RECORDS), records)

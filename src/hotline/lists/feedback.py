@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
-from hotline.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from hotline.errors import N_, Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from hotline.lists import actions
 from hotline.lists.feedback_tables import MemberFeedbackRow
 from hotline.matching import keys
@@ -74,22 +74,24 @@ class Feedback:
 def parse_body(data: Any) -> tuple[str, str | None]:
     """(verdict, note) from a JSON body, or InvalidInput naming every problem at once."""
     if not isinstance(data, Mapping):
-        raise InvalidInput('send a JSON object: {"verdict": …, "note": …}')
+        raise InvalidInput(N_('send a JSON object: {"verdict": …, "note": …}'))
     problems: list[FieldError] = []
     unknown = sorted(str(k) for k in data if k not in ("verdict", "note"))
-    problems += [FieldError(k, "not a field of feedback") for k in unknown]
+    problems += [FieldError(k, N_("not a field of feedback")) for k in unknown]
     verdict = data.get("verdict")
     if verdict not in VERDICTS:
-        problems.append(FieldError("verdict", f"one of: {', '.join(VERDICTS)}"))
+        problems.append(FieldError("verdict", N_("one of: %(items)s", items=", ".join(VERDICTS))))
     note = data.get("note")
     if note is not None and not isinstance(note, str):
-        problems.append(FieldError("note", "must be text or null"))
+        problems.append(FieldError("note", N_("must be text or null")))
     elif isinstance(note, str):
         note = note.strip() or None
         if note is not None and len(note) > MAX_NOTE:
-            problems.append(FieldError("note", f"at most {MAX_NOTE} characters"))
+            problems.append(
+                FieldError("note", N_("at most %(max_note)s characters", max_note=MAX_NOTE))
+            )
     if problems:
-        raise InvalidInput("the feedback has problems; nothing was stored", fields=problems)
+        raise InvalidInput(N_("the feedback has problems; nothing was stored"), fields=problems)
     return str(verdict), note
 
 
@@ -103,7 +105,13 @@ def _entry(session: Session, list_name: str, entry_id: int) -> tuple[int, HashLi
         .with_for_update()
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"list {list_name!r} has no entry {entry_id}")
+        raise NotFound(
+            N_(
+                "list '%(list_name)s' has no entry %(entry_id)s",
+                list_name=list_name,
+                entry_id=entry_id,
+            )
+        )
     return info.id, row
 
 
@@ -140,8 +148,13 @@ def submit(
     list_id, entry = _entry(session, list_name, entry_id)
     if entry.withdrawn_at is not None:
         raise Conflict(
-            f"entry {entry_id} was withdrawn from {list_name!r} in version "
-            f"{entry.withdrawn_in}; it is no longer on the list"
+            N_(
+                "entry %(entry_id)s was withdrawn from '%(list_name)s' in version "
+                "%(withdrawn_in)s; it is no longer on the list",
+                entry_id=entry_id,
+                list_name=list_name,
+                withdrawn_in=entry.withdrawn_in,
+            )
         )
     member_id = session.execute(
         select(MemberRow.id).where(MemberRow.name == key.member)
@@ -168,8 +181,12 @@ def submit(
         session.add(row)
     elif row.state != "open":
         raise Conflict(
-            f"your feedback on entry {entry_id} was already reviewed ({row.state}); "
-            "it cannot be changed"
+            N_(
+                "your feedback on entry %(entry_id)s was already reviewed (%(state)s); "
+                "it cannot be changed",
+                entry_id=entry_id,
+                state=row.state,
+            )
         )
     else:
         row.verdict, row.note, row.key_prefix, row.updated_at = verdict, note, key.prefix, now
@@ -193,7 +210,7 @@ def submit(
 
 def _permit(actor: Actor) -> None:
     if not allowed(actor, Action.lists_manage):
-        raise Forbidden("your role does not allow reviewing members' feedback")
+        raise Forbidden(N_("your role does not allow reviewing members' feedback"))
 
 
 def open_queue(
@@ -204,7 +221,8 @@ def open_queue(
     _permit(actor)
     if state not in STATES:
         raise InvalidInput(
-            "unknown state", fields=[FieldError("state", f"one of: {', '.join(STATES)}")]
+            N_("unknown state"),
+            fields=[FieldError("state", N_("one of: %(items)s", items=", ".join(STATES)))],
         )
     order = (
         MemberFeedbackRow.created_at.asc()
@@ -238,8 +256,8 @@ def decide(session: Session, actor: Actor, feedback_id: int, decision: str) -> F
     _permit(actor)
     if decision not in DECISIONS:
         raise InvalidInput(
-            "unknown decision",
-            fields=[FieldError("decision", f"one of: {', '.join(DECISIONS)}")],
+            N_("unknown decision"),
+            fields=[FieldError("decision", N_("one of: %(items)s", items=", ".join(DECISIONS)))],
         )
     found = session.execute(
         select(MemberFeedbackRow, HashListRow.name, MemberRow.name)
@@ -249,10 +267,16 @@ def decide(session: Session, actor: Actor, feedback_id: int, decision: str) -> F
         .with_for_update(of=MemberFeedbackRow)
     ).first()
     if found is None:
-        raise NotFound(f"there is no feedback {feedback_id}")
+        raise NotFound(N_("there is no feedback %(feedback_id)s", feedback_id=feedback_id))
     row, list_name, member = found
     if row.state != "open":
-        raise Conflict(f"feedback {feedback_id} was already decided ({row.state})")
+        raise Conflict(
+            N_(
+                "feedback %(feedback_id)s was already decided (%(state)s)",
+                feedback_id=feedback_id,
+                state=row.state,
+            )
+        )
     withdrawn = 0
     entry = session.get(HashListEntryRow, row.entry_id)
     assert entry is not None  # a foreign key holds it

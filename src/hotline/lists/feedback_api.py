@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from hotline import json_input
-from hotline.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, error_responses
+from hotline.errors import N_, NotFound, PayloadTooLarge, UnsupportedMediaType, error_responses
 from hotline.lists import feedback
 from hotline.matching import store as match_store
 from hotline.matching.api import admit, bearer_token
@@ -84,15 +84,17 @@ async def entry_feedback(request: Request, name: str, entry: str) -> Response:
     key, _ = await run_in_threadpool(admit, svc, bearer_token(request), [name])
     entry_id = json_input.bounded_digits(entry)
     if entry_id is None:
-        raise NotFound(f"list {name!r} has no entry {entry!r}")
+        raise NotFound(N_("list '%(name)s' has no entry '%(entry)s'", name=name, entry=entry))
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/json":
-        raise UnsupportedMediaType("send the feedback as JSON (application/json)")
+        raise UnsupportedMediaType(N_("send the feedback as JSON (application/json)"))
     raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > MAX_BODY:
-            raise PayloadTooLarge(f"a feedback body must be at most {MAX_BODY} bytes")
+            raise PayloadTooLarge(
+                N_("a feedback body must be at most %(max_body)s bytes", max_body=MAX_BODY)
+            )
     data = json_input.loads(bytes(raw))
     stored, created = await run_in_threadpool(_store, svc, key, name, entry_id, data)
     return JSONResponse(stored.to_json(), status_code=201 if created else 200)

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from hotline import json_input
-from hotline.errors import AppError, NotFound
+from hotline.errors import N_, AppError, NotFound
 from hotline.lists import feedback
 from hotline.security.permissions import Action, Actor
 from hotline.web.csrf import PostedForm
@@ -47,7 +47,7 @@ def feedback_decide(
     number = json_input.bounded_digits(feedback_id)
     try:
         if number is None:
-            raise NotFound(f"there is no feedback {feedback_id}")
+            raise NotFound(N_("there is no feedback %(feedback_id)s", feedback_id=feedback_id))
         with get_db(request).write() as session:
             feedback.decide(session, actor, number, str(form.get("decision", "")))
     except AppError as exc:

@@ -40,7 +40,7 @@ from typing import Any, ClassVar, NamedTuple, Protocol
 
 import orjson
 
-from hotline.errors import InvalidInput
+from hotline.errors import N_, InvalidInput
 from hotline.hashing.vpdq import VpdqFrame
 from hotline.lists.model import ReleaseEntry, Withdrawal
 
@@ -356,7 +356,11 @@ def vics_profile(profile: str) -> str:
     name = profile.strip().lower()
     if name not in VICS_PROFILES:
         raise InvalidInput(
-            f"unknown VICS profile {profile!r}; use one of {', '.join(VICS_PROFILES)}"
+            N_(
+                "unknown VICS profile '%(profile)s'; use one of %(items)s",
+                profile=profile,
+                items=", ".join(VICS_PROFILES),
+            )
         )
     return name
 

@@ -75,7 +75,7 @@ from urllib.parse import quote
 
 import orjson
 
-from hotline.errors import FieldError, InvalidInput
+from hotline.errors import N_, FieldError, InvalidInput
 from hotline.hashing.signals import VpdqSignal
 from hotline.matching import validation
 from hotline.matching.model import HASH_TYPES, VPDQ, NewEntry
@@ -250,8 +250,8 @@ def parse(
     parser = _PARSERS.get(kind)
     if parser is None:
         raise InvalidInput(
-            f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}",
-            fields=[FieldError("format", f"one of {', '.join(FORMATS)}")],
+            N_("unknown format '%(fmt)s'; use one of %(items)s", fmt=fmt, items=", ".join(FORMATS)),
+            fields=[FieldError("format", N_("one of %(items)s", items=", ".join(FORMATS)))],
         )
     collector = _Collector(kind, source_name, "line" if kind == "csv" else "record", max_records)
     batch = collector.batch
@@ -422,8 +422,15 @@ def _vics_layout(doc: object) -> str:
         if found is None:
             shown = repr(value)[:200]
             raise InvalidInput(
-                f"unknown VICS data model: {key} is {shown}; accepted: {VICS_ACCEPTED}",
-                fields=[FieldError(key, f"a VICS 1.3 or 2.0 data model, not {shown}")],
+                N_(
+                    "unknown VICS data model: %(key)s is %(shown)s; accepted: %(vics_accepted)s",
+                    key=key,
+                    shown=shown,
+                    vics_accepted=VICS_ACCEPTED,
+                ),
+                fields=[
+                    FieldError(key, N_("a VICS 1.3 or 2.0 data model, not %(shown)s", shown=shown))
+                ],
             )
         return found.group(1).lower()
     return "media"

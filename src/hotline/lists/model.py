@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hotline.errors import FieldError, InvalidInput
+from hotline.errors import N_, FieldError, InvalidInput
 from hotline.hashing.vpdq import VpdqFrame
 from hotline.matching.model import NO_SIGNALS, vpdq_records
 
@@ -51,7 +51,7 @@ class ListConfig:
     def parse(cls, data: Mapping[str, Any]) -> ListConfig:
         """From stored or given JSON; every problem is reported at once."""
         problems: list[FieldError] = [
-            FieldError(k, "unknown field")
+            FieldError(k, N_("unknown field"))
             for k in sorted(set(data) - {"categories", "fields", "jurisdictions", "formats"})
         ]
 
@@ -60,7 +60,9 @@ class ListConfig:
         ) -> tuple[str, ...]:
             value = data.get(name, list(default))
             if not isinstance(value, list | tuple) or not all(v in allowed for v in value):
-                problems.append(FieldError(name, f"a list drawn from {', '.join(allowed)}"))
+                problems.append(
+                    FieldError(name, N_("a list drawn from %(items)s", items=", ".join(allowed)))
+                )
                 return default
             return tuple(dict.fromkeys(value))  # keep order, drop repeats
 
@@ -68,14 +70,14 @@ class ListConfig:
         fields = choice("fields", SHAREABLE_FIELDS, ())
         formats = choice("formats", FORMATS, FORMATS)
         if "jsonl" not in formats:
-            problems.append(FieldError("formats", "jsonl is always written (it is the base)"))
+            problems.append(FieldError("formats", N_("jsonl is always written (it is the base)")))
         jurisdictions = data.get("jurisdictions", True)
         if not isinstance(jurisdictions, bool):
-            problems.append(FieldError("jurisdictions", "true or false"))
+            problems.append(FieldError("jurisdictions", N_("true or false")))
         if not categories:
-            problems.append(FieldError("categories", "at least one category"))
+            problems.append(FieldError("categories", N_("at least one category")))
         if problems:
-            raise InvalidInput("the list settings have problems", fields=problems)
+            raise InvalidInput(N_("the list settings have problems"), fields=problems)
         return cls(categories, fields, bool(jurisdictions), formats)
 
     @classmethod

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
-from hotline.errors import Conflict
+from hotline.errors import N_, Conflict
 from hotline.grading.jurisdictions import jurisdictions
 from hotline.jobs import events
 from hotline.lists import formats, signing
@@ -219,7 +219,12 @@ def _publish(
         version = info.version
         if any(r.version == version for r in lists_store.releases(session, list_name)):
             raise Conflict(
-                f"version {version} of {list_name!r} is already released; change the list first"
+                N_(
+                    "version %(version)s of '%(list_name)s' is already released; "
+                    "change the list first",
+                    version=version,
+                    list_name=list_name,
+                )
             )
         previous = lists_store.latest_release(session, list_name)
         config = lists_store.get_config(session, list_name)

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from hotline.errors import FieldError, InvalidInput, NotFound
+from hotline.errors import N_, FieldError, InvalidInput, NotFound
 from hotline.lists.formats import RowShape
 from hotline.lists.model import ListConfig, ReleaseEntry, Withdrawal
 from hotline.lists.tables import ListReleaseRow
@@ -45,7 +45,7 @@ _BATCH = 20_000
 # full collections took 4 s of CPU at 2 million entries, with 2,000 about 1 s.
 _RAW_BATCH = 2_000
 Rows = Sequence[Sequence[Any]]  # a batch of rows as the driver gives them
-_SINCE = FieldError("since", "a version this list was released at, or 0")
+_SINCE = FieldError("since", N_("a version this list was released at, or 0"))
 
 _COLUMNS = (
     HashListEntryRow.id,
@@ -317,7 +317,7 @@ def _list_row(session: Session, name: str, *, lock: bool = False) -> HashListRow
     query = select(HashListRow).where(HashListRow.name == name)
     row = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"there is no list called {name!r}")
+        raise NotFound(N_("there is no list called '%(name)s'", name=name))
     return row
 
 
@@ -409,7 +409,7 @@ def get_release(session: Session, name: str, version: int) -> Release:
         )
     ).scalar_one_or_none()
     if found is None:
-        raise NotFound(f"list {name!r} has no release {version}")
+        raise NotFound(N_("list '%(name)s' has no release %(version)s", name=name, version=version))
     return _release(found, name)
 
 
@@ -418,10 +418,15 @@ def check_since(session: Session, name: str, since: int) -> Release:
     empty copy) or an earlier release's version; a future or unknown version is refused."""
     latest = latest_release(session, name)
     if latest is None:
-        raise NotFound(f"list {name!r} has no release yet")
+        raise NotFound(N_("list '%(name)s' has no release yet", name=name))
     if since < 0 or since > latest.version:
         raise InvalidInput(
-            f"version {since} is not a release of {name!r}; the latest is {latest.version}",
+            N_(
+                "version %(since)s is not a release of '%(name)s'; the latest is %(version)s",
+                since=since,
+                name=name,
+                version=latest.version,
+            ),
             fields=[_SINCE],
         )
     if since != 0 and since != latest.version:

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
-from hotline.errors import Conflict, FieldError, InvalidInput
+from hotline.errors import N_, Conflict, FieldError, InvalidInput
 from hotline.intake.tables import ReportedUrlRow
 from hotline.matching import store as match_store
 from hotline.matching.tables import HashListEntryRow, HashListRow
@@ -44,23 +44,37 @@ class Change:
 def _kind(session: Session, name: str, kind: str) -> HashListRow:
     row = match_store.bump_version(session, name)
     if row.kind != kind:
-        raise Conflict(f"{name!r} is a {row.kind} list, not a {kind} list")
+        raise Conflict(
+            N_(
+                "'%(name)s' is a %(kind)s list, not a %(kind2)s list",
+                name=name,
+                kind=row.kind,
+                kind2=kind,
+            )
+        )
     return row
 
 
 def parse_term(record: Mapping[str, Any]) -> Term:
     """One `{"term", "note"?}` record; every problem reported at once."""
-    problems = [FieldError(k, "unknown field") for k in sorted(set(record) - {"term", "note"})]
+    problems = [FieldError(k, N_("unknown field")) for k in sorted(set(record) - {"term", "note"})]
     term = record.get("term")
     note = record.get("note", "")
     if not isinstance(term, str) or not term.strip():
-        problems.append(FieldError("term", "a non-empty string"))
+        problems.append(FieldError("term", N_("a non-empty string")))
     elif len(term) > MAX_TERM or any(unicodedata.category(c) == "Cc" for c in term):
-        problems.append(FieldError("term", f"at most {MAX_TERM} characters, no control characters"))
+        problems.append(
+            FieldError(
+                "term",
+                N_("at most %(max_term)s characters, no control characters", max_term=MAX_TERM),
+            )
+        )
     if not isinstance(note, str) or len(note) > MAX_NOTE:
-        problems.append(FieldError("note", f"a string of at most {MAX_NOTE} characters"))
+        problems.append(
+            FieldError("note", N_("a string of at most %(max_note)s characters", max_note=MAX_NOTE))
+        )
     if problems:
-        raise InvalidInput("the term has problems", fields=problems)
+        raise InvalidInput(N_("the term has problems"), fields=problems)
     assert isinstance(term, str) and isinstance(note, str)
     return Term(unicodedata.normalize("NFC", term.strip()), note.strip())
 
@@ -84,10 +98,12 @@ def add_terms(session: Session, name: str, terms: Iterable[Term]) -> Change:
     for index, item in enumerate(terms):
         key = item.term.casefold()
         if key in live or key in seen:
-            problems.append(FieldError(f"{index}.term", f"{item.term!r} is already on the list"))
+            problems.append(
+                FieldError(f"{index}.term", N_("'%(term)s' is already on the list", term=item.term))
+            )
         seen.add(key)
     if problems:
-        raise InvalidInput("some terms are already on the list", fields=problems)
+        raise InvalidInput(N_("some terms are already on the list"), fields=problems)
     if terms:
         now = utcnow()
         session.execute(
@@ -113,7 +129,9 @@ def sync_urls(session: Session, name: str) -> Change:
     those whose removal is recorded. One new version, or none if nothing changed."""
     info = match_store.get_list(session, name, lock=True)
     if info.kind != "url":
-        raise Conflict(f"{name!r} is a {info.kind} list, not a url list")
+        raise Conflict(
+            N_("'%(name)s' is a %(kind)s list, not a url list", name=name, kind=info.kind)
+        )
     on_list = dict(
         session.execute(
             select(HashListEntryRow.url_id, HashListEntryRow.withdrawn_in).where(

@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from hotline import json_input
 from hotline.db.base import utcnow
 from hotline.errors import (
+    N_,
     AppError,
     InvalidInput,
     PayloadTooLarge,
@@ -239,7 +240,7 @@ def admit(
     key = authenticate(svc, token, inline=inline)
     retry_after = svc.limiter.hit(f"member-key:{key.id}")
     if retry_after is not None:
-        raise RateLimited("this key has made too many requests; try again later", retry_after)
+        raise RateLimited(N_("this key has made too many requests; try again later"), retry_after)
     return key, keys.searchable_lists(key.scopes, requested)
 
 
@@ -256,12 +257,12 @@ def _hashing_error(exc: HashingError) -> AppError:
         return UnsupportedMediaType(exc.message)
     if exc.code is ErrorCode.TOO_MANY_PIXELS:
         return PayloadTooLarge(exc.message)
-    return InvalidInput(f"the file could not be hashed: {exc.message}")
+    return InvalidInput(N_("the file could not be hashed: %(message)s", message=exc.message))
 
 
 async def _read_json(request: Request, limit: int) -> tuple[bytes, AppError | None]:
     """The body, or the reason it is refused (raised later, once the key has passed)."""
-    too_large = PayloadTooLarge(f"a JSON body must be at most {limit} bytes")
+    too_large = PayloadTooLarge(N_("a JSON body must be at most %(limit)s bytes", limit=limit))
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         return b"", too_large
@@ -395,11 +396,11 @@ async def match(request: Request) -> Response:
     key, lists = await admit_async(svc, token, list_names)
     if kind != "multipart/form-data":
         raise UnsupportedMediaType(
-            "send JSON (application/json) with hashes, or a file as multipart/form-data"
+            N_("send JSON (application/json) with hashes, or a file as multipart/form-data")
         )
     limit = svc.config.max_upload_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + _ENVELOPE_BYTES:
-        raise PayloadTooLarge(f"an upload must be at most {limit} bytes")
+        raise PayloadTooLarge(N_("an upload must be at most %(limit)s bytes", limit=limit))
     data = await read_file_part(content_type, request.stream(), limit)
     return json_response(await run_in_threadpool(answer_upload, svc, key, data, lists))

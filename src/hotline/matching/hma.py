@@ -39,7 +39,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 
-from hotline.errors import FieldError, InvalidInput, NotFound, error_responses
+from hotline.errors import N_, FieldError, InvalidInput, NotFound, error_responses
 from hotline.hashing import get_signal_type
 from hotline.hashing.signals import SignalKind
 from hotline.matching import keys, validation
@@ -67,7 +67,10 @@ class BadQuery(InvalidInput):
 def _one(params: QueryParams, name: str) -> str | None:
     values = params.getlist(name)
     if len(values) > 1:
-        raise BadQuery(f"give {name} once", fields=[FieldError(name, "given more than once")])
+        raise BadQuery(
+            N_("give %(name)s once", name=name),
+            fields=[FieldError(name, N_("given more than once"))],
+        )
     return values[0] if values else None
 
 
@@ -131,9 +134,11 @@ def _every_type(signal: str) -> list[HashQuery]:
             continue
     if not found:
         raise BadQuery(
-            "signal is not a valid hash of any signal type here; "
-            f"types: {', '.join(validation.query_types())}",
-            fields=[FieldError("signal", "not a valid hash of any type")],
+            N_(
+                "signal is not a valid hash of any signal type here; types: %(items)s",
+                items=", ".join(validation.query_types()),
+            ),
+            fields=[FieldError("signal", N_("not a valid hash of any type"))],
         )
     return found
 
@@ -143,15 +148,17 @@ def lookup_queries(params: QueryParams) -> tuple[list[HashQuery], bool]:
     answer is keyed by bank alone, as HMA's)."""
     if params.get("url") is not None:
         raise BadQuery(
-            "hotline never fetches a URL a member sends: hash the content yourself and send "
-            "signal_type and signal, or upload the file to POST /api/v1/match",
-            fields=[FieldError("url", "not supported: hotline never fetches member URLs")],
+            N_(
+                "hotline never fetches a URL a member sends: hash the content yourself and send "
+                "signal_type and signal, or upload the file to POST /api/v1/match"
+            ),
+            fields=[FieldError("url", N_("not supported: hotline never fetches member URLs"))],
         )
     signal, signal_type = _one(params, "signal"), _one(params, "signal_type")
     if signal is None or not signal.strip():
         raise BadQuery(
-            "send signal (and signal_type, or every type the signal is valid for is tried)",
-            fields=[FieldError("signal", "missing")],
+            N_("send signal (and signal_type, or every type the signal is valid for is tried)"),
+            fields=[FieldError("signal", N_("missing"))],
         )
     if signal_type is None:
         return _every_type(signal), False
@@ -166,7 +173,9 @@ def _flag(params: QueryParams, name: str) -> bool:
         return True
     if value.strip().lower() in _FALSE:
         return False
-    raise BadQuery(f"{name} is true or false", fields=[FieldError(name, "true or false")])
+    raise BadQuery(
+        N_("%(name)s is true or false", name=name), fields=[FieldError(name, N_("true or false"))]
+    )
 
 
 def distance_text(query: HashQuery, distance: int) -> str:
@@ -292,7 +301,8 @@ async def raw_lookup(request: Request) -> Response:
     if signal is None or signal_type is None:
         missing = [n for n, v in (("signal", signal), ("signal_type", signal_type)) if v is None]
         raise BadQuery(
-            "send signal_type and signal", fields=[FieldError(n, "missing") for n in missing]
+            N_("send signal_type and signal"),
+            fields=[FieldError(n, N_("missing")) for n in missing],
         )
     with_distance = _flag(params, "include_distance")
     query = _typed(signal_type, signal)
@@ -341,5 +351,5 @@ async def bank_show(request: Request, name: str) -> Response:
         pending_record(key, "hma_bank", 0, 0, len(found), action="match.banks_listed")
     )
     if not found:
-        raise NotFound(f"there is no hash list for bank {bank_name(lists[0])!r}")
+        raise NotFound(N_("there is no hash list for bank '%(bank)s'", bank=bank_name(lists[0])))
     return json_response(_bank(bank_name(found[0])))

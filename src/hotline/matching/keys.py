@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from hotline.errors import FieldError, Forbidden
+from hotline.errors import N_, FieldError, Forbidden
 from hotline.security.crypto import sha256_hex
 
 KEY_PREFIX = "hlk_"
@@ -68,7 +68,10 @@ def searchable_lists(scopes: Iterable[str], requested: Sequence[str] | None = No
     outside = sorted(set(requested) - set(allowed))
     if outside:
         raise Forbidden(
-            "this key may not search some of the lists asked for",
-            fields=[FieldError("list", f"not in this key's scopes: {name}") for name in outside],
+            N_("this key may not search some of the lists asked for"),
+            fields=[
+                FieldError("list", N_("not in this key's scopes: %(name)s", name=name))
+                for name in outside
+            ],
         )
     return sorted(set(requested))

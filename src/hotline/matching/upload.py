@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from hotline.errors import AppError, FieldError, InvalidInput, PayloadTooLarge
+from hotline.errors import N_, AppError, FieldError, InvalidInput, PayloadTooLarge
 
 FILE_FIELD = "file"
 # Room for the multipart boundaries and part headers around the file itself.
@@ -82,7 +82,7 @@ async def read_file_part(content_type: str, body: AsyncIterator[bytes], limit: i
     _, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
     if not boundary:
-        raise MalformedUpload("the multipart body has no boundary in its Content-Type")
+        raise MalformedUpload(N_("the multipart body has no boundary in its Content-Type"))
     parts = _Parts(limit)
     try:
         parser = MultipartParser(
@@ -101,23 +101,23 @@ async def read_file_part(content_type: str, body: AsyncIterator[bytes], limit: i
         async for chunk in body:
             received += len(chunk)
             if parts.too_large or received > limit + _ENVELOPE_BYTES:
-                raise PayloadTooLarge(f"an upload must be at most {limit} bytes")
+                raise PayloadTooLarge(N_("an upload must be at most %(limit)s bytes", limit=limit))
             parser.write(chunk)
         parser.finalize()
     except FormParserError as exc:
-        raise MalformedUpload("the multipart body could not be parsed") from exc
+        raise MalformedUpload(N_("the multipart body could not be parsed")) from exc
     if parts.too_large:
-        raise PayloadTooLarge(f"an upload must be at most {limit} bytes")
+        raise PayloadTooLarge(N_("an upload must be at most %(limit)s bytes", limit=limit))
     if not parts.ended:
-        raise MalformedUpload("the multipart body ended early")
+        raise MalformedUpload(N_("the multipart body ended early"))
     if parts.other:
         raise InvalidInput(
-            f"send only the {FILE_FIELD!r} field",
-            fields=[FieldError(name, "unknown field") for name in parts.other[:20]],
+            N_("send only the '%(file_field)s' field", file_field=FILE_FIELD),
+            fields=[FieldError(name, N_("unknown field")) for name in parts.other[:20]],
         )
     if parts.files != 1 or parts.file is None:
         raise InvalidInput(
-            f"send exactly one file in the {FILE_FIELD!r} field",
+            N_("send exactly one file in the '%(file_field)s' field", file_field=FILE_FIELD),
             fields=[FieldError(FILE_FIELD, "missing" if not parts.files else "more than one")],
         )
     return bytes(parts.file)

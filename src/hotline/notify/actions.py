@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from hotline.assess.fetch_errors import FetchError
 from hotline.assess.netguard import parse_target
 from hotline.db.base import utcnow
-from hotline.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from hotline.errors import N_, Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from hotline.matching import store as match_store
 from hotline.matching.tables import MemberKeyRow, MemberRow
 from hotline.notify.tables import MemberWebhookRow, WebhookDeliveryRow
@@ -86,13 +86,13 @@ def _check_url(url: Any) -> str:
             return parse_target(url.strip()).url
         except FetchError as exc:
             problem = exc.message
-    raise InvalidInput("the webhook address is not usable", fields=[FieldError("url", problem)])
+    raise InvalidInput(N_("the webhook address is not usable"), fields=[FieldError("url", problem)])
 
 
 def _key_row(session: Session, key_id: int) -> MemberKeyRow:
     row = session.get(MemberKeyRow, key_id)
     if row is None:
-        raise NotFound("no such key")
+        raise NotFound(N_("no such key"))
     return row
 
 
@@ -101,7 +101,7 @@ def _register(
 ) -> tuple[Webhook, str]:
     target = _check_url(url)
     if key_row.revoked_at is not None:
-        raise Conflict("this key is revoked; register the webhook with a live key")
+        raise Conflict(N_("this key is revoked; register the webhook with a live key"))
     # One registration at a time per member, so the cap cannot be raced past.
     member = session.execute(
         select(MemberRow).where(MemberRow.id == key_row.member_id).with_for_update()
@@ -112,7 +112,12 @@ def _register(
         .where(MemberWebhookRow.member_id == member.id, MemberWebhookRow.removed_at.is_(None))
     ).scalar_one()
     if live >= MAX_PER_MEMBER:
-        raise Conflict(f"a member has at most {MAX_PER_MEMBER} webhooks; remove one first")
+        raise Conflict(
+            N_(
+                "a member has at most %(max_per_member)s webhooks; remove one first",
+                max_per_member=MAX_PER_MEMBER,
+            )
+        )
     secret = SECRET_PREFIX + secrets.token_hex(32)
     row = MemberWebhookRow(
         member_id=member.id,
@@ -166,7 +171,9 @@ def _remove(session: Session, actor_name: str, webhook_id: int, member_id: int |
         or row.removed_at is not None
         or (member_id is not None and row.member_id != member_id)
     ):
-        raise NotFound(f"there is no webhook {webhook_id}")  # another member's: not yours to see
+        raise NotFound(
+            N_("there is no webhook %(webhook_id)s", webhook_id=webhook_id)
+        )  # another member's: not yours to see
     row.removed_at = utcnow()
     audit.record(session, actor_name, "member_webhook.removed", _OBJECT, row.id, {"url": row.url})
 
@@ -205,7 +212,7 @@ def remove(session: Session, key: match_store.StoredKey, webhook_id: int) -> Non
 
 def _permit(actor: Actor) -> None:
     if not allowed(actor, Action.members_manage):
-        raise Forbidden("your role does not allow managing members")
+        raise Forbidden(N_("your role does not allow managing members"))
 
 
 def register_for_key(
@@ -217,7 +224,7 @@ def register_for_key(
         select(MemberKeyRow).where(MemberKeyRow.prefix == key_prefix)
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"there is no key {key_prefix!r}")
+        raise NotFound(N_("there is no key '%(key_prefix)s'", key_prefix=key_prefix))
     return _register(session, actor.username, row, url, secret_key)
 
 

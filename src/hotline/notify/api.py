@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hotline import json_input
 from hotline.errors import (
+    N_,
     FieldError,
     InvalidInput,
     NotFound,
@@ -68,12 +69,12 @@ def _key(svc: MatchService, request: Request) -> match_store.StoredKey:
 
 def _url_of(data: Any) -> Any:
     if not isinstance(data, dict):
-        raise InvalidInput('send a JSON object: {"url": "https://…"}')
+        raise InvalidInput(N_('send a JSON object: {"url": "https://…"}'))
     unknown = sorted(str(k) for k in data if k != "url")
     if unknown:
         raise InvalidInput(
-            "the request has problems; nothing was stored",
-            fields=[FieldError(k, "not a field of a webhook") for k in unknown],
+            N_("the request has problems; nothing was stored"),
+            fields=[FieldError(k, N_("not a field of a webhook")) for k in unknown],
         )
     return data.get("url")
 
@@ -109,9 +110,11 @@ async def register_webhook(request: Request) -> Response:
     svc = service_for(request.app.state)
     key = await run_in_threadpool(_key, svc, request)  # 401 and 429 before the body's
     if kind != "application/json":
-        raise UnsupportedMediaType("send the webhook as JSON (application/json)")
+        raise UnsupportedMediaType(N_("send the webhook as JSON (application/json)"))
     if len(raw) > MAX_BODY:
-        raise PayloadTooLarge(f"a webhook body must be at most {MAX_BODY} bytes")
+        raise PayloadTooLarge(
+            N_("a webhook body must be at most %(max_body)s bytes", max_body=MAX_BODY)
+        )
     data = json_input.loads(bytes(raw))
     body = await run_in_threadpool(_register, svc, key, data)
     return JSONResponse(body, status_code=201)
@@ -155,7 +158,7 @@ def remove_webhook(request: Request, webhook: str) -> Response:
     key = _key(svc, request)
     webhook_id = json_input.bounded_digits(webhook)
     if webhook_id is None:
-        raise NotFound(f"there is no webhook {webhook!r}")
+        raise NotFound(N_("there is no webhook '%(webhook)s'", webhook=webhook))
     with svc.db.write() as session:
         actions.remove(session, key, webhook_id)
     return Response(status_code=204)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from hotline.errors import N_, Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from hotline.security import audit, login_guard, passwords, sessions, users
 from hotline.security.crypto import Sealer
 from hotline.security.permissions import Action, Actor, Role, allowed, parse_roles
@@ -27,8 +27,8 @@ def _permit(actor: Actor, target: users.User | None = None) -> None:
     if allowed(actor, Action.users_manage, resource):
         return
     if target is not None and target.id == actor.id and allowed(actor, Action.users_manage):
-        raise Forbidden("you cannot change your own account this way; ask another admin")
-    raise Forbidden("your role does not allow managing staff accounts")
+        raise Forbidden(N_("you cannot change your own account this way; ask another admin"))
+    raise Forbidden(N_("your role does not allow managing staff accounts"))
 
 
 def _locked_row(session: Session, username: str) -> UserRow:
@@ -36,7 +36,7 @@ def _locked_row(session: Session, username: str) -> UserRow:
         select(UserRow).where(UserRow.username == username.strip().lower()).with_for_update()
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"no user {username.strip().lower()!r}")
+        raise NotFound(N_("no user '%(username)s'", username=username.strip().lower()))
     return row
 
 
@@ -58,7 +58,12 @@ def _keep_an_admin(session: Session, row: UserRow, removing: bool) -> None:
         and Role.admin in parse_roles(row.roles)
         and _other_active_admins(session, row.id) == 0
     ):
-        raise Conflict(f"{row.username!r} is the last active admin; add another admin first")
+        raise Conflict(
+            N_(
+                "'%(username)s' is the last active admin; add another admin first",
+                username=row.username,
+            )
+        )
 
 
 def _record(
@@ -94,11 +99,12 @@ def set_roles(
         role_set = roles if isinstance(roles, frozenset) else parse_roles(",".join(roles))
     except ValueError as exc:
         raise InvalidInput(
-            "the roles are not valid", fields=[FieldError("roles", str(exc))]
+            N_("the roles are not valid"), fields=[FieldError("roles", str(exc))]
         ) from exc
     if not role_set:
         raise InvalidInput(
-            "the roles are not valid", fields=[FieldError("roles", "give at least one role")]
+            N_("the roles are not valid"),
+            fields=[FieldError("roles", N_("give at least one role"))],
         )
     _permit(actor)
     row = _locked_row(session, username)
@@ -147,7 +153,7 @@ def reset_password(session: Session, actor: Actor, username: str, password: str)
         passwords.check_strength(password)
     except passwords.WeakPasswordError as exc:
         raise InvalidInput(
-            "the password cannot be used", fields=[FieldError("password", str(exc))]
+            N_("the password cannot be used"), fields=[FieldError("password", str(exc))]
         ) from exc
     row.password_hash = passwords.hash_password(password)
     row.failed_logins, row.locked_until = 0, None
@@ -163,7 +169,9 @@ def reset_two_factor(session: Session, actor: Actor, username: str) -> users.Use
     row = _locked_row(session, username)
     _permit(actor, users.to_user(row))
     if row.totp_secret is None and not row.totp_enabled:
-        raise Conflict(f"{row.username!r} has no two-factor enrolment to reset")
+        raise Conflict(
+            N_("'%(username)s' has no two-factor enrolment to reset", username=row.username)
+        )
     row.totp_secret, row.totp_enabled, row.totp_last_step = None, False, 0
     row.totp_failures, row.totp_locked_until = 0, None
     sessions.revoke_all_for(session, row.id)

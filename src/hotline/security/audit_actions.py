@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hotline.db.engine import Database
-from hotline.errors import Forbidden
+from hotline.errors import N_, Forbidden
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor, allowed
 
@@ -33,7 +33,7 @@ def open_audit_log(
     most `walk_limit` rows from the last verified point; an intact walk moves that point on,
     so the next visit goes on from where this one stopped."""
     if not allowed(actor, Action.audit_view):
-        raise Forbidden("your role does not allow reading the audit log")
+        raise Forbidden(N_("your role does not allow reading the audit log"))
     with db.write() as session:
         audit.record(session, actor.username, "audit.view", "audit_log", "*", {"before": before})
     with db.read() as session:

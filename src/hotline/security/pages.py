@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from hotline.errors import AppError, RateLimited
+from hotline.errors import N_, AppError, RateLimited
 from hotline.security import actions, login_guard, sessions, totp, users
 from hotline.security.permissions import Action, Actor, Role
 from hotline.web.deps import (
@@ -64,7 +64,7 @@ def login(
     retry_after = request.app.state.login_limiter.hit(client_address(request))
     if retry_after is not None:
         raise RateLimited(
-            "Too many sign-in attempts. Wait a few minutes and try again.", retry_after
+            N_("Too many sign-in attempts. Wait a few minutes and try again."), retry_after
         )
     outcome = login_guard.sign_in_with_password(
         get_db(request),
@@ -102,7 +102,7 @@ def login(
 def _pending_user(request: Request) -> users.User:
     user = getattr(request.state, "user", None)
     if user is None:
-        raise LoginRequired("sign in to continue")
+        raise LoginRequired(N_("sign in to continue"))
     return user
 
 
@@ -121,7 +121,7 @@ def second_factor(request: Request, code: str = Form("")) -> Response:
         return RedirectResponse("/staff/2fa/enrol", status_code=303)
     retry_after = request.app.state.login_limiter.hit(client_address(request))
     if retry_after is not None:
-        raise RateLimited("Too many attempts. Wait a few minutes and try again.", retry_after)
+        raise RateLimited(N_("Too many attempts. Wait a few minutes and try again."), retry_after)
     ok = login_guard.check_second_factor(
         get_db(request),
         user,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
-from hotline.errors import Conflict, FieldError, InvalidInput, NotFound
+from hotline.errors import N_, Conflict, FieldError, InvalidInput, NotFound
 from hotline.security import passwords, totp
 from hotline.security.crypto import Sealer
 from hotline.security.permissions import Actor, Role, parse_roles
@@ -67,7 +67,7 @@ def create_user(
     errors: list[FieldError] = []
     if not USERNAME_RE.match(username):
         errors.append(
-            FieldError("username", "2-64 characters: lower-case letters, digits, '.', '_', '-'")
+            FieldError("username", N_("2-64 characters: lower-case letters, digits, '.', '_', '-'"))
         )
     try:
         passwords.check_strength(password)
@@ -76,16 +76,16 @@ def create_user(
     try:
         role_set = parse_roles(",".join(roles)) if not isinstance(roles, frozenset) else roles
         if not role_set:
-            errors.append(FieldError("roles", "give at least one role"))
+            errors.append(FieldError("roles", N_("give at least one role")))
     except ValueError as exc:
         errors.append(FieldError("roles", str(exc)))
         role_set = frozenset()
     if len(display_name) > 128:
-        errors.append(FieldError("display_name", "at most 128 characters"))
+        errors.append(FieldError("display_name", N_("at most 128 characters")))
     if errors:
-        raise InvalidInput("the account cannot be created", fields=errors)
+        raise InvalidInput(N_("the account cannot be created"), fields=errors)
     if _row(session, username) is not None:
-        raise Conflict(f"user {username!r} already exists")
+        raise Conflict(N_("user '%(username)s' already exists", username=username))
     row = UserRow(
         username=username,
         display_name=display_name or username,
@@ -108,7 +108,7 @@ def create_user(
 def get_user(session: Session, username: str) -> User:
     row = _row(session, username)
     if row is None:
-        raise NotFound(f"no user {username!r}")
+        raise NotFound(N_("no user '%(username)s'", username=username))
     return to_user(row)
 
 
@@ -130,7 +130,7 @@ def count_users(session: Session) -> int:
 def set_disabled(session: Session, username: str, disabled: bool) -> User:
     row = _row(session, username)
     if row is None:
-        raise NotFound(f"no user {username!r}")
+        raise NotFound(N_("no user '%(username)s'", username=username))
     row.disabled = disabled
     session.flush()
     return to_user(row)
@@ -140,9 +140,9 @@ def begin_totp_enrolment(session: Session, user_id: int, sealer: Sealer) -> str:
     """Make a new secret (not yet active) and return it for the authenticator app."""
     row = session.get(UserRow, user_id)
     if row is None:
-        raise NotFound("no such user")
+        raise NotFound(N_("no such user"))
     if row.totp_enabled:
-        raise Conflict("two-factor is already enabled for this account")
+        raise Conflict(N_("two-factor is already enabled for this account"))
     secret = totp.new_secret()
     row.totp_secret = sealer.seal(secret.encode())
     session.flush()
@@ -175,7 +175,7 @@ def set_totp_secret(session: Session, user_id: int, secret: str, sealer: Sealer)
     """Used by the demo seed: an account enrolled with a known secret."""
     row = session.get(UserRow, user_id)
     if row is None:
-        raise NotFound("no such user")
+        raise NotFound(N_("no such user"))
     row.totp_secret = sealer.seal(secret.encode())
     row.totp_enabled = True
     session.flush()

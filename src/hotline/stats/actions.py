@@ -42,7 +42,7 @@ class CsvFile:
 
 def _permit(actor: Actor) -> None:
     if not allowed(actor, Action.stats_view):
-        raise Forbidden("your role does not allow viewing statistics")
+        raise Forbidden(N_("your role does not allow viewing statistics"))
 
 
 def _figures(db: Database, actor: Actor, start: str | None, end: str | None) -> RemovalFigures:
@@ -74,7 +74,8 @@ def parse_group_by(value: str | None) -> list[GroupBy]:
     except ValueError:
         names = ", ".join(GroupBy)
         raise InvalidInput(
-            N_("unknown grouping"), fields=[FieldError("by", f"use one of: {names}")]
+            N_("unknown grouping"),
+            fields=[FieldError("by", N_("use one of: %(names)s", names=names))],
         ) from None
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
-from hotline.errors import Conflict
+from hotline.errors import N_, Conflict
 from hotline.stats import aggregate, figures
 from hotline.stats.suppression import TOTAL, is_small, suppress_breakdown
 from hotline.stats.tables import StatsFigureRow, StatsRefreshRow
@@ -104,7 +104,7 @@ def take_lease(db: Database, holder: str, now: datetime, threshold: int) -> None
             .execution_options(synchronize_session=False)
         )
         if taken.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict("a refresh of the statistics is already running")
+            raise Conflict(N_("a refresh of the statistics is already running"))
 
 
 def _let_go(db: Database, holder: str) -> None:
@@ -136,7 +136,7 @@ def refresh(
                 select(StatsRefreshRow).where(StatsRefreshRow.id == 1).with_for_update()
             ).scalar_one()
             if state.holder != holder:
-                raise Conflict("the refresh lost its lease to another; nothing was written")
+                raise Conflict(N_("the refresh lost its lease to another; nothing was written"))
             session.execute(delete(StatsFigureRow))
             if rows:
                 session.execute(insert(StatsFigureRow), rows)

@@ -70,7 +70,9 @@ def parse_range(start: str | None, end: str | None, years: list[int]) -> tuple[i
         if low > high:
             errors.append(FieldError("from", N_("the first year must not be after the last")))
         elif high - low >= MAX_RANGE:
-            errors.append(FieldError("to", f"at most {MAX_RANGE} years at once"))
+            errors.append(
+                FieldError("to", N_("at most %(max_range)s years at once", max_range=MAX_RANGE))
+            )
     if errors:
         raise InvalidInput(N_("the range of years has problems"), fields=errors)
     if low is None or high is None:
@@ -82,7 +84,9 @@ def parse_file(name: str) -> tuple[str, str]:
     """'actioned_by_category.csv' -> (figure, format); NotFound names what exists."""
     stem, dot, fmt = name.rpartition(".")
     if not dot or fmt not in FORMATS:
-        raise NotFound(f"unknown format; the open data comes as {' or '.join(FORMATS)}")
+        raise NotFound(
+            N_("unknown format; the open data comes as %(items)s", items=" or ".join(FORMATS))
+        )
     if stem != "dictionary" and stem not in figures.BY_NAME:
         raise NotFound(N_("no figure by that name; the data dictionary lists them"))
     return stem, fmt
@@ -91,7 +95,7 @@ def parse_file(name: str) -> tuple[str, str]:
 def year_page(session: Session, year: int) -> YearPage:
     state = cache.state(session)
     if year not in state.years:
-        raise NotFound(f"no figures are published for {year}")
+        raise NotFound(N_("no figures are published for %(year)s", year=year))
     found = cache.year_figures(session, [year, year - 1])
     return YearPage(year, year - 1, state, found)
 

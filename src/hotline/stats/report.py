@@ -19,7 +19,7 @@ def parse_format(fmt: str) -> str:
     if fmt not in FORMATS:
         raise InvalidInput(
             N_("unknown format"),
-            fields=[FieldError("format", f"use one of: {', '.join(FORMATS)}")],
+            fields=[FieldError("format", N_("use one of: %(items)s", items=", ".join(FORMATS)))],
         )
     return fmt
 
@@ -28,7 +28,8 @@ def parse_locale(locale: str) -> str:
     if locale not in i18n.SUPPORTED_LOCALES:
         names = ", ".join(i18n.SUPPORTED_LOCALES)
         raise InvalidInput(
-            N_("unknown language"), fields=[FieldError("lang", f"use one of: {names}")]
+            N_("unknown language"),
+            fields=[FieldError("lang", N_("use one of: %(names)s", names=names))],
         )
     return locale
 

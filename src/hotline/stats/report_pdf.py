@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotline.errors import AppError
+from hotline.errors import N_, AppError
 from hotline.stats import labels, published
 from hotline.web.i18n import gettext_ as _
 
@@ -52,7 +52,10 @@ def render(page: published.YearPage, sections: list[dict[str, Any]]) -> bytes:
         from fpdf import FPDF
     except ImportError:
         raise PdfUnavailable(
-            "PDF needs the report extra: pip install 'hotline-server[report]'; or use --format html"
+            N_(
+                "PDF needs the report extra: pip install 'hotline-server[report]'; "
+                "or use --format html"
+            )
         ) from None
     pdf = FPDF()
     pdf.set_compression(False)  # text stays readable in the file; tests extract it

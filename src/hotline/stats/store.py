@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.errors import FieldError, InvalidInput
+from hotline.errors import N_, FieldError, InvalidInput
 from hotline.intake.tables import ReportedUrlRow
 from hotline.stats.removal import Clock
 from hotline.takedown.tables import TakedownCaseRow
@@ -47,7 +47,7 @@ def _parse(field: str, text: str, errors: list[FieldError]) -> date | None:
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        errors.append(FieldError(field, "enter a date as YYYY-MM-DD, e.g. 2024-01-31"))
+        errors.append(FieldError(field, N_("enter a date as YYYY-MM-DD, e.g. 2024-01-31")))
         return None
 
 
@@ -60,15 +60,19 @@ def parse_range(start: str | None, end: str | None, today: date) -> DateRange:
     end_day = _parse("to", end_text, errors) if end_text else today
     start_day = _parse("from", start_text, errors) if start_text else None
     if errors or end_day is None:  # end_day is None only when it failed to parse
-        raise InvalidInput("the date range has problems", fields=errors)
+        raise InvalidInput(N_("the date range has problems"), fields=errors)
     if start_day is None:
         start_day = end_day - timedelta(days=DEFAULT_DAYS - 1)
     if start_day > end_day:
-        errors.append(FieldError("from", "the start date must not be after the end date"))
+        errors.append(FieldError("from", N_("the start date must not be after the end date")))
     elif end_day > _add_years(start_day, MAX_YEARS):
-        errors.append(FieldError("to", f"the range may cover at most {MAX_YEARS} years"))
+        errors.append(
+            FieldError(
+                "to", N_("the range may cover at most %(max_years)s years", max_years=MAX_YEARS)
+            )
+        )
     if errors:
-        raise InvalidInput("the date range has problems", fields=errors)
+        raise InvalidInput(N_("the date range has problems"), fields=errors)
     return DateRange(start_day, end_day)
 
 

@@ -13,7 +13,7 @@ import secrets
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
-from hotline.errors import Forbidden
+from hotline.errors import N_, Forbidden
 from hotline.security.crypto import hmac_hex
 
 COOKIE_NAME = "hotline_csrf"
@@ -42,8 +42,10 @@ async def csrf_guard(request: Request) -> None:
     expected = getattr(request.state, "csrf_token", "")
     if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, expected):
         raise CsrfFailed(
-            "This form has expired or was not sent from this site. Go back, reload the page "
-            "and try again."
+            N_(
+                "This form has expired or was not sent from this site. Go back, reload the page "
+                "and try again."
+            )
         )
 
 

@@ -8,7 +8,7 @@ from fastapi import Request
 
 from hotline.config import Settings
 from hotline.db.engine import Database
-from hotline.errors import AppError, Forbidden
+from hotline.errors import N_, AppError, Forbidden
 from hotline.security.permissions import Action, Actor, allowed
 
 
@@ -42,11 +42,11 @@ def require(action: Action) -> Callable[[Request], Actor]:
     def dependency(request: Request) -> Actor:
         actor = current_actor(request)
         if actor is None:
-            raise LoginRequired("sign in to continue")
+            raise LoginRequired(N_("sign in to continue"))
         if not actor.mfa_passed:
-            raise SecondFactorRequired("enter your two-factor code to continue")
+            raise SecondFactorRequired(N_("enter your two-factor code to continue"))
         if not allowed(actor, action):
-            raise Forbidden("your role does not allow this")
+            raise Forbidden(N_("your role does not allow this"))
         return actor
 
     return dependency
