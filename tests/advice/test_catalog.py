@@ -3,7 +3,9 @@ placeholders, so no page shows English by accident."""
 
 from __future__ import annotations
 
+import ast
 import re
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,7 @@ def _catalog(locale: str):  # type: ignore[no-untyped-def]
         return read_po(fh, locale=locale)
 
 
+@cache
 def _extracted() -> set[str]:
     with (ROOT / "babel.cfg").open() as fh:
         method_map, options_map = parse_mapping_cfg(fh, "babel.cfg")
@@ -57,3 +60,147 @@ def test_placeholders_match(locale: str) -> None:
 
 def test_catalog_compiles_and_translates() -> None:
     assert i18n.translations("fr").gettext("Advice by age") == "Conseils par âge"
+
+
+# -- error messages (issue 14.5): ids marked with N_, values as placeholders ----------------
+
+# Errors shown only to an operator at a terminal or in a log, and left in English on purpose
+# (docs/i18n.md): exchange-feed failures (stored as the feed's last error) and the import CLI.
+OPERATOR_ONLY = {"lists/feed_clients.py", "lists/import_cli.py", "lists/feed_actions.py"}
+# Not converted yet (their areas were being changed by others when this guard was written):
+# at most this many messages each; lower a count as a file is converted, never raise one.
+PENDING = {
+    "taskforce/grading.py": 22,
+    "takedown/cases.py": 16,
+    "taskforce/grading_store.py": 13,
+    "proactive/actions.py": 13,
+    "taskforce/qa.py": 10,
+    "proactive/scope.py": 7,
+    "takedown/actions.py": 5,
+    "taskforce/model.py": 4,
+    "takedown/sending.py": 4,
+    "takedown/directory.py": 4,
+    "advice/editor.py": 4,
+    "taskforce/importer.py": 3,
+    "taskforce/actions.py": 3,
+    "proactive/politeness.py": 3,
+    "taskforce/qa_store.py": 2,
+    "takedown/pages.py": 2,
+    "takedown/checks.py": 2,
+    "lists/pages.py": 2,
+    "taskforce/store.py": 1,
+    "taskforce/export.py": 1,
+    "takedown/provider_rules.py": 1,
+    "takedown/directory_csv.py": 1,
+    "assess/pages.py": 1,
+}
+# Exceptions whose message reaches a page or an API answer, and which argument carries it.
+_MESSAGE_ARG = {
+    "AppError": 0,
+    "TranslatableError": 0,
+    "UrlError": 0,
+    "InvalidHashError": 0,
+    "HashingError": 1,
+    "FieldError": 1,
+}
+
+
+@cache
+def _trees() -> dict[str, ast.Module]:
+    return {
+        str(path.relative_to(PACKAGE)): ast.parse(path.read_text(encoding="utf-8"))
+        for path in sorted(PACKAGE.rglob("*.py"))
+    }
+
+
+def _name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    return node.attr if isinstance(node, ast.Attribute) else None
+
+
+def _error_classes(trees: dict[str, ast.Module]) -> dict[str, int]:
+    """Every class deriving from one in _MESSAGE_ARG, by name, with its message argument."""
+    found = dict(_MESSAGE_ARG)
+    grew = True
+    while grew:
+        grew = False
+        for tree in trees.values():
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ClassDef) and node.name not in found:
+                    base = next((_name(b) for b in node.bases if _name(b) in found), None)
+                    if base is not None:
+                        found[node.name] = found[base]
+                        grew = True
+    return found
+
+
+def _untranslatable(trees: dict[str, ast.Module]) -> dict[str, list[str]]:
+    """Per module, each error raised with English text the catalog cannot hold: a plain
+    string not marked with N_, an f-string, or text built with % or +."""
+    classes = _error_classes(trees)
+    found: dict[str, list[str]] = {}
+    for module, tree in trees.items():
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and _name(node.func) in classes):
+                continue
+            index = classes[_name(node.func)]  # type: ignore[index]
+            arg = node.args[index] if len(node.args) > index else None
+            arg = arg or next((k.value for k in node.keywords if k.arg == "message"), None)
+            plain = isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value
+            if plain or isinstance(arg, ast.JoinedStr | ast.BinOp):
+                found.setdefault(module, []).append(f"{module}:{node.lineno}")
+    return found
+
+
+def test_error_messages_are_message_ids() -> None:
+    found = _untranslatable(_trees())
+    over = {
+        module: sites
+        for module, sites in found.items()
+        if module not in OPERATOR_ONLY and len(sites) > PENDING.get(module, 0)
+    }
+    assert over == {}, (
+        "an error's message must be an id marked with N_ (values as %(name)s placeholders: "
+        'N_("at most %(max)s characters", max=limit)), with its French in messages.po'
+    )
+
+
+def _n_calls(trees: dict[str, ast.Module]) -> list[tuple[str, ast.Call]]:
+    return [
+        (module, node)
+        for module, tree in trees.items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and _name(node.func) == "N_"
+    ]
+
+
+def test_every_message_with_values_names_its_placeholders() -> None:
+    """N_'s values are exactly the id's placeholders (a missing one would fail where the
+    error is raised), the id is a literal, and every such id is extracted for translation."""
+    extracted = _extracted()
+    checked = 0
+    for module, call in _n_calls(_trees()):
+        where = f"{module}:{call.lineno}"
+        assert call.args and isinstance(call.args[0], ast.Constant), where
+        message = call.args[0].value
+        assert isinstance(message, str) and message in extracted, where
+        names = {k.arg for k in call.keywords}
+        if names:
+            assert names == set(PLACEHOLDER.findall(message)), where
+            assert message % dict.fromkeys(names, 0), where  # no stray "%"
+            checked += 1
+    assert checked > 100  # the scan sees the messages with values
+
+
+@pytest.mark.parametrize("locale", [code for code in i18n.SUPPORTED_LOCALES if code != "en"])
+def test_every_message_with_values_is_translated_with_them(locale: str) -> None:
+    catalog = _catalog(locale)
+    for module, call in _n_calls(_trees()):
+        if not call.keywords:
+            continue
+        message = call.args[0].value  # type: ignore[attr-defined]
+        entry = catalog.get(message)
+        assert entry is not None and entry.string, f"{module}:{call.lineno}: no {locale} entry"
+        wanted = set(PLACEHOLDER.findall(message))
+        assert set(PLACEHOLDER.findall(str(entry.string))) == wanted, f"{module}:{call.lineno}"
