@@ -64,8 +64,8 @@ def test_catalog_compiles_and_translates() -> None:
 
 # -- error messages (issue 14.5): ids marked with N_, values as placeholders ----------------
 
-# Errors shown only to an operator at a terminal or in a log, and left in English on purpose
-# (docs/i18n.md): exchange-feed failures (stored as the feed's last error) and the import CLI.
+# Errors shown only to an operator at a terminal or in a log, left in English on purpose
+# (docs/development.md): exchange-feed failures (stored as the feed's last error), import CLI.
 OPERATOR_ONLY = {"lists/feed_clients.py", "lists/import_cli.py", "lists/feed_actions.py"}
 # Not converted yet (their areas were being changed by others when this guard was written):
 # at most this many messages each; lower a count as a file is converted, never raise one.
