@@ -144,3 +144,25 @@ def test_a_staff_form_refusal_is_shown_in_the_page_language() -> None:
         i18n.set_locale("en")
     assert rendered == "l’adresse dépasse 100% caractères"
     assert FieldError("url", N_("must be text")).message == "must be text"
+
+
+def test_staff_refusals_in_french(client: TestClient, login_as) -> None:  # type: ignore[no-untyped-def]
+    token = csrf_from(client.get("/staff/login?lang=fr").text)
+    refused = client.post(
+        "/staff/login", data={"username": "nobody", "password": "x", "csrf_token": token}
+    )
+    assert "Nom d’utilisateur ou mot de passe incorrect" in refused.text
+    admin = login_as(["admin"])
+    token = csrf_from(admin.get("/staff/users?lang=fr").text)
+    short = admin.post(
+        "/staff/users",
+        data={
+            "username": "new.analyst",
+            "password": "short",
+            "roles": "analyst",
+            "csrf_token": token,
+        },
+    )
+    assert short.status_code == 422
+    assert "le mot de passe doit compter au moins 12 caractères" in short.text
+    assert "at least" not in short.text

@@ -20,6 +20,7 @@ from hotline.web.deps import (
     require,
 )
 from hotline.web.flash import redirect_with_flash
+from hotline.web.i18n import gettext_
 from hotline.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -42,7 +43,7 @@ def login_form(request: Request, next: str = "") -> HTMLResponse:
 
 # One answer for a wrong password, an unknown or disabled account and an account that must
 # wait: which of them it was is in the audit log, not on the page.
-_SIGN_IN_REFUSED = (
+_SIGN_IN_REFUSED = N_(
     "Wrong username or password, or this account cannot sign in just now. "
     "After several failed attempts, wait a little before trying again."
 )
@@ -135,8 +136,10 @@ def second_factor(request: Request, code: str = Form("")) -> Response:
             request,
             "staff/two_factor.html",
             {
-                "error": "That code is not right, or was already used. Enter the current code; "
-                "after several wrong codes, wait a little before trying again.",
+                "error": N_(
+                    "That code is not right, or was already used. Enter the current code; "
+                    "after several wrong codes, wait a little before trying again."
+                ),
                 "demo": user.is_demo,
             },
             status_code=401,
@@ -176,7 +179,7 @@ def enrol(request: Request, code: str = Form("")) -> Response:
             {
                 "secret": secret,
                 "uri": totp.provisioning_uri(secret, user.username),
-                "error": "That code is not right. Check your authenticator app's clock.",
+                "error": N_("That code is not right. Check your authenticator app's clock."),
             },
             status_code=401,
         )
@@ -240,7 +243,9 @@ def _accounts_with_errors(
     """The accounts page again, the action's refusal shown beside the form that caused it."""
     with get_db(request).write() as session:
         context = _accounts_context(request, session, actor)
-    errors = {f.field: f.message for f in exc.fields} or {"username": exc.message}
+    errors = {f.field: gettext_(f.message) for f in exc.fields} or {
+        "username": gettext_(exc.message)
+    }
     return render(
         request,
         "staff/users.html",

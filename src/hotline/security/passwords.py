@@ -8,6 +8,8 @@ import threading
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from hotline.errors import N_, TranslatableError
+
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
 # Each argon2 check uses 4 lanes and 64 MiB: more checks at once than cores only slows them
@@ -19,17 +21,21 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 
 
-class WeakPasswordError(ValueError):
+class WeakPasswordError(TranslatableError, ValueError):
     pass
 
 
 def check_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise WeakPasswordError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+        raise WeakPasswordError(
+            N_("password must be at least %(min)s characters", min=MIN_PASSWORD_LENGTH)
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise WeakPasswordError(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
+        raise WeakPasswordError(
+            N_("password must be at most %(max)s characters", max=MAX_PASSWORD_LENGTH)
+        )
     if len(set(password)) < 5:
-        raise WeakPasswordError("password uses too few different characters")
+        raise WeakPasswordError(N_("password uses too few different characters"))
 
 
 def hash_password(password: str) -> str:
