@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from hotline.errors import Forbidden
+from hotline.errors import N_, Forbidden
 from hotline.matching import keys, store
 from hotline.matching.model import KeyInfo, Member
 from hotline.security import audit
@@ -21,7 +21,7 @@ from hotline.security.permissions import Action, Actor, allowed
 
 def _permit(actor: Actor) -> None:
     if not allowed(actor, Action.members_manage):
-        raise Forbidden("your role does not allow managing members or their keys")
+        raise Forbidden(N_("your role does not allow managing members or their keys"))
 
 
 def add_member(session: Session, actor: Actor, name: str) -> Member:
@@ -67,9 +67,7 @@ def revoke_key(session: Session, actor: Actor, prefix: str) -> KeyInfo:
     return info
 
 
-def view_members(
-    session: Session, actor: Actor
-) -> tuple[list[Member], list[KeyInfo], list[str]]:
+def view_members(session: Session, actor: Actor) -> tuple[list[Member], list[KeyInfo], list[str]]:
     """The members, every key (prefix, scopes, created, revoked, last used: never a key nor
     its hash) and the hash lists a key may be scoped to. A plain read of settings, so not
     audited."""
