@@ -85,7 +85,7 @@ def parse_file(name: str) -> tuple[str, str]:
     stem, dot, fmt = name.rpartition(".")
     if not dot or fmt not in FORMATS:
         raise NotFound(
-            N_("unknown format; the open data comes as %(items)s", items=" or ".join(FORMATS))
+            N_("unknown format; the open data comes as one of %(items)s", items=", ".join(FORMATS))
         )
     if stem != "dictionary" and stem not in figures.BY_NAME:
         raise NotFound(N_("no figure by that name; the data dictionary lists them"))
