@@ -166,3 +166,18 @@ def test_staff_refusals_in_french(client: TestClient, login_as) -> None:  # type
     assert short.status_code == 422
     assert "le mot de passe doit compter au moins 12 caractères" in short.text
     assert "at least" not in short.text
+
+
+def test_the_report_rate_limit_in_french(settings, db) -> None:  # type: ignore[no-untyped-def]
+    from hotline.web.app import create_app
+
+    settings.report_rate_limit = 1
+    with TestClient(create_app(settings, db)) as client:
+        assert client.post("/api/v1/reports", json={"url": "https://example.com/1"}).is_success
+        refused = client.post("/api/v1/reports", json={"url": "https://example.com/2"}, headers=FR)
+    assert refused.status_code == 429
+    error = refused.json()["error"]
+    assert error == {
+        "code": "rate_limited",
+        "message": "trop de signalements depuis cette connexion ; réessayez plus tard",
+    }

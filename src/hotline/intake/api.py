@@ -112,7 +112,7 @@ async def create_report(request: Request) -> JSONResponse:
         request,
         report,
         reports.Source.api,
-        "too many reports from this connection; try again later",
+        N_("too many reports from this connection; try again later"),
     )
     return JSONResponse(
         {"reference": submitted.reference, "status": submitted.status.value}, status_code=201
