@@ -181,3 +181,27 @@ def test_the_report_rate_limit_in_french(settings, db) -> None:  # type: ignore[
         "code": "rate_limited",
         "message": "trop de signalements depuis cette connexion ; réessayez plus tard",
     }
+
+
+def test_a_crash_says_so_in_french_with_its_incident(app: FastAPI) -> None:
+    @app.get("/api/v1/h3-boom")
+    def api_boom() -> None:
+        raise RuntimeError("an internal detail")
+
+    @app.get("/h3-boom")
+    def page_boom() -> None:
+        raise RuntimeError("an internal detail")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for answer in (
+            client.get("/api/v1/h3-boom", headers=FR),
+            client.get("/h3-boom?lang=fr"),
+        ):
+            assert answer.status_code == 500
+            error = answer.json()["error"]
+            assert error["message"] == (
+                "une erreur s’est produite de notre côté ; l’identifiant de l’incident est "
+                + error["incident"]
+            )
+        english = client.get("/api/v1/h3-boom").json()["error"]
+        assert english["message"].startswith("something went wrong on our side")

@@ -163,13 +163,12 @@ def _load_actor(request: Request, db: Database, token: str) -> None:
     request.state.actor = Actor(user.id, user.username, user.roles, mfa_passed)
 
 
-def _crash_response(method: str, path: str) -> JSONResponse:
+def _crash_response(method: str, path: str, gettext: Callable[[str], str]) -> JSONResponse:
     """The 500 for an unhandled error: an incident id to quote, nothing internal."""
     incident = secrets.token_hex(8)
     log.exception("incident %s: unhandled error on %s %s", incident, method, path)
-    body = error_body(
-        "internal_error", f"something went wrong on our side; the incident id is {incident}"
-    )
+    message = N_("something went wrong on our side; the incident id is %(id)s", id=incident)
+    body = error_body("internal_error", translate(message, gettext))
     body["error"]["incident"] = incident
     return JSONResponse(body, status_code=500)
 
@@ -226,7 +225,10 @@ class _RequestContext:
         except Exception:
             if status:  # the answer has begun: nothing left to replace it with
                 raise
-            await _crash_response(scope["method"], path)(scope, receive, send_with_headers)
+            accept = dict(scope.get("headers", ())).get(b"accept-language", b"")
+            locale = i18n.negotiate(None, None, accept.decode("latin-1"))
+            crash = _crash_response(scope["method"], path, i18n.translations(locale).gettext)
+            await crash(scope, receive, send_with_headers)
         # Access log without client addresses: reporters stay anonymous.
         log.info(
             "%s %s %s %.1fms", scope["method"], path, status, (time.perf_counter() - started) * 1000
@@ -262,7 +264,7 @@ def _install_request_context(app: FastAPI, settings: Settings, db: Database) -> 
         try:
             response = await call_next(request)
         except Exception:
-            response = _crash_response(request.method, request.url.path)
+            response = _crash_response(request.method, request.url.path, i18n.gettext_)
         secure = cookie_secure(request, settings)
         if new_csrf_cookie and not _wants_json(request):  # the JSON API takes no cookies
             response.set_cookie(
