@@ -19,7 +19,7 @@ class Message(str):
     params: Mapping[str, object]
 
     def __new__(cls, message_id: str, params: Mapping[str, object]) -> Message:
-        text = super().__new__(cls, message_id % params)
+        text = super().__new__(cls, message_id % params if params else message_id)
         text.id, text.params = message_id, dict(params)
         return text
 
@@ -35,13 +35,19 @@ def N_(message: str, /, **params: object) -> str:
     return Message(message, params) if params else message
 
 
+def passed_on(message: str) -> str:
+    """`message` to be used as another message's value (a reason given after a colon): it is
+    then translated there too, where a plain string value is shown as it is."""
+    return message if isinstance(message, Message) else Message(message, {})
+
+
 def translate(message: str, gettext: Callable[[str], str]) -> str:
     """`message` in the language `gettext` speaks: the id translated, then its values filled
     in (a translation that lost a placeholder falls back to the English text)."""
     if not message:
         return message
-    if not isinstance(message, Message):
-        return gettext(message)
+    if not isinstance(message, Message) or not message.params:
+        return gettext(message.id if isinstance(message, Message) else message)
     # A value that is itself a message (a reason passed on) is translated too; names and
     # numbers are shown as they are.
     params = {

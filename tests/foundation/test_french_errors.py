@@ -10,7 +10,7 @@ from fastapi import FastAPI, Query
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict, Field
 
-from hotline.errors import N_, FieldError, InvalidInput, Message, translate
+from hotline.errors import N_, FieldError, InvalidInput, Message, passed_on, translate
 from hotline.intake.urls import MAX_URL_LENGTH
 from hotline.web import i18n
 from hotline.web.validation_messages import message_for
@@ -33,6 +33,18 @@ def test_a_message_with_values_reads_as_english_and_translates_then_fills_in() -
     assert str(InvalidInput(message)) is not None and isinstance(
         str(InvalidInput(message)), Message
     )
+
+
+def test_a_reason_passed_on_is_translated_where_it_is_shown() -> None:
+    gettext = i18n.translations("fr").gettext
+    reason = passed_on(N_("a hash must be a string"))
+    message = N_("frame %(frame)s: %(reason)s", frame=1, reason=reason)
+    assert message == "frame 1: a hash must be a string"
+    assert (
+        translate(message, gettext) == "image 1 : une empreinte doit être une chaîne de caractères"
+    )
+    name = N_("there is no list called '%(name)s'", name="must be text")  # a name stays a name
+    assert translate(name, gettext) == "aucune liste ne s’appelle « must be text »"
 
 
 def test_a_translation_that_lost_a_placeholder_falls_back_to_english() -> None:

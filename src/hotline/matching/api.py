@@ -37,6 +37,7 @@ from hotline.errors import (
     Unauthorized,
     UnsupportedMediaType,
     error_responses,
+    passed_on,
 )
 from hotline.hashing import (
     ErrorCode,
@@ -257,7 +258,9 @@ def _hashing_error(exc: HashingError) -> AppError:
         return UnsupportedMediaType(exc.message)
     if exc.code is ErrorCode.TOO_MANY_PIXELS:
         return PayloadTooLarge(exc.message)
-    return InvalidInput(N_("the file could not be hashed: %(message)s", message=exc.message))
+    return InvalidInput(
+        N_("the file could not be hashed: %(message)s", message=passed_on(exc.message))
+    )
 
 
 async def _read_json(request: Request, limit: int) -> tuple[bytes, AppError | None]:

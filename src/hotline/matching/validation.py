@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from hotline.errors import N_, FieldError, InvalidInput
+from hotline.errors import N_, FieldError, InvalidInput, passed_on
 from hotline.hashing import HashingError, get_signal_type, plugin_signal_types
 from hotline.hashing.hexhash import normalise_hex
 from hotline.hashing.pdq import HEX_LENGTH as PDQ_HEX_LENGTH
@@ -145,7 +145,7 @@ def vpdq_frames(value: object) -> list[VpdqFrame]:
             pdq = normalise_hex(pdq, PDQ_HEX_LENGTH, name="pdq")
         except HashingError as exc:
             raise ValueError(
-                N_("frame %(frame)s: %(reason)s", frame=i, reason=exc.message)
+                N_("frame %(frame)s: %(reason)s", frame=i, reason=passed_on(exc.message))
             ) from exc
         frames.append(VpdqFrame(number, quality, pdq, round(float(stamp), 3)))
     return frames
