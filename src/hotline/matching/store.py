@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
-from hotline.errors import Conflict, FieldError, InvalidInput, NotFound
+from hotline.errors import N_, Conflict, FieldError, InvalidInput, NotFound
 from hotline.matching import keys, validation
 from hotline.matching.model import (
     LIST_KINDS,
@@ -51,7 +51,7 @@ def _member(row: MemberRow) -> Member:
 def create_member(session: Session, name: str) -> Member:
     name = validation.name(name, "member")
     if session.execute(select(MemberRow.id).where(MemberRow.name == name)).first():
-        raise Conflict(f"a member called {name!r} already exists")
+        raise Conflict(N_("a member called '%(name)s' already exists", name=name))
     row = MemberRow(name=name, created_at=utcnow())
     session.add(row)
     session.flush()
@@ -67,7 +67,7 @@ def list_members(session: Session) -> list[Member]:
 def _member_row(session: Session, name: str) -> MemberRow:
     row = session.execute(select(MemberRow).where(MemberRow.name == name)).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"there is no member called {name!r}")
+        raise NotFound(N_("there is no member called '%(name)s'", name=name))
     return row
 
 
@@ -107,13 +107,15 @@ def create_key(
     member_row = _member_row(session, validation.name(member, "member"))
     names = sorted({validation.name(s, "list") for s in scopes})
     if not names:
-        raise InvalidInput("a key needs at least one list", fields=[FieldError("list", "missing")])
+        raise InvalidInput(
+            N_("a key needs at least one list"), fields=[FieldError("list", N_("missing"))]
+        )
     known = set(
         session.execute(select(HashListRow.name).where(HashListRow.name.in_(names))).scalars()
     )
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise NotFound(f"there is no list called {unknown[0]!r}")
+        raise NotFound(N_("there is no list called '%(unknown)s'", unknown=unknown[0]))
     issued = keys.issue()
     row = MemberKeyRow(
         member_id=member_row.id,
@@ -141,7 +143,7 @@ def revoke_key(session: Session, prefix: str) -> KeyInfo:
         .where(MemberKeyRow.prefix == _prefix(prefix))
     ).first()
     if found is None:
-        raise NotFound("there is no key with that prefix")
+        raise NotFound(N_("there is no key with that prefix"))
     row, member = found
     if row.revoked_at is None:
         row.revoked_at = utcnow()
@@ -270,10 +272,11 @@ def create_list(
     name = validation.name(name, "list")
     if kind not in LIST_KINDS:
         raise InvalidInput(
-            f"a list is one of: {', '.join(LIST_KINDS)}", fields=[FieldError("kind", "unknown")]
+            N_("a list is one of: %(items)s", items=", ".join(LIST_KINDS)),
+            fields=[FieldError("kind", N_("unknown"))],
         )
     if session.execute(select(HashListRow.id).where(HashListRow.name == name)).first():
-        raise Conflict(f"a list called {name!r} already exists")
+        raise Conflict(N_("a list called '%(name)s' already exists", name=name))
     now = utcnow()
     row = HashListRow(
         name=name,
@@ -302,7 +305,7 @@ def get_list(session: Session, name: str, *, lock: bool = False) -> ListInfo:
     query = select(HashListRow).where(HashListRow.name == name)
     row = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"there is no list called {name!r}")
+        raise NotFound(N_("there is no list called '%(name)s'", name=name))
     return _list_info(row, _live_count(session, row.id))
 
 
@@ -325,7 +328,7 @@ def bump_version(session: Session, name: str) -> HashListRow:
         select(HashListRow).where(HashListRow.name == name).with_for_update()
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"there is no list called {name!r}")
+        raise NotFound(N_("there is no list called '%(name)s'", name=name))
     row.version += 1
     row.updated_at = utcnow()
     session.flush()
@@ -337,7 +340,13 @@ def add_entries(session: Session, list_name: str, entries: Sequence[NewEntry]) -
     `hash_list_entry_signals` in the same transaction."""
     row = bump_version(session, list_name)
     if row.kind != "hash":
-        raise Conflict(f"{list_name!r} is a {row.kind} list; hash entries go on hash lists")
+        raise Conflict(
+            N_(
+                "'%(list_name)s' is a %(kind)s list; hash entries go on hash lists",
+                list_name=list_name,
+                kind=row.kind,
+            )
+        )
     now = utcnow()
     if entries:
         values = [
@@ -553,9 +562,15 @@ def set_max_distances(session: Session, name: str, distances: Mapping[str, int])
         select(HashListRow).where(HashListRow.name == name).with_for_update()
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"there is no list called {name!r}")
+        raise NotFound(N_("there is no list called '%(name)s'", name=name))
     if row.kind != "hash":
-        raise Conflict(f"{name!r} is a {row.kind} list; only hash lists are matched")
+        raise Conflict(
+            N_(
+                "'%(name)s' is a %(kind)s list; only hash lists are matched",
+                name=name,
+                kind=row.kind,
+            )
+        )
     others = dict(distances_of(row.max_distances))
     for signal, distance in distances.items():
         if signal == "pdq":
