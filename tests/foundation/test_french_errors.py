@@ -171,12 +171,13 @@ def test_staff_refusals_in_french(client: TestClient, login_as) -> None:  # type
         data={
             "username": "new.analyst",
             "password": "short",
-            "roles": "analyst",
+            "roles": "wizard",
             "csrf_token": token,
         },
     )
     assert short.status_code == 422
     assert "le mot de passe doit compter au moins 12 caractères" in short.text
+    assert "rôle(s) inconnu(s) : wizard ; rôles existants : " in short.text
     assert "at least" not in short.text
 
 

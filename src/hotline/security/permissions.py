@@ -10,6 +10,8 @@ import getpass
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from hotline.errors import N_, TranslatableError
+
 
 class Role(StrEnum):
     admin = "admin"
@@ -109,12 +111,22 @@ class Actor:
         return cls(0, f"cli:{os_user}", frozenset(Role), mfa_passed=True)
 
 
+class UnknownRoles(TranslatableError, ValueError):
+    """Names that are not roles; the message names them and the known ones."""
+
+
 def parse_roles(text: str) -> frozenset[Role]:
-    """'analyst,admin' -> roles; unknown names raise ValueError naming them."""
+    """'analyst,admin' -> roles; unknown names raise UnknownRoles (a ValueError) naming them."""
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in Role.__members__]
     if unknown:
-        raise ValueError(f"unknown role(s): {', '.join(unknown)}; known: {', '.join(Role)}")
+        raise UnknownRoles(
+            N_(
+                "unknown role(s): %(unknown)s; known: %(known)s",
+                unknown=", ".join(unknown),
+                known=", ".join(Role),
+            )
+        )
     return frozenset(Role(n) for n in names)
 
 
