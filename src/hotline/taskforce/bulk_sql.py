@@ -9,12 +9,39 @@ driver (every value bound, never spliced into the text).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Column, Table
 from sqlalchemy.orm import Session
 
+from hotline.db.engine import Database
+
 IN_CHUNK = 2000  # values in one IN list (SQLite allows 32,766 parameters)
+# SQLite page cache of the import's writer connection, in KiB (SQLite's default is 2 MiB).
+IMPORT_CACHE_KIB = 256 * 1024
+
+
+@contextmanager
+def import_cache(db: Database) -> Iterator[None]:
+    """SQLite: the writer connection's page cache raised to `IMPORT_CACHE_KIB` for the length
+    of an import, then set back. A batch of items inserts keys at random places in the
+    items' key index, and clustering rewrites rows all over the table: through a 2 MiB cache
+    every such page was written out (spilled into the WAL) and read back again and again,
+    about 6.7 million reads and 6.9 million writes for a million rows (docs/benchmarks.md).
+    Only the writer connection (one a process), only while the import runs; PostgreSQL:
+    nothing changes."""
+    if not db.is_sqlite:
+        yield
+        return
+    with db.writer.connect() as connection:
+        before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        connection.exec_driver_sql(f"PRAGMA cache_size = -{int(IMPORT_CACHE_KIB)}")
+    try:
+        yield
+    finally:
+        with db.writer.connect() as connection:
+            connection.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
 
 
 def select_in(

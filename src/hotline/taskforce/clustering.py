@@ -37,7 +37,10 @@ from hotline.taskforce.tables import CaseItemRow, ClusterRow
 DEFAULT_RADIUS = 31
 # New items from which a Dask client (when the import has one) runs the self-join.
 DASK_FROM = 200_000
-BATCH_ITEMS = 20_000  # items written a transaction
+# Items written a transaction. A batch's members lie all over the items table (clusters are
+# written in representative order), so each commit rewrites most of its pages: 100,000 a
+# batch, not 20,000, cut a million-row import's writes by a third (docs/benchmarks.md).
+BATCH_ITEMS = 100_000
 _CLUSTERS: Table = ClusterRow.__table__  # type: ignore[assignment]
 _ITEMS: Table = CaseItemRow.__table__  # type: ignore[assignment]
 _COLUMNS = (
