@@ -1,4 +1,4 @@
-"""`normalised`'s fast path (a batch already in normal form passes with one regex a kind)
+"""`normalised`'s fast path (a batch already in normal form passes with one check a kind)
 gives exactly what the item-by-item path gives, and never lets a bad hash through: mixed
 batches, lengths that add up, upper case, spaces and odd qualities fall back and are named."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from hotline.errors import InvalidInput
-from hotline.known.model import KnownHashes, normalised
+from hotline.known.model import KnownHashes, all_lower_hex, normalised
 
 MD5, SHA1, SHA256, PDQ = "0a" * 16, "1b" * 20, "2c" * 32, "3d" * 32
 
@@ -41,3 +41,19 @@ def test_a_bad_hash_in_a_batch_is_named(items: list[KnownHashes], fields: str) -
     with pytest.raises(InvalidInput) as refused:
         normalised(items)
     assert [f.field for f in refused.value.fields] == fields.split()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", True),
+        ("0123456789abcdef" * 3, True),
+        ("0123456789abcdeF", False),
+        ("0123456789abcdeg", False),
+        ("0a 1b", False),
+        ("0a\u00e91b", False),  # not ASCII
+        ("0a\u0661", False),  # an Arabic-Indic digit: not a hex digit here
+    ],
+)
+def test_all_lower_hex_takes_lower_case_hex_digits_only(text: str, expected: bool) -> None:
+    assert all_lower_hex(text) is expected

@@ -137,14 +137,18 @@ class GradeIndex:
                 index.compact()
             self._adds = 0
 
-    def search(self, items: Sequence[KnownHashes], pdq_distance: int) -> list[list[KnownMatch]]:
+    def search(
+        self, items: Sequence[KnownHashes], pdq_distance: int
+    ) -> dict[int, list[KnownMatch]]:
+        """The matches of the items that have any, by position (most items of a batch have
+        none: no list made for each)."""
         categories = self.categories
-        found: list[list[KnownMatch]] = [[] for _ in items]
+        found: dict[int, list[KnownMatch]] = {}
 
         def hit(position: int, media_id: int, distance: int, signal: str) -> None:
             category = categories.get(media_id)
             if category is not None:
-                found[position].append(
+                found.setdefault(position, []).append(
                     KnownMatch("grade", category, distance, signal, media_id=media_id)
                 )
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, select
 from sqlalchemy.orm import Session
 
 from hotline.known.grades import NEWEST, GradeFeed, GradeIndex
-from hotline.known.model import EXACT, KnownHashes, KnownMatch, best
+from hotline.known.model import EXACT, MIN_PDQ_QUALITY, KnownHashes, KnownMatch, best
 from hotline.matching import store
 from hotline.matching.matcher import Matcher
 from hotline.matching.model import HashQuery, ListEntry, ListInfo, distances_of
@@ -97,7 +97,7 @@ class KnownIndex:
 
     def search(self, items: Sequence[KnownHashes], pdq_distance: int) -> list[KnownMatch | None]:
         grades = self.grades
-        found = grades.search(items, pdq_distance) if grades is not None else [[] for _ in items]
+        found = grades.search(items, pdq_distance) if grades is not None else {}
         names = [v.name for v in self.lists.versions()]
         # Only the hash types some list holds: a batch of 10,000 manifest rows otherwise makes
         # 40,000 queries (and as many answer lists) for lists of PDQ codes alone.
@@ -106,15 +106,17 @@ class KnownIndex:
         pdq = "pdq" in kinds
         queries: list[HashQuery] = []
         owners: list[int] = []
-        for position, item in enumerate(items):
-            for kind in exact:
+        for kind in exact:
+            for position, item in enumerate(items):
                 value = getattr(item, kind)
                 if value:
                     queries.append(HashQuery(kind, value))
                     owners.append(position)
-            if pdq and item.pdq_usable() and item.pdq:
-                queries.append(HashQuery("pdq", item.pdq))
-                owners.append(position)
+        if pdq:
+            for position, item in enumerate(items):
+                if item.pdq and (item.pdq_quality or 0) >= MIN_PDQ_QUALITY:  # pdq_usable()
+                    queries.append(HashQuery("pdq", item.pdq))
+                    owners.append(position)
         if queries:
             answer = self.lists.match(queries, names, refresh=False)
             provenance = self._lists.provenance
@@ -122,7 +124,7 @@ class KnownIndex:
                 for hit in hits:
                     if hit.signal == "pdq" and hit.distance > pdq_distance:
                         continue  # beyond the caller's distance (the list's own applies too)
-                    found[position].append(
+                    found.setdefault(position, []).append(
                         KnownMatch(
                             "list",
                             hit.category,
@@ -133,7 +135,11 @@ class KnownIndex:
                             entry_id=hit.entry_id,
                         )
                     )
-        return [best(matches) for matches in found]
+        # Most items of a batch match nothing: None for them, the best for the rest.
+        out: list[KnownMatch | None] = [None] * len(items)
+        for position, matches in found.items():
+            out[position] = best(matches)
+        return out
 
 
 _REGISTRY: weakref.WeakKeyDictionary[Engine, KnownIndex] = weakref.WeakKeyDictionary()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from hotline.errors import N_, FieldError, InvalidInput
 from hotline.index import MAX_RADIUS
 
@@ -70,8 +72,21 @@ def best(matches: list[KnownMatch]) -> KnownMatch | None:
     return min(matches, key=rank, default=None)
 
 
+_HEX_BYTES = np.zeros(256, dtype=bool)
+_HEX_BYTES[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = True
+
+
+def all_lower_hex(text: str) -> bool:
+    """Is every character of `text` a lower-case hex digit? For many values joined at once (a
+    batch's digests, a manifest chunk's column): a table look-up a byte, about ten times as
+    fast as a regex over the same text."""
+    if not text.isascii():
+        return False
+    return bool(_HEX_BYTES[np.frombuffer(text.encode("ascii"), dtype=np.uint8)].all())
+
+
 def _all_normal(items: list[KnownHashes] | tuple[KnownHashes, ...]) -> bool:
-    """Is every hash already lower-case hex of its length, every quality 0-100? One regex
+    """Is every hash already lower-case hex of its length, every quality 0-100? One check
     over each kind's values joined (a manifest's batch of 10,000 rows, checked when parsed,
     passes in a few milliseconds instead of a regex and a new object an item and field)."""
     for name, width in _HEX.items():
@@ -80,7 +95,7 @@ def _all_normal(items: list[KnownHashes] | tuple[KnownHashes, ...]) -> bool:
             continue
         if not all(isinstance(v, str) for v in values) or set(map(len, values)) != {width}:
             return False
-        if not _HEX_RE.fullmatch("".join(values)):
+        if not all_lower_hex("".join(values)):
             return False
     return all(
         q is None or (type(q) is int and 0 <= q <= 100) for q in (i.pdq_quality for i in items)

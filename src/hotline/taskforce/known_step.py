@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -37,7 +38,23 @@ def _known(match: KnownMatch) -> Known:
     return Known(f"list:{match.list_name}#{match.entry_id}", match.category)
 
 
-def match(session: Session, items: Sequence[Hashes]) -> list[Known | None]:
+class HasHashes(Protocol):
+    """What `match` reads of an item: `Hashes`, or a batch's `store.NewItem` as it is (a
+    million-row import then makes no object a row for the lookup beyond `KnownHashes`)."""
+
+    @property
+    def md5(self) -> str | None: ...
+    @property
+    def sha1(self) -> str | None: ...
+    @property
+    def sha256(self) -> str | None: ...
+    @property
+    def pdq(self) -> str | None: ...
+    @property
+    def pdq_quality(self) -> int | None: ...
+
+
+def match(session: Session, items: Sequence[HasHashes]) -> list[Known | None]:
     """For each item, the known material it matches (the best, as `lookup` ranks), or None."""
     if not items:
         return []

@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
-
+from hotline.known.model import all_lower_hex
 from hotline.lists.imports import VICS_ACCEPTED, VICS_MODEL
 from hotline.taskforce.model import ManifestRow, Refused, SourceKind
 
@@ -255,7 +254,7 @@ def _block(chunk: list[list[str]], lines: list[int], first: int, layout: _Layout
             continue
         values = [cells[at] for cells in chunk]
         lengths = set(map(len, values))
-        if not lengths <= {0, length} or not _all_hex("".join(values)):
+        if not lengths <= {0, length} or not all_lower_hex("".join(values)):
             return None
         if 0 in lengths:
             empty = True
@@ -276,18 +275,6 @@ def _block(chunk: list[list[str]], lines: list[int], first: int, layout: _Layout
     ref_at = layout.ref_at
     refs = [cells[ref_at].strip()[:500] for cells in chunk] if ref_at is not None else []
     return _Block(first, lines, refs or [""] * len(chunk), tuple(columns), qualities)
-
-
-_HEX_BYTES = np.zeros(256, dtype=bool)
-_HEX_BYTES[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = True
-
-
-def _all_hex(text: str) -> bool:
-    """Is every character of `text` a lower-case hex digit? (`_HEX`'s question, a column of
-    a chunk at once: a table look-up a byte, ten times the regex's speed.)"""
-    if not text.isascii():
-        return False
-    return bool(_HEX_BYTES[np.frombuffer(text.encode("ascii"), dtype=np.uint8)].all())
 
 
 def _csv_row(cells: list[str], line: int, index: int, layout: _Layout) -> ManifestRow | str:

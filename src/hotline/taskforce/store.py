@@ -256,10 +256,7 @@ def write_batch(
             execution_options={"synchronize_session": False},
         )
     new = [item for key, item in first.items() if key not in existing]
-    known = known_step.match(
-        session,
-        [known_step.Hashes(i.md5, i.sha1, i.sha256, i.pdq, i.pdq_quality) for i in new],
-    )
+    known = known_step.match(session, new)
     keep = media is not None
     created = bulk_sql.bind_value(session, _ITEMS.c.created_at, now)
     hashed, known_status, failed = (
