@@ -1,5 +1,7 @@
 """Assessment pages: the queue, one URL's case, claims and verdicts. Thin callers of
-`assess.actions`, which check, write and audit each of them."""
+`assess.actions`, which check, write and audit each of them; the queue page's search over
+addresses in any state calls `assess.queue_list`. Each action confirms itself with a flash
+message after its redirect."""
 
 from __future__ import annotations
 
@@ -9,13 +11,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from hotline.assess import actions, pipeline, queue
+from hotline.assess import actions, pipeline, queue, queue_list
 from hotline.assess.fetcher import SafeFetcher
 from hotline.errors import AppError, Conflict
+from hotline.intake.reports import Origin, Source
 from hotline.security.permissions import Action, Actor
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
+from hotline.web.flash import redirect_with_flash
 from hotline.web.i18n import current_locale, gettext_
+from hotline.web.listing_pages import csv_response, list_page
 from hotline.web.templating import render
 
 router = APIRouter(prefix="/staff/queue", include_in_schema=False)
@@ -34,6 +39,15 @@ def _lease(request: Request) -> timedelta:
     return timedelta(minutes=get_settings(request).claim_minutes)
 
 
+def _list_choices() -> dict[str, object]:
+    return {
+        "statuses": list(queue_list.STATUSES),
+        "priorities": list(queue_list.PRIORITIES),
+        "sources": list(Source),
+        "origins": list(Origin),
+    }
+
+
 @router.get("", response_class=HTMLResponse)
 def queue_page(
     request: Request,
@@ -42,7 +56,16 @@ def queue_page(
     actor: Actor = Depends(require(Action.queue_view)),
 ) -> HTMLResponse:
     """The waiting list, a page at a time; "Next" and "Previous" carry the place in the queue
-    where the page ends (or starts), so a deep page costs what the first one does."""
+    where the page ends (or starts), so a deep page costs what the first one does. With a
+    search or a filter: addresses in any state (`queue_list`), sorted and paged by key."""
+    if queue_list.wants_list(request.query_params):
+
+        def run(params: dict[str, str]) -> queue_list.UrlsPage:
+            with get_db(request).write() as session:
+                return queue_list.list_urls(session, actor, params)
+
+        context = {"items": None, "listing": True} | _list_choices()
+        return list_page(request, "assess/queue.html", run, context)
     with get_db(request).write() as session:
         shown = actions.open_queue(
             session,
@@ -62,8 +85,23 @@ def queue_page(
             "more_than": total > COUNT_LIMIT,
             "previous": page.previous.token() if page.previous else None,
             "next": page.next.token() if page.next else None,
-        },
+            "listing": False,
+            "page": None,
+            "values": {},
+            "errors": {},
+            "message": None,
+        }
+        | _list_choices(),
     )
+
+
+@router.get("/export.csv")
+def export_csv(request: Request, actor: Actor = Depends(require(Action.queue_view))) -> Response:
+    """Exactly what the search and filters show, every page of it, streamed as CSV."""
+    db = get_db(request)
+    with db.write() as session:
+        query = queue_list.export_urls(session, actor, dict(request.query_params))
+    return csv_response(queue_list.listing_csv(db, actor, query), "reported-addresses.csv")
 
 
 @router.post("/claim-next")
@@ -72,7 +110,7 @@ def claim_next(request: Request, actor: Actor = Depends(require(Action.report_as
         url_id = actions.claim_next(session, actor, _lease(request))
     if url_id is None:
         return RedirectResponse("/staff/queue?empty=1", status_code=303)
-    return RedirectResponse(f"/staff/queue/{url_id}", status_code=303)
+    return redirect_with_flash(request, f"/staff/queue/{url_id}", "queue.claimed")
 
 
 @router.get("/{url_id}", response_class=HTMLResponse)
@@ -115,7 +153,7 @@ def capture(
             retention=timedelta(days=settings.media_retention_days),
             host_resolvers=request.app.state.host_resolvers,
         )
-    return RedirectResponse(f"/staff/queue/{url_id}", status_code=303)
+    return redirect_with_flash(request, f"/staff/queue/{url_id}", "queue.captured")
 
 
 def _case_context(
@@ -143,7 +181,7 @@ def claim(
 ) -> Response:
     with get_db(request).write() as session:
         actions.claim(session, actor, url_id, _lease(request))
-    return RedirectResponse(f"/staff/queue/{url_id}", status_code=303)
+    return redirect_with_flash(request, f"/staff/queue/{url_id}", "queue.claimed")
 
 
 @router.post("/{url_id}/release")
@@ -152,7 +190,7 @@ def release(
 ) -> Response:
     with get_db(request).write() as session:
         actions.release(session, actor, url_id)
-    return RedirectResponse("/staff/queue", status_code=303)
+    return redirect_with_flash(request, "/staff/queue", "queue.released")
 
 
 @router.post("/{url_id}/verdict")
@@ -188,4 +226,4 @@ def verdict(
         return render(
             request, "assess/case.html", _case_context(view, errors, values), status_code=exc.status
         )
-    return RedirectResponse("/staff/queue", status_code=303)
+    return redirect_with_flash(request, "/staff/queue", "queue.verdict_recorded")

@@ -14,14 +14,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from hotline.errors import AppError
-from hotline.grading import actions, wellbeing
+from hotline.grading import actions, media_list, wellbeing
 from hotline.grading.jurisdictions import derive_all, jurisdictions
 from hotline.grading.media_store import MediaStore
 from hotline.grading.model import AgeBand, Category, ChildrenSex, NonPhotographic
+from hotline.grading.service import MediaStatus
 from hotline.security.permissions import Action, Actor, allowed
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
+from hotline.web.flash import redirect_with_flash
 from hotline.web.i18n import gettext_
+from hotline.web.listing_pages import csv_response, list_page
 from hotline.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -54,6 +57,22 @@ def grading_list(
     done: int | None = None,
     actor: Actor = Depends(require(Action.image_grade)),
 ) -> HTMLResponse:
+    """The items waiting for the actor's grade, as blurred thumbnails; with a search or a
+    filter, media items in any state by hash (`media_list`): no thumbnails, no media."""
+    context: dict[str, object] = {
+        "senior": allowed(actor, Action.grade_resolve),
+        "done": done,
+        "states": list(MediaStatus),
+        "categories": list(Category),
+        "kinds": list(media_list.KINDS),
+    }
+    if media_list.wants_list(request.query_params):
+
+        def run(params: dict[str, str]) -> media_list.MediaPage:
+            with get_db(request).write() as session:
+                return media_list.list_media(session, actor, params)
+
+        return list_page(request, "grading/list.html", run, context | {"listing": True})
     with get_db(request).write() as session:
         shown = actions.open_grading_list(
             session, actor, _viewing(request), count_limit=COUNT_LIMIT + 1
@@ -62,15 +81,28 @@ def grading_list(
     return render(
         request,
         "grading/list.html",
-        {
+        context
+        | {
             "items": items,
             "total": min(total, COUNT_LIMIT),
             "more_than": total > COUNT_LIMIT,
             "exposure": shown.exposure,
-            "senior": allowed(actor, Action.grade_resolve),
-            "done": done,
+            "listing": False,
+            "page": None,
+            "values": {},
+            "errors": {},
+            "message": None,
         },
     )
+
+
+@router.get("/grading/export.csv")
+def export_csv(request: Request, actor: Actor = Depends(require(Action.image_grade))) -> Response:
+    """What the search and filters show, every page of it, as CSV: hashes and states only."""
+    db = get_db(request)
+    with db.write() as session:
+        query = media_list.export_media(session, actor, dict(request.query_params))
+    return csv_response(media_list.listing_csv(db, query), "media-items.csv")
 
 
 def _item_page(
@@ -278,7 +310,7 @@ def wellbeing_page(
 def take_break(request: Request, actor: Actor = Depends(require(Action.staff_home))) -> Response:
     with get_db(request).write() as session:
         actions.take_break(session, actor)
-    return RedirectResponse("/staff/wellbeing", status_code=303)
+    return redirect_with_flash(request, "/staff/wellbeing", "wellbeing.break_taken")
 
 
 @router.post("/wellbeing/blur")
@@ -289,4 +321,4 @@ def set_blur(
 ) -> Response:
     with get_db(request).write() as session:
         actions.set_blur(session, actor, str(form.get("blur_strength")))
-    return RedirectResponse("/staff/wellbeing", status_code=303)
+    return redirect_with_flash(request, "/staff/wellbeing", "wellbeing.blur_saved")

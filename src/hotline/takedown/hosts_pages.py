@@ -1,4 +1,6 @@
-"""Staff pages for the hosting provider directory: list, add, edit, delete, CSV in and out.
+"""Staff pages for the hosting provider directory: list (searched, filtered, sorted, paged by
+key: `takedown.hosts_list`), add, edit, delete, CSV in and out. Saving and deleting confirm with
+a flash message; an import says how many providers it added and updated.
 
 Only `Action.takedown_manage` enters. Every view and change is audited in the same
 transaction as the work (the views by `takedown.actions`). Webhook secrets are entered here
@@ -17,11 +19,13 @@ from starlette.datastructures import FormData, UploadFile
 
 from hotline.errors import Conflict
 from hotline.security.permissions import Action, Actor
-from hotline.takedown import actions, directory, directory_csv
+from hotline.takedown import actions, directory, directory_csv, hosts_list
 from hotline.takedown.directory import DirectoryInvalid, Problem, Provider
 from hotline.takedown.provider_rules import FIELDS, LANGUAGES, N_, NAME_MAX, NOTES_MAX
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
+from hotline.web.flash import redirect_with_flash
+from hotline.web.listing_pages import list_page
 from hotline.web.templating import render
 
 router = APIRouter(prefix="/staff/hosts", include_in_schema=False)
@@ -72,7 +76,6 @@ def _form(
             "languages": list(LANGUAGES.items()),
             "name_max": NAME_MAX,
             "notes_max": NOTES_MAX,
-            "saved": request.query_params.get("saved") == "1",
         },
         status_code=status,
     )
@@ -87,22 +90,21 @@ def _submitted(form: FormData) -> dict[str, str]:
 
 
 @router.get("", response_class=HTMLResponse)
-def list_page(request: Request, actor: Actor = Officer) -> HTMLResponse:
-    with get_db(request).write() as session:
-        entries = actions.open_providers(session, actor)
+def directory_page(request: Request, actor: Actor = Officer) -> HTMLResponse:
+    """The directory, searched, filtered, sorted and paged by key (`hosts_list`)."""
+
+    def run(params: dict[str, str]) -> hosts_list.HostsPage:
+        with get_db(request).write() as session:
+            return hosts_list.list_hosts(session, actor, params)
+
     query = request.query_params
-    return render(
-        request,
-        "takedown/hosts.html",
-        {
-            "entries": entries,
-            "channel_labels": CHANNEL_LABELS,
-            "languages": LANGUAGES,
-            "deleted": query.get("deleted", ""),
-            "created": query.get("created", ""),
-            "updated": query.get("updated", ""),
-        },
-    )
+    context = {
+        "channel_labels": CHANNEL_LABELS,
+        "languages": LANGUAGES,
+        "created": query.get("created", ""),
+        "updated": query.get("updated", ""),
+    }
+    return list_page(request, "takedown/hosts.html", run, context)
 
 
 # -- add and edit ----------------------------------------------------------------------------
@@ -125,7 +127,7 @@ def create(request: Request, actor: Actor = Officer, form: FormData = PostedForm
             provider = directory.create_provider(session, data, sealer, actor.username)
     except DirectoryInvalid as exc:
         return _form(request, None, values, exc.problems, status=422)
-    return RedirectResponse(f"/staff/hosts/{provider.id}?saved=1", status_code=303)
+    return redirect_with_flash(request, f"/staff/hosts/{provider.id}", "host.saved")
 
 
 @router.get("/{provider_id:int}", response_class=HTMLResponse)
@@ -150,7 +152,7 @@ def update(
         with db.read() as session:
             secret_set = directory.get_entry(session, provider_id).secret_set
         return _form(request, provider_id, values, exc.problems, secret_set=secret_set, status=422)
-    return RedirectResponse(f"/staff/hosts/{provider_id}?saved=1", status_code=303)
+    return redirect_with_flash(request, f"/staff/hosts/{provider_id}", "host.saved")
 
 
 # -- delete ----------------------------------------------------------------------------------
@@ -185,7 +187,7 @@ def delete(request: Request, provider_id: int, actor: Actor = Officer) -> Respon
         with db.read() as session:
             cases = directory.case_count(session, provider_id)
         return _delete_page(request, provider, cases, status=409)
-    return RedirectResponse("/staff/hosts?deleted=1", status_code=303)
+    return redirect_with_flash(request, "/staff/hosts", "host.deleted")
 
 
 # -- CSV -------------------------------------------------------------------------------------
