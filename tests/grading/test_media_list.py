@@ -10,7 +10,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from hotline.db.engine import Database
 from hotline.grading.tables import MediaItemRow
@@ -91,7 +91,7 @@ def test_csv_hashes_and_states_audited(db: Database, login_as) -> None:  # type:
     _seed(db)
     with db.write() as session:
         session.execute(
-            MediaItemRow.__table__.update()
+            update(MediaItemRow)
             .where(MediaItemRow.id == 4)
             .values(source_url="https://=cmd.example.net/4.mp4")
         )
