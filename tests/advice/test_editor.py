@@ -119,7 +119,7 @@ def test_editor_saves_a_guide_and_the_public_page_shows_it(
         "/staff/advice/age/under-5", data=_guide_form(editor), follow_redirects=False
     )
     assert response.status_code == 303
-    assert response.headers["location"] == "/staff/advice/age/under-5?saved=1"
+    assert response.headers["location"] == "/staff/advice/age/under-5"
     assert "Saved." in editor.get(response.headers["location"]).text
     public = editor.get("/advice/age/under-5?lang=fr").text
     assert "Moins de 5 ans : modifié" in public and "<h2>Modifié</h2>" in public

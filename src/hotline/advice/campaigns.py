@@ -10,10 +10,9 @@ write to the database; a crash loses at most that batch (docs/advice.md).
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources as package_files
@@ -24,31 +23,30 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hotline.advice import store
-from hotline.advice.model import ResourceKind
+from hotline.advice.model import CampaignText, ResourceKind
 from hotline.advice.tables import (
     CampaignRow,
     CampaignTextRow,
     CampaignVideoRow,
     CampaignVisitRow,
 )
-from hotline.advice.validation import ResourceForm, validate_resource
+from hotline.advice.validation import (
+    CAMPAIGN_SLUG_RE,
+    CampaignForm,
+    ResourceForm,
+    validate_resource,
+)
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
 from hotline.security import audit
 
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+SLUG_RE = CAMPAIGN_SLUG_RE
 SEED_EDITOR = "seed"
 _SEED = package_files.files("hotline.advice") / "seed" / "campaigns.json"
 
 
 class CampaignNotFound(LookupError):
     """No campaign has that slug."""
-
-
-@dataclass(frozen=True)
-class CampaignText:
-    title: str
-    summary: str
 
 
 @dataclass(frozen=True)
@@ -61,6 +59,7 @@ class Campaign:
     is_example: bool
     texts: Mapping[str, CampaignText] = field(default_factory=dict)
     video_ids: tuple[int, ...] = ()
+    position: int = 0
 
 
 def _campaigns(session: Session, rows: list[CampaignRow]) -> list[Campaign]:
@@ -87,7 +86,8 @@ def _campaigns(session: Session, rows: list[CampaignRow]) -> list[Campaign]:
             row.ends_on,
             row.is_example,
             texts[row.id],
-            tuple(videos[row.id]),
+            tuple(sorted(videos[row.id])),
+            row.position,
         )
         for row in rows
     ]
@@ -110,6 +110,116 @@ def load_campaign(session: Session, slug: str) -> Campaign:
     if row is None:
         raise CampaignNotFound(slug)
     return _campaigns(session, [row])[0]
+
+
+def get_campaign(session: Session, campaign_id: int) -> Campaign:
+    row = session.get(CampaignRow, campaign_id)
+    if row is None:
+        raise CampaignNotFound(str(campaign_id))
+    return _campaigns(session, [row])[0]
+
+
+def slug_taken(session: Session, slug: str, other_than: int | None = None) -> bool:
+    """Has another campaign this address?"""
+    query = select(CampaignRow.id).where(CampaignRow.slug == slug)
+    if other_than is not None:
+        query = query.where(CampaignRow.id != other_than)
+    return session.execute(query).first() is not None
+
+
+def _facts(row: CampaignRow) -> tuple[object, ...]:
+    return (row.slug, row.partners, row.starts_on, row.ends_on, row.is_example, row.position)
+
+
+def _apply(row: CampaignRow, form: CampaignForm) -> None:
+    row.slug = form.slug
+    row.partners = "\n".join(form.partners)
+    row.starts_on, row.ends_on = form.starts_on, form.ends_on
+    row.is_example, row.position = form.is_example, form.position
+
+
+def create_campaign(session: Session, form: CampaignForm, editor: str) -> Campaign:
+    """Store a validated campaign with its texts and video links (the caller checked that the
+    slug is free and the videos exist)."""
+    row = CampaignRow(updated_at=utcnow(), updated_by=editor)
+    _apply(row, form)
+    session.add(row)
+    session.flush()
+    for lang, text in form.texts.items():
+        session.add(
+            CampaignTextRow(
+                campaign_id=row.id, language=lang, title=text.title, summary=text.summary
+            )
+        )
+    for resource_id in form.video_ids:
+        session.add(CampaignVideoRow(campaign_id=row.id, resource_id=resource_id))
+    session.flush()
+    return get_campaign(session, row.id)
+
+
+def update_campaign(
+    session: Session,
+    campaign_id: int,
+    form: CampaignForm,
+    languages: Collection[str],
+    editor: str,
+) -> list[str]:
+    """Make a campaign equal the form: facts, texts in `languages` (a language left out is
+    removed) and its videos. Returns what changed ('facts', language codes, 'videos')."""
+    row = session.get(CampaignRow, campaign_id, with_for_update=True)
+    if row is None:
+        raise CampaignNotFound(str(campaign_id))
+    changed: list[str] = []
+    before = _facts(row)
+    _apply(row, form)
+    if _facts(row) != before:
+        changed.append("facts")
+    existing = {
+        t.language: t
+        for t in session.execute(
+            select(CampaignTextRow).where(CampaignTextRow.campaign_id == campaign_id)
+        ).scalars()
+    }
+    for lang in languages:
+        current, text = existing.get(lang), form.texts.get(lang)
+        if text is None:
+            if current is not None:
+                session.delete(current)
+                changed.append(lang)
+            continue
+        if current is None:
+            current = CampaignTextRow(campaign_id=campaign_id, language=lang)
+            session.add(current)
+        elif (current.title, current.summary) == (text.title, text.summary):
+            continue
+        current.title, current.summary = text.title, text.summary
+        changed.append(lang)
+    links = {
+        link.resource_id: link
+        for link in session.execute(
+            select(CampaignVideoRow).where(CampaignVideoRow.campaign_id == campaign_id)
+        ).scalars()
+    }
+    wanted = set(form.video_ids)
+    for resource_id, link in links.items():
+        if resource_id not in wanted:
+            session.delete(link)
+    for resource_id in wanted - set(links):
+        session.add(CampaignVideoRow(campaign_id=campaign_id, resource_id=resource_id))
+    if wanted != set(links):
+        changed.append("videos")
+    if changed:
+        row.updated_at, row.updated_by = utcnow(), editor
+    session.flush()
+    return changed
+
+
+def add_video(session: Session, campaign_id: int, resource_id: int) -> None:
+    """List one more video on a campaign's page (nothing if it is listed already)."""
+    found = session.get(CampaignVideoRow, (campaign_id, resource_id))
+    if found is None:
+        session.add(CampaignVideoRow(campaign_id=campaign_id, resource_id=resource_id))
+        session.flush()
 
 
 # Visits ------------------------------------------------------------------------------------

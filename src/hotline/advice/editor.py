@@ -7,18 +7,16 @@ whole or not at all.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from babel import Locale
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from hotline.advice import campaigns, store
+from hotline.advice import campaigns, campaigns_edit, store
 from hotline.advice.model import (
     AGE_BAND_LABELS,
     LINK_CATEGORY_LABELS,
@@ -42,12 +40,14 @@ from hotline.advice.validation import (
     ResourceForm,
     validate_guide,
     validate_resource,
+    version_of,
 )
-from hotline.errors import NotFound
+from hotline.errors import Conflict, NotFound
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, require
+from hotline.web.flash import redirect_with_flash
 from hotline.web.i18n import SUPPORTED_LOCALES, current_locale
 from hotline.web.templating import render
 
@@ -130,13 +130,6 @@ def _common(**extra: Any) -> dict[str, Any]:
     return {"languages": SUPPORTED_LOCALES, "limits": LIMITS, **extra}
 
 
-def version_of(values: Mapping[str, str]) -> str:
-    """A digest of what the editor was shown. Saving checks it is still current, so one
-    editor never silently overwrites another's newer change (the form says so instead)."""
-    canonical = json.dumps(dict(values), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
-
-
 # Index -------------------------------------------------------------------------------------
 
 
@@ -160,7 +153,6 @@ def index(request: Request, actor: Actor = Editor) -> HTMLResponse:
             kind_paths=PATH_OF_KIND,
             kind_labels=KIND_LABELS,
             kind_plural_labels=KIND_PLURAL_LABELS,
-            deleted=request.query_params.get("deleted") == "1",
             campaigns=campaign_list,
             visits=visits,
             no_visits=campaigns.VisitTotals(0, 0),
@@ -197,7 +189,6 @@ def _guide_page(
             values=values,
             errors=errors,
             conflict=conflict,
-            saved=request.query_params.get("saved") == "1",
         ),
         status_code=status,
     )
@@ -235,7 +226,101 @@ def save_guide(
             age_band.value,
             {"changed": changed},
         )
-    return RedirectResponse(f"/staff/advice/age/{age_band.value}?saved=1", status_code=303)
+    return redirect_with_flash(request, f"/staff/advice/age/{age_band.value}", "advice.saved")
+
+
+# Campaigns ---------------------------------------------------------------------------------
+
+CAMPAIGN_FIELDS = ("slug", "partners", "starts_on", "ends_on", "position", "is_example")
+
+
+def _campaign_page(
+    request: Request,
+    campaign_id: int | None,
+    values: Mapping[str, str],
+    selected: set[str],
+    errors: Errors,
+    status: int = 200,
+    conflict: bool = False,
+) -> HTMLResponse:
+    """The campaign form: new (campaign_id None) or one campaign's, with its page views."""
+    with get_db(request).read() as session:
+        videos = store.list_resources(session, ResourceKind.video)
+        visits = campaigns.visit_totals(session).get(campaign_id) if campaign_id else None
+    return render(
+        request,
+        "advice/editor/campaign_form.html",
+        _common(
+            campaign_id=campaign_id,
+            action=f"/staff/advice/campaigns/{campaign_id or 'new'}",
+            values=values,
+            selected=selected,
+            errors=errors,
+            conflict=conflict,
+            videos=videos,
+            visits=visits,
+            video_limit=len(videos),
+        ),
+        status_code=status,
+    )
+
+
+def _campaign_form(form: FormData) -> tuple[dict[str, str], list[str]]:
+    values = _form_values(form, [*CAMPAIGN_FIELDS, *_text_names(("title", "summary")), "version"])
+    videos = [v for v in form.getlist("videos") if isinstance(v, str)]
+    return values, videos
+
+
+@editor_router.get("/campaigns/new", response_class=HTMLResponse)
+def new_campaign(request: Request, actor: Actor = Editor) -> HTMLResponse:
+    with get_db(request).write() as session:
+        campaigns_edit.open_new(session, actor)
+    return _campaign_page(request, None, {"position": "0"}, set(), {})
+
+
+@editor_router.post("/campaigns/new", response_model=None)
+def create_campaign(
+    request: Request, actor: Actor = Editor, form: FormData = PostedForm
+) -> Response:
+    values, videos = _campaign_form(form)
+    try:
+        with get_db(request).write() as session:
+            created = campaigns_edit.create_campaign(session, actor, values, videos, _languages())
+    except campaigns_edit.CampaignRefused as refused:
+        return _campaign_page(request, None, values, set(videos), refused.errors, status=422)
+    return redirect_with_flash(request, f"/staff/advice/campaigns/{created.id}", "campaign.added")
+
+
+@editor_router.get("/campaigns/{campaign_id:int}", response_class=HTMLResponse)
+def edit_campaign(request: Request, campaign_id: int, actor: Actor = Editor) -> HTMLResponse:
+    visit_counter(request.app).flush(get_db(request))  # this process's waiting views
+    with get_db(request).write() as session:
+        campaign = campaigns_edit.open_campaign(session, actor, campaign_id)
+    values = campaigns_edit.values_of(campaign)
+    values["version"] = version_of(values)
+    selected = {str(i) for i in campaign.video_ids}
+    return _campaign_page(request, campaign_id, values, selected, {})
+
+
+@editor_router.post("/campaigns/{campaign_id:int}", response_model=None)
+def update_campaign(
+    request: Request, campaign_id: int, actor: Actor = Editor, form: FormData = PostedForm
+) -> Response:
+    values, videos = _campaign_form(form)
+    try:
+        with get_db(request).write() as session:
+            campaigns_edit.update_campaign(
+                session, actor, campaign_id, values, videos, _languages()
+            )
+    except campaigns_edit.CampaignRefused as refused:
+        return _campaign_page(request, campaign_id, values, set(videos), refused.errors, status=422)
+    except Conflict:
+        with get_db(request).read() as session:
+            current = {**values, "version": campaigns_edit.current_version(session, campaign_id)}
+        return _campaign_page(
+            request, campaign_id, current, set(videos), {}, status=409, conflict=True
+        )
+    return redirect_with_flash(request, f"/staff/advice/campaigns/{campaign_id}", "campaign.saved")
 
 
 # Videos, links and helplines ---------------------------------------------------------------
@@ -283,24 +368,39 @@ def _resource_page(
             categories=[(c.value, label) for c, label in LINK_CATEGORY_LABELS.items()],
             countries=_countries() if kind is ResourceKind.helpline else [],
             conflict=conflict,
-            saved=request.query_params.get("saved") == "1",
         ),
         status_code=status,
     )
 
 
 def _validated(form: FormData, kind: ResourceKind) -> tuple[dict[str, str], ResourceForm | Errors]:
-    names = [*RESOURCE_FIELDS, *_text_names(("title", "summary")), "version"]
+    names = [*RESOURCE_FIELDS, *_text_names(("title", "summary")), "version", "campaign"]
     values = _form_values(form, names)
     return values, validate_resource(kind, values, _languages())
 
 
+def _for_campaign(kind: ResourceKind, raw: str) -> int | None:
+    """A new video may be made for a campaign (`campaign`: its id), and is then listed on it."""
+    if not raw or kind is not ResourceKind.video:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+        raise NotFound(N_("there is no such campaign"))
+    return int(raw)
+
+
 @editor_router.get("/{kind}/new", response_class=HTMLResponse)
-def new_resource(request: Request, kind: str, actor: Actor = Editor) -> HTMLResponse:
+def new_resource(
+    request: Request, kind: str, campaign: str = "", actor: Actor = Editor
+) -> HTMLResponse:
     resource_kind = _kind(kind)
+    campaign_id = _for_campaign(resource_kind, campaign)
+    values = {"position": "0"}
     with get_db(request).write() as session:
-        _view(session, actor, "advice_resource", f"new-{resource_kind.value}")
-    return _resource_page(request, resource_kind, None, {"position": "0"}, {})
+        if campaign_id is not None:
+            values["campaign"] = str(campaigns_edit.open_campaign(session, actor, campaign_id).id)
+        else:
+            _view(session, actor, "advice_resource", f"new-{resource_kind.value}")
+    return _resource_page(request, resource_kind, None, values, {})
 
 
 @editor_router.post("/{kind}/new", response_model=None)
@@ -309,6 +409,7 @@ def create_resource(
 ) -> Response:
     resource_kind = _kind(kind)
     values, checked = _validated(form, resource_kind)
+    campaign_id = _for_campaign(resource_kind, values["campaign"])
     if not isinstance(checked, ResourceForm):
         return _resource_page(request, resource_kind, None, values, checked, status=422)
     with get_db(request).write() as session:
@@ -321,7 +422,13 @@ def create_resource(
             created.id,
             {"kind": resource_kind.value, "slug": created.slug, "languages": sorted(created.texts)},
         )
-    return RedirectResponse(f"/staff/advice/{kind}/{created.id}?saved=1", status_code=303)
+        if campaign_id is not None:  # in the same transaction: both or neither
+            campaigns_edit.add_video(session, actor, campaign_id, created.id)
+    if campaign_id is not None:
+        return redirect_with_flash(
+            request, f"/staff/advice/campaigns/{campaign_id}", "campaign.video_added"
+        )
+    return redirect_with_flash(request, f"/staff/advice/{kind}/{created.id}", "advice.added")
 
 
 def _load(session: Session, kind: ResourceKind, resource_id: int) -> Resource:
@@ -383,7 +490,7 @@ def update_resource(
             resource_id,
             {"kind": resource_kind.value, "changed": changed},
         )
-    return RedirectResponse(f"/staff/advice/{kind}/{resource_id}?saved=1", status_code=303)
+    return redirect_with_flash(request, f"/staff/advice/{kind}/{resource_id}", "advice.saved")
 
 
 # Deleting ----------------------------------------------------------------------------------
@@ -430,4 +537,4 @@ def delete_resource(
                 "title": english.title if english else "",
             },
         )
-    return RedirectResponse("/staff/advice?deleted=1", status_code=303)
+    return redirect_with_flash(request, "/staff/advice", "advice.deleted")

@@ -107,6 +107,14 @@ class Resource:
 
 
 @dataclass(frozen=True)
+class CampaignText:
+    """A campaign's title and summary in one language."""
+
+    title: str
+    summary: str
+
+
+@dataclass(frozen=True)
 class Localised(Generic[T]):
     """A text chosen for the reader: `language` is what it is written in, and `fallback` says
     the reader asked for another language that has no translation yet."""

@@ -7,10 +7,13 @@ translated when the form is shown again.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +22,7 @@ from babel import Locale
 from hotline.advice.model import (
     N_,
     SOURCE_LANGUAGE,
+    CampaignText,
     GuideText,
     LinkCategory,
     ResourceFacts,
@@ -33,6 +37,10 @@ BODY_MAX = 20_000
 URL_MAX = 500
 PHONE_MAX = 32
 POSITION_MAX = 9999
+PARTNER_MAX = 120  # one partner's name
+PARTNERS_MAX = 30  # partners of one campaign
+CAMPAIGN_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 _PHONE_RE = re.compile(r"^\+?[0-9(][0-9 ().-]*[0-9]$")
 # Letter codes only (numeric ones such as 001 are regions), less groupings and pseudo-codes.
@@ -62,6 +70,25 @@ class GuideForm:
 class ResourceForm:
     facts: ResourceFacts
     texts: dict[str, ResourceText]
+
+
+@dataclass(frozen=True)
+class CampaignForm:
+    slug: str
+    partners: tuple[str, ...]
+    starts_on: date
+    ends_on: date | None
+    is_example: bool
+    position: int
+    texts: dict[str, CampaignText]
+    video_ids: tuple[int, ...]
+
+
+def version_of(values: Mapping[str, str]) -> str:
+    """A digest of what the editor was shown. Saving checks it is still current, so one
+    editor never silently overwrites another's newer change (the form says so instead)."""
+    canonical = json.dumps(dict(values), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def _clean(value: str | None) -> str:
@@ -126,6 +153,50 @@ def check_phone(value: str) -> FieldError | None:
     return None
 
 
+def _position(form: Mapping[str, str], errors: Errors) -> int:
+    raw = _clean(form.get("position"))
+    if not raw:
+        return 0
+    if raw.isascii() and raw.isdigit() and int(raw) <= POSITION_MAX:
+        return int(raw)
+    errors["position"] = FieldError(
+        N_("Enter a whole number from 0 to %(max)s."), {"max": POSITION_MAX}
+    )
+    return 0
+
+
+def _date(form: Mapping[str, str], name: str, errors: Errors, *, required: bool) -> date | None:
+    raw = _clean(form.get(name))
+    if not raw:
+        if required:
+            errors[name] = FieldError(N_("This field is required."))
+        return None
+    try:
+        if not _DATE_RE.match(raw):
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = FieldError(N_("Enter a date as year-month-day, e.g. 2026-03-02."))
+        return None
+
+
+def _partners(form: Mapping[str, str], errors: Errors) -> tuple[str, ...]:
+    raw = _clean(form.get("partners"))
+    names = tuple(line.strip() for line in raw.splitlines() if line.strip())
+    if len(names) > PARTNERS_MAX:
+        errors["partners"] = FieldError(
+            N_("List at most %(max)s partners (this has %(count)s)."),
+            {"max": PARTNERS_MAX, "count": len(names)},
+        )
+    elif any(len(name) > PARTNER_MAX for name in names):
+        errors["partners"] = FieldError(
+            N_("Each partner's name can be at most %(max)s characters."), {"max": PARTNER_MAX}
+        )
+    elif any(_has_control_chars(name, multiline=False) for name in names):
+        errors["partners"] = FieldError(N_("Remove the control characters from this field."))
+    return names
+
+
 def _languages_texts(
     form: Mapping[str, str],
     languages: Collection[str],
@@ -174,16 +245,7 @@ def validate_resource(
     if url and "url" not in errors and (problem := check_url(url)):
         errors["url"] = problem
 
-    position = 0
-    raw_position = _clean(form.get("position"))
-    if raw_position:
-        if raw_position.isascii() and raw_position.isdigit() and int(raw_position) <= POSITION_MAX:
-            position = int(raw_position)
-        else:
-            errors["position"] = FieldError(
-                N_("Enter a whole number from 0 to %(max)s."), {"max": POSITION_MAX}
-            )
-
+    position = _position(form, errors)
     category: LinkCategory | None = None
     country: str | None = None
     phone: str | None = None
@@ -226,3 +288,53 @@ def validate_resource(
     )
     texts = {lang: ResourceText(v["title"], v["summary"]) for lang, v in raw.items()}
     return ResourceForm(facts, texts)
+
+
+def validate_campaign(
+    form: Mapping[str, str], video_ids: Sequence[str], languages: Collection[str]
+) -> CampaignForm | Errors:
+    """A campaign's form: its address (slug), partners one per line, dates (year-month-day; no
+    end while it runs, else not before the start), position, the example mark, a title and
+    summary per language, and the ids of its videos (whether they exist is the caller's
+    check)."""
+    errors: Errors = {}
+    slug = _clean(form.get("slug")).lower()
+    if not slug:
+        errors["slug"] = FieldError(N_("This field is required."))
+    elif not CAMPAIGN_SLUG_RE.match(slug):
+        errors["slug"] = FieldError(
+            N_(
+                "Use lower-case letters, digits and hyphens, starting with a letter or digit, "
+                "at most 64 characters."
+            )
+        )
+    partners = _partners(form, errors)
+    starts_on = _date(form, "starts_on", errors, required=True)
+    ends_on = _date(form, "ends_on", errors, required=False)
+    if starts_on and ends_on and ends_on < starts_on:
+        errors["ends_on"] = FieldError(N_("The end date cannot be before the start date."))
+    position = _position(form, errors)
+    videos: list[int] = []
+    for raw_id in video_ids:
+        if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 12:
+            errors["videos"] = FieldError(N_("Choose the campaign's videos from the list."))
+            break
+        videos.append(int(raw_id))
+    raw = _languages_texts(
+        form,
+        languages,
+        {"title": (TITLE_MAX, False), "summary": (RESOURCE_SUMMARY_MAX, True)},
+        errors,
+    )
+    if errors or starts_on is None:
+        return errors
+    return CampaignForm(
+        slug=slug,
+        partners=partners,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        is_example=form.get("is_example") in ("on", "1", "true"),
+        position=position,
+        texts={lang: CampaignText(v["title"], v["summary"]) for lang, v in raw.items()},
+        video_ids=tuple(sorted(set(videos))),
+    )

@@ -53,6 +53,13 @@ FLASH_MESSAGES: dict[str, str] = {
     "wellbeing.blur_saved": N_("Blur strength saved."),
     "host.saved": N_("Saved."),
     "host.deleted": N_("The provider was deleted."),
+    # the advice hub editor
+    "advice.saved": N_("Saved."),
+    "advice.added": N_("Added."),
+    "advice.deleted": N_("Deleted."),
+    "campaign.added": N_("Campaign added. Its page is public now."),
+    "campaign.saved": N_("Campaign saved."),
+    "campaign.video_added": N_("Video added and listed on the campaign's page."),
 }
 
 
