@@ -102,8 +102,10 @@ def key_list(
     member: Annotated[str | None, typer.Option(help="Only this member's keys.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """List keys by prefix (the keys themselves are never stored), with their answered calls
-    (match API and HMA-compatible lookups): today (UTC), the last 7 days and in all."""
+    """List keys by prefix (the keys themselves are never stored).
+
+    Each with its answered calls (match API and HMA-compatible lookups): today (UTC), the last
+    7 days and in all."""
     try:
         with configured_database() as db, db.read() as session:
             found = store.list_keys(session, member)
