@@ -30,7 +30,6 @@ PUBLIC = [
     "/advice/search?q=online",
     "/advice/campaigns",
     "/advice/campaigns/safer-at-home",
-    "/advice/campaigns/safer-at-home",
     "/statistics",
     "/privacy",
     "/no-such-page",
@@ -57,8 +56,6 @@ STAFF = [
     "/staff/members",
     "/staff/partners",
     "/staff/advice",
-    "/staff/advice/campaigns/new",
-    "/staff/advice/campaigns/1",  # the first seeded campaign (identities restart per test)
     "/staff/advice/campaigns/new",
     "/staff/advice/campaigns/1",  # the first seeded campaign (identities restart per test)
     "/staff/taskforce",
