@@ -14,6 +14,13 @@ class MediaItemRow(Base):
     """One image or video found on a reported page (or imported), by its hashes."""
 
     __tablename__ = "media_items"
+    __table_args__ = (
+        # The media items list (hotline.grading.media_list): found order, a state filter in
+        # found order, a PDQ prefix search (SHA-256 and MD5 have their own indexes).
+        Index("ix_media_items_created", "created_at", "id"),
+        Index("ix_media_items_status_created", "status", "created_at", "id"),
+        Index("ix_media_items_pdq", "pdq"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url_id: Mapped[int | None] = mapped_column(

@@ -29,13 +29,20 @@ class ReportedUrlRow(Base):
             sqlite_where=text(WAITING),
             postgresql_where=text(WAITING),
         ),
+        # The queue's "all states" list (hotline.assess.queue_list): a status filter in
+        # first-report order, the sorts by priority and by reports, the claim filter.
+        Index("ix_reported_urls_status_first", "status", "first_reported_at", "id"),
+        Index("ix_reported_urls_priority_id", "priority", "id"),
+        Index("ix_reported_urls_report_count_id", "report_count", "id"),
+        Index("ix_reported_urls_claimed_by", "claimed_by"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of normalised URL
     normalized_url: Mapped[str] = mapped_column(Text)
     host: Mapped[str] = mapped_column(String(255), index=True)
-    # UrlStatus. Not indexed by itself: open items are in ix_reported_urls_waiting.
+    # UrlStatus. Not indexed by itself: open items are in ix_reported_urls_waiting, a status
+    # filter in ix_reported_urls_status_first.
     status: Mapped[str] = mapped_column(String(32))
     report_count: Mapped[int] = mapped_column(Integer)
     first_reported_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
