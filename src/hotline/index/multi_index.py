@@ -38,6 +38,38 @@ SCAN_CANDIDATE_FRACTION = 0.25
 SCAN_BLOCK_ROWS = 1 << 14
 # Rows a table's sort keys are computed for at a time (bounds chunk_value's temporaries).
 BUILD_BLOCK_ROWS = 1 << 20
+# From this many codes one query's probes are shared between two threads (the compiled
+# kernel releases the GIL): at 100M a query reads ~30,000 codes at random from GBs and waits
+# on memory, which two idle cores overlap. Off unless HOTLINE_INDEX_SPLIT_FROM says so: on
+# cores kept busy by other work the second half waits for a core and the query is slower
+# (docs/benchmarks.md), so it suits a lookup host with cores to spare, not a busy one.
+SPLIT_ENV = "HOTLINE_INDEX_SPLIT_FROM"
+NEVER = 1 << 62
+
+
+def split_from_env(value: str | None) -> int:
+    """The code count from which searches split; NEVER when unset or empty."""
+    if not (value or "").strip():
+        return NEVER
+    try:
+        codes = int(str(value).replace("_", ""))
+    except ValueError:
+        codes = -1
+    if codes < 0:
+        raise ValueError(f"{SPLIT_ENV} must be a whole number of codes, not {value!r}")
+    return codes
+
+
+SPLIT_SEARCH_FROM = split_from_env(os.environ.get(SPLIT_ENV))
+
+
+@lru_cache(maxsize=1)
+def _search_threads() -> ThreadPoolExecutor | None:
+    """The threads that take the second half of split searches; None on one core."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if (cores or 1) < 2:
+        return None
+    return ThreadPoolExecutor(max_workers=(cores or 2) - 1, thread_name_prefix="index-search")
 
 
 @dataclass(frozen=True)
@@ -124,6 +156,24 @@ class ProbePlan:
     offset_base: npt.NDArray[np.int64]  # where that table's offsets start in the flat array
     row_base: npt.NDArray[np.int64]  # where that table's rows start in the flat array
 
+    def halves(self, bucket_rows: npt.NDArray[np.float64]) -> tuple[ProbePlan, ProbePlan]:
+        """The probes cut in two with about the same expected candidates each, where
+        `bucket_rows[t]` is table t's mean bucket size (narrow tables' buckets are fuller)."""
+        expected = np.cumsum(bucket_rows[self.table])
+        cut = int(np.searchsorted(expected, expected[-1] / 2)) + 1 if expected.size else 0
+        first, second = slice(0, cut), slice(cut, None)
+        return (
+            ProbePlan(
+                self.table[first], self.masks[first], self.offset_base[first], self.row_base[first]
+            ),
+            ProbePlan(
+                self.table[second],
+                self.masks[second],
+                self.offset_base[second],
+                self.row_base[second],
+            ),
+        )
+
 
 class MultiIndex:
     """Immutable CSR tables over n codes; rows are positions in the caller's code array."""
@@ -144,6 +194,7 @@ class MultiIndex:
         self._starts = np.array(layout.starts, dtype=np.int64)
         self._widths = np.array(layout.widths, dtype=np.int64)
         self._plans: dict[int, ProbePlan] = {}
+        self._halves: dict[int, tuple[ProbePlan, ProbePlan]] = {}
         if offsets.shape[0] != sum(sizes) or rows.shape[0] != n * len(layout.widths):
             raise ValueError("multi-index arrays do not match the layout")
 
@@ -245,9 +296,37 @@ class MultiIndex:
             raise ValueError(f"unknown strategy {strategy!r}")
         if kernels.search_one is None:
             return self.search_one_numpy(words, query, radius, strategy)
-        plan = self.plan(radius)
         limit = int(SCAN_CANDIDATE_FRACTION * self.n) if strategy == "auto" else 1 << 62
-        rows, dists, too_many = kernels.search_one(
+        threads = _search_threads() if self.n >= SPLIT_SEARCH_FROM else None
+        if threads is None:
+            rows, dists, too_many = self._kernel(words, query, self.plan(radius), radius, limit)
+        else:
+            first, second = self.split_plan(radius)
+            other = threads.submit(self._kernel, words, query, second, radius, limit)
+            rows, dists, too_many = self._kernel(words, query, first, radius, limit)
+            rows_b, dists_b, too_many_b = other.result()
+            too_many |= too_many_b
+            # A code can sit in buckets of both halves: keep it once, as the kernel does.
+            rows, keep = np.unique(np.concatenate((rows, rows_b)), return_index=True)
+            dists = np.concatenate((dists, dists_b))[keep]
+        if too_many:
+            # Clustered lists can make some buckets huge; then reading everything is cheaper.
+            return scan(words, query, radius)
+        return rows, dists
+
+    def split_plan(self, radius: int) -> tuple[ProbePlan, ProbePlan]:
+        """`plan(radius)` in two halves for two threads (see SPLIT_SEARCH_FROM)."""
+        halves = self._halves.get(radius)
+        if halves is None:
+            bucket_rows = self.n / np.exp2(self._widths.astype(np.float64))
+            halves = self._halves[radius] = self.plan(radius).halves(bucket_rows)
+        return halves
+
+    def _kernel(
+        self, words: Words, query: Words, plan: ProbePlan, radius: int, limit: int
+    ) -> tuple[Rows, Dists, bool]:
+        assert kernels.search_one is not None
+        return kernels.search_one(
             self.offsets,
             self.rows,
             words,
@@ -261,10 +340,6 @@ class MultiIndex:
             radius,
             limit,
         )
-        if too_many:
-            # Clustered lists can make some buckets huge; then reading everything is cheaper.
-            return scan(words, query, radius)
-        return rows, dists
 
     def search_one_numpy(
         self, words: Words, query: Words, radius: int, strategy: str = "auto"
