@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from hotline.errors import AppError, FieldError, InvalidInput
+from hotline.errors import N_, AppError, FieldError, InvalidInput
 from hotline.lists import actions
 from hotline.lists.api import release_root
 from hotline.matching.model import LIST_KINDS
@@ -57,8 +57,8 @@ def _distance(text: str) -> int:
         return int(text.strip() or "31")
     except ValueError:
         raise InvalidInput(
-            "the distance is a whole number",
-            fields=[FieldError("pdq_max_distance", "not a number")],
+            N_("the distance is a whole number"),
+            fields=[FieldError("pdq_max_distance", N_("must be a whole number"))],
         ) from None
 
 
