@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -176,7 +177,33 @@ def cases(n: int) -> dict[str, tuple[str, dict[str, str]]]:
     }
 
 
-def run(label: str, url: str, n: int, repeat: int) -> None:
+Seeder = Callable[[Database, int], None]
+Cases = Callable[[int], dict[str, tuple[str, dict[str, str]]]]
+
+
+def sign_in(client: httpx.Client, username: str, password: str, secret: str) -> None:
+    """Password, then TOTP, as a person signs in."""
+    token = CSRF.search(client.get("/staff/login").text).group(1)  # type: ignore[union-attr]
+    client.post(
+        "/staff/login",
+        data={"username": username, "password": password, "csrf_token": token},
+    )
+    token = CSRF.search(client.get("/staff/2fa").text).group(1)  # type: ignore[union-attr]
+    client.post("/staff/2fa", data={"code": totp.current_code(secret), "csrf_token": token})
+
+
+def run(
+    label: str,
+    url: str,
+    n: int,
+    repeat: int,
+    *,
+    seeders: Sequence[Seeder] = (seed,),
+    make_cases: Cases = cases,
+    roles: Sequence[str] = ("analyst",),
+) -> None:
+    """Migrate, seed (each seeder in turn), serve the app, sign a user with `roles` in and
+    time each case's GET; print p50/p95 per case."""
     from hotline.web.app import create_app
 
     data_dir = Path(tempfile.mkdtemp())
@@ -190,11 +217,12 @@ def run(label: str, url: str, n: int, repeat: int) -> None:
     db = Database(url)
     migrate.upgrade(db)
     t0 = time.perf_counter()
-    seed(db, n)
+    for seeder in seeders:
+        seeder(db, n)
     seed_s = time.perf_counter() - t0
     secret = totp.new_secret()
     with db.write() as session:
-        user = users.create_user(session, "bench-analyst", "bench password 123", ["analyst"])
+        user = users.create_user(session, "bench-analyst", "bench password 123", list(roles))
         users.set_totp_secret(session, user.id, secret, sealer_for(settings.secret, "totp-secret"))
     app = create_app(settings, db)
     server = uvicorn.Server(
@@ -207,18 +235,8 @@ def run(label: str, url: str, n: int, repeat: int) -> None:
     port = server.servers[0].sockets[0].getsockname()[1]
     results: dict[str, list[float]] = {}
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-        token = CSRF.search(client.get("/staff/login").text).group(1)  # type: ignore[union-attr]
-        client.post(
-            "/staff/login",
-            data={
-                "username": "bench-analyst",
-                "password": "bench password 123",
-                "csrf_token": token,
-            },
-        )
-        token = CSRF.search(client.get("/staff/2fa").text).group(1)  # type: ignore[union-attr]
-        client.post("/staff/2fa", data={"code": totp.current_code(secret), "csrf_token": token})
-        for name, (path, params) in cases(n).items():
+        sign_in(client, "bench-analyst", "bench password 123", secret)
+        for name, (path, params) in make_cases(n).items():
             timed(client, path, params, 2)  # warm up
             results[name] = timed(client, path, params, repeat)
     server.should_exit = True
@@ -227,13 +245,21 @@ def run(label: str, url: str, n: int, repeat: int) -> None:
     for name, samples in results.items():
         p50 = statistics.median(samples)
         p95 = statistics.quantiles(samples, n=20)[18]
-        print(f"  {name:<20} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms", flush=True)
+        print(f"  {name:<28} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms", flush=True)
     db.dispose()
 
 
-def main() -> int:
+def main(
+    description: str | None = None,
+    *,
+    seeders: Sequence[Seeder] = (seed,),
+    make_cases: Cases = cases,
+    roles: Sequence[str] = ("analyst",),
+) -> int:
+    """The command line: SQLite, and PostgreSQL in a scratch schema with --postgres."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description or __doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--reports", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=30)
@@ -247,7 +273,15 @@ def main() -> int:
     args = parser.parse_args()
     if not args.no_sqlite:
         sqlite_dir = Path(tempfile.mkdtemp())
-        run("SQLite", f"sqlite:///{sqlite_dir / 'bench.db'}", args.reports, args.repeat)
+        run(
+            "SQLite",
+            f"sqlite:///{sqlite_dir / 'bench.db'}",
+            args.reports,
+            args.repeat,
+            seeders=seeders,
+            make_cases=make_cases,
+            roles=roles,
+        )
     if args.postgres:
         schema = f"bench_{secrets.token_hex(4)}"
         admin = Database(args.postgres)
@@ -260,6 +294,9 @@ def main() -> int:
                 f"{args.postgres}{sep}options=-csearch_path%3D{schema}",
                 args.reports,
                 args.repeat,
+                seeders=seeders,
+                make_cases=make_cases,
+                roles=roles,
             )
         finally:
             with admin.writer.begin() as conn:
