@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
-from hotline.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from hotline.errors import N_, Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from hotline.intake.tables import ReportedUrlRow
 from hotline.intake.urls import UrlError, normalise_url
 from hotline.proactive import frontier
@@ -31,17 +31,17 @@ MAX_TEXT = 2000
 
 def _permit(actor: Actor, action: Action, resource: object | None = None) -> None:
     if not allowed(actor, action, resource):
-        raise Forbidden("you may not do that")
+        raise Forbidden(N_("your role does not allow managing or viewing crawls"))
 
 
 def _text(errors: list[FieldError], name: str, value: str | None, *, required: bool) -> str | None:
     text = (value or "").strip()
     if not text:
         if required:
-            errors.append(FieldError(name, "is required"))
+            errors.append(FieldError(name, N_("this field is required")))
         return None
     if len(text) > MAX_TEXT:
-        errors.append(FieldError(name, f"must be at most {MAX_TEXT} characters"))
+        errors.append(FieldError(name, N_("must be at most %(max)s characters long", max=MAX_TEXT)))
         return None
     return text
 
@@ -54,14 +54,21 @@ def allow_domain(session: Session, actor: Actor, domain: str, reason: str, days:
     try:
         checked = normalise_url(f"https://{name}/")
         if registrable_domain(checked.host) != checked.host:
-            errors.append(FieldError("domain", "give the registrable domain (example.org)"))
+            errors.append(FieldError("domain", N_("give the registrable domain (example.org)")))
     except UrlError as exc:
         errors.append(FieldError("domain", str(exc)))
     why = _text(errors, "reason", reason, required=True)
     if not isinstance(days, int) or not 1 <= days <= MAX_ALLOW_DAYS:
-        errors.append(FieldError("days", f"must be from 1 to {MAX_ALLOW_DAYS}"))
+        errors.append(
+            FieldError(
+                "days",
+                N_("must be a whole number from %(min)s to %(max)s", min=1, max=MAX_ALLOW_DAYS),
+            )
+        )
     if errors or why is None:
-        raise InvalidInput("the allow-list entry has problems; nothing was stored", fields=errors)
+        raise InvalidInput(
+            N_("the allow-list entry has problems; nothing was stored"), fields=errors
+        )
     now = utcnow()
     expires = now + timedelta(days=days)
     row = session.execute(
@@ -109,11 +116,11 @@ def _basis(session: Session, url: str, host: str) -> Basis:
     if listed is not None:
         return Basis("allow_list", domain)
     raise InvalidInput(
-        "a crawl starts only from confirmed material; nothing was started",
+        N_("a crawl starts only from confirmed material; nothing was started"),
         fields=[
             FieldError(
                 "url",
-                "has no criminal verdict and its domain is not on the crawl allow-list",
+                N_("has no criminal verdict and its domain is not on the crawl allow-list"),
             )
         ],
     )
@@ -137,12 +144,12 @@ def start_crawl(
         checked = normalise_url(seed_url)
     except UrlError as exc:
         raise InvalidInput(
-            "the crawl's start has problems; nothing was started",
+            N_("the crawl's start has problems; nothing was started"),
             fields=[FieldError("url", str(exc))],
         ) from exc
     basis_text = _text(errors, "robots_override", robots_override, required=False)
     if errors:
-        raise InvalidInput("the crawl's start has problems; nothing was started", fields=errors)
+        raise InvalidInput(N_("the crawl's start has problems; nothing was started"), fields=errors)
     basis = _basis(session, checked.url, checked.host)
     seed = canonical(checked.url)
     assert seed is not None  # normalise_url made it an absolute http(s) URL
@@ -195,9 +202,9 @@ def stop_crawl(session: Session, actor: Actor, crawl_id: int) -> None:
     _permit(actor, Action.crawl_manage, crawl_id)
     row = session.get(CrawlRow, crawl_id, with_for_update=True)
     if row is None:
-        raise NotFound("no crawl with that id")
+        raise NotFound(N_("there is no crawl with that id"))
     if row.state != CrawlState.running:
-        raise Conflict(f"the crawl is {row.state}, not running")
+        raise Conflict(N_("the crawl is %(state)s, not running", state=row.state))
     row.state, row.updated_at = CrawlState.stopped, utcnow()
     audit.record(session, actor.username, "crawl.stopped", "crawl", crawl_id, {})
 
@@ -287,7 +294,7 @@ def crawl_status(session: Session, actor: Actor, crawl_id: int) -> CrawlView:
     _permit(actor, Action.crawl_view, crawl_id)
     row = session.get(CrawlRow, crawl_id)
     if row is None:
-        raise NotFound("no crawl with that id")
+        raise NotFound(N_("there is no crawl with that id"))
     view = _view(session, row)
     audit.record(session, actor.username, "crawl.viewed", "crawl", crawl_id, {})
     return view

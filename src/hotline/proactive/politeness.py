@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
-from hotline.errors import FieldError, InvalidInput
+from hotline.errors import N_, FieldError, InvalidInput
 from hotline.proactive.tables import CrawlHostRow
 
 MAX_BACKOFF_S = 3600.0
@@ -56,12 +56,12 @@ def validate_politeness(
 ) -> Politeness:
     errors: list[FieldError] = []
     if not isinstance(max_concurrent, int) or not 1 <= max_concurrent <= 2:
-        errors.append(FieldError("concurrency", "must be 1 or 2 requests per host"))
+        errors.append(FieldError("concurrency", N_("must be 1 or 2 requests per host")))
     if enabled and not 0.2 <= min_delay_s <= 600:
-        errors.append(FieldError("min_delay", "must be from 0.2 to 600 seconds"))
+        errors.append(FieldError("min_delay", N_("must be from 0.2 to 600 seconds")))
     if errors:
         raise InvalidInput(
-            "the crawl's politeness has problems; nothing was started", fields=errors
+            N_("the crawl's politeness has problems; nothing was started"), fields=errors
         )
     return Politeness(enabled, max_concurrent, float(min_delay_s))
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from hotline.errors import FieldError, InvalidInput
+from hotline.errors import N_, FieldError, InvalidInput
 
 # Third-party tools: following one once sent notices to sites that merely linked to material.
 # Host suffixes (a host equal to one, or ending in "." + one, is denied). Held as data; a
@@ -139,23 +139,42 @@ def validate_rules(
     """Checked rules, or InvalidInput naming every bad field."""
     errors: list[FieldError] = []
     if kind not in ScopeKind.__members__:
-        errors.append(FieldError("scope", "must be host or domain"))
+        errors.append(FieldError("scope", N_("must be host or domain")))
     if not isinstance(max_depth, int) or not 0 <= max_depth <= MAX_DEPTH:
-        errors.append(FieldError("max_depth", f"must be a whole number from 0 to {MAX_DEPTH}"))
+        errors.append(
+            FieldError(
+                "max_depth",
+                N_("must be a whole number from %(min)s to %(max)s", min=0, max=MAX_DEPTH),
+            )
+        )
     if not isinstance(max_pages, int) or not 1 <= max_pages <= MAX_PAGES:
-        errors.append(FieldError("max_pages", f"must be a whole number from 1 to {MAX_PAGES}"))
+        errors.append(
+            FieldError(
+                "max_pages",
+                N_("must be a whole number from %(min)s to %(max)s", min=1, max=MAX_PAGES),
+            )
+        )
     if len(skip) > MAX_SKIP_PATTERNS:
-        errors.append(FieldError("skip", f"at most {MAX_SKIP_PATTERNS} patterns"))
+        errors.append(FieldError("skip", N_("at most %(max)s patterns", max=MAX_SKIP_PATTERNS)))
     for pattern in skip:
         try:
             re.compile(pattern)
         except re.error as exc:
-            errors.append(FieldError("skip", f"{pattern!r} is not a regular expression: {exc}"))
+            errors.append(
+                FieldError(
+                    "skip",
+                    N_(
+                        "%(pattern)s is not a regular expression: %(reason)s",
+                        pattern=repr(pattern),
+                        reason=str(exc),
+                    ),
+                )
+            )
     for host in deny:
         if not re.fullmatch(r"[a-z0-9.-]{1,253}", host or ""):
-            errors.append(FieldError("deny", f"{host!r} is not a host name"))
+            errors.append(FieldError("deny", N_("%(host)s is not a host name", host=repr(host))))
     if errors:
-        raise InvalidInput("the crawl's scope has problems; nothing was started", fields=errors)
+        raise InvalidInput(N_("the crawl's scope has problems; nothing was started"), fields=errors)
     return ScopeRules(
         ScopeKind(kind), max_depth, max_pages, tuple(skip), tuple(h.lower() for h in deny)
     )
