@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hotline.db.engine import Database
-from hotline.errors import Forbidden, NotFound
+from hotline.errors import N_, Forbidden, NotFound
 from hotline.lists import formats
 from hotline.lists.formats import VICS_DEFAULT_PROFILE
 from hotline.security import audit
@@ -23,7 +23,7 @@ from hotline.taskforce.tables import CaseSetRow
 
 def _permit(actor: Actor) -> None:
     if not allowed(actor, Action.taskforce_grade):
-        raise Forbidden("your role does not allow working taskforce case sets")
+        raise Forbidden(N_("your role does not allow working taskforce case sets"))
 
 
 def start_import(
@@ -84,7 +84,7 @@ def export_case_set(
     with db.read() as session:
         row = store.find(session, name)
         if row is None:
-            raise NotFound(f"no case set named {name!r}")
+            raise NotFound(N_("no case set named %(name)s", name=repr(name)))
         case_set_id = row.id
     with export.atomic_file(out) as partial:
         with db.read() as session:
@@ -123,7 +123,7 @@ def view_case_set(session: Session, actor: Actor, case_set_id: int) -> CaseSetFi
     (`taskforce.view` naming the set)."""
     _permit(actor)
     if session.get(CaseSetRow, case_set_id) is None:
-        raise NotFound("no such case set")
+        raise NotFound(N_("no such case set"))
     audit.record(session, actor.username, "taskforce.view", "case_set", case_set_id, {})
     return CaseSetFigures(
         store.get(session, case_set_id),

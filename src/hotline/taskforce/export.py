@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy import CursorResult, func, select
 from sqlalchemy.orm import Session
 
-from hotline.errors import InvalidInput
+from hotline.errors import N_, InvalidInput
 from hotline.grading.jurisdictions import derive_all, jurisdictions
 from hotline.grading.model import Category, Grade, parse_grade
 from hotline.grading.tables import MediaItemRow
@@ -76,7 +76,13 @@ class ExportResult:
 def check_format(fmt: str) -> str:
     kind = fmt.strip().lower()
     if kind not in FORMATS:
-        raise InvalidInput(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+        raise InvalidInput(
+            N_(
+                "unknown format %(format)s; use one of %(formats)s",
+                format=repr(fmt),
+                formats=", ".join(FORMATS),
+            )
+        )
     return kind
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from hotline.config import Settings
 from hotline.db.base import utcnow
-from hotline.errors import Conflict, FieldError, Forbidden, InvalidInput
+from hotline.errors import N_, Conflict, FieldError, Forbidden, InvalidInput
 from hotline.grading import actions as grading_actions
 from hotline.grading import service, wellbeing
 from hotline.grading.consensus import Decision, Outcome
@@ -76,7 +76,7 @@ class ClusterView:
 
 def _permit(actor: Actor, resource: object = None) -> None:
     if not allowed(actor, Action.taskforce_cluster_grade, resource):
-        raise Forbidden("your role does not allow grading taskforce case sets")
+        raise Forbidden(N_("your role does not allow grading taskforce case sets"))
 
 
 def _exposure(
@@ -99,8 +99,8 @@ def _version(value: object) -> int:
         return int(str(value))
     except ValueError:
         raise InvalidInput(
-            "the page's cluster version is missing; reload the page",
-            fields=[FieldError("version", "a whole number")],
+            N_("the page's cluster version is missing; reload the page"),
+            fields=[FieldError("version", N_("a whole number"))],
         ) from None
 
 
@@ -156,7 +156,9 @@ def _prepare(
 ) -> None:
     row = rows.hold(session, cluster_id, actor.id, None)
     if not row.viewable:
-        raise Conflict("this cluster's representative was not kept (hash-only); it cannot be shown")
+        raise Conflict(
+            N_("this cluster's representative was not kept (hash-only); it cannot be shown")
+        )
     rows.materialise(session, row, taskforce_media=stores.taskforce, media=stores.media)
     if viewing is not None and not _exposure(session, actor, viewing).capped:
         wellbeing.charge(session, actor.id, "thumbnails", viewing.thumbnail_page_seconds)
@@ -178,7 +180,7 @@ def finish(session: Session, actor: Actor, cluster_id: int) -> None:
     if cluster.claimed_by != actor.id:
         return
     if _graded(session, cluster.media_id, actor) and rows.has_suggestions(session, cluster_id):
-        raise Conflict("decide every member first: confirm it (same grade) or split it out")
+        raise Conflict(N_("decide every member first: confirm it (same grade) or split it out"))
     rows.release(session, cluster_id, actor.id)
     audit.record(session, actor.username, "taskforce.cluster_release", OBJECT, cluster_id, {})
 
@@ -200,7 +202,7 @@ def open_cluster(
     _permit(actor, cluster_id)
     cluster = rows.get(session, cluster_id)
     if cluster.claimed_by != actor.id:
-        raise Conflict("claim this cluster before working on it; another grader may hold it")
+        raise Conflict(N_("claim this cluster before working on it; another grader may hold it"))
     graded = _graded(session, cluster.media_id, actor)
     exposure = _exposure(session, actor, viewing)  # its thumbnails were charged at the claim
     blur = wellbeing.blur_strength(session, actor.id, viewing.default_blur)
@@ -226,10 +228,10 @@ def reveal(
     _permit(actor, cluster_id)
     row = rows.hold(session, cluster_id, actor.id, None)
     if row.media_id is None:
-        raise Conflict("claim this cluster before revealing it")
+        raise Conflict(N_("claim this cluster before revealing it"))
     if _exposure(session, actor, viewing).capped:
         raise grading_actions.DailyCapReached(
-            "you have reached today's viewing limit; media display is off until tomorrow"
+            N_("you have reached today's viewing limit; media display is off until tomorrow")
         )
     wellbeing.charge(session, actor.id, "reveal", viewing.reveal_seconds, row.media_id)
     audit.record(
@@ -254,16 +256,16 @@ def open_item_media(
     item = rows.item_for_view(session, item_id)
     cluster = rows.get(session, item.cluster_id or 0)
     if cluster.claimed_by != actor.id:
-        raise Forbidden("claim the item's cluster to see it")
+        raise Forbidden(N_("claim the item's cluster to see it"))
     if full_ticket is not None:
         if item.media_id is None or item.id != cluster.representative.item_id:
-            raise Forbidden("only a cluster's representative is revealed")
+            raise Forbidden(N_("only a cluster's representative is revealed"))
         if not grading_actions.ticket_ok(viewing, actor, item.media_id, full_ticket):
-            raise Forbidden("reveal the representative on its grading page first")
+            raise Forbidden(N_("reveal the representative on its grading page first"))
         audit.record(session, actor.username, "media.full", "media", item.media_id, {})
         return item.id, 0
     if _exposure(session, actor, viewing).capped:
-        raise grading_actions.DailyCapReached("today's viewing limit is reached")
+        raise grading_actions.DailyCapReached(N_("today's viewing limit is reached"))
     blur = wellbeing.blur_strength(session, actor.id, viewing.default_blur)
     audit.record(session, actor.username, "media.thumbnail", "taskforce_item", item.id, {})
     return item.id, blur
@@ -271,7 +273,7 @@ def open_item_media(
 
 def item_bytes(store: MediaStore | None, item_id: int) -> bytes:
     if store is None:
-        raise Forbidden("this case set keeps no media (hash-only)")
+        raise Forbidden(N_("this case set keeps no media (hash-only)"))
     try:
         return store.get(item_id)
     except MediaUnavailable as exc:
@@ -297,9 +299,9 @@ def grade(
     grade_, children = grade_with_children(fields)
     row = rows.hold(session, cluster_id, actor.id, _version(version))
     if row.media_id is None:
-        raise Conflict("claim this cluster before grading it")
+        raise Conflict(N_("claim this cluster before grading it"))
     if row.state == ClusterState.final.value:
-        raise Conflict("this cluster's grade is already final")
+        raise Conflict(N_("this cluster's grade is already final"))
     decision = grading_actions.submit_taskforce_grade(
         session,
         actor,
@@ -349,10 +351,10 @@ def _member_decision(
 ) -> tuple[ClusterRow, CaseItemRow]:
     row = rows.hold(session, cluster_id, actor.id, _version(version))
     if not _graded(session, row.media_id, actor):
-        raise Conflict("grade the representative before deciding its members")
+        raise Conflict(N_("grade the representative before deciding its members"))
     item = rows.member_row(session, row, item_id)
     if item.status != ItemStatus.hashed.value:
-        raise Conflict("this member cannot be graded")
+        raise Conflict(N_("this member cannot be graded"))
     return row, item
 
 
@@ -364,7 +366,7 @@ def confirm(
     _permit(actor, cluster_id)
     row, item = _member_decision(session, actor, cluster_id, version, item_id)
     if item.grade_state != GradeState.suggested.value:
-        raise Conflict("this member has no suggestion to confirm (already decided)")
+        raise Conflict(N_("this member has no suggestion to confirm (already decided)"))
     item.grade_state = GradeState.confirmed.value
     item.decided_by = actor.id
     item.decided_at = utcnow()
@@ -387,7 +389,7 @@ def split(session: Session, actor: Actor, cluster_id: int, version: object, item
     _permit(actor, cluster_id)
     row, item = _member_decision(session, actor, cluster_id, version, item_id)
     if item.grade_state not in (GradeState.suggested.value, GradeState.confirmed.value):
-        raise Conflict("this member is already decided")
+        raise Conflict(N_("this member is already decided"))
     detail = {"state": item.grade_state, "distance": item.cluster_distance or 0}
     new = rows.split_out(session, row, item)
     item.decided_by = actor.id
@@ -414,12 +416,12 @@ def undo(session: Session, actor: Actor, cluster_id: int, version: object) -> st
     row = rows.hold(session, cluster_id, actor.id, _version(version))
     last = rows.last_decision(session, cluster_id, actor.id)
     if last is None:
-        raise Conflict("nothing of yours to undo on this cluster")
+        raise Conflict(N_("nothing of yours to undo on this cluster"))
     detail = json.loads(last.detail)
     if last.kind == "confirm":
         item = rows.member_row(session, row, last.item_id)
         if item.grade_state != GradeState.confirmed.value:
-            raise Conflict("this member already has its final grade; ask a senior analyst")
+            raise Conflict(N_("this member already has its final grade; ask a senior analyst"))
         item.grade_state = detail.get("state", GradeState.suggested.value)
         item.decided_by = None
         item.decided_at = None
@@ -431,7 +433,7 @@ def undo(session: Session, actor: Actor, cluster_id: int, version: object) -> st
         if row.media_id is None or not grading_actions.withdraw_taskforce_grade(
             session, actor, row.media_id
         ):
-            raise Conflict("the grade is already decided (agreed or sent to a senior)")
+            raise Conflict(N_("the grade is already decided (agreed or sent to a senior)"))
         if detail.get("first"):
             row.state = ClusterState.open.value
             row.graded_by = None

@@ -15,7 +15,7 @@ from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
-from hotline.errors import Conflict, NotFound
+from hotline.errors import N_, Conflict, NotFound
 from hotline.grading import service
 from hotline.grading.consensus import sampled
 from hotline.grading.media_store import MediaStore, MediaUnavailable
@@ -85,7 +85,7 @@ def _claimable(user_id: int, now: datetime) -> Any:
 def get(session: Session, cluster_id: int) -> Cluster:
     row = session.get(ClusterRow, cluster_id)
     if row is None:
-        raise NotFound("no cluster with that id")
+        raise NotFound(N_("no cluster with that id"))
     name = session.execute(
         select(CaseSetRow.name).where(CaseSetRow.id == row.case_set_id)
     ).scalar_one()
@@ -130,8 +130,8 @@ def claim(session: Session, cluster_id: int, user_id: int, lease: timedelta) -> 
     if result.rowcount == 1:  # type: ignore[attr-defined]
         return
     if session.get(ClusterRow, cluster_id) is None:
-        raise NotFound("no cluster with that id")
-    raise Conflict("another grader is working on this cluster")
+        raise NotFound(N_("no cluster with that id"))
+    raise Conflict(N_("another grader is working on this cluster"))
 
 
 def release(session: Session, cluster_id: int, user_id: int) -> None:
@@ -142,7 +142,7 @@ def release(session: Session, cluster_id: int, user_id: int) -> None:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("you do not hold a claim on this cluster")
+        raise Conflict(N_("you do not hold a claim on this cluster"))
 
 
 def _pending_members(cluster_id: Any) -> Any:
@@ -208,14 +208,16 @@ def hold(session: Session, cluster_id: int, user_id: int, version: int | None) -
         select(ClusterRow).where(ClusterRow.id == cluster_id).with_for_update()
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound("no cluster with that id")
+        raise NotFound(N_("no cluster with that id"))
     if row.claimed_by != user_id:
-        raise Conflict("you do not hold this cluster: another grader may have it; claim it first")
+        raise Conflict(
+            N_("you do not hold this cluster: another grader may have it; claim it first")
+        )
     if row.claim_expires_at is None or row.claim_expires_at <= utcnow():
-        raise Conflict("your claim on this cluster has lapsed; claim it again")
+        raise Conflict(N_("your claim on this cluster has lapsed; claim it again"))
     if version is not None and row.version != version:
         raise Conflict(
-            "this cluster changed since the page was drawn; nothing was recorded, reload it"
+            N_("this cluster changed since the page was drawn; nothing was recorded, reload it")
         )
     return row
 
@@ -271,7 +273,7 @@ def materialise(
 def member_row(session: Session, row: ClusterRow, item_id: int) -> CaseItemRow:
     item = session.get(CaseItemRow, item_id)
     if item is None or item.cluster_id != row.id or item.id == row.representative_id:
-        raise NotFound("no such member in this cluster")
+        raise NotFound(N_("no such member in this cluster"))
     return item
 
 
@@ -333,9 +335,9 @@ def unsplit(session: Session, row: ClusterRow, item: CaseItemRow, detail: dict[s
         select(ClusterRow).where(ClusterRow.id == item.id).with_for_update()
     ).scalar_one_or_none()
     if own is None or own.media_id is not None or own.version != 1:
-        raise Conflict("the member's own cluster has been worked on since; it stays split out")
+        raise Conflict(N_("the member's own cluster has been worked on since; it stays split out"))
     if own.claimed_by is not None and (own.claim_expires_at or utcnow()) > utcnow():
-        raise Conflict("another grader holds the member's own cluster; it stays split out")
+        raise Conflict(N_("another grader holds the member's own cluster; it stays split out"))
     session.delete(own)
     item.cluster_id = row.id
     item.cluster_distance = int(detail.get("distance", 0))
@@ -467,7 +469,7 @@ def item_for_view(session: Session, item_id: int) -> CaseItemRow:
     """An item whose thumbnail may be shown: in a cluster, hashed (never known material)."""
     item = session.get(CaseItemRow, item_id)
     if item is None or item.cluster_id is None:
-        raise NotFound("no such item")
+        raise NotFound(N_("no such item"))
     if item.status != ItemStatus.hashed.value:
-        raise NotFound("no such item")
+        raise NotFound(N_("no such item"))
     return item

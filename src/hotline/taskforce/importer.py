@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hotline.db.engine import Database
-from hotline.errors import FieldError, InvalidInput
+from hotline.errors import N_, FieldError, InvalidInput
 from hotline.grading.media_store import MediaStore
 from hotline.security.permissions import Actor
 from hotline.taskforce import actions, bulk_sql, clustering, manifests, sources, store
@@ -105,7 +105,9 @@ def check_paths(paths: Iterable[Path]) -> list[tuple[Path, SourceKind]]:
     errors: list[FieldError] = []
     for path in paths:
         if not path.exists():
-            errors.append(FieldError("source", f"{path}: no such file or folder"))
+            errors.append(
+                FieldError("source", N_("%(path)s: no such file or folder", path=str(path)))
+            )
             continue
         try:
             found.append((path, source_kind(path)))
@@ -113,8 +115,8 @@ def check_paths(paths: Iterable[Path]) -> list[tuple[Path, SourceKind]]:
             errors.append(FieldError("source", exc.message))
     if errors or not found:
         raise InvalidInput(
-            "some sources cannot be imported" if errors else "give at least one source",
-            fields=errors or [FieldError("source", "a folder, archive or manifest")],
+            N_("some sources cannot be imported") if errors else N_("give at least one source"),
+            fields=errors or [FieldError("source", N_("a folder, archive or manifest"))],
         )
     return found
 
@@ -253,7 +255,7 @@ def _import_one(
     else:
         if client is None:
             raise InvalidInput(
-                "hashing files needs a Dask client", fields=[FieldError("scheduler", "")]
+                N_("hashing files needs a Dask client"), fields=[FieldError("scheduler", "")]
             )
         members = sources.members(path, kind, options.limits, start)
         dask = client.get() if isinstance(client, LazyClient) else client

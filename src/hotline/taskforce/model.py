@@ -7,7 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from hotline.config import Settings
-from hotline.errors import FieldError, InvalidInput
+from hotline.errors import N_, FieldError, InvalidInput
 
 MAX_NAME = 100
 
@@ -135,8 +135,11 @@ def source_kind(path: Path) -> SourceKind:
     if name.endswith(".json"):
         return SourceKind.vics
     raise InvalidInput(
-        f"{path.name}: not a folder, .zip, .tar/.tar.gz archive, .csv or VICS .json manifest",
-        fields=[FieldError("source", "a folder, .zip, .tar, .tar.gz, .csv or .json")],
+        N_(
+            "%(name)s: not a folder, .zip, .tar/.tar.gz archive, .csv or VICS .json manifest",
+            name=path.name,
+        ),
+        fields=[FieldError("source", N_("a folder, .zip, .tar, .tar.gz, .csv or .json"))],
     )
 
 
@@ -144,8 +147,8 @@ def case_set_name(value: str) -> str:
     name = value.strip()
     if not name or len(name) > MAX_NAME or not name.isprintable():
         raise InvalidInput(
-            "a case set's name is 1 to 100 printable characters",
-            fields=[FieldError("name", f"1 to {MAX_NAME} printable characters")],
+            N_("a case set's name is 1 to %(max)s printable characters", max=MAX_NAME),
+            fields=[FieldError("name", N_("1 to %(max)s printable characters", max=MAX_NAME))],
         )
     return name
 

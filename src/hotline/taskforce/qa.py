@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from hotline.errors import Conflict, FieldError, Forbidden, InvalidInput
+from hotline.errors import N_, Conflict, FieldError, Forbidden, InvalidInput
 from hotline.grading import actions as grading_actions
 from hotline.grading import wellbeing
 from hotline.grading.model import parse_grade
@@ -47,7 +47,7 @@ class QaView:
 
 def _permit(actor: Actor, resource: object = None) -> None:
     if not allowed(actor, Action.grade_resolve, resource):
-        raise Forbidden("only a senior analyst reviews the QA sample")
+        raise Forbidden(N_("only a senior analyst reviews the QA sample"))
 
 
 def _exposure(
@@ -112,7 +112,7 @@ def reveal(session: Session, actor: Actor, item_id: int, viewing: grading_action
     member = qa_store.sampled_member(session, item_id)
     if _exposure(session, actor, viewing).capped:
         raise grading_actions.DailyCapReached(
-            "you have reached today's viewing limit; media display is off until tomorrow"
+            N_("you have reached today's viewing limit; media display is off until tomorrow")
         )
     wellbeing.charge(session, actor.id, "reveal", viewing.reveal_seconds, member.media_id)
     audit.record(
@@ -135,11 +135,11 @@ def open_member_media(
     member = qa_store.sampled_member(session, item_id)
     if full_ticket is not None:
         if not grading_actions.ticket_ok(viewing, actor, member.media_id, full_ticket):
-            raise Forbidden("reveal the member on its review page first")
+            raise Forbidden(N_("reveal the member on its review page first"))
         audit.record(session, actor.username, "media.full", "media", member.media_id, {})
         return 0
     if _exposure(session, actor, viewing).capped:
-        raise grading_actions.DailyCapReached("today's viewing limit is reached")
+        raise grading_actions.DailyCapReached(N_("today's viewing limit is reached"))
     audit.record(session, actor.username, "media.thumbnail", OBJECT, item_id, {"qa": True})
     return wellbeing.blur_strength(session, actor.id, viewing.default_blur)
 
@@ -160,21 +160,21 @@ def review(
         decided = QaOutcome(str(outcome or ""))
     except ValueError:
         raise InvalidInput(
-            "choose whether you agree with the member's grade",
-            fields=[FieldError("outcome", "agree or disagree")],
+            N_("choose whether you agree with the member's grade"),
+            fields=[FieldError("outcome", N_("agree or disagree"))],
         ) from None
     member = qa_store.sampled_member(session, item_id)
     if member.review is not None:
-        raise Conflict("this member's QA review is already recorded")
+        raise Conflict(N_("this member's QA review is already recorded"))
     if member.grader_id is not None and member.grader_id == actor.id:
-        raise Forbidden("you confirmed this member yourself; another senior reviews it")
+        raise Forbidden(N_("you confirmed this member yourself; another senior reviews it"))
     corrected = None
     if decided is QaOutcome.disagree:
         corrected = parse_grade(fields or {})
         if corrected == member.grade:
             raise InvalidInput(
-                "the corrected grade is the grade the member has; record agree instead",
-                fields=[FieldError("category", "differs from the member's grade")],
+                N_("the corrected grade is the grade the member has; record agree instead"),
+                fields=[FieldError("category", N_("differs from the member's grade"))],
             )
     qa_store.record(
         session,

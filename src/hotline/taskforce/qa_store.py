@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from hotline.db.base import utcnow
-from hotline.errors import Conflict, NotFound
+from hotline.errors import N_, Conflict, NotFound
 from hotline.grading.model import Grade, parse_grade
 from hotline.grading.tables import MediaItemRow
 from hotline.security.tables import UserRow
@@ -102,7 +102,7 @@ def sampled_member(session: Session, item_id: int) -> SampledMember:
     (not sampled, not propagated, known material, not kept)."""
     row = session.execute(_sampled().where(CaseItemRow.id == item_id)).one_or_none()
     if row is None:
-        raise NotFound("no member drawn for QA with that id")
+        raise NotFound(N_("no member drawn for QA with that id"))
     member = _member(row)
     reviewer = aliased(UserRow)
     found = session.execute(
@@ -146,4 +146,4 @@ def record(
                 )
             )
     except IntegrityError as exc:
-        raise Conflict("this member's QA review is already recorded") from exc
+        raise Conflict(N_("this member's QA review is already recorded")) from exc

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
-from hotline.errors import Conflict
+from hotline.errors import N_, Conflict
 from hotline.grading.media_store import MediaStore
 from hotline.taskforce import bulk_sql, known_step
 from hotline.taskforce.model import ItemStatus, SourceKind, SourceState, failure_key
@@ -189,7 +189,10 @@ def add_source(
         session.flush()
     except IntegrityError as exc:  # (case_set_id, sha256) is unique: another run added it
         raise Conflict(
-            f"{name}: another import of this source into the set is running; let it finish"
+            N_(
+                "%(name)s: another import of this source into the set is running; let it finish",
+                name=name,
+            )
         ) from exc
     return row
 
