@@ -60,6 +60,15 @@ FLASH_MESSAGES: dict[str, str] = {
     "campaign.added": N_("Campaign added. Its page is public now."),
     "campaign.saved": N_("Campaign saved."),
     "campaign.video_added": N_("Video added and listed on the campaign's page."),
+    # taskforce grading and its QA review
+    "taskforce.claimed": N_("Cluster claimed. It is yours until the claim expires."),
+    "taskforce.next_claimed": N_("Next cluster claimed."),
+    "taskforce.graded": N_("Grade recorded."),
+    "taskforce.confirmed": N_("Member confirmed with the representative's grade."),
+    "taskforce.split": N_("Member split out into a cluster of its own."),
+    "taskforce.undone": N_("Your last decision was undone."),
+    "taskforce.released": N_("Cluster released. It is back among the clusters to grade."),
+    "taskforce.qa_recorded": N_("QA review recorded."),
 }
 
 

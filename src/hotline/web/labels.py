@@ -45,6 +45,9 @@ _LABELS: dict[str, str] = {
     "boys": N_("Boys"),
     "both": N_("Girls and boys"),
     "unidentified": N_("Not identifiable"),
+    # one child's apparent sex (grading.model.ChildSex)
+    "girl": N_("Girl"),
+    "boy": N_("Boy"),
     # non-photographic kinds (grading.model.NonPhotographic)
     "drawn": N_("Drawn"),
     "computer_generated": N_("Computer-generated"),
