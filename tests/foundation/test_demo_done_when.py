@@ -91,6 +91,8 @@ def test_report_reaches_the_demo_analysts_queue_and_audit_tampering_is_named(
         assert signed.status_code == 303 and signed.headers["location"] == "/staff/2fa"
         # Password alone opens nothing.
         assert browser.get("/staff/queue").headers.get("location") == "/staff/2fa"
+        # The page names the command that prints this account's code, as typed.
+        assert "hotline user code analyst</code>" in browser.get("/staff/2fa").text
         code = hotline(demo.env, "user", "code", "analyst")
         assert code.returncode == 0 and re.fullmatch(r"\d{6}\n", code.stdout), code.stderr
         second = browser.post(

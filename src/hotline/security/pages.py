@@ -112,7 +112,11 @@ def second_factor_form(request: Request) -> Response:
     user = _pending_user(request)
     if not user.totp_enabled:
         return RedirectResponse("/staff/2fa/enrol", status_code=303)
-    return render(request, "staff/two_factor.html", {"error": None, "demo": user.is_demo})
+    return render(
+        request,
+        "staff/two_factor.html",
+        {"error": None, "demo": user.is_demo, "username": user.username},
+    )
 
 
 @router.post("/2fa")
@@ -141,6 +145,7 @@ def second_factor(request: Request, code: str = Form("")) -> Response:
                     "after several wrong codes, wait a little before trying again."
                 ),
                 "demo": user.is_demo,
+                "username": user.username,
             },
             status_code=401,
         )
