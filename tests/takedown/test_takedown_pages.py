@@ -1,10 +1,12 @@
 """The takedown pages: a criminal verdict opens a case, an officer confirms it with a provider,
-records removal, asks for a check now, clears a flag; bad input is refused with nothing
-written; only takedown officers get in; every view and decision is audited."""
+records removal, asks for a check now, clears a flag, and each decision confirms itself once
+(flash); bad input is refused with nothing written, in the page's language; only takedown
+officers get in; every view and decision is audited."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from html import unescape
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -96,9 +98,11 @@ def test_a_criminal_verdict_opens_a_case_that_an_officer_confirms(
             data={"csrf_token": csrf_from(page.text), "provider_id": str(provider.id)},
             follow_redirects=False,
         )
-        assert sent.status_code == 303 and sent.headers["location"].endswith("?sent=1")
+        assert sent.status_code == 303
+        assert sent.headers["location"] == f"/staff/takedown/{case_id}"
         page = client.get(sent.headers["location"])
         assert "The notice is queued" in page.text and f"{reference}-N1" in page.text
+        assert "The notice is queued" not in client.get(f"/staff/takedown/{case_id}").text
         notified = client.get("/staff/takedown?tab=notified")
         assert reference in notified.text
     case = case_row(db, case_id)
@@ -109,6 +113,7 @@ def test_a_criminal_verdict_opens_a_case_that_an_officer_confirms(
         "takedown.case_viewed",
         "takedown.case_confirmed",
         "takedown.case_viewed",
+        "takedown.case_viewed",  # again: the confirmation is shown once
         "takedown.cases_viewed",
     ]
 
@@ -191,11 +196,13 @@ def test_check_now_manual_removal_and_flags(
             follow_redirects=False,
         )
         assert cleared.status_code == 303 and not case_row(db, case_id).flagged
+        assert "Marked as dealt with." in client.get(cleared.headers["location"]).text
 
         checking = client.post(
             f"/staff/takedown/{case_id}/check", data={"csrf_token": token}, follow_redirects=False
         )
-        assert checking.headers["location"].endswith("?checking=1")
+        assert checking.headers["location"] == f"/staff/takedown/{case_id}"
+        assert "A re-check is queued" in client.get(checking.headers["location"]).text
         with db.read() as session:
             job = session.execute(
                 select(JobRow).where(JobRow.kind == "takedown.recheck")
@@ -213,7 +220,8 @@ def test_check_now_manual_removal_and_flags(
             follow_redirects=False,
         )
         assert done.status_code == 303
-        page = client.get(f"/staff/takedown/{case_id}")
+        page = client.get(done.headers["location"])
+        assert "Removal recorded. Pending notices are cancelled." in page.text
         assert "manual" in page.text and 'id="record-removal"' not in page.text
         assert 'id="clock-report">0 d 0' in page.text  # about two hours, as the form said
         assert "removed" in client.get("/staff/takedown?tab=removed").text.lower()
@@ -231,3 +239,75 @@ def test_check_now_manual_removal_and_flags(
         "takedown.removal_recorded",
         "takedown.removal_note",
     } <= set(audit_actions(db, username))
+
+
+def test_refusals_and_confirmations_speak_the_officers_language(
+    app, staff: StaffFactory, db: Database, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    provider = add_provider(db, settings)
+    mailless = add_provider(db, settings, "No Address", asns="64509")
+    with db.write() as session:
+        row = session.get(HostingProviderRow, mailless.id)
+        assert row is not None
+        row.abuse_email = None
+    with db.write() as session:
+        case_id = cases.propose(session, criminal_url(db, URL), settings)
+    client, _ = officer(app, staff)
+    client.headers["Accept-Language"] = "fr-FR,fr;q=0.9"
+    with client:
+        page = client.get(f"/staff/takedown/{case_id}")
+        token = csrf_from(page.text)
+        future = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+        for path, form, says, english in (
+            ("confirm", {"provider_id": "abc"}, "choisissez un hébergeur", "choose a"),
+            (
+                "confirm",
+                {"provider_id": "999999"},
+                "aucun hébergeur ne porte cet identifiant",
+                "no hosting",
+            ),
+            (
+                "confirm",
+                {"provider_id": str(mailless.id)},
+                "No Address n’a pas d’adresse e-mail dans l’annuaire",
+                "has no email address",
+            ),
+            ("removal", {"at": "yesterday"}, "utilisez AAAA-MM-JJ HH:MM (UTC)", "use YYYY"),
+            ("removal", {"at": future}, "pas dans le futur", "not in the future"),
+            ("removal", {"note": "x" * 1001}, "1000 caractères au plus", "at most"),
+            ("clear-flag", {}, "ce dossier n’est pas signalé à traiter", "not flagged"),
+        ):
+            bad = client.post(
+                f"/staff/takedown/{case_id}/{path}", data={"csrf_token": token, **form}
+            )
+            assert bad.status_code in (409, 422), (path, form)
+            assert says in unescape(bad.text) and english not in bad.text, (path, form)
+            assert 'role="alert"' in bad.text
+        kept = client.post(
+            f"/staff/takedown/{case_id}/removal",
+            data={"csrf_token": token, "at": "yesterday", "note": "kept as typed"},
+        )
+        assert 'value="yesterday"' in kept.text and "kept as typed</textarea>" in kept.text
+        assert 'id="at" name="at" type="text" maxlength="20" value="yesterday" aria-invalid' in (
+            kept.text
+        )
+        missing = client.get("/staff/takedown/999999")
+        assert missing.status_code == 404
+        assert "aucun dossier de retrait ne porte cet identifiant" in unescape(missing.text)
+        sent = client.post(
+            f"/staff/takedown/{case_id}/confirm",
+            data={"csrf_token": token, "provider_id": str(provider.id)},
+        )
+        assert sent.status_code == 200  # followed to the case page
+        assert "La notification est en file d'attente" in unescape(sent.text)
+        checking = client.post(f"/staff/takedown/{case_id}/check", data={"csrf_token": token})
+        assert "Une nouvelle vérification est en file d'attente" in unescape(checking.text)
+        removed = client.post(f"/staff/takedown/{case_id}/removal", data={"csrf_token": token})
+        assert "Retrait enregistré." in unescape(removed.text)
+        again = client.post(f"/staff/takedown/{case_id}/removal", data={"csrf_token": token})
+        assert again.status_code == 409
+        assert "le retrait de ce dossier est déjà enregistré" in unescape(again.text)
+        late = client.post(f"/staff/takedown/{case_id}/check", data={"csrf_token": token})
+        assert "le contenu de ce dossier est déjà enregistré comme retiré" in unescape(late.text)
+        hosts = client.get("/staff/hosts/999999")
+        assert hosts.status_code == 404 and "cet hébergeur n’existe pas" in unescape(hosts.text)

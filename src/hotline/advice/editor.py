@@ -20,7 +20,6 @@ from hotline.advice import campaigns, campaigns_edit, store
 from hotline.advice.model import (
     AGE_BAND_LABELS,
     LINK_CATEGORY_LABELS,
-    N_,
     AgeBand,
     AgeGuide,
     Resource,
@@ -42,7 +41,7 @@ from hotline.advice.validation import (
     validate_resource,
     version_of,
 )
-from hotline.errors import Conflict, NotFound
+from hotline.errors import N_, Conflict, NotFound
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor
 from hotline.web.csrf import PostedForm
@@ -106,13 +105,13 @@ def _text_names(fields: tuple[str, ...]) -> list[str]:
 
 def _kind(path: str) -> ResourceKind:
     if path not in KIND_PATHS:
-        raise NotFound("there is no such kind of advice resource")
+        raise NotFound(N_("there is no such kind of advice resource"))
     return KIND_PATHS[path]
 
 
 def _band(value: str) -> AgeBand:
     if value not in AgeBand.__members__.values():
-        raise NotFound("there is no such age group")
+        raise NotFound(N_("there is no such age group"))
     return AgeBand(value)
 
 
@@ -435,9 +434,9 @@ def _load(session: Session, kind: ResourceKind, resource_id: int) -> Resource:
     try:
         resource = store.get_resource(session, resource_id)
     except store.NotFound:
-        raise NotFound("there is no such advice resource") from None
+        raise NotFound(N_("there is no such advice resource")) from None
     if resource.kind is not kind:
-        raise NotFound("there is no such advice resource")
+        raise NotFound(N_("there is no such advice resource"))
     return resource
 
 

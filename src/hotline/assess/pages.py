@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 
 from hotline.assess import actions, pipeline, queue, queue_list
 from hotline.assess.fetcher import SafeFetcher
-from hotline.errors import AppError, Conflict
+from hotline.errors import N_, AppError, Conflict
 from hotline.intake.reports import Origin, Source
 from hotline.security.permissions import Action, Actor
 from hotline.web.csrf import PostedForm
@@ -142,7 +142,7 @@ def capture(
     with get_db(request).read() as session:
         case = queue.get_case(session, url_id)
     if case.entry.claimed_by != actor.username:
-        raise Conflict("claim this address before fetching it")
+        raise Conflict(N_("claim this address before fetching it"))
     with SafeFetcher(request.app.state.fetch_policy) as fetcher:
         pipeline.capture_url(
             get_db(request),

@@ -16,7 +16,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
-from hotline.errors import Conflict, FieldError, Forbidden, InvalidInput
+from hotline.errors import N_, Conflict, FieldError, Forbidden, InvalidInput
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor, allowed
 from hotline.takedown import cases, directory
@@ -44,7 +44,7 @@ class CasePage:
 
 def _permit(actor: Actor, resource: object | None = None) -> None:
     if not allowed(actor, Action.takedown_manage, resource):
-        raise Forbidden("your role does not allow takedown work")
+        raise Forbidden(N_("your role does not allow takedown work"))
 
 
 def open_cases(
@@ -104,16 +104,16 @@ def record_removal(session: Session, actor: Actor, case_id: int, *, at: str, not
     note = note.strip()
     problems = []
     if len(note) > MAX_NOTE:
-        problems.append(FieldError("note", f"at most {MAX_NOTE} characters"))
+        problems.append(FieldError("note", N_("at most %(max)s characters", max=MAX_NOTE)))
     removed_at = _removed_at(at)
     if removed_at is None:
-        problems.append(FieldError("at", "use YYYY-MM-DD HH:MM (UTC)"))
+        problems.append(FieldError("at", N_("use YYYY-MM-DD HH:MM (UTC)")))
     if problems or removed_at is None:
-        raise InvalidInput("the removal has problems; nothing was recorded", fields=problems)
+        raise InvalidInput(N_("the removal has problems; nothing was recorded"), fields=problems)
     if not cases.record_removal(
         session, case_id, removed_at, RemovalReason.manual.value, actor=actor.username
     ):
-        raise Conflict("the removal of this case is already recorded")
+        raise Conflict(N_("the removal of this case is already recorded"))
     if note:
         audit.record(
             session, actor.username, "takedown.removal_note", cases.OBJECT, case_id, {"note": note}

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from hotline.assess.hosting_store import latest_trace
 from hotline.config import Settings
 from hotline.db.base import utcnow
-from hotline.errors import Conflict, FieldError, InvalidInput, NotFound
+from hotline.errors import N_, Conflict, FieldError, InvalidInput, NotFound
 from hotline.grading.tables import MediaItemRow
 from hotline.intake.tables import ReportedUrlRow
 from hotline.jobs import events
@@ -96,7 +96,7 @@ def _fill_category(session: Session, case: TakedownCaseRow) -> None:
 def _case(session: Session, case_id: int) -> TakedownCaseRow:
     case = session.get(TakedownCaseRow, case_id, with_for_update=True)
     if case is None:
-        raise NotFound("no takedown case with that id")
+        raise NotFound(N_("no takedown case with that id"))
     return case
 
 
@@ -112,19 +112,19 @@ def _provider_address(session: Session, provider_id: int) -> tuple[Provider, str
         provider = directory.get_provider(session, provider_id)
     except NotFound as exc:
         raise InvalidInput(
-            "choose a hosting provider from the directory",
-            fields=[FieldError("provider_id", "no hosting provider has that id")],
+            N_("choose a hosting provider from the directory"),
+            fields=[FieldError("provider_id", N_("no hosting provider has that id"))],
         ) from exc
     address = _address(provider)
     if address is None:
+        missing = (
+            N_("%(provider)s has no webhook address in the directory", provider=provider.name)
+            if provider.channel is Channel.webhook
+            else N_("%(provider)s has no email address in the directory", provider=provider.name)
+        )
         raise InvalidInput(
-            "the notice cannot be sent to this provider",
-            fields=[
-                FieldError(
-                    "provider_id",
-                    f"{provider.name} has no {provider.channel.value} address in the directory",
-                )
-            ],
+            N_("the notice cannot be sent to this provider"),
+            fields=[FieldError("provider_id", missing)],
         )
     return provider, address[0], address[1]
 
@@ -145,7 +145,7 @@ def propose(session: Session, url_id: int, settings: Settings) -> int | None:
     gets a notice to the host as well."""
     url = session.get(ReportedUrlRow, url_id)
     if url is None:
-        raise NotFound("no reported URL with that id")
+        raise NotFound(N_("no reported URL with that id"))
     if url.verdict != "criminal" or url.removed_at is not None:
         return None
     existing = session.execute(
@@ -289,7 +289,7 @@ def confirm(
     case is notified. Returns the notice id."""
     case = _case(session, case_id)
     if case.state != CaseState.proposed.value:
-        raise Conflict("this case is no longer waiting for confirmation")
+        raise Conflict(N_("this case is no longer waiting for confirmation"))
     now = utcnow()
     notice_id = _send_to(session, case, provider_id, settings, actor, "takedown.case_confirmed")
     case.state = CaseState.notified.value
@@ -308,7 +308,7 @@ def resend(
     case = _case(session, case_id)
     active = (CaseState.notified.value, CaseState.escalated.value)
     if case.state not in active or case.route != Route.notice.value:
-        raise Conflict("only a case notified to a host can be sent again")
+        raise Conflict(N_("only a case notified to a host can be sent again"))
     case.flagged = False
     case.flag_reason = None
     return _send_to(session, case, provider_id, settings, actor, "takedown.notice_resent")
@@ -318,7 +318,7 @@ def clear_flag(session: Session, case_id: int, settings: Settings, *, actor: str
     """Staff dealt with what the flag said; reminders resume if a notice ever reached the host."""
     case = _case(session, case_id)
     if not case.flagged:
-        raise Conflict("this case is not flagged")
+        raise Conflict(N_("this case is not flagged"))
     reason = case.flag_reason
     case.flagged = False
     case.flag_reason = None
@@ -418,16 +418,18 @@ def record_removal(
         return False
     if at.tzinfo is None:
         raise InvalidInput(
-            "the removal time needs a time zone", fields=[FieldError("at", "give a UTC time")]
+            N_("the removal time needs a time zone"),
+            fields=[FieldError("at", N_("give a UTC time"))],
         )
     if at > utcnow() + CLOCK_TOLERANCE:
         raise InvalidInput(
-            "the removal time is in the future", fields=[FieldError("at", "not in the future")]
+            N_("the removal time is in the future"),
+            fields=[FieldError("at", N_("not in the future"))],
         )
     if at < case.first_reported_at:
         raise InvalidInput(
-            "the removal time is before the first report",
-            fields=[FieldError("at", "not before the address was first reported")],
+            N_("the removal time is before the first report"),
+            fields=[FieldError("at", N_("not before the address was first reported"))],
         )
     reason = reason.strip()[:32] or "manual"
     case.removed_at = at
@@ -630,7 +632,7 @@ def case_view(session: Session, case_id: int, *, checks_shown: int = 50) -> Case
     """One case with its notices and its most recent re-checks."""
     row = session.get(TakedownCaseRow, case_id)
     if row is None:
-        raise NotFound("no takedown case with that id")
+        raise NotFound(N_("no takedown case with that id"))
     url = session.get(ReportedUrlRow, row.url_id)
     assert url is not None
     provider = session.get(HostingProviderRow, row.provider_id) if row.provider_id else None

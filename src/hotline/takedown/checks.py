@@ -19,7 +19,7 @@ from hotline.assess.capture import collect_media
 from hotline.assess.fetcher import FetchPolicy, SafeFetcher
 from hotline.assess.pipeline import url_to_fetch
 from hotline.config import Settings
-from hotline.errors import Conflict, NotFound
+from hotline.errors import N_, Conflict, NotFound
 from hotline.grading.tables import MediaItemRow
 from hotline.intake.tables import ReportedUrlRow
 from hotline.jobs import queue
@@ -142,9 +142,9 @@ def request_check(session: Session, case_id: int, *, actor: str) -> int:
     """ "Check now": enqueue a re-check at once (one at a time per case). Returns the job id."""
     case = session.get(TakedownCaseRow, case_id)
     if case is None:
-        raise NotFound("no takedown case with that id")
+        raise NotFound(N_("no takedown case with that id"))
     if case.removed_at is not None:
-        raise Conflict("the content of this case is already recorded as removed")
+        raise Conflict(N_("the content of this case is already recorded as removed"))
     job_id = queue.enqueue(
         session, RECHECK_JOB, {"case_id": case_id}, dedupe_key=f"recheck:{case_id}", max_attempts=3
     )

@@ -16,12 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
-from hotline.errors import Conflict, NotFound
+from hotline.errors import N_, Conflict, NotFound
 from hotline.security import audit
 from hotline.security.crypto import Sealer, sealer_for
 from hotline.takedown.provider_rules import (
     LANGUAGES,
-    N_,
     Channel,
     DirectoryInvalid,
     Problem,
@@ -93,7 +92,7 @@ def to_provider(row: HostingProviderRow) -> Provider:
 def _row(session: Session, provider_id: int) -> HostingProviderRow:
     row = session.get(HostingProviderRow, provider_id)
     if row is None:
-        raise NotFound("there is no such hosting provider")
+        raise NotFound(N_("there is no such hosting provider"))
     return row
 
 
@@ -188,7 +187,7 @@ def _check_unique(session: Session, data: ProviderInput, own_id: int | None) -> 
                 )
             )
     if problems:
-        raise DirectoryInvalid("the hosting provider has errors", problems)
+        raise DirectoryInvalid(N_("the hosting provider has errors"), problems)
 
 
 def apply(
@@ -247,7 +246,7 @@ def update_provider(
     keeps_none = row.webhook_secret_sealed is None or data.webhook_url is None
     if data.channel is Channel.webhook and data.webhook_secret is None and keeps_none:
         problem = Problem("webhook_secret", N_("Webhook notices need a secret."))
-        raise DirectoryInvalid("the hosting provider has errors", [problem])
+        raise DirectoryInvalid(N_("the hosting provider has errors"), [problem])
     _check_unique(session, data, provider_id)
     apply(row, data, sealer, utcnow())
     session.flush()
@@ -271,7 +270,12 @@ def delete_provider(session: Session, provider_id: int, actor: str) -> None:
     cases = case_count(session, provider_id)
     if cases:
         raise Conflict(
-            f"{row.name} cannot be deleted: {cases} takedown case(s) refer to it; edit it instead"
+            N_(
+                "%(provider)s cannot be deleted: %(cases)s takedown case(s) refer to it; "
+                "edit it instead",
+                provider=row.name,
+                cases=cases,
+            )
         )
     name = row.name
     session.delete(row)

@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
+from hotline.errors import N_
 from hotline.security import audit
 from hotline.takedown.directory import OBJECT, apply, audit_detail, list_providers
 from hotline.takedown.provider_rules import (
-    N_,
     DirectoryInvalid,
     Problem,
     ProviderInput,
@@ -93,7 +93,9 @@ def export_csv(session: Session, actor: str) -> str:
 
 
 def _invalid(problems: list[Problem]) -> DirectoryInvalid:
-    return DirectoryInvalid(f"nothing was imported: {len(problems)} problem(s)", problems)
+    return DirectoryInvalid(
+        N_("nothing was imported: %(count)s problem(s)", count=len(problems)), problems
+    )
 
 
 def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:

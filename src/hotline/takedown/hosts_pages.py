@@ -17,11 +17,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from hotline.errors import Conflict
+from hotline.errors import N_, Conflict
 from hotline.security.permissions import Action, Actor
 from hotline.takedown import actions, directory, directory_csv, hosts_list
 from hotline.takedown.directory import DirectoryInvalid, Problem, Provider
-from hotline.takedown.provider_rules import FIELDS, LANGUAGES, N_, NAME_MAX, NOTES_MAX
+from hotline.takedown.provider_rules import FIELDS, LANGUAGES, NAME_MAX, NOTES_MAX
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
 from hotline.web.flash import redirect_with_flash

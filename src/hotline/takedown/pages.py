@@ -1,21 +1,24 @@
 """Takedown pages for takedown officers: cases by state, one case with its notices and
 re-checks, confirm-and-send, send again, record removal, check now, clear a flag. Every view
-and decision is audited (views and the removal by `takedown.actions`)."""
+and decision is audited (views and the removal by `takedown.actions`); each decision confirms
+itself with a flash message after its redirect, and a refused one shows the case again with
+the errors in the page's language and what was typed kept."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from hotline.errors import AppError, FieldError, InvalidInput
+from hotline.errors import N_, AppError, FieldError, InvalidInput
 from hotline.security.permissions import Action, Actor
 from hotline.takedown import actions, cases, checks
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
+from hotline.web.flash import redirect_with_flash
 from hotline.web.templating import render
 
 router = APIRouter(prefix="/staff/takedown", include_in_schema=False)
@@ -67,8 +70,9 @@ def case_page(
     return render(request, "takedown/case.html", _context(shown, {}, {}))
 
 
-def _redirect(case_id: int, note: str = "") -> Response:
-    return RedirectResponse(f"/staff/takedown/{case_id}{note}", status_code=303)
+def _done(request: Request, case_id: int, flash_key: str) -> Response:
+    """Back to the case, which confirms what was done."""
+    return redirect_with_flash(request, f"/staff/takedown/{case_id}", flash_key)
 
 
 def _form_error(
@@ -87,7 +91,8 @@ def _provider_id(text: str) -> int:
         return int(text)
     except ValueError:
         raise InvalidInput(
-            "choose a hosting provider", fields=[FieldError("provider_id", "choose a provider")]
+            N_("choose a hosting provider"),
+            fields=[FieldError("provider_id", N_("choose a provider"))],
         ) from None
 
 
@@ -106,7 +111,7 @@ def _send_form(
             send(session, provider_id)
     except AppError as exc:
         return _form_error(request, actor, case_id, exc, values)
-    return _redirect(case_id, "?sent=1")
+    return _done(request, case_id, "takedown.notice_queued")
 
 
 @router.post("/{case_id}/confirm")
@@ -168,7 +173,7 @@ def record_removal(
             actions.record_removal(session, actor, case_id, at=values["at"], note=values["note"])
     except AppError as exc:
         return _form_error(request, actor, case_id, exc, values)
-    return _redirect(case_id)
+    return _done(request, case_id, "takedown.removal_recorded")
 
 
 @router.post("/{case_id}/check")
@@ -181,7 +186,7 @@ def check_now(
             checks.request_check(session, case_id, actor=actor.username)
     except AppError as exc:
         return _form_error(request, actor, case_id, exc, {})
-    return _redirect(case_id, "?checking=1")
+    return _done(request, case_id, "takedown.check_queued")
 
 
 @router.post("/{case_id}/clear-flag")
@@ -193,4 +198,4 @@ def clear_flag(
             cases.clear_flag(session, case_id, get_settings(request), actor=actor.username)
     except AppError as exc:
         return _form_error(request, actor, case_id, exc, {})
-    return _redirect(case_id)
+    return _done(request, case_id, "takedown.flag_cleared")

@@ -18,7 +18,7 @@ from typing import Any
 from hotline.assess.fetch_errors import FetchError
 from hotline.assess.hosting import clean_email
 from hotline.assess.netguard import parse_target
-from hotline.errors import FieldError, InvalidInput
+from hotline.errors import N_, FieldError, InvalidInput, Message
 from hotline.intake.reports import COUNTRIES
 
 NAME_MAX = 200
@@ -49,11 +49,6 @@ FIELDS = (
     "notes",
 )
 _SPLIT = re.compile(r"[\s,;]+")
-
-
-def N_(message: str) -> str:
-    """Marks a message for extraction; it is translated where it is shown."""
-    return message
 
 
 class Channel(StrEnum):
@@ -102,7 +97,7 @@ class Problem:
 
     @property
     def text(self) -> str:
-        return self.message % self.params if self.params else self.message
+        return Message(self.message, self.params) if self.params else self.message
 
     @property
     def where(self) -> str:
@@ -265,7 +260,7 @@ def parse(values: Mapping[str, str], *, secret_stored: bool = False) -> Provider
     """`check`, raising DirectoryInvalid with every problem."""
     entry, problems = check(values, secret_stored=secret_stored)
     if entry is None:
-        raise DirectoryInvalid("the hosting provider has errors", problems)
+        raise DirectoryInvalid(N_("the hosting provider has errors"), problems)
     return entry
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from hotline.assess.fetcher import FetchPolicy
 from hotline.config import Settings
 from hotline.db.base import utcnow
-from hotline.errors import NotFound
+from hotline.errors import N_, NotFound
 from hotline.intake.tables import ReportedUrlRow
 from hotline.jobs import queue
 from hotline.security import audit
@@ -300,7 +300,7 @@ def attempt_succeeded(session: Session, notice_id: int, settings: Settings) -> N
     """Step (3): the notice is sent; the case's clocks start and its next reminder is set."""
     found = _locked(session, notice_id)
     if found is None:
-        raise NotFound("no such notice")
+        raise NotFound(N_("no such notice"))
     notice, case = found
     now = utcnow()
     notice.status = NoticeStatus.sent.value
@@ -340,7 +340,7 @@ def attempt_failed(
     case flagged with the reason; False when it will be retried."""
     found = _locked(session, notice_id)
     if found is None:
-        raise NotFound("no such notice")
+        raise NotFound(N_("no such notice"))
     notice, case = found
     notice.last_error = error[:MAX_ERROR]
     final = permanent or notice.attempts >= settings.notice_max_attempts
@@ -375,13 +375,13 @@ def record_bounce(session: Session, message_id: str, reason: str, *, actor: str 
     marked bounced and its case flagged. Returns the case id; NotFound for an unknown id."""
     bare = _bare_message_id(message_id)
     if not bare or len(bare) > 200:
-        raise NotFound("no notice was sent with that Message-ID")
+        raise NotFound(N_("no notice was sent with that Message-ID"))
     notice_id = session.execute(
         select(NoticeRow.id).where(NoticeRow.message_id.in_([f"<{bare}>", bare]))
     ).scalar_one_or_none()
     found = _locked(session, notice_id) if notice_id is not None else None
     if found is None:
-        raise NotFound("no notice was sent with that Message-ID")
+        raise NotFound(N_("no notice was sent with that Message-ID"))
     notice, case = found
     reason = " ".join(reason.split())[:MAX_ERROR] or "no reason given"
     notice.status = NoticeStatus.bounced.value

@@ -60,6 +60,11 @@ FLASH_MESSAGES: dict[str, str] = {
     "campaign.added": N_("Campaign added. Its page is public now."),
     "campaign.saved": N_("Campaign saved."),
     "campaign.video_added": N_("Video added and listed on the campaign's page."),
+    # takedown cases
+    "takedown.notice_queued": N_("The notice is queued; it goes out within a minute."),
+    "takedown.check_queued": N_("A re-check is queued; its result appears below once it has run."),
+    "takedown.removal_recorded": N_("Removal recorded. Pending notices are cancelled."),
+    "takedown.flag_cleared": N_("Marked as dealt with."),
     # taskforce grading and its QA review
     "taskforce.claimed": N_("Cluster claimed. It is yours until the claim expires."),
     "taskforce.next_claimed": N_("Next cluster claimed."),
