@@ -134,8 +134,10 @@ def profile_steps(data: bytes) -> None:
     b2 = np.empty((rows, plan.n_sel_cols), dtype=np.float32)
     c2 = np.empty((plan.n_sel_rows, plan.n_sel_cols), dtype=np.float32)
     steps = {
-        "luma (float64 formula)": lambda: j._luma_rows_nb(
-            flat, channels, j.LUMA_RGB64, 0, rows, cols, luma
+        "luma (float64 formula)": (
+            (lambda: j._luma_words_nb(flat.view(np.uint32), j.LUMA_RGB64, 0, rows, cols, luma))
+            if channels == 4
+            else (lambda: j._luma_rows_nb(flat, channels, j.LUMA_RGB64, 0, rows, cols, luma))
         ),
         "pass 1: running sums along rows": lambda: j._row_sums_nb(luma, b1, plan.wr),
         "pass 1: divisions (vectorised)": lambda: j._divide_rows_nb(b1, plan.row_counts),

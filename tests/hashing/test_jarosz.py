@@ -116,3 +116,23 @@ def test_streamed_kernel_equals_separate_passes(shape: tuple[int, int]) -> None:
     for pixels, kind, luma in cases:
         expected = jarosz.downsample_to_64(luma, "numpy")
         assert np.array_equal(jarosz.downsample_pixels_fused(pixels, kind), expected)
+
+
+def test_streamed_kernel_reads_four_channels_as_bytes_or_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Little-endian CPUs read four-channel pixels as 32-bit words; others (forced here) read
+    # bytes. Both give the separate passes' bits, alpha ignored.
+    if not jarosz.HAVE_NUMBA:
+        pytest.skip("numba is not installed")
+    from hotline.hashing import pdq
+
+    rgba = np.random.default_rng(5).integers(0, 256, (97, 203, 4), dtype=np.uint8)
+    for kind, luma in (
+        (jarosz.LUMA_RGB64, pdq.luma_from_pixels(rgba, backend="numpy")),
+        (jarosz.LUMA_RGB32, pdq.luma_float32_from_rgb(rgba, backend="numpy")),
+    ):
+        expected = jarosz.downsample_to_64(luma, "numpy")
+        for little in (True, False):
+            monkeypatch.setattr(jarosz, "_LITTLE_ENDIAN", little)
+            assert np.array_equal(jarosz.downsample_pixels_fused(rgba, kind), expected)
