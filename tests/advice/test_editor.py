@@ -339,3 +339,15 @@ def test_analyst_cannot_delete(db: Database, login_as: Login) -> None:
     assert response.status_code == 403
     with db.read() as session:
         assert store.get_resource(session, video.id) == video
+
+
+def test_unknown_addresses_are_refused_in_french(db: Database, editor: TestClient) -> None:
+    editor.headers["Accept-Language"] = "fr-FR,fr;q=0.9"
+    for path, says in (
+        ("/staff/advice/blogs/new", "ce type de ressource de conseils n’existe pas"),
+        ("/staff/advice/age/18-25", "cette tranche d’âge n’existe pas"),
+        ("/staff/advice/helplines/999999", "cette ressource de conseils n’existe pas"),
+    ):
+        answer = editor.get(path)
+        assert answer.status_code == 404 and says in answer.text, path
+        assert "there is no such" not in answer.text, path
