@@ -290,8 +290,9 @@ def test_review_pages_without_javascript(
     )
     assert done.status_code == 303 and done.headers["location"] == url
     after = client.get(url)
-    assert 'data-outcome="disagree"' in after.text and "corrected to A" in after.text
-    assert "corrigée en A" in client.get(f"{url}?lang=fr").text
+    assert 'data-outcome="disagree"' in after.text
+    assert "Category B corrected to Category A" in after.text  # labels, not stored codes
+    assert "correction de Catégorie B en Catégorie A" in client.get(f"{url}?lang=fr").text
     again = _post(client, f"{url}/review", page.text, outcome="agree")
     assert again.status_code == 409 and _count(db, QaReviewRow) == 1
 

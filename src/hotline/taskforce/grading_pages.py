@@ -9,8 +9,11 @@ in `taskforce.grading`; these routes call it and render.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from hotline.errors import AppError, Conflict
@@ -24,6 +27,7 @@ from hotline.taskforce import grading
 from hotline.taskforce.model import GradeState
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
+from hotline.web.flash import redirect_with_flash
 from hotline.web.templating import render
 
 router = APIRouter(prefix="/staff/taskforce", include_in_schema=False)
@@ -105,7 +109,9 @@ def claim_next(request: Request, actor: Actor = GRADE, form: FormData = PostedFo
         )
     if cluster_id is None:
         return RedirectResponse("/staff/taskforce/grade?empty=1", status_code=303)
-    return RedirectResponse(f"/staff/taskforce/grade/{cluster_id}", status_code=303)
+    return redirect_with_flash(
+        request, f"/staff/taskforce/grade/{cluster_id}", "taskforce.next_claimed"
+    )
 
 
 @router.get("/grade/{cluster_id}", response_class=HTMLResponse)
@@ -119,7 +125,7 @@ def claim(cluster_id: int, request: Request, actor: Actor = GRADE) -> Response:
         grading.claim(
             session, actor, cluster_id, _rules(request), stores(request), viewing=_viewing(request)
         )
-    return RedirectResponse(f"/staff/taskforce/grade/{cluster_id}", status_code=303)
+    return redirect_with_flash(request, f"/staff/taskforce/grade/{cluster_id}", "taskforce.claimed")
 
 
 @router.post("/grade/{cluster_id}/reveal", response_class=HTMLResponse)
@@ -146,16 +152,20 @@ def grade(
         return _page(
             request, actor, cluster_id, errors=errors, values=values, status_code=exc.status
         )
-    return RedirectResponse(f"/staff/taskforce/grade/{cluster_id}", status_code=303)
+    return redirect_with_flash(request, f"/staff/taskforce/grade/{cluster_id}", "taskforce.graded")
 
 
-def _decide(request: Request, actor: Actor, cluster_id: int, run: object) -> Response:
+def _decide(
+    request: Request, actor: Actor, cluster_id: int, run: Callable[[Session], object], done: str
+) -> Response:
+    """Run one decision on a member or the cluster; back to the cluster with the `done`
+    confirmation, or the page again with the refusal."""
     try:
         with get_db(request).write() as session:
-            run(session)  # type: ignore[operator]
+            run(session)
     except Conflict as exc:
         return _page(request, actor, cluster_id, errors={"cluster": exc.message}, status_code=409)
-    return RedirectResponse(f"/staff/taskforce/grade/{cluster_id}", status_code=303)
+    return redirect_with_flash(request, f"/staff/taskforce/grade/{cluster_id}", done)
 
 
 @router.post("/grade/{cluster_id}/members/{item_id}/confirm", response_class=HTMLResponse)
@@ -173,6 +183,7 @@ def confirm(
         actor,
         cluster_id,
         lambda s: grading.confirm(s, actor, cluster_id, version, item_id, rules),
+        "taskforce.confirmed",
     )
 
 
@@ -186,7 +197,11 @@ def split(
 ) -> Response:
     version = form.get("version")
     return _decide(
-        request, actor, cluster_id, lambda s: grading.split(s, actor, cluster_id, version, item_id)
+        request,
+        actor,
+        cluster_id,
+        lambda s: grading.split(s, actor, cluster_id, version, item_id),
+        "taskforce.split",
     )
 
 
@@ -196,7 +211,11 @@ def undo(
 ) -> Response:
     version = form.get("version")
     return _decide(
-        request, actor, cluster_id, lambda s: grading.undo(s, actor, cluster_id, version)
+        request,
+        actor,
+        cluster_id,
+        lambda s: grading.undo(s, actor, cluster_id, version),
+        "taskforce.undone",
     )
 
 
@@ -204,7 +223,7 @@ def undo(
 def release(cluster_id: int, request: Request, actor: Actor = GRADE) -> Response:
     with get_db(request).write() as session:
         grading.release(session, actor, cluster_id)
-    return RedirectResponse("/staff/taskforce/grade", status_code=303)
+    return redirect_with_flash(request, "/staff/taskforce/grade", "taskforce.released")
 
 
 @router.get("/items/{item_id}/thumb")

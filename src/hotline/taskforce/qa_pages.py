@@ -7,7 +7,7 @@ JavaScript needed. The rules live in `taskforce.qa`; these routes call it and re
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from hotline.errors import AppError
@@ -20,6 +20,7 @@ from hotline.taskforce import grading, qa
 from hotline.taskforce.grading_pages import image_type, stores
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
+from hotline.web.flash import redirect_with_flash
 from hotline.web.templating import render
 
 router = APIRouter(prefix="/staff/taskforce/qa", include_in_schema=False)
@@ -92,7 +93,7 @@ def review(
         fields = {f.field: f.message for f in exc.fields}
         errors = fields or {"member": exc.message}
         return _page(request, actor, item_id, errors=errors, values=values, status_code=exc.status)
-    return RedirectResponse(f"/staff/taskforce/qa/{item_id}", status_code=303)
+    return redirect_with_flash(request, f"/staff/taskforce/qa/{item_id}", "taskforce.qa_recorded")
 
 
 @router.get("/{item_id:int}/thumb")
