@@ -38,6 +38,7 @@ from hotline.web.listing import (
     ListSpec,
     Sort,
     batched_export,
+    capped_count,
     csv_lines,
     cursor_token,
     keyset,
@@ -246,6 +247,16 @@ def fetch(
         "reports": last.report_count,
     }[query.sort]
     return lines, (value, last.url_id)
+
+
+def count_matching(session: Session, actor: Actor, params: Mapping[str, str], cap: int) -> int:
+    """How many addresses the parameters' search and filters find, counted to cap + 1 (the
+    staff search box's counts; no permission check or audit of its own: its caller's)."""
+    query = _check(params)
+    stmt = select(ReportedUrlRow.id)
+    for condition in _conditions(session, actor, query, utcnow()):
+        stmt = stmt.where(condition)
+    return capped_count(session, stmt, cap)
 
 
 def _check(params: Mapping[str, str]) -> ListQuery:

@@ -36,6 +36,7 @@ from hotline.web.listing import (
     ListSpec,
     Sort,
     batched_export,
+    capped_count,
     csv_lines,
     cursor_token,
     keyset,
@@ -208,6 +209,15 @@ def fetch(session: Session, query: ListQuery) -> tuple[list[ReportLine], tuple[A
     last = lines[-1]
     value = last.created_at if query.sort == "received" else last.reference
     return lines, (value, last.report_id)
+
+
+def count_matching(session: Session, params: Mapping[str, str], cap: int) -> int:
+    """How many reports the parameters' search and filters find, counted to cap + 1 (the
+    staff search box's counts; no permission check or audit of its own: its caller's)."""
+    stmt = select(ReportRow.id).join(ReportedUrlRow, ReportedUrlRow.id == ReportRow.url_id)
+    for condition in _conditions(_check(params)):
+        stmt = stmt.where(condition)
+    return capped_count(session, stmt, cap)
 
 
 def _check(params: Mapping[str, str]) -> ListQuery:

@@ -38,6 +38,7 @@ from hotline.web.listing import (
     ListSpec,
     Sort,
     batched_export,
+    capped_count,
     csv_lines,
     cursor_token,
     keyset,
@@ -253,6 +254,15 @@ def fetch(session: Session, query: ListQuery) -> tuple[list[MediaLine], tuple[An
     last = lines[-1]
     value = last.found_at if query.sort == "found" else last.media_id
     return lines, (value, last.media_id)
+
+
+def count_matching(session: Session, params: Mapping[str, str], cap: int) -> int:
+    """How many media items the parameters' search and filters find, counted to cap + 1 (the
+    staff search box's counts; no permission check or audit of its own: its caller's)."""
+    stmt = select(MediaItemRow.id)
+    for condition in _conditions(_check(params)):
+        stmt = stmt.where(condition)
+    return capped_count(session, stmt, cap)
 
 
 def _check(params: Mapping[str, str]) -> ListQuery:

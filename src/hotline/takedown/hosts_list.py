@@ -31,6 +31,7 @@ from hotline.web.listing import (
     ListQuery,
     ListSpec,
     Sort,
+    capped_count,
     cursor_token,
     keyset,
     parse_listing,
@@ -101,6 +102,15 @@ def fetch(session: Session, query: ListQuery) -> tuple[list[Entry], tuple[Any, i
         return entries, None
     last = rows[query.size - 1]
     return entries, (last.name if query.sort == "name" else last.updated_at, last.id)
+
+
+def count_matching(session: Session, params: Mapping[str, str], cap: int) -> int:
+    """How many providers the parameters' search and filters find, counted to cap + 1 (the
+    staff search box's counts; no permission check or audit of its own: its caller's)."""
+    stmt = select(HostingProviderRow.id)
+    for condition in _conditions(parse_listing(params, SPEC)):
+        stmt = stmt.where(condition)
+    return capped_count(session, stmt, cap)
 
 
 def list_hosts(session: Session, actor: Actor, params: Mapping[str, str]) -> HostsPage:

@@ -389,7 +389,7 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         from hotline.proactive import pages as proactive_pages
         from hotline.security import audit_pages, audit_search_pages
         from hotline.security import pages as security_pages
-        from hotline.stats import home_pages
+        from hotline.stats import home_pages, search_pages
         from hotline.stats import pages as stats_pages
         from hotline.takedown import case_search_pages, hosts_pages
         from hotline.takedown import pages as takedown_pages
@@ -409,6 +409,7 @@ def _mount(app: FastAPI, settings: Settings) -> None:
         app.include_router(takedown_pages.router, dependencies=html)
         app.include_router(stats_pages.router, dependencies=html)
         app.include_router(home_pages.router, dependencies=html)
+        app.include_router(search_pages.router, dependencies=html)
         app.include_router(exchange_pages.router, dependencies=html)
         app.include_router(feedback_pages.router, dependencies=html)
         app.include_router(feed_pages.router, dependencies=html)

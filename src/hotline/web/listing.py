@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
 
 from hotline.errors import N_, FieldError, InvalidInput
 
@@ -264,3 +265,11 @@ def batched_export(
         current = ListQuery(
             current.q, current.filters, current.sort, current.desc, last, current.size
         )
+
+
+def capped_count(session: Session, stmt: Any, cap: int) -> int:
+    """How many rows `stmt` (a select of the list's id, filtered) gives, counting no further
+    than cap + 1: a count that costs at most cap + 1 index entries however large the list
+    (the staff search shows "more than cap" then)."""
+    limited = stmt.order_by(None).limit(cap + 1).subquery()
+    return int(session.execute(select(func.count()).select_from(limited)).scalar_one())

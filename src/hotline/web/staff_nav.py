@@ -24,6 +24,7 @@ class NavItem:
 
 STAFF_NAV: tuple[NavItem, ...] = (
     NavItem(N_("Staff"), "/staff", Action.staff_home),
+    NavItem(N_("Search"), "/staff/search", Action.queue_view),
     NavItem(N_("Assessment queue"), "/staff/queue", Action.queue_view),
     NavItem(N_("Reports"), "/staff/reports", Action.queue_view),
     NavItem(N_("Grading"), "/staff/grading", Action.image_grade),
