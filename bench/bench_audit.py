@@ -15,6 +15,11 @@ dropped after) is filled with `--rows` entries through `audit.record_many` in gr
    from another thread as soon as the walk starts: how long that write took, and the visit;
    then a second visit (incremental: only the rows since).
 
+With `--without-search-indexes` the staff audit search's three indexes (migration 0025:
+actor, object id and action, each with the sequence number) are dropped after migrating, so two
+runs show what they cost an audited write (issue 14.1). Step 2 then also times single audited
+writes (`audit.record` in its own transaction, median of 50).
+
 The issue this answers: the old page walked the chain holding the append lock, and at
 200,000 rows another audited write waited 4.2 s.
 """
@@ -41,6 +46,7 @@ from hotline.security import audit
 from hotline.security.audit_keys import chain_key_from, use_key
 
 GROUP = 1000
+SEARCH_INDEXES = ("ix_audit_log_actor_seq", "ix_audit_log_object_seq", "ix_audit_log_action_seq")
 
 
 @contextmanager
@@ -103,12 +109,22 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--postgres", default="", help="a PostgreSQL URL (scratch schema)")
+    parser.add_argument(
+        "--without-search-indexes",
+        action="store_true",
+        help="drop the audit search's indexes (migration 0025) to measure what they cost",
+    )
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()}")
     old, new = hash_costs()
     print(f"row hash: old unkeyed SHA-256 {old:.2f} µs, keyed HMAC over JSON {new:.2f} µs")
     with tempfile.TemporaryDirectory() as tmp, database(args.postgres, tmp) as db:
         use_key(db, chain_key_from(secrets.token_bytes(32)))
+        if args.without_search_indexes:
+            with db.write() as session:
+                for name in SEARCH_INDEXES:
+                    session.execute(text(f"DROP INDEX {name}"))
+        print("audit search indexes:", "dropped" if args.without_search_indexes else "present")
         started = time.perf_counter()
         fill(db, args.rows)
         print(f"filled {args.rows} rows in {time.perf_counter() - started:.1f} s")
@@ -122,6 +138,13 @@ def main() -> None:
             f"record_many({GROUP}): median {statistics.median(times) * 1000:.1f} ms, "
             f"best {min(times) * 1000:.1f} ms"
         )
+        singles = []
+        for r in range(50):
+            started = time.perf_counter()
+            with db.write() as session:
+                audit.record(session, "analyst1", "report.view", "report", f"single{r}")
+            singles.append(time.perf_counter() - started)
+        print(f"one audited write: median {statistics.median(singles) * 1000:.2f} ms")
         started = time.perf_counter()
         with db.read() as session:
             result = audit.verify(session)
@@ -136,7 +159,7 @@ def main() -> None:
             walking.set()
             yield from original(*a, **k)
 
-        audit._rows = signalling_rows  # type: ignore[assignment]
+        audit._rows = signalling_rows
         write_took: list[float] = []
 
         def writer() -> None:
@@ -153,7 +176,7 @@ def main() -> None:
             result = audit.verify(session, start=audit.last_verified(session))
         walk = time.perf_counter() - started
         thread.join()
-        audit._rows = original  # type: ignore[assignment]
+        audit._rows = original
         with db.write() as session:
             audit.mark_verified(session, result.last_seq, result.head_hash)
         print(
@@ -163,7 +186,7 @@ def main() -> None:
         # For comparison, what the page did before: the walk inside the transaction that
         # appended its view, so holding the head row's lock throughout.
         walking.clear()
-        audit._rows = signalling_rows  # type: ignore[assignment]
+        audit._rows = signalling_rows
         write_took.clear()
         thread = threading.Thread(target=writer)
         started = time.perf_counter()
@@ -173,7 +196,7 @@ def main() -> None:
             audit.verify(session)
         walk = time.perf_counter() - started
         thread.join()
-        audit._rows = original  # type: ignore[assignment]
+        audit._rows = original
         print(
             f"page as before (walk under the append lock): {walk:.2f} s; the audited write "
             f"made during it took {write_took[0] * 1000:.1f} ms"
