@@ -222,7 +222,7 @@ def test_check_now_manual_removal_and_flags(
         assert done.status_code == 303
         page = client.get(done.headers["location"])
         assert "Removal recorded. Pending notices are cancelled." in page.text
-        assert "manual" in page.text and 'id="record-removal"' not in page.text
+        assert "recorded by an officer" in page.text and 'id="record-removal"' not in page.text
         assert 'id="clock-report">0 d 0' in page.text  # about two hours, as the form said
         assert "removed" in client.get("/staff/takedown?tab=removed").text.lower()
         again = client.post(
@@ -304,6 +304,9 @@ def test_refusals_and_confirmations_speak_the_officers_language(
         assert "Une nouvelle vérification est en file d'attente" in unescape(checking.text)
         removed = client.post(f"/staff/takedown/{case_id}/removal", data={"csrf_token": token})
         assert "Retrait enregistré." in unescape(removed.text)
+        assert "enregistré par un agent" in removed.text  # the reason's code, in words
+        assert 'class="notice-status">Annulé<' in removed.text  # the pending notice
+        assert ">cancelled<" not in removed.text and ">manual<" not in removed.text
         again = client.post(f"/staff/takedown/{case_id}/removal", data={"csrf_token": token})
         assert again.status_code == 409
         assert "le retrait de ce dossier est déjà enregistré" in unescape(again.text)
