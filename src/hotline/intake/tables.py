@@ -11,6 +11,8 @@ from hotline.db.base import Base, UTCDateTime
 
 # Open queue items (UrlStatus.received, UrlStatus.in_assessment), as the partial index has it.
 WAITING = "status IN ('received', 'in_assessment')"
+# Claimed addresses, as the partial claim index has it (migration 0029).
+CLAIMED = "claimed_by IS NOT NULL"
 
 
 class ReportedUrlRow(Base):
@@ -30,11 +32,18 @@ class ReportedUrlRow(Base):
             postgresql_where=text(WAITING),
         ),
         # The queue's "all states" list (hotline.assess.queue_list): a status filter in
-        # first-report order, the sorts by priority and by reports, the claim filter.
+        # first-report order, a priority filter likewise, the sorts by priority and by
+        # reports, the claim filter (claimed addresses only).
         Index("ix_reported_urls_status_first", "status", "first_reported_at", "id"),
+        Index("ix_reported_urls_priority_first", "priority", "first_reported_at", "id"),
         Index("ix_reported_urls_priority_id", "priority", "id"),
         Index("ix_reported_urls_report_count_id", "report_count", "id"),
-        Index("ix_reported_urls_claimed_by", "claimed_by"),
+        Index(
+            "ix_reported_urls_claimed_by",
+            "claimed_by",
+            sqlite_where=text(CLAIMED),
+            postgresql_where=text(CLAIMED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -2,9 +2,10 @@
 filters and sorts (hotline.assess.queue_list, hotline.grading.media_list), so that each first,
 filtered or later page at 1,000,000 reports reads an index range rather than sorting.
 
-reported_urls: a status filter in first-report order (status, first_reported_at, id); the
-sorts by priority and by number of reports (priority, id), (report_count, id); the filter by
-who holds a claim (claimed_by). media_items: the list in found order (created_at, id), a state
+reported_urls: a status filter and a priority filter, each in first-report order (status,
+first_reported_at, id), (priority, first_reported_at, id); the sorts by priority and by number
+of reports (priority, id), (report_count, id); the filter by who holds a claim (claimed_by,
+partial: claimed addresses only). media_items: the list in found order (created_at, id), a state
 filter in found order (status, created_at, id), and a PDQ prefix search (pdq; the SHA-256 and
 MD5 prefixes read their existing indexes). Each was checked with EXPLAIN (PostgreSQL) and
 EXPLAIN QUERY PLAN (SQLite) against bench/bench_staff_lists.py's data.
@@ -18,6 +19,7 @@ Create Date: 2026-12-06
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0029_staff_lists_indexes"
@@ -27,20 +29,33 @@ depends_on: Sequence[str] | None = None
 
 INDEXES: tuple[tuple[str, str, list[str]], ...] = (
     ("ix_reported_urls_status_first", "reported_urls", ["status", "first_reported_at", "id"]),
+    ("ix_reported_urls_priority_first", "reported_urls", ["priority", "first_reported_at", "id"]),
     ("ix_reported_urls_priority_id", "reported_urls", ["priority", "id"]),
     ("ix_reported_urls_report_count_id", "reported_urls", ["report_count", "id"]),
-    ("ix_reported_urls_claimed_by", "reported_urls", ["claimed_by"]),
     ("ix_media_items_created", "media_items", ["created_at", "id"]),
     ("ix_media_items_status_created", "media_items", ["status", "created_at", "id"]),
     ("ix_media_items_pdq", "media_items", ["pdq"]),
 )
 
 
+# Claims only: nearly every address has none, and SQLite, which keeps no histogram, would take
+# an index full of NULLs for a poor one and scan in first-report order instead.
+CLAIMED = "claimed_by IS NOT NULL"
+
+
 def upgrade() -> None:
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
+    op.create_index(
+        "ix_reported_urls_claimed_by",
+        "reported_urls",
+        ["claimed_by"],
+        sqlite_where=sa.text(CLAIMED),
+        postgresql_where=sa.text(CLAIMED),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_reported_urls_claimed_by", table_name="reported_urls")
     for name, table, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
