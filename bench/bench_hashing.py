@@ -125,27 +125,57 @@ def profile_steps(data: bytes) -> None:
     if not j.HAVE_NUMBA:
         print("numpy back end: no step profile")
         return
+    from numba import njit
+
     rows, cols = pixels.shape[:2]
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     flat = pixels.reshape(-1)
     plan = j._plan(rows, cols)
-    luma = np.empty((rows, cols), dtype=np.float32)
+    lanes, blocks, wr = j.LANES, rows // j.LANES, plan.wr
+    luma = np.empty((rows, cols + j._ROW_PAD), dtype=np.float32)
     b1, c1 = np.empty_like(luma), np.empty_like(luma)
+    xs = np.empty((cols, lanes), dtype=np.float32)
+    sums = np.empty_like(xs)
     b2 = np.empty((rows, plan.n_sel_cols), dtype=np.float32)
     c2 = np.empty((plan.n_sel_rows, plan.n_sel_cols), dtype=np.float32)
+    no_counts = np.empty(0, dtype=np.float32)
+
+    # The kernel works on blocks of LANES rows in cache; so do these loops.
+    @njit
+    def to_lanes(src, xs):  # type: ignore[no-untyped-def]
+        for r0 in range(0, blocks * lanes, lanes):
+            j._to_lanes_nb(src[r0 : r0 + lanes], cols, xs)
+
+    @njit
+    def lane_sums(xs, sums, counts):  # type: ignore[no-untyped-def]
+        for _ in range(blocks):
+            j._lane_box_sums(xs, sums, cols, wr, counts)
+
+    @njit
+    def from_lanes(sums, dst):  # type: ignore[no-untyped-def]
+        for r0 in range(0, blocks * lanes, lanes):
+            j._from_lanes_nb(sums, cols, dst[r0 : r0 + lanes])
+
+    @njit
+    def pass3(src, xs, sums, picks, counts, b2):  # type: ignore[no-untyped-def]
+        for r0 in range(0, blocks * lanes, lanes):
+            j._pass3_nb(src[r0 : r0 + lanes], lanes, xs, sums, wr, picks, counts, no_counts, b2, r0)
+
+    words = flat.view(np.uint32) if channels == 4 else flat
     steps = {
         "luma (float64 formula)": (
-            (lambda: j._luma_words_nb(flat.view(np.uint32), j.LUMA_RGB64, 0, rows, cols, luma))
+            (lambda: j._luma_words_nb(words, j.LUMA_RGB64, 0, rows, cols, luma))
             if channels == 4
             else (lambda: j._luma_rows_nb(flat, channels, j.LUMA_RGB64, 0, rows, cols, luma))
         ),
-        "pass 1: running sums along rows": lambda: j._row_sums_nb(luma, b1, plan.wr),
-        "pass 1: divisions (vectorised)": lambda: j._divide_rows_nb(b1, plan.row_counts),
+        "pass 1: rows to lanes (transpose)": lambda: to_lanes(luma, xs),
+        "pass 1: running sums, 16 rows a vector, /": lambda: lane_sums(xs, sums, plan.row_counts),
+        "pass 1: lanes back to rows": lambda: from_lanes(sums, b1),
         "pass 2: along columns (vectorised)": lambda: j._box_cols_nb(
             b1, c1, plan.wc, np.arange(rows)
         ),
-        "pass 3: running sums along rows, 64 kept": lambda: j._box_rows_nb(
-            c1, b2, plan.wr, plan.col_slot
+        "pass 3: to lanes, sums, 64 kept": lambda: pass3(
+            c1, xs, sums, plan.col_picks, plan.row_counts, b2
         ),
         "pass 4: along columns, 64 kept": lambda: j._box_cols_nb(b2, c2, plan.wc, plan.row_slot),
         "quality, DCT, median, bits": lambda: pdq._finish(c2, "numba"),

@@ -92,7 +92,22 @@ def test_rejects_bad_input() -> None:
         jarosz.downsample_to_64(np.zeros((10, 10), dtype=np.float32), "cuda")
 
 
-@pytest.mark.parametrize("shape", [(768, 1024), (131, 257), (6, 500), (301, 7), (65, 64)])
+# Shapes around the kernel's blocks: 16 rows a block (a short last one), 8 columns a tile
+# (a tail, or only a tail), tall images whose window fills the ring, wide ones, 5-pixel sides.
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (768, 1024),
+        (131, 257),
+        (6, 500),
+        (301, 7),
+        (65, 64),
+        (2001, 37),
+        (40, 3000),
+        (5, 5),
+        (17, 16),
+    ],
+)
 def test_streamed_kernel_equals_separate_passes(shape: tuple[int, int]) -> None:
     if not jarosz.HAVE_NUMBA:
         pytest.skip("numba is not installed")

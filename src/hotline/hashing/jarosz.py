@@ -479,6 +479,210 @@ def _luma_words_nb(words, kind, r0, n, n_cols, out):  # type: ignore[no-untyped-
                 row[j] = (cr * r + cg * g) + cb * bl
 
 
+# ----------------------------------------------------------------------------------------
+# Explicit SIMD for the row passes (numba intrinsics emitting LLVM IR with vector types).
+#
+# A row pass is a serial chain of float32 additions along each row, and identical hashes need
+# exactly that chain. Rows are independent, so LANES rows can share one vector register if
+# they are interleaved (lane = row): each lane then performs its own row's scalar chain,
+# operation for operation (IEEE arithmetic is per lane; nothing is reassociated or fused).
+# numba vectorises neither the interleave (it compiles transposes into strided scalar code)
+# nor a chain held in a vector register, so both are written in IR. They live in this file,
+# not a module of their own, because numba's cache is invalidated by the source file of the
+# kernels it compiles, not by the files those kernels call into.
+
+LANES = 16  # rows a lane pass advances together: one AVX-512 register, or two AVX ones
+
+
+def _build_intrinsics() -> tuple[Any, Any]:
+    """(transpose8x8, lane_box_sums), built only where numba is (imports kept lazy)."""
+    from llvmlite import ir
+    from numba import types
+    from numba.core import cgutils
+    from numba.extending import intrinsic
+
+    f32 = ir.FloatType()
+    i32 = ir.IntType(32)
+    v4 = ir.VectorType(f32, 4)
+    v8 = ir.VectorType(f32, 8)
+    vl = ir.VectorType(f32, LANES)
+
+    def mask(indices: list[int]) -> ir.Constant:
+        return ir.Constant(ir.VectorType(i32, len(indices)), [ir.Constant(i32, i) for i in indices])
+
+    # The classic AVX 8x8 transpose: rows k and k+4 paired by 128-bit halves as they are
+    # loaded, then unpacked by 32 and by 64 bits. LLVM chooses the instructions.
+    concat = mask(list(range(8)))
+    unpack_lo = mask([0, 8, 1, 9, 4, 12, 5, 13])
+    unpack_hi = mask([2, 10, 3, 11, 6, 14, 7, 15])
+    unpack_lo64 = mask([0, 1, 8, 9, 4, 5, 12, 13])
+    unpack_hi64 = mask([2, 3, 10, 11, 6, 7, 14, 15])
+    broadcast = mask([0] * LANES)
+
+    def data(context: Any, builder: Any, array_type: Any, value: Any) -> Any:
+        return context.make_array(array_type)(context, builder, value).data
+
+    def vector_at(builder: Any, base: Any, offset: Any, vector: Any) -> Any:
+        return builder.bitcast(builder.gep(base, [offset]), vector.as_pointer())
+
+    @intrinsic
+    def transpose8x8(typingctx, src, src_at, src_stride, dst, dst_at, dst_stride):  # type: ignore[no-untyped-def]
+        # dst[dst_at + k*dst_stride + i] = src[src_at + i*src_stride + k] for i, k < 8, on
+        # contiguous float32 arrays (offsets in elements of the flat buffer); the caller
+        # keeps every index in bounds. Loads, shuffles and stores only: bits are untouched.
+        sig = types.void(src, types.intp, types.intp, dst, types.intp, types.intp)
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            src_v, src_at_v, src_stride_v, dst_v, dst_at_v, dst_stride_v = args
+            src_p = data(context, builder, signature.args[0], src_v)
+            dst_p = data(context, builder, signature.args[3], dst_v)
+            intp = src_at_v.type
+
+            def quarter(row: int, col: int) -> Any:
+                at = builder.add(builder.mul(src_stride_v, ir.Constant(intp, row)), src_at_v)
+                at = builder.add(at, ir.Constant(intp, col))
+                return builder.load(vector_at(builder, src_p, at, v4), align=4)
+
+            shuffle = builder.shuffle_vector
+            # r[k]: rows k and k+4, columns 0-3 (k < 4); r[4 + k]: the same, columns 4-7.
+            r = [
+                shuffle(quarter(row, col), quarter(row + 4, col), concat)
+                for col in (0, 4)
+                for row in range(4)
+            ]
+            t = []
+            for i in (0, 2, 4, 6):
+                t += [shuffle(r[i], r[i + 1], unpack_lo), shuffle(r[i], r[i + 1], unpack_hi)]
+            out = []
+            for a, b in ((0, 2), (1, 3), (4, 6), (5, 7)):
+                out += [shuffle(t[a], t[b], unpack_lo64), shuffle(t[a], t[b], unpack_hi64)]
+            for k in range(8):
+                at = builder.add(builder.mul(dst_stride_v, ir.Constant(intp, k)), dst_at_v)
+                builder.store(out[k], vector_at(builder, dst_p, at, v8), align=4)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    @intrinsic
+    def lane_box_sums(typingctx, src, dst, length, window, counts):  # type: ignore[no-untyped-def]
+        # box1DFloat along axis 0 of contiguous float32 (length, LANES) arrays: src[k, lane]
+        # is sample k of the lane's row. Each lane's running sum takes the scalar chain's
+        # additions and subtractions in the same order. With a non-empty `counts` (float32,
+        # one per output), output k is divided by counts[k] (box1DFloat's outputs); with an
+        # empty one, dst holds the undivided running sums.
+        sig = types.void(src, dst, types.intp, types.intp, counts)
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            src_v, dst_v, length_v, window_v, counts_v = args
+            src_p = data(context, builder, signature.args[0], src_v)
+            dst_p = data(context, builder, signature.args[1], dst_v)
+            counts_a = context.make_array(signature.args[4])(context, builder, counts_v)
+            divide = builder.icmp_signed(">", counts_a.nitems, ir.Constant(counts_a.nitems.type, 0))
+            intp = length_v.type
+            one, two, lanes = (ir.Constant(intp, v) for v in (1, 2, LANES))
+            half = builder.sdiv(builder.add(window_v, two), two)
+            p1 = builder.sub(half, one)  # also the last phase's count (p4)
+            p2 = builder.add(builder.sub(window_v, half), one)
+            p3 = builder.sub(length_v, window_v)
+            total = cgutils.alloca_once(builder, vl)  # promoted to a register by LLVM
+            builder.store(ir.Constant(vl, [ir.Constant(f32, 0.0)] * LANES), total)
+
+            def sample(k: Any) -> Any:
+                return builder.load(vector_at(builder, src_p, builder.mul(k, lanes), vl), align=4)
+
+            def emit(k: Any, value: Any) -> None:
+                builder.store(value, total)
+                with builder.if_else(divide) as (then, otherwise):
+                    with then:
+                        count = builder.load(builder.gep(counts_a.data, [k]))
+                        spread = builder.insert_element(
+                            ir.Constant(vl, None), count, ir.Constant(i32, 0)
+                        )
+                        divided = builder.fdiv(
+                            value, builder.shuffle_vector(spread, spread, broadcast)
+                        )
+                        at = vector_at(builder, dst_p, builder.mul(k, lanes), vl)
+                        builder.store(divided, at, align=4)
+                    with otherwise:
+                        at = vector_at(builder, dst_p, builder.mul(k, lanes), vl)
+                        builder.store(value, at, align=4)
+
+            # box1DFloat's four phases; k counts each phase's steps, as in _row_sums_nb.
+            with cgutils.for_range(builder, p1) as loop:
+                builder.store(builder.fadd(builder.load(total), sample(loop.index)), total)
+            with cgutils.for_range(builder, p2) as loop:
+                k = loop.index
+                emit(k, builder.fadd(builder.load(total), sample(builder.add(p1, k))))
+            with cgutils.for_range(builder, p3) as loop:
+                k = loop.index
+                added = builder.fadd(builder.load(total), sample(builder.add(window_v, k)))
+                emit(builder.add(p2, k), builder.fsub(added, sample(k)))
+            with cgutils.for_range(builder, p1) as loop:
+                k = loop.index
+                emit(
+                    builder.add(builder.add(p2, p3), k),
+                    builder.fsub(builder.load(total), sample(builder.add(p3, k))),
+                )
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return transpose8x8, lane_box_sums
+
+
+_transpose8x8: Any
+_lane_box_sums: Any
+_transpose8x8, _lane_box_sums = _build_intrinsics() if _numba is not None else (None, None)
+# Row stride of the kernel's row buffers: n_cols plus this many floats (64 bytes), so that
+# rows 4 KB apart (1024-pixel images) do not all fall in the same L1 cache set.
+_ROW_PAD = 16
+
+
+@_jit
+def _to_lanes_nb(rows, n_cols, lanes):  # type: ignore[no-untyped-def]  # pragma: no cover
+    # rows (LANES, stride >= n_cols) -> lanes (n_cols, LANES): lanes[c, l] = rows[l, c].
+    stride = rows.shape[1]
+    flat = rows.reshape(-1)
+    out = lanes.reshape(-1)
+    full = n_cols - n_cols % 8
+    for c in range(0, full, 8):
+        _transpose8x8(flat, c, stride, out, LANES * c, LANES)
+        _transpose8x8(flat, 8 * stride + c, stride, out, LANES * c + 8, LANES)
+    for c in range(full, n_cols):
+        for lane in range(LANES):
+            lanes[c, lane] = rows[lane, c]
+
+
+@_jit
+def _from_lanes_nb(lanes, n_cols, rows):  # type: ignore[no-untyped-def]  # pragma: no cover
+    # The inverse: rows[l, c] = lanes[c, l].
+    stride = rows.shape[1]
+    flat = lanes.reshape(-1)
+    out = rows.reshape(-1)
+    full = n_cols - n_cols % 8
+    for c in range(0, full, 8):
+        _transpose8x8(flat, LANES * c, LANES, out, c, stride)
+        _transpose8x8(flat, LANES * c + 8, LANES, out, 8 * stride + c, stride)
+    for c in range(full, n_cols):
+        for lane in range(LANES):
+            rows[lane, c] = lanes[c, lane]
+
+
+@_jit
+def _pass3_nb(c1, n, xs, sums, wr, picks, counts, no_counts, b2, emitted):  # type: ignore[no-untyped-def]  # pragma: no cover
+    # Pass 3 for the first n rows of c1: running sums along each row, lanes at once, then
+    # only the sampled columns (picks: position, slot) divided and stored.
+    n_cols = xs.shape[0]
+    _to_lanes_nb(c1, n_cols, xs)
+    _lane_box_sums(xs, sums, n_cols, wr, no_counts)
+    for k in range(picks.shape[0]):
+        oi = picks[k, 0]
+        slot = picks[k, 1]
+        c = counts[oi]
+        for lane in range(n):
+            b2[emitted + lane, slot] = sums[oi, lane] / c
+
+
 @_jit
 def _fused_nb(  # pragma: no cover
     flat: Any,
@@ -489,22 +693,29 @@ def _fused_nb(  # pragma: no cover
     n_cols: int,
     wr: int,
     wc: int,
-    col_slot: Any,
+    picks: Any,
     n_sel_cols: int,
     row_slot: Any,
     n_sel_rows: int,
     row_counts: Any,
 ) -> Any:
-    # Luma, pass 1 (rows), pass 2 (columns) and the running sums of pass 3 (rows) streamed
-    # four image rows at a time, so no full-size intermediate image is ever written: the
-    # working set (a ring of window + 8 rows) stays in cache. Every float operation and its
-    # order are those of the separate passes above.
-    # A multiple of 4, so each block of four rows lands contiguously in the ring and the
-    # row pass can write there directly; wc + 4 rows would be the minimum.
-    ring_size = (wc + 8 + 3) // 4 * 4
-    ring = np.empty((ring_size, n_cols), dtype=np.float32)
-    luma = np.empty((4, n_cols), dtype=np.float32)
-    c1 = np.empty((4, n_cols), dtype=np.float32)
+    # Luma, pass 1 (rows), pass 2 (columns) and pass 3 (rows) streamed LANES image rows at
+    # a time, so no full-size intermediate image is ever written: the working set (a ring
+    # of window + LANES rows, and a few LANES-row buffers) stays in cache. The row passes
+    # run on the rows interleaved (_to_lanes_nb), LANES rows per vector; pass 2 runs across
+    # a row's columns, also vectorised. Every float operation and its order are those of
+    # the separate passes (_row_sums_nb, _box_cols_nb, _box_rows_nb).
+    stride = n_cols + _ROW_PAD
+    # A multiple of LANES, so each block lands contiguously in the ring; at least wc + LANES
+    # rows, so a block never overwrites a row that pass 2 still subtracts.
+    ring_size = (wc + 2 * LANES - 1) // LANES * LANES
+    ring = np.empty((ring_size, stride), dtype=np.float32)
+    # Zeroed: the lanes of rows past the image's last one carry these, and are never stored.
+    luma = np.zeros((LANES, stride), dtype=np.float32)
+    c1 = np.zeros((LANES, stride), dtype=np.float32)
+    xs = np.empty((n_cols, LANES), dtype=np.float32)
+    sums = np.empty((n_cols, LANES), dtype=np.float32)
+    no_counts = np.empty(0, dtype=np.float32)
     vsum = np.zeros(n_cols, dtype=np.float32)
     b2 = np.empty((n_rows, n_sel_cols), dtype=np.float32)
     half = (wc + 2) // 2
@@ -514,15 +725,18 @@ def _fused_nb(  # pragma: no cover
     count = 0
     pending = 0  # pass-2 output rows waiting in c1 for pass 3
     emitted = 0  # pass-2 output rows handed to pass 3 so far
-    for r0 in range(0, n_rows, 4):
-        n = min(4, n_rows - r0)
+    for r0 in range(0, n_rows, LANES):
+        n = min(LANES, n_rows - r0)
         if words.size > 0:
             _luma_words_nb(words, kind, r0, n, n_cols, luma)
         else:
             _luma_rows_nb(flat, channels, kind, r0, n, n_cols, luma)
+        _to_lanes_nb(luma, n_cols, xs)
+        _lane_box_sums(xs, sums, n_cols, wr, row_counts)
         slot0 = r0 % ring_size
-        _row_sums_nb(luma[:n], ring[slot0 : slot0 + n], wr)
-        _divide_rows_nb(ring[slot0 : slot0 + n], row_counts)
+        # All LANES rows are written back; those past the image's end land in slots whose
+        # rows pass 2 no longer needs (the ring holds wc + LANES rows).
+        _from_lanes_nb(sums, n_cols, ring[slot0 : slot0 + LANES])
         for b in range(n):
             ri = r0 + b
             row = ring[slot0 + b]
@@ -544,9 +758,9 @@ def _fused_nb(  # pragma: no cover
             for j in range(n_cols):
                 c1[pending, j] = vsum[j] / c
             pending += 1
-            if pending == 4:
-                _box_rows_nb(c1, b2[emitted : emitted + 4], wr, col_slot)
-                emitted += 4
+            if pending == LANES:
+                _pass3_nb(c1, LANES, xs, sums, wr, picks, row_counts, no_counts, b2, emitted)
+                emitted += LANES
                 pending = 0
     for k in range(p4):
         old = ring[(n_rows - wc + k) % ring_size]
@@ -557,12 +771,12 @@ def _fused_nb(  # pragma: no cover
         for j in range(n_cols):
             c1[pending, j] = vsum[j] / c
         pending += 1
-        if pending == 4:
-            _box_rows_nb(c1, b2[emitted : emitted + 4], wr, col_slot)
-            emitted += 4
+        if pending == LANES:
+            _pass3_nb(c1, LANES, xs, sums, wr, picks, row_counts, no_counts, b2, emitted)
+            emitted += LANES
             pending = 0
     if pending > 0:
-        _box_rows_nb(c1[:pending], b2[emitted : emitted + pending], wr, col_slot)
+        _pass3_nb(c1, pending, xs, sums, wr, picks, row_counts, no_counts, b2, emitted)
     c2 = np.empty((n_sel_rows, n_sel_cols), dtype=np.float32)
     _box_cols_nb(b2, c2, wc, row_slot)
     return c2
@@ -587,7 +801,7 @@ def downsample_pixels_fused(pixels: npt.NDArray[np.uint8], kind: int) -> F32:
         n_cols,
         plan.wr,
         plan.wc,
-        plan.col_slot,
+        plan.col_picks,
         plan.n_sel_cols,
         plan.row_slot,
         plan.n_sel_rows,
@@ -604,7 +818,7 @@ class _Plan:
 
     wr: int
     wc: int
-    col_slot: I64
+    col_picks: I64  # (position, slot) of each sampled column, for pass 3
     n_sel_cols: int
     row_slot: I64
     n_sel_rows: int
@@ -621,10 +835,11 @@ def _plan(n_rows: int, n_cols: int) -> _Plan:
     wr, wc = window_size(n_cols), window_size(n_rows)
     identity = np.arange(DOWNSAMPLE_DIM)
     distinct = np.array_equal(col_pick, identity) and np.array_equal(row_pick, identity)
+    sampled = np.flatnonzero(col_slot >= 0)
     return _Plan(
         wr,
         wc,
-        col_slot,
+        np.ascontiguousarray(np.stack([sampled, col_slot[sampled]], axis=1)),
         int(col_slot.max()) + 1,
         row_slot,
         int(row_slot.max()) + 1,
