@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -85,7 +86,7 @@ def seed(db: Database, n: int) -> None:
     with db.write() as session:
         for lo in range(1, n + 1, BATCH):
             ids = range(lo, min(n + 1, lo + BATCH))
-            urls = []
+            urls: list[dict[str, Any]] = []
             for i in ids:
                 url, (host, domain) = _url(i), _host(i)
                 at = START + timedelta(minutes=i)
