@@ -119,3 +119,70 @@ def test_signed_out_visitors_are_sent_to_sign_in(client: TestClient) -> None:
     response = client.get("/staff/partners", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/staff/login")
+
+
+def test_admin_sets_a_partners_key_and_rotates_ours(login_as: Login, db: Database) -> None:
+    client = login_as(["admin"])
+    with db.write() as session:
+        partner = partners.add(session, "Hotline B", "IE", "https://b.example.org", _key())
+    page = client.get("/staff/partners")
+    with db.read() as session:
+        first = keys.history(session)[0]
+    assert first.key_id in page.text and "Rotate our exchange key" in page.text
+    token = csrf_from(page.text)
+
+    new_key = _key()
+    saved = client.post(
+        f"/staff/partners/{partner.id}/key",
+        data={"public_key": new_key, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    page = client.get("/staff/partners")
+    assert "Partner key saved." in page.text and new_key in page.text
+    with db.read() as session:
+        assert partners.by_name(session, "Hotline B").public_key == new_key
+    assert len(audit_actions(db, "partner.key_set")) == 1
+
+    rotated = client.post(
+        "/staff/partners/key/rotate", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert rotated.status_code == 303
+    page = client.get("/staff/partners")
+    assert "Exchange key rotated." in page.text
+    with db.read() as session:
+        now = keys.history(session)
+    assert len(now) == 2 and {k.key_id for k in now} == {first.key_id, now[-1].key_id}
+    current = next(k for k in now if k.retired_at is None)
+    assert current.public_key in page.text and first.key_id in page.text  # in the history
+    assert page.text.count(">in use<") == 1
+    assert len(audit_actions(db, "exchange.key_rotated")) == 1
+    french = client.get("/staff/partners?lang=fr").text
+    assert "Renouveler notre clé d’échange" in french
+
+
+def test_a_bad_partner_key_is_refused_and_kept(login_as: Login, db: Database) -> None:
+    client = login_as(["admin"])
+    with db.write() as session:
+        partner = partners.add(session, "Hotline B", "IE", "https://b.example.org", _key())
+    token = csrf_from(client.get("/staff/partners").text)
+    refused = client.post(
+        f"/staff/partners/{partner.id}/key",
+        data={"public_key": "not-a-key", "csrf_token": token},
+    )
+    assert refused.status_code == 422 and 'role="alert"' in refused.text
+    assert 'value="not-a-key" aria-invalid="true"' in refused.text
+    with db.read() as session:
+        assert partners.by_name(session, "Hotline B").public_key == partner.public_key
+    assert audit_actions(db, "partner.key_set") == []
+    french = client.post(
+        f"/staff/partners/{partner.id}/key?lang=fr",
+        data={"public_key": "not-a-key", "csrf_token": token},
+    )
+    assert french.status_code == 422 and "public_key: " in french.text
+    missing = client.post(
+        "/staff/partners/99999/key", data={"public_key": _key(), "csrf_token": token}
+    )
+    assert missing.status_code == 404 and "99999" in missing.text  # (in French now)
+    gone = client.post("/staff/partners/99999/disable", data={"csrf_token": token})
+    assert gone.status_code == 404

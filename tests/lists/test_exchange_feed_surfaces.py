@@ -25,6 +25,7 @@ from hotline.lists import feed_actions, feed_jobs
 from hotline.lists.feed_tables import ExchangeFeedRow
 from hotline.security.permissions import Actor
 from hotline.security.tables import AuditRow
+from tests.conftest import csrf_from
 from tests.jobs.drain import drain
 from tests.lists import exchange_fakes as fx
 from tests.lists.test_exchange_feeds import LOOPBACK, T0
@@ -184,3 +185,49 @@ def test_cli_refuses_bad_settings_and_unknown_feeds(runner: CliRunner) -> None:
     assert "environment" in bad.output and "interval" in bad.output
     missing = runner.invoke(cli_app, ["lists", "feed", "fetch", "nope"])
     assert missing.exit_code == 2 and "no feed called 'nope'" in missing.output
+
+
+def test_admin_fetches_now_disables_and_enables_a_feed(
+    login_as: Login, db: Database, stopncii: fx.FakeExchanges
+) -> None:
+    _add_stopncii(db, stopncii)
+    later = utcnow() + timedelta(hours=1)
+    with db.write() as session:
+        session.execute(update(ExchangeFeedRow).values(next_fetch_at=later))
+    admin = login_as(["admin"])
+    token = csrf_from(admin.get("/staff/exchange-feeds").text)
+
+    def post(action: str) -> int:
+        answer = admin.post(
+            f"/staff/exchange-feeds/ncii/{action}",
+            data={"csrf_token": token},
+            follow_redirects=False,
+        )
+        return answer.status_code
+
+    assert post("fetch") == 303
+    assert "Fetch requested." in admin.get("/staff/exchange-feeds").text
+    with db.write() as session:
+        assert feed_actions.enqueue_due(session) == ["ncii"]  # the next tick takes it
+    assert post("disable") == 303
+    page = admin.get("/staff/exchange-feeds").text
+    assert "Feed disabled." in page and "(disabled)" in page and "/ncii/fetch" not in page
+    assert post("fetch") == 409  # a disabled feed is not fetched
+    assert post("enable") == 303 and "Feed enabled." in admin.get("/staff/exchange-feeds").text
+    assert post("nowhere") in (404, 405)
+    gone = admin.post("/staff/exchange-feeds/missing/fetch", data={"csrf_token": token}).status_code
+    assert gone == 404
+    with db.read() as session:
+        trail = (
+            session.execute(select(AuditRow.action).where(AuditRow.object_type == "exchange_feed"))
+            .scalars()
+            .all()
+        )
+    assert trail.count("exchange_feed.fetch_requested") == 1
+    assert "exchange_feed.disabled" in trail and "exchange_feed.enabled" in trail
+    assert (
+        login_as(["analyst"])
+        .post("/staff/exchange-feeds/ncii/fetch", data={"csrf_token": token})
+        .status_code
+        == 403
+    )

@@ -60,13 +60,14 @@ def test_admin_reviews_and_upholds_a_false_positive(
         follow_redirects=False,
     )
     assert answer.status_code == 303
+    assert "Feedback upheld and the entry withdrawn." in client.get("/staff/lists/feedback").text
     with db.read() as session:
         info = store.get_list(session, "alpha")
     assert info.entries == 1  # withdrawn
     decided = _audits(db, "hash_list.feedback_decided")
     assert len(decided) == 1 and json.loads(decided[0].detail)["withdrawn"] == 1
     assert decided[0].actor.startswith("staff")  # the signed-in admin, not the member
-    assert len(_audits(db, "hash_list.feedback_viewed")) == 1
+    assert len(_audits(db, "hash_list.feedback_viewed")) == 2  # the queue, then the confirmation
 
     upheld = client.get("/staff/lists/feedback?state=upheld")
     assert "withdrawn" in upheld.text and decided[0].actor in upheld.text
@@ -105,3 +106,22 @@ def test_only_list_managers_see_the_queue(
     client = login_as(["analyst"])
     assert client.get("/staff/lists/feedback").status_code == 403
     assert _audits(db, "hash_list.feedback_viewed") == []
+
+
+def test_a_rejection_is_confirmed(
+    login_as: Callable[[list[str]], TestClient], pending: list[int], db: Database
+) -> None:
+    client = login_as(["admin"])
+    token = csrf_from(client.get("/staff/lists/feedback").text)
+    for feedback_id, decision in ((pending[1], "uphold"), (pending[0], "reject")):
+        answer = client.post(
+            f"/staff/lists/feedback/{feedback_id}",
+            data={"decision": decision, "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303
+        page = client.get("/staff/lists/feedback").text
+        said = "Feedback upheld." if decision == "uphold" else "Feedback rejected."
+        assert said in page and "entry withdrawn" not in page
+    with db.read() as session:
+        assert store.get_list(session, "alpha").entries == 2  # nothing withdrawn

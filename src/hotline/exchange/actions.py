@@ -80,6 +80,13 @@ def our_key(session: Session, actor: Actor, secret: bytes) -> keys.PublicIdentit
     return keys.find(session) or _create_key(session, actor.username, secret)
 
 
+def key_history(session: Session, actor: Actor) -> list[keys.PublicIdentity]:
+    """Our exchange keys, current and retired, newest first (public halves only): which key
+    signed what, and when. Shown with `our_key` on the partners page, whose view is audited."""
+    _permit(actor)
+    return sorted(keys.history(session), key=lambda k: k.created_at, reverse=True)
+
+
 def signing_identity(session: Session, secret: bytes) -> keys.Identity:
     """Our key with its private half, for the exchange jobs that sign requests. Should no
     admin have asked for it yet, it is made here, audited as made by the system."""

@@ -11,8 +11,10 @@ imported list is written, with its provenance. A member's download is audited by
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
-from hotline.errors import N_, FieldError, Forbidden, InvalidInput
+from hotline.errors import N_, Conflict, FieldError, Forbidden, InvalidInput
 from hotline.lists import formats, from_grades, imports, release, signing, text_lists
 from hotline.lists import store as lists_store
 from hotline.lists.model import ListConfig, Manifest
@@ -73,8 +75,10 @@ def add_entries(session: Session, actor: Actor, name: str, entries: Sequence[New
 def withdraw_entries(
     session: Session, actor: Actor, name: str, entry_ids: Sequence[int], reason: str
 ) -> tuple[int, ListInfo]:
-    """Withdraw entries (one new version); the reason travels in the next release's delta.
-    Returns how many were withdrawn, and the list after."""
+    """Withdraw live entries (one new version); the reason travels in the next release's
+    delta. Every id must be a live entry of the list, or nothing is withdrawn: an id the list
+    does not have is InvalidInput, one already withdrawn a Conflict. Returns how many were
+    withdrawn, and the list after."""
     _permit(actor)
     reason = reason.strip()
     if not reason:
@@ -82,7 +86,27 @@ def withdraw_entries(
             N_("say why the entries are withdrawn"),
             fields=[FieldError("reason", N_("found wrong, regraded, …: it goes to members"))],
         )
-    count = store.withdraw_entries(session, name, entry_ids, reason)
+    ids = list(dict.fromkeys(entry_ids))
+    if not ids:
+        raise InvalidInput(
+            N_("choose the entries to withdraw"),
+            fields=[FieldError("entries", N_("no entry chosen"))],
+        )
+    found = lists_store.entries_by_id(session, store.get_list(session, name, lock=True).id, ids)
+    unknown = [str(i) for i in ids if i not in found]
+    if unknown:
+        raise InvalidInput(
+            N_(
+                "'%(name)s' has no entry %(ids)s; nothing was withdrawn",
+                name=name,
+                ids=", ".join(unknown),
+            ),
+            fields=[FieldError("entries", N_("not an entry of this list"))],
+        )
+    gone = [str(i) for i in ids if not found[i].live]
+    if gone:
+        raise Conflict(N_("already withdrawn: %(ids)s; nothing was withdrawn", ids=", ".join(gone)))
+    count = store.withdraw_entries(session, name, ids, reason)
     info = store.get_list(session, name)
     detail = {"withdrawn": count, "version": info.version, "reason": reason}
     _record(session, actor, "hash_list.entries_withdrawn", info.name, detail)
@@ -166,14 +190,24 @@ def configure(
     formats: Sequence[str] | None = None,
     jurisdictions: bool | None = None,
     max_distances: Mapping[str, int] | None = None,
+    drawn: str | None = None,
 ) -> ListConfig:
     """Change what a list takes from grading, what its releases carry, and how near a hash
     must be to match (`max_distances`: {signal type: whole number}, e.g. {"pdq": 24}; each
     type named replaces its value, the others keep theirs); a setting left None keeps its
     value. Every problem at once (InvalidInput). The distances apply in every matching path:
     the match API, the HMA-compatible lookup, `hotline match` (list files and releases carry
-    them) and the known-material lookup."""
+    them) and the known-material lookup. `drawn`: the `ListSettings.tag` the form was drawn
+    from (the settings page); when the settings changed since, nothing is saved (Conflict)."""
     _permit(actor)
+    if drawn is not None:
+        now = ListSettings(
+            store.get_list(session, name, lock=True), lists_store.get_config(session, name)
+        )
+        if now.tag != drawn:
+            raise Conflict(
+                N_("the list's settings changed since this page was drawn; nothing was saved")
+            )
     distances = validation.max_distances(max_distances) if max_distances else {}
     current = json.loads(lists_store.get_config(session, name).to_json())
     changes = {
@@ -191,6 +225,27 @@ def configure(
         detail["max_distances"] = info.distances()
     _record(session, actor, "hash_list.configured", name, detail)
     return config
+
+
+@dataclass(frozen=True, slots=True)
+class ListSettings:
+    """A list and its settings, as its settings page shows them; `tag` names this state of
+    the settings, so a form drawn from an older one is refused (`configure(drawn=...)`)."""
+
+    info: ListInfo
+    config: ListConfig
+
+    @property
+    def tag(self) -> str:
+        state = [json.loads(self.config.to_json()), self.info.distances()]
+        return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def list_settings(session: Session, actor: Actor, name: str) -> ListSettings:
+    """One list's settings (and live count) for its settings page: no entry, so not audited,
+    as `view_lists`."""
+    _permit(actor)
+    return ListSettings(store.get_list(session, name), lists_store.get_config(session, name))
 
 
 def sync_grades(session: Session, actor: Actor, name: str) -> from_grades.SyncResult:

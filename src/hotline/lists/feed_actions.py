@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from hotline.assess.fetcher import FetchPolicy
 from hotline.db.engine import Database
-from hotline.errors import N_, AppError, Forbidden
+from hotline.errors import N_, AppError, Conflict, Forbidden
 from hotline.lists import feed_store
 from hotline.lists.feed_model import (
     ANALYSE_FIRST_AT,
@@ -119,6 +119,16 @@ def reset_checkpoint(session: Session, actor: Actor, name: str) -> None:
     who = _permit(actor)
     feed_store.set_checkpoint(session, name, None)
     audit.record(session, who, "exchange_feed.checkpoint_reset", _FEED, name, {})
+
+
+def fetch_soon(session: Session, actor: Actor, name: str) -> None:
+    """Fetch a feed at the schedule's next tick (within a minute) rather than at its time,
+    through the same durable job: never a fetch beside a running one. A disabled feed is
+    refused (Conflict)."""
+    who = _permit(actor)
+    if not feed_store.fetch_now(session, name):
+        raise Conflict(N_("the feed is disabled; enable it first"))
+    audit.record(session, who, "exchange_feed.fetch_requested", _FEED, name, {})
 
 
 def view_feeds(session: Session, actor: Actor) -> list[FeedStatus]:

@@ -141,6 +141,16 @@ def set_enabled(session: Session, name: str, enabled: bool) -> FeedRef:
     return _ref(row, _list_name(session, row.list_id))
 
 
+def fetch_now(session: Session, name: str) -> bool:
+    """Make an enabled feed due now (the next schedule tick fetches it); False, and nothing
+    changed, for a disabled one."""
+    row = _row(session, name, lock=True)
+    if row.enabled:
+        row.next_fetch_at = utcnow()
+        session.flush()
+    return bool(row.enabled)
+
+
 def set_checkpoint(session: Session, name: str, checkpoint: str | None) -> FeedRef:
     """Replace the checkpoint (None: fetch everything again); moves the sequence on so a
     fetch that started from the old one stores nothing more."""

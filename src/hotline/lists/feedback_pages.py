@@ -1,11 +1,12 @@
 """The staff review queue of members' feedback (`/staff/lists/feedback`): what members said
 about list entries, and a decision on each open one. Thin: `lists.feedback` checks the
-permission (lists.manage), writes, and audits the view and every decision."""
+permission (lists.manage), writes, and audits the view and every decision; each decision is
+confirmed on the page it lands on (web.flash)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from hotline import json_input
@@ -14,6 +15,7 @@ from hotline.lists import feedback
 from hotline.security.permissions import Action, Actor
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, require
+from hotline.web.flash import redirect_with_flash
 from hotline.web.templating import render
 
 router = APIRouter(prefix="/staff/lists/feedback", include_in_schema=False)
@@ -49,7 +51,11 @@ def feedback_decide(
         if number is None:
             raise NotFound(N_("there is no feedback %(feedback_id)s", feedback_id=feedback_id))
         with get_db(request).write() as session:
-            feedback.decide(session, actor, number, str(form.get("decision", "")))
+            decided = feedback.decide(session, actor, number, str(form.get("decision", "")))
     except AppError as exc:
         return _page(request, actor, "open", exc.message, exc.status)
-    return RedirectResponse("/staff/lists/feedback", status_code=303)
+    if decided.state == "rejected":
+        key = "feedback.rejected"
+    else:
+        key = "feedback.upheld_withdrawn" if decided.entry_withdrawn else "feedback.upheld"
+    return redirect_with_flash(request, "/staff/lists/feedback", key)

@@ -439,3 +439,86 @@ def get_release_or_invalid(session: Session, name: str, version: int) -> Release
         return get_release(session, name, version)
     except NotFound as exc:
         raise InvalidInput(exc.message, fields=[_SINCE]) from exc
+
+
+# -- a list's entries on the staff page ----------------------------------------------------------
+
+ENTRY_STATES = ("live", "withdrawn")
+_HEX_DIGITS = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    """One entry as the list's staff page shows it: hashes, category and state (never media)."""
+
+    id: int
+    category: str
+    md5: str | None
+    sha1: str | None
+    sha256: str | None
+    pdq: str | None
+    value: str | None
+    added_at: datetime
+    withdrawn_in: int | None
+    withdrawn_reason: str | None
+
+    @property
+    def live(self) -> bool:
+        return self.withdrawn_in is None
+
+
+def entry_search(list_id: int, q: str, state: str) -> list[ColumnElement[bool]]:
+    """The conditions of a search within one list: a number is an entry id (or, from 4
+    digits, a hash start too); 4 to 64 hexadecimal digits the start of an MD5, SHA-1, SHA-256
+    or PDQ; anything else the start of a URL or term (url and keyword lists). `state`: live,
+    withdrawn or "" for both. The hash columns have no index of their own: a search reads the
+    list's rows by id, a page at a time."""
+    where: list[ColumnElement[bool]] = [HashListEntryRow.list_id == list_id]
+    if state == "live":
+        where.append(HashListEntryRow.withdrawn_in.is_(None))
+    elif state == "withdrawn":
+        where.append(HashListEntryRow.withdrawn_in.is_not(None))
+    text = q.strip().lower()
+    if not text:
+        return where
+    found: list[ColumnElement[bool]] = []
+    if text.isdigit() and len(text) <= 9:
+        found.append(HashListEntryRow.id == int(text))
+    if 4 <= len(text) <= 64 and set(text) <= _HEX_DIGITS:
+        start = text + "%"
+        columns = (HashListEntryRow.md5, HashListEntryRow.sha1, HashListEntryRow.sha256)
+        found += [c.like(start) for c in (*columns, HashListEntryRow.pdq)]
+    if not found:
+        escaped = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        found.append(HashListEntryRow.value.like(escaped + "%", escape="\\"))
+    where.append(or_(*found))
+    return where
+
+
+def entry_views(session: Session, query: Any) -> list[EntryView]:
+    """Run a select of `ENTRY_VIEW_COLUMNS` (ordered and limited by the caller)."""
+    return [EntryView(*row) for row in session.execute(query).all()]
+
+
+ENTRY_VIEW_COLUMNS = (
+    HashListEntryRow.id,
+    HashListEntryRow.category,
+    HashListEntryRow.md5,
+    HashListEntryRow.sha1,
+    HashListEntryRow.sha256,
+    HashListEntryRow.pdq,
+    HashListEntryRow.value,
+    HashListEntryRow.added_at,
+    HashListEntryRow.withdrawn_in,
+    HashListEntryRow.withdrawn_reason,
+)
+
+
+def entries_by_id(session: Session, list_id: int, ids: Sequence[int]) -> dict[int, EntryView]:
+    """The list's entries among `ids` (an id of another list, or of none, is absent)."""
+    if not ids:
+        return {}
+    query = select(*ENTRY_VIEW_COLUMNS).where(
+        HashListEntryRow.list_id == list_id, HashListEntryRow.id.in_(list(ids))
+    )
+    return {e.id: e for e in entry_views(session, query)}

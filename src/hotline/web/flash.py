@@ -44,6 +44,22 @@ FLASH_MESSAGES: dict[str, str] = {
     "partner.added": N_("Partner hotline added."),
     "partner.enabled": N_("Partner hotline enabled."),
     "partner.disabled": N_("Partner hotline disabled."),
+    "partner.key_set": N_("Partner key saved. Its next signed request is checked against it."),
+    "exchange.key_rotated": N_(
+        "Exchange key rotated. Give the new public key to every partner hotline."
+    ),
+    "list.configured": N_("List settings saved. The next release carries them."),
+    "list.entries_withdrawn": N_(
+        "Entries withdrawn. The next release's delta tells members to drop them."
+    ),
+    "feedback.upheld": N_("Feedback upheld."),
+    "feedback.upheld_withdrawn": N_(
+        "Feedback upheld and the entry withdrawn. It leaves in the next release's delta."
+    ),
+    "feedback.rejected": N_("Feedback rejected. The entry stays on the list."),
+    "feed.fetch_requested": N_("Fetch requested. It starts within a minute."),
+    "feed.enabled": N_("Feed enabled."),
+    "feed.disabled": N_("Feed disabled. Its entries stay on the list."),
     # the assessment queue, wellbeing and the host directory
     "queue.claimed": N_("Claimed. The address is yours until the claim expires."),
     "queue.released": N_("Claim released. The address is back in the queue."),
