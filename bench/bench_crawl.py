@@ -22,17 +22,18 @@ limit. The load average is printed: the machine is shared.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import io
 import itertools
 import multiprocessing
 import os
 import resource
 import secrets
+import socket
 import tempfile
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -76,64 +77,97 @@ def drawn(seed: int, size: int = 48) -> bytes:
     return out.getvalue()
 
 
-class Site(ThreadingHTTPServer):
-    daemon_threads = True
+def _response(status: int, body: bytes, ctype: str) -> bytes:
+    reason = {200: "OK", 404: "Not Found"}[status]
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+def _rendered(pages: int, images: int) -> dict[bytes, bytes]:
+    """Every answer the site gives, status line, headers and body, by request target."""
+    out = {
+        b"/robots.txt": _response(200, b"User-agent: *\nDisallow: /private/\n", "text/plain"),
+        b"/img/logo.png": _response(200, drawn(10_000_000), "image/png"),
+    }
+    for n in range(pages):
+        links = "".join(f'<a href="/p/{c}">next</a>' for c in (2 * n + 1, 2 * n + 2) if c < pages)
+        imgs = "".join(f'<img src="/img/{n * images + j}.png">' for j in range(images))
+        body = f"<html><body>{links}{imgs}<img src='/img/logo.png'></body></html>".encode()
+        out[f"/p/{n}".encode()] = _response(200, body, "text/html")
+        for j in range(images):
+            i = n * images + j
+            out[f"/img/{i}.png".encode()] = _response(200, drawn(i), "image/png")
+    return out
+
+
+class _SiteProtocol(asyncio.Protocol):
+    """HTTP/1.1 with keep-alive: a GET's target looked up among the rendered answers, sent in
+    one write. Requests are logged (time, target) for the checks."""
+
+    def __init__(self, answers: dict[bytes, bytes], seen: list[tuple[float, str]]) -> None:
+        self.answers, self.seen, self.buffer = answers, seen, b""
+        self.missing = _response(404, b"no", "text/plain")
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            request, self.buffer = self.buffer[:end], self.buffer[end + 4 :]
+            target = request.split(b"\r\n", 1)[0].split(b" ")[1]
+            self.seen.append((time.monotonic(), target.decode("latin-1")))
+            self.transport.write(self.answers.get(target, self.missing))
+
+
+def _serve(pages: int, images: int, conn: Connection) -> None:
+    """The site's own process: renders every answer, serves until told to stop, then sends
+    back what it saw."""
+    answers = _rendered(pages, images)
+    seen: list[tuple[float, str]] = []
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(
+        loop.create_server(lambda: _SiteProtocol(answers, seen), "127.0.0.1", 0, backlog=128)
+    )
+    conn.send(server.sockets[0].getsockname()[1])
+    stop = asyncio.Event()
+    loop.add_reader(conn.fileno(), stop.set)
+    loop.run_until_complete(stop.wait())
+    server.close()
+    conn.send(seen)
+    conn.close()
+
+
+class Site:
+    """The benign site in a process of its own (an asyncio server on 127.0.0.1, keep-alive,
+    every answer rendered before the run): it must cost the workers' cores little."""
 
     def __init__(self, pages: int, images: int) -> None:
         self.pages, self.images = pages, images
         self.seen: list[tuple[float, str]] = []
-        self.logo = drawn(10_000_000)
-        # Drawn before the run: the site must not compete with the workers for the CPU.
-        self.drawn = [drawn(i) for i in range(pages * images)]
-        super().__init__(("127.0.0.1", 0), _Handler)
+        ours, theirs = multiprocessing.get_context("fork").Pipe()
+        self._conn = ours
+        self._proc = multiprocessing.get_context("fork").Process(
+            target=_serve, args=(pages, images, theirs), daemon=True
+        )
+        self._proc.start()
+        self.server_port: int = ours.recv()
 
-    def server_bind(self) -> None:
-        self.socket.bind(self.server_address)
-        self.server_address = self.socket.getsockname()
-        self.server_name, self.server_port = "127.0.0.1", self.server_address[1]
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body leave in two writes: without this, Nagle's algorithm and the client's
-    # delayed ACK hold every answer back about 40 ms.
-    disable_nagle_algorithm = True
-    server: Site
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        site = self.server
-        site.seen.append((time.monotonic(), self.path))
-        if self.path == "/robots.txt":
-            self._send(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")
-        elif self.path == "/img/logo.png":
-            self._send(200, site.logo, "image/png")
-        elif self.path.startswith("/img/"):
-            self._send(200, site.drawn[int(self.path[5:-4])], "image/png")
-        elif self.path.startswith("/p/") and int(self.path[3:]) < site.pages:
-            n = int(self.path[3:])
-            links = "".join(
-                f'<a href="/p/{c}">next</a>' for c in (2 * n + 1, 2 * n + 2) if c < site.pages
-            )
-            imgs = "".join(
-                f'<img src="/img/{n * site.images + j}.png">' for j in range(site.images)
-            )
-            body = f"<html><body>{links}{imgs}<img src='/img/logo.png'></body></html>".encode()
-            self._send(200, body, "text/html")
-        else:
-            self._send(404, b"no", "text/plain")
-
-    def _send(self, status: int, body: bytes, ctype: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    def shutdown(self) -> None:
+        """Stops the site; `seen` then holds every request it answered."""
+        self._conn.send("stop")
+        self.seen = self._conn.recv()
+        self._proc.join(10)
 
 
 class Nat(httpcore.NetworkBackend):
@@ -310,7 +344,6 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         site = Site(args.pages, args.images)
-        threading.Thread(target=site.serve_forever, daemon=True).start()
         url = _database(args.postgres, tmp)
         elapsed, row, rss = _crawl(
             url,
@@ -320,8 +353,9 @@ def main() -> None:
             workers=args.workers,
             polite=Politeness(enabled=False),
         )
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = children.ru_utime + children.ru_stime
+        cpu = _children_cpu()  # the workers' (joined); the site's process is still running
+        site.shutdown()
+        site_cpu = _children_cpu() - cpu
         times = [t for t, _p in site.seen]
         span = max(times) - min(times)
         paths = Counter(p for _t, p in site.seen)
@@ -337,7 +371,7 @@ def main() -> None:
             f"{row.pages / span:.1f} pages/s, "
             f"{row.media / span:.1f} media/s; workers' CPU {cpu:.1f} s in all: "
             f"{cpu / row.pages * 1000:.1f} ms a page, {cpu / max(row.media, 1) * 1000:.2f} ms "
-            "a media item (start included)"
+            f"a media item (start included); the site's process {site_cpu:.1f} s"
         )
         third = max(1, len(rss) // 3)
         print(
@@ -348,10 +382,8 @@ def main() -> None:
                 if part
             )
         )
-        site.shutdown()
 
         polite_site = Site(args.rate_pages, 1)
-        threading.Thread(target=polite_site.serve_forever, daemon=True).start()
         url = (
             _database(args.postgres, tmp + "/p")
             if args.postgres
@@ -361,6 +393,7 @@ def main() -> None:
         elapsed, row, _rss = _crawl(
             url, Path(tmp), polite_site, pages=args.rate_pages, workers=2, polite=limit
         )
+        polite_site.shutdown()
         times = sorted(t for t, _p in polite_site.seen)
         window = max(sum(1 for u in times if t <= u < t + 1.0) for t in times)
         gap = min(b - a for a, b in itertools.pairwise(times))
@@ -369,8 +402,12 @@ def main() -> None:
             f"{len(times)} requests in {elapsed:.1f} s; most in any 1 s window: {window}; "
             f"smallest gap {gap * 1000:.0f} ms (limit {args.min_delay * 1000:.0f} ms)"
         )
-        polite_site.shutdown()
     print(f"load average at the end: {os.getloadavg()}")
+
+
+def _children_cpu() -> float:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return children.ru_utime + children.ru_stime
 
 
 def _mk(path: str) -> str:

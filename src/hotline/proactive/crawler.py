@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import cast
 from urllib.parse import urljoin
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
 
 from hotline import known as known_material
@@ -409,6 +409,10 @@ def record_pages(
     finish check once. With `confirm` none, a page whose media matched known material of a
     criminal category gets the system's criminal verdict here (takedown follows); unknown
     media never do."""
+    # The crawl's row first (frontier.lock_crawl): stop_crawl locks it, then the audit head;
+    # locking it only when adding links, after the pages' reports took the audit head, made
+    # the two deadlock on PostgreSQL (tests/proactive/test_stop_while_writing.py).
+    frontier.lock_crawl(session, crawl.id)
     recorded: list[Recorded] = []
     pages: list[dict[str, object]] = []
     links: list[tuple[CrawlPageRow, list[str]]] = []
@@ -540,12 +544,9 @@ def _report(session: Session, crawl: CrawlSpec, url: str) -> int | None:
     except Exception:  # a URL intake refuses (a non-public host): counted, not reported
         log.info("crawl %s: page %s is not a reportable URL", crawl.id, url)
         return None
-    intake_actions.receive_report(
+    return intake_actions.receive_report(
         session, checked, reports.Source.api, origin=reports.Origin.proactive
-    )
-    return session.execute(
-        select(ReportedUrlRow.id).where(ReportedUrlRow.normalized_url == checked.url)
-    ).scalar_one()
+    ).url_id
 
 
 def _register(

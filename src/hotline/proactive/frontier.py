@@ -84,6 +84,16 @@ def page_count(session: Session, crawl_id: int) -> int:
     )
 
 
+def lock_crawl(session: Session, crawl_id: int) -> None:
+    """Lock the crawl's row until the transaction ends (PostgreSQL; a no-op under SQLite's
+    one writer). Lock order: a transaction that writes a crawl's pages or stops it takes this
+    lock before any other (reported URLs, the audit head), so that two such transactions wait
+    on each other rather than deadlock."""
+    session.execute(
+        select(CrawlRow.id).where(CrawlRow.id == crawl_id).with_for_update()
+    ).scalar_one_or_none()
+
+
 INSERT_CHUNK = 500  # rows a multi-row INSERT carries (SQLite's bound-variable limit)
 
 
@@ -114,9 +124,7 @@ def add_pages(session: Session, crawl: CrawlSpec, links: Sequence[tuple[Canonica
     # The crawl's row, locked until this transaction ends, makes adding pages one at a time
     # per crawl: two workers counting the pages before either commits would both see room
     # and exceed the budget (PostgreSQL; SQLite's one writer already does this).
-    session.execute(
-        select(CrawlRow.id).where(CrawlRow.id == crawl.id).with_for_update()
-    ).scalar_one_or_none()
+    lock_crawl(session, crawl.id)
     room = crawl.scope.max_pages - page_count(session, crawl.id)
     fresh = fresh[: max(room, 0)]
     added: list[int] = []
