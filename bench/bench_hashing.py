@@ -138,7 +138,7 @@ def profile_steps(data: bytes) -> None:
     sums = np.empty_like(xs)
     b2 = np.empty((rows, plan.n_sel_cols), dtype=np.float32)
     c2 = np.empty((plan.n_sel_rows, plan.n_sel_cols), dtype=np.float32)
-    no_counts = np.empty(0, dtype=np.float32)
+    no_inverses = np.empty(0, dtype=np.float64)
 
     # The kernel works on blocks of LANES rows in cache; so do these loops.
     @njit
@@ -159,7 +159,9 @@ def profile_steps(data: bytes) -> None:
     @njit
     def pass3(src, xs, sums, picks, counts, b2):  # type: ignore[no-untyped-def]
         for r0 in range(0, blocks * lanes, lanes):
-            j._pass3_nb(src[r0 : r0 + lanes], lanes, xs, sums, wr, picks, counts, no_counts, b2, r0)
+            j._pass3_nb(
+                src[r0 : r0 + lanes], lanes, xs, sums, wr, picks, counts, no_inverses, b2, r0
+            )
 
     words = flat.view(np.uint32) if channels == 4 else flat
     steps = {
@@ -169,7 +171,9 @@ def profile_steps(data: bytes) -> None:
             else (lambda: j._luma_rows_nb(flat, channels, j.LUMA_RGB64, 0, rows, cols, luma))
         ),
         "pass 1: rows to lanes (transpose)": lambda: to_lanes(luma, xs),
-        "pass 1: running sums, 16 rows a vector, /": lambda: lane_sums(xs, sums, plan.row_counts),
+        "pass 1: sums and quotients, 16 rows a vector": lambda: lane_sums(
+            xs, sums, plan.row_inverses
+        ),
         "pass 1: lanes back to rows": lambda: from_lanes(sums, b1),
         "pass 2: along columns (vectorised)": lambda: j._box_cols_nb(
             b1, c1, plan.wc, np.arange(rows)

@@ -151,3 +151,27 @@ def test_streamed_kernel_reads_four_channels_as_bytes_or_words(
         for little in (True, False):
             monkeypatch.setattr(jarosz, "_LITTLE_ENDIAN", little)
             assert np.array_equal(jarosz.downsample_pixels_fused(rgba, kind), expected)
+
+
+def test_exact_quotient_is_float32_division() -> None:
+    # The fused kernel divides a float32 by a sample count as float32(float64(x) * (1 / c)):
+    # the same bits as the float32 division for normal x (jarosz.py, "The exact quotient").
+    # Every count up to 300, on values across the kernel's range (and the tricky ones: near
+    # multiples of c and powers of two, where a wrong rounding would show).
+    rng = np.random.default_rng(12)
+    spread = rng.uniform(0, 1, 20_000) * np.exp2(rng.integers(-80, 20, 20_000))
+    x = spread.astype(np.float32)
+    for c in range(1, 301):
+        near = (np.arange(1, 2001, dtype=np.float32) * np.float32(c)).astype(np.float32)
+        values = np.concatenate(
+            [
+                x,
+                near,
+                np.nextafter(near, np.float32(np.inf)),
+                np.nextafter(near, np.float32(0)),
+                np.exp2(np.arange(-100, 20, dtype=np.float32)),
+            ]
+        )
+        exact = values / np.float32(c)
+        via_double = (values.astype(np.float64) * (1.0 / c)).astype(np.float32)
+        assert np.array_equal(exact, via_double), c

@@ -506,6 +506,7 @@ def _build_intrinsics() -> tuple[Any, Any]:
     v4 = ir.VectorType(f32, 4)
     v8 = ir.VectorType(f32, 8)
     vl = ir.VectorType(f32, LANES)
+    vl64 = ir.VectorType(ir.DoubleType(), LANES)
 
     def mask(indices: list[int]) -> ir.Constant:
         return ir.Constant(ir.VectorType(i32, len(indices)), [ir.Constant(i32, i) for i in indices])
@@ -519,6 +520,10 @@ def _build_intrinsics() -> tuple[Any, Any]:
     unpack_hi64 = mask([2, 3, 10, 11, 6, 7, 14, 15])
     broadcast = mask([0] * LANES)
 
+    def _c_array_of(ty: Any, dtype: Any) -> bool:
+        # The intrinsics read raw memory: only contiguous arrays of the expected type.
+        return isinstance(ty, types.Array) and ty.dtype == dtype and ty.layout == "C"
+
     def data(context: Any, builder: Any, array_type: Any, value: Any) -> Any:
         return context.make_array(array_type)(context, builder, value).data
 
@@ -530,6 +535,8 @@ def _build_intrinsics() -> tuple[Any, Any]:
         # dst[dst_at + k*dst_stride + i] = src[src_at + i*src_stride + k] for i, k < 8, on
         # contiguous float32 arrays (offsets in elements of the flat buffer); the caller
         # keeps every index in bounds. Loads, shuffles and stores only: bits are untouched.
+        if not all(_c_array_of(a, types.float32) for a in (src, dst)):
+            return None
         sig = types.void(src, types.intp, types.intp, dst, types.intp, types.intp)
 
         def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
@@ -564,20 +571,29 @@ def _build_intrinsics() -> tuple[Any, Any]:
         return sig, codegen
 
     @intrinsic
-    def lane_box_sums(typingctx, src, dst, length, window, counts):  # type: ignore[no-untyped-def]
+    def lane_box_sums(typingctx, src, dst, length, window, inverses):  # type: ignore[no-untyped-def]
         # box1DFloat along axis 0 of contiguous float32 (length, LANES) arrays: src[k, lane]
         # is sample k of the lane's row. Each lane's running sum takes the scalar chain's
-        # additions and subtractions in the same order. With a non-empty `counts` (float32,
-        # one per output), output k is divided by counts[k] (box1DFloat's outputs); with an
-        # empty one, dst holds the undivided running sums.
-        sig = types.void(src, dst, types.intp, types.intp, counts)
+        # additions and subtractions in the same order. With a non-empty `inverses`
+        # (float64, 1/count for each output), output k is divided by its count, as the
+        # exact quotient `_quotient` explains (box1DFloat's outputs); with an empty one, dst
+        # holds the undivided running sums.
+        if not (
+            _c_array_of(src, types.float32)
+            and _c_array_of(dst, types.float32)
+            and _c_array_of(inverses, types.float64)
+        ):
+            return None
+        sig = types.void(src, dst, types.intp, types.intp, inverses)
 
         def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
             src_v, dst_v, length_v, window_v, counts_v = args
             src_p = data(context, builder, signature.args[0], src_v)
             dst_p = data(context, builder, signature.args[1], dst_v)
-            counts_a = context.make_array(signature.args[4])(context, builder, counts_v)
-            divide = builder.icmp_signed(">", counts_a.nitems, ir.Constant(counts_a.nitems.type, 0))
+            inverses_a = context.make_array(signature.args[4])(context, builder, counts_v)
+            divide = builder.icmp_signed(
+                ">", inverses_a.nitems, ir.Constant(inverses_a.nitems.type, 0)
+            )
             intp = length_v.type
             one, two, lanes = (ir.Constant(intp, v) for v in (1, 2, LANES))
             half = builder.sdiv(builder.add(window_v, two), two)
@@ -594,15 +610,14 @@ def _build_intrinsics() -> tuple[Any, Any]:
                 builder.store(value, total)
                 with builder.if_else(divide) as (then, otherwise):
                     with then:
-                        count = builder.load(builder.gep(counts_a.data, [k]))
+                        inverse = builder.load(builder.gep(inverses_a.data, [k]))
                         spread = builder.insert_element(
-                            ir.Constant(vl, None), count, ir.Constant(i32, 0)
+                            ir.Constant(vl64, None), inverse, ir.Constant(i32, 0)
                         )
-                        divided = builder.fdiv(
-                            value, builder.shuffle_vector(spread, spread, broadcast)
-                        )
+                        spread = builder.shuffle_vector(spread, spread, broadcast)
+                        wide = builder.fmul(builder.fpext(value, vl64), spread)
                         at = vector_at(builder, dst_p, builder.mul(k, lanes), vl)
-                        builder.store(divided, at, align=4)
+                        builder.store(builder.fptrunc(wide, vl), at, align=4)
                     with otherwise:
                         at = vector_at(builder, dst_p, builder.mul(k, lanes), vl)
                         builder.store(value, at, align=4)
@@ -633,6 +648,21 @@ def _build_intrinsics() -> tuple[Any, Any]:
 _transpose8x8: Any
 _lane_box_sums: Any
 _transpose8x8, _lane_box_sums = _build_intrinsics() if _numba is not None else (None, None)
+# The exact quotient. The kernel divides a float32 x by a sample count c (an integer, at most
+# the window) as float32(float64(x) * (1.0 / c)): a vectorised double multiply costs less
+# than a float32 division, and gives the same bits. Why: write q = x / c, with u its float32
+# ulp and x = N * 2**m * u (N an integer, m >= 0, as x >= q). A float32 rounding midpoint
+# (2K + 1) * u / 2 equal to q would need 2 * N * 2**m == (2K + 1) * c, impossible for odd c
+# (even against odd) and, dividing x by c's power of two exactly, for any c; so q is at
+# least u / (2 * c) from every midpoint, a relative 2**-25 / c. The double product is
+# within 2**-52 of q (the reciprocal's and the product's roundings): far less, as long as
+# c < 2**27, so rounding it to float32 lands where rounding q does. The argument needs x
+# normal or zero (a subnormal x can sit on a midpoint). Here it always is: luma is 0 or at
+# least 0.114, so pass 1's sums are multiples of 2**-27 (sums of multiples of 2**e stay
+# multiples of 2**e, rounding included); its outputs are 0 or at least 2**-27 / c, so pass
+# 2's sums are multiples of about 2**-51 / window, far above float32's 2**-126.
+# `tests/hashing/test_jarosz.py` checks the identity on every count up to 300.
+
 # Row stride of the kernel's row buffers: n_cols plus this many floats (64 bytes), so that
 # rows 4 KB apart (1024-pixel images) do not all fall in the same L1 cache set.
 _ROW_PAD = 16
@@ -669,12 +699,12 @@ def _from_lanes_nb(lanes, n_cols, rows):  # type: ignore[no-untyped-def]  # prag
 
 
 @_jit
-def _pass3_nb(c1, n, xs, sums, wr, picks, counts, no_counts, b2, emitted):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _pass3_nb(c1, n, xs, sums, wr, picks, counts, no_inverses, b2, emitted):  # type: ignore[no-untyped-def]  # pragma: no cover
     # Pass 3 for the first n rows of c1: running sums along each row, lanes at once, then
     # only the sampled columns (picks: position, slot) divided and stored.
     n_cols = xs.shape[0]
     _to_lanes_nb(c1, n_cols, xs)
-    _lane_box_sums(xs, sums, n_cols, wr, no_counts)
+    _lane_box_sums(xs, sums, n_cols, wr, no_inverses)
     for k in range(picks.shape[0]):
         oi = picks[k, 0]
         slot = picks[k, 1]
@@ -698,6 +728,7 @@ def _fused_nb(  # pragma: no cover
     row_slot: Any,
     n_sel_rows: int,
     row_counts: Any,
+    row_inverses: Any,
 ) -> Any:
     # Luma, pass 1 (rows), pass 2 (columns) and pass 3 (rows) streamed LANES image rows at
     # a time, so no full-size intermediate image is ever written: the working set (a ring
@@ -715,7 +746,7 @@ def _fused_nb(  # pragma: no cover
     c1 = np.zeros((LANES, stride), dtype=np.float32)
     xs = np.empty((n_cols, LANES), dtype=np.float32)
     sums = np.empty((n_cols, LANES), dtype=np.float32)
-    no_counts = np.empty(0, dtype=np.float32)
+    no_inverses = np.empty(0, dtype=np.float64)
     vsum = np.zeros(n_cols, dtype=np.float32)
     b2 = np.empty((n_rows, n_sel_cols), dtype=np.float32)
     half = (wc + 2) // 2
@@ -732,7 +763,7 @@ def _fused_nb(  # pragma: no cover
         else:
             _luma_rows_nb(flat, channels, kind, r0, n, n_cols, luma)
         _to_lanes_nb(luma, n_cols, xs)
-        _lane_box_sums(xs, sums, n_cols, wr, row_counts)
+        _lane_box_sums(xs, sums, n_cols, wr, row_inverses)
         slot0 = r0 % ring_size
         # All LANES rows are written back; those past the image's end land in slots whose
         # rows pass 2 no longer needs (the ring holds wc + LANES rows).
@@ -754,12 +785,12 @@ def _fused_nb(  # pragma: no cover
                 for j in range(n_cols):
                     t = vsum[j] + row[j]
                     vsum[j] = t - old[j]
-            c = np.float32(count)
+            inverse = 1.0 / count  # vsum / count, exactly (see "The exact quotient")
             for j in range(n_cols):
-                c1[pending, j] = vsum[j] / c
+                c1[pending, j] = np.float32(np.float64(vsum[j]) * inverse)
             pending += 1
             if pending == LANES:
-                _pass3_nb(c1, LANES, xs, sums, wr, picks, row_counts, no_counts, b2, emitted)
+                _pass3_nb(c1, LANES, xs, sums, wr, picks, row_counts, no_inverses, b2, emitted)
                 emitted += LANES
                 pending = 0
     for k in range(p4):
@@ -767,16 +798,16 @@ def _fused_nb(  # pragma: no cover
         for j in range(n_cols):
             vsum[j] -= old[j]
         count -= 1
-        c = np.float32(count)
+        inverse = 1.0 / count
         for j in range(n_cols):
-            c1[pending, j] = vsum[j] / c
+            c1[pending, j] = np.float32(np.float64(vsum[j]) * inverse)
         pending += 1
         if pending == LANES:
-            _pass3_nb(c1, LANES, xs, sums, wr, picks, row_counts, no_counts, b2, emitted)
+            _pass3_nb(c1, LANES, xs, sums, wr, picks, row_counts, no_inverses, b2, emitted)
             emitted += LANES
             pending = 0
     if pending > 0:
-        _pass3_nb(c1, pending, xs, sums, wr, picks, row_counts, no_counts, b2, emitted)
+        _pass3_nb(c1, pending, xs, sums, wr, picks, row_counts, no_inverses, b2, emitted)
     c2 = np.empty((n_sel_rows, n_sel_cols), dtype=np.float32)
     _box_cols_nb(b2, c2, wc, row_slot)
     return c2
@@ -806,6 +837,7 @@ def downsample_pixels_fused(pixels: npt.NDArray[np.uint8], kind: int) -> F32:
         plan.row_slot,
         plan.n_sel_rows,
         plan.row_counts,
+        plan.row_inverses,
     )
     if plan.picks is None:
         return c2  # every sampled row and column is distinct: c2 is the 64x64 result
@@ -823,6 +855,7 @@ class _Plan:
     row_slot: I64
     n_sel_rows: int
     row_counts: F32
+    row_inverses: npt.NDArray[np.float64]  # 1 / row_counts in float64: the exact quotient
     picks: tuple[I64, ...] | None
 
 
@@ -836,6 +869,7 @@ def _plan(n_rows: int, n_cols: int) -> _Plan:
     identity = np.arange(DOWNSAMPLE_DIM)
     distinct = np.array_equal(col_pick, identity) and np.array_equal(row_pick, identity)
     sampled = np.flatnonzero(col_slot >= 0)
+    counts = box_counts(n_cols, wr)
     return _Plan(
         wr,
         wc,
@@ -843,7 +877,8 @@ def _plan(n_rows: int, n_cols: int) -> _Plan:
         int(col_slot.max()) + 1,
         row_slot,
         int(row_slot.max()) + 1,
-        box_counts(n_cols, wr),
+        counts,
+        1.0 / counts.astype(np.float64),
         None if distinct else np.ix_(row_pick, col_pick),
     )
 
