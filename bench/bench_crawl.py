@@ -107,6 +107,8 @@ class _SiteProtocol(asyncio.Protocol):
     """HTTP/1.1 with keep-alive: a GET's target looked up among the rendered answers, sent in
     one write. Requests are logged (time, target) for the checks."""
 
+    connections = 0  # the site's connections in all (the workers keep theirs alive)
+
     def __init__(self, answers: dict[bytes, bytes], seen: list[tuple[float, str]]) -> None:
         self.answers, self.seen, self.buffer = answers, seen, b""
         self.missing = _response(404, b"no", "text/plain")
@@ -114,6 +116,7 @@ class _SiteProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        _SiteProtocol.connections += 1
         sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -144,7 +147,7 @@ def _serve(pages: int, images: int, conn: Connection) -> None:
     loop.add_reader(conn.fileno(), stop.set)
     loop.run_until_complete(stop.wait())
     server.close()
-    conn.send(seen)
+    conn.send((seen, _SiteProtocol.connections))
     conn.close()
 
 
@@ -155,6 +158,7 @@ class Site:
     def __init__(self, pages: int, images: int) -> None:
         self.pages, self.images = pages, images
         self.seen: list[tuple[float, str]] = []
+        self.connections = 0
         ours, theirs = multiprocessing.get_context("fork").Pipe()
         self._conn = ours
         self._proc = multiprocessing.get_context("fork").Process(
@@ -166,7 +170,7 @@ class Site:
     def shutdown(self) -> None:
         """Stops the site; `seen` then holds every request it answered."""
         self._conn.send("stop")
-        self.seen = self._conn.recv()
+        self.seen, self.connections = self._conn.recv()
         self._proc.join(10)
 
 
@@ -364,7 +368,8 @@ def main() -> None:
             f"politeness off, {args.workers} workers: {row.pages} pages and {row.media} media "
             f"({row.known} known, {row.unknown} new) in {elapsed:.1f} s: "
             f"{row.pages / elapsed:.1f} pages/s, {row.media / elapsed:.1f} media hashed+matched/s; "
-            f"requests repeated: {twice}; errors: {row.errors}"
+            f"requests repeated: {twice}; errors: {row.errors}; "
+            f"{len(site.seen)} requests on {site.connections} connections"
         )
         print(
             f"  from the site's first request to its last: {span:.1f} s: "
