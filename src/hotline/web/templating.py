@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import escape
 
 from hotline.errors import AppError, Message, translate
 from hotline.web import flash, i18n, staff_nav
@@ -21,9 +22,13 @@ templates.env.add_extension("jinja2.ext.i18n")
 
 def _template_gettext(message: str) -> str:
     """`_()` in templates: Jinja reads what gettext returns as a %-format, so a message whose
-    values were already filled in (`N_(id, **values)`) has its "%" doubled for that reading."""
+    values were already filled in (`N_(id, **values)`) has its "%" doubled for that reading.
+    Jinja also marks what gettext returns as safe HTML, so such a message is escaped here:
+    its values can be what someone typed (a name, a host, a query)."""
     text = i18n.gettext_(message)
-    return text.replace("%", "%%") if isinstance(message, Message) else text
+    if isinstance(message, Message):
+        return str(escape(text)).replace("%", "%%")
+    return text
 
 
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
