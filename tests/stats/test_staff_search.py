@@ -20,11 +20,12 @@ from hotline.db.engine import Database
 from hotline.errors import InvalidInput
 from hotline.grading import service
 from hotline.intake import reports
+from hotline.intake.tables import ReportedUrlRow
 from hotline.matching.tables import MemberRow
 from hotline.security.permissions import Actor, Role
 from hotline.security.tables import AuditRow
 from hotline.stats import staff_search
-from hotline.takedown.tables import HostingProviderRow
+from hotline.takedown.tables import HostingProviderRow, TakedownCaseRow
 from tests.conftest import StaffFactory
 
 Login = Callable[[list[str]], TestClient]
@@ -76,6 +77,22 @@ def seeded(db: Database) -> dict[str, str]:
             )
         )
         session.add(MemberRow(name="examplemember", created_at=now))
+        shop_a = session.execute(
+            select(ReportedUrlRow.id).where(ReportedUrlRow.normalized_url.like("%shop%/a"))
+        ).scalar_one()
+        session.add(
+            TakedownCaseRow(
+                url_id=shop_a,
+                reference="TD-ABCD2345",
+                state="proposed",
+                first_reported_at=now,
+                proposed_at=now,
+                reminders_sent=0,
+                checks=0,
+                unreachable_streak=0,
+                flagged=False,
+            )
+        )
     return {"reference": first}
 
 
@@ -125,7 +142,10 @@ def test_each_role_sees_only_the_lists_it_may_open(
 ) -> None:
     admin = login_as(["admin"])  # takedown and members, never media
     hits = _hits(admin.get("/staff/search", params={"q": "shop.example.com"}).text)
-    assert "/staff/takedown/search?q=shop.example.com" in hits
+    assert hits["/staff/takedown/search?q=shop.example.com"] == "1"
+    assert _hits(admin.get("/staff/search", params={"q": "td-abcd2345"}).text) == {
+        "/staff/takedown/search?q=td-abcd2345": "1"
+    }
     assert hits["/staff/hosts?q=shop.example.com"] == "1"
     assert not any(href.startswith("/staff/grading") for href in hits)
     named = _hits(admin.get("/staff/search", params={"q": "ExampleMember"}).text)
