@@ -16,7 +16,7 @@ from hotline.cli import app
 from hotline.config import Settings
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
-from hotline.errors import Forbidden, InvalidInput
+from hotline.errors import Conflict, Forbidden, InvalidInput
 from hotline.lists import actions, imports, signing, text_lists
 from hotline.matching import store
 from hotline.matching.tables import HashListRow
@@ -126,6 +126,44 @@ def test_a_withdrawal_needs_a_reason(db: Database) -> None:
         actions.withdraw_entries(session, ADMIN, "alpha", [first], "  ")
     assert [f.field for f in refused.value.fields] == ["reason"]
     assert first in ids(db, "alpha")
+
+
+def test_a_withdrawal_names_live_entries_of_the_list_or_changes_nothing(
+    db: Database, cli: CliRunner
+) -> None:
+    new_list(db, "alpha", entries(2))
+    new_list(db, "beta", entries(1, seed=2))
+    first, second = ids(db, "alpha")
+    other = ids(db, "beta")[0]
+    for wrong in ([], [999_999], [first, other]):
+        with pytest.raises(InvalidInput) as refused, db.write() as session:
+            actions.withdraw_entries(session, ADMIN, "alpha", wrong, "found wrong")
+        assert [f.field for f in refused.value.fields] == ["entries"]
+    with db.write() as session:
+        actions.withdraw_entries(session, ADMIN, "alpha", [first], "found wrong")
+    with pytest.raises(Conflict, match="already withdrawn"), db.write() as session:
+        actions.withdraw_entries(session, ADMIN, "alpha", [second, first], "again")
+    with db.read() as session:
+        info = store.get_list(session, "alpha")
+    assert (info.version, info.entries) == (2, 1)  # one withdrawal, one version
+    # the command line is refused the same way, with the message and a non-zero exit
+    result = cli.invoke(app, ["lists", "withdraw", "alpha", str(first), "--reason", "again"])
+    assert result.exit_code != 0 and "already withdrawn" in result.output
+
+
+def test_a_settings_form_drawn_before_a_change_is_refused(db: Database) -> None:
+    new_list(db, "alpha", entries(1))
+    with db.read() as session:
+        drawn = actions.list_settings(session, ADMIN, "alpha").tag
+    with db.write() as session:
+        actions.configure(session, ADMIN, "alpha", fields=["sex"], drawn=drawn)
+    with pytest.raises(Conflict), db.write() as session:  # the tag changed with the settings
+        actions.configure(session, ADMIN, "alpha", fields=[], drawn=drawn)
+    with db.write() as session:
+        actions.configure(session, ADMIN, "alpha", max_distances={"pdq": 20})
+    with db.read() as session:
+        after = actions.list_settings(session, ADMIN, "alpha")
+    assert after.config.fields == ("sex",) and after.tag != drawn
 
 
 def test_import_list_stores_the_list_its_entries_and_provenance(db: Database) -> None:
