@@ -218,12 +218,13 @@ def run(
     db = Database(url)
     migrate.upgrade(db)
     t0 = time.perf_counter()
-    for seeder in seeders:
+    for seeder in seeders:  # none when reusing a seeded database (--reuse-sqlite)
         seeder(db, n)
     seed_s = time.perf_counter() - t0
     secret = totp.new_secret()
     with db.write() as session:
-        user = users.create_user(session, "bench-analyst", "bench password 123", list(roles))
+        username = f"bench-analyst-{secrets.token_hex(3)}"
+        user = users.create_user(session, username, "bench password 123", list(roles))
         users.set_totp_secret(session, user.id, secret, sealer_for(settings.secret, "totp-secret"))
     app = create_app(settings, db)
     server = uvicorn.Server(
@@ -236,7 +237,7 @@ def run(
     port = server.servers[0].sockets[0].getsockname()[1]
     results: dict[str, list[float]] = {}
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-        sign_in(client, "bench-analyst", "bench password 123", secret)
+        sign_in(client, username, "bench password 123", secret)
         for name, (path, params) in make_cases(n).items():
             timed(client, path, params, 2)  # warm up
             results[name] = timed(client, path, params, repeat)
@@ -266,6 +267,13 @@ def main(
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument(
+        "--reuse-sqlite",
+        default="",
+        metavar="PATH",
+        help="time against a SQLite file an earlier run seeded with the same --reports "
+        "(it stays in the temporary folder printed at the start) instead of seeding again",
+    )
+    parser.add_argument(
         "--postgres",
         default="",
         help="also run on PostgreSQL at this URL, e.g. "
@@ -273,13 +281,15 @@ def main(
     )
     args = parser.parse_args()
     if not args.no_sqlite:
-        sqlite_dir = Path(tempfile.mkdtemp())
+        reuse = Path(args.reuse_sqlite) if args.reuse_sqlite else None
+        path = reuse or Path(tempfile.mkdtemp()) / "bench.db"
+        print(f"SQLite database: {path}", flush=True)
         run(
             "SQLite",
-            f"sqlite:///{sqlite_dir / 'bench.db'}",
+            f"sqlite:///{path}",
             args.reports,
             args.repeat,
-            seeders=seeders,
+            seeders=() if args.reuse_sqlite else seeders,
             make_cases=make_cases,
             roles=roles,
         )
