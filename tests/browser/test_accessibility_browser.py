@@ -14,6 +14,7 @@ from tests.assess.conftest import draw_image
 from tests.browser.test_grading_browser import sign_in_page
 from tests.conftest import StaffFactory
 from tests.grading.helpers import store_media
+from tests.lists.helpers import entries, new_list
 
 pytestmark = pytest.mark.browser
 
@@ -64,6 +65,8 @@ STAFF = [
     "/staff/audit",
     "/staff/audit/entries",
     "/staff/lists",
+    "/staff/lists/axe-list/settings",
+    "/staff/lists/axe-list/entries",
 ]
 ALL_ROLES = [
     "admin",
@@ -93,6 +96,7 @@ def test_public_and_staff_pages_have_no_serious_violations(  # type: ignore[no-u
     staff: StaffFactory,
 ) -> None:
     seed_advice(db)
+    new_list(db, "axe-list", entries(3))  # the list's settings and entries pages
     axe = Axe()
     problems: dict[str, list[str]] = {}
     # the check itself works: an image without a text alternative is a critical violation
