@@ -2,21 +2,22 @@
 
     .venv/bin/python bench/bench_crawl.py --pages 2000 --images 5 --workers 2 [--postgres URL]
 
-The site (this process, a threaded http.server on 127.0.0.1) serves `--pages` HTML pages
-linked as a binary tree, each showing `--images` distinct drawn PNGs (coloured shapes) and
-one logo shared by every page. A throwaway database (SQLite in a temporary folder, or the
-PostgreSQL URL given, in its own schema) gets one confirmed seed URL and, as known material,
-one graded image in every 100 pages. `--workers` worker processes (`Worker`, kind `crawl`,
-as `hotline worker --kind crawl` runs them) crawl it through the production SSRF guard (a
-resolver maps the site's name to a fake public address that a network backend dials on
-127.0.0.1).
+The site (a process of its own: an asyncio server on 127.0.0.1, keep-alive, every answer
+rendered before the run) serves `--pages` HTML pages linked as a binary tree, each showing
+`--images` distinct drawn PNGs (coloured shapes) and one logo shared by every page. A
+throwaway database (SQLite in a temporary folder, or the PostgreSQL URL given, in its own
+schema) gets one confirmed seed URL and, as known material, one graded image in every 100
+pages. `--workers` worker processes (`Worker`, kind `crawl`, as `hotline worker --kind crawl`
+runs them) crawl it through the production SSRF guard (a resolver maps the site's name to a
+fake public address that a network backend dials on 127.0.0.1).
 
 Part 1, politeness off: pages/s and media hashed and matched/s over the whole crawl, requests
-the site saw for a path more than once (must be 0: nothing fetched twice), and the workers'
-resident memory sampled through the run. Part 2, politeness on (`--rate-pages` pages, min
-delay `--min-delay`, one request at a time per host, two workers): the highest request rate
-the site saw in any window of 1 s, and the smallest gap between two requests, against the
-limit. The load average is printed: the machine is shared.
+the site saw for a path more than once (must be 0: nothing fetched twice), the workers'
+resident memory sampled through the run, the workers' CPU and the site's apart, and the
+connections the site saw. Part 2, politeness on (`--rate-pages` pages, min delay
+`--min-delay`, one request at a time per host, two workers): the highest request rate the
+site saw in any window of 1 s, and the smallest gap between two requests, against the limit.
+The load average is printed: the machine is shared.
 """
 
 from __future__ import annotations
