@@ -13,7 +13,10 @@ reference. What we change is only *which* of those operations run, and in which 
 Two back ends compute the same bits: a compiled one (numba, used when installed) and a
 pure-numpy one (slower, used as a fallback and in tests to cross-check the compiled one).
 The compiled one also has a streamed kernel (`downsample_pixels_fused`) that computes luma
-and the passes a few rows at a time, so no full-size float image is ever stored.
+and the passes 16 rows at a time, so no full-size float image is ever stored; its row passes
+run those 16 rows interleaved, one per lane of a vector register, through two small LLVM IR
+intrinsics (a transpose and the box filter's chain), each lane doing its row's scalar
+operations exactly.
 """
 
 from __future__ import annotations
