@@ -499,9 +499,12 @@ LANES = 16  # rows a lane pass advances together: one AVX-512 register, or two A
 
 def _build_intrinsics() -> tuple[Any, Any]:
     """(transpose8x8, lane_box_sums), built only where numba is (imports kept lazy)."""
-    from llvmlite import ir
     from numba import types
     from numba.core import cgutils
+
+    # llvmlite comes with numba (which needs it) but is not a declared dependency of ours:
+    # its IR builder is taken through numba, which exposes it where intrinsics need it.
+    from numba.core.cgutils import ir
     from numba.extending import intrinsic
 
     f32 = ir.FloatType()
