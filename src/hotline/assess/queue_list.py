@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy import ColumnElement, and_, exists, literal_column, select
 from sqlalchemy.orm import Session, aliased
 
 from hotline.assess.reports_list import search_key
@@ -50,6 +50,9 @@ OPEN = "open"
 STATUSES = (OPEN, *UrlStatus)
 PRIORITIES = tuple(str(p) for p in range(10))
 ME, UNASSIGNED = "me", "unassigned"
+_OPEN = (UrlStatus.received.value, UrlStatus.in_assessment.value)
+# Written as literals, as the partial indexes' conditions are (intake.tables).
+_OPEN_LITERALS: list[ColumnElement[str]] = [literal_column(f"'{s}'") for s in _OPEN]
 # The parameters that ask for this list rather than the waiting list.
 PARAMS = frozenset(
     {"q", "status", "priority", "assignee", "source", "origin", "country", "from", "to"}
@@ -176,13 +179,19 @@ def _conditions(
             conditions.append(ReportedUrlRow.host == value)
     f = query.filters
     if f.get("status") == OPEN:
-        conditions.append(
-            ReportedUrlRow.status.in_([UrlStatus.received.value, UrlStatus.in_assessment.value])
-        )
+        conditions.append(ReportedUrlRow.status.in_(list(_OPEN)))
     elif f.get("status"):
         conditions.append(ReportedUrlRow.status == f["status"])
+        if f["status"] not in _OPEN:
+            # Stated, so that SQLite may read the partial index of closed addresses
+            # (ix_reported_urls_status_first, migration 0029).
+            conditions.append(ReportedUrlRow.status.not_in(_OPEN_LITERALS))
     if f.get("priority"):
         conditions.append(ReportedUrlRow.priority == int(f["priority"]))
+        if f["priority"] != "0":
+            # Stated, so that SQLite may read the partial index of raised priorities
+            # (ix_reported_urls_priority_first, migration 0029).
+            conditions.append(ReportedUrlRow.priority != 0)
     if f.get("assignee"):
         conditions.append(_claimant(session, actor, f["assignee"].lower(), now))
     if f.get("source"):

@@ -13,6 +13,10 @@ from hotline.db.base import Base, UTCDateTime
 WAITING = "status IN ('received', 'in_assessment')"
 # Claimed addresses, as the partial claim index has it (migration 0029).
 CLAIMED = "claimed_by IS NOT NULL"
+# Raised priorities, as the partial priority index has it (migration 0029).
+RAISED = "priority <> 0"
+# Closed addresses, as the partial status index has it (migration 0029).
+CLOSED = "status NOT IN ('received', 'in_assessment')"
 
 
 class ReportedUrlRow(Base):
@@ -32,10 +36,24 @@ class ReportedUrlRow(Base):
             postgresql_where=text(WAITING),
         ),
         # The queue's "all states" list (hotline.assess.queue_list): a status filter in
-        # first-report order, a priority filter likewise, the sorts by priority and by
+        # first-report order, a raised-priority filter likewise, the sorts by priority and by
         # reports, the claim filter (claimed addresses only).
-        Index("ix_reported_urls_status_first", "status", "first_reported_at", "id"),
-        Index("ix_reported_urls_priority_first", "priority", "first_reported_at", "id"),
+        Index(
+            "ix_reported_urls_status_first",
+            "status",
+            "first_reported_at",
+            "id",
+            sqlite_where=text(CLOSED),
+            postgresql_where=text(CLOSED),
+        ),
+        Index(
+            "ix_reported_urls_priority_first",
+            "priority",
+            "first_reported_at",
+            "id",
+            sqlite_where=text(RAISED),
+            postgresql_where=text(RAISED),
+        ),
         Index("ix_reported_urls_priority_id", "priority", "id"),
         Index("ix_reported_urls_report_count_id", "report_count", "id"),
         Index(
@@ -50,8 +68,8 @@ class ReportedUrlRow(Base):
     url_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of normalised URL
     normalized_url: Mapped[str] = mapped_column(Text)
     host: Mapped[str] = mapped_column(String(255), index=True)
-    # UrlStatus. Not indexed by itself: open items are in ix_reported_urls_waiting, a status
-    # filter in ix_reported_urls_status_first.
+    # UrlStatus. Not indexed by itself: open items are in ix_reported_urls_waiting, closed
+    # ones in ix_reported_urls_status_first.
     status: Mapped[str] = mapped_column(String(32))
     report_count: Mapped[int] = mapped_column(Integer)
     first_reported_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -2,13 +2,15 @@
 filters and sorts (hotline.assess.queue_list, hotline.grading.media_list), so that each first,
 filtered or later page at 1,000,000 reports reads an index range rather than sorting.
 
-reported_urls: a status filter and a priority filter, each in first-report order (status,
-first_reported_at, id), (priority, first_reported_at, id); the sorts by priority and by number
-of reports (priority, id), (report_count, id); the filter by who holds a claim (claimed_by,
-partial: claimed addresses only). media_items: the list in found order (created_at, id), a state
-filter in found order (status, created_at, id), and a PDQ prefix search (pdq; the SHA-256 and
-MD5 prefixes read their existing indexes). Each was checked with EXPLAIN (PostgreSQL) and
-EXPLAIN QUERY PLAN (SQLite) against bench/bench_staff_lists.py's data.
+reported_urls: a closed-status filter and a raised-priority filter, each in first-report order
+(status, first_reported_at, id) WHERE closed, (priority, first_reported_at, id) WHERE
+priority <> 0 (partial, so the waiting queue keeps its own index); the
+sorts by priority and by number of reports (priority, id), (report_count, id); the filter by
+who holds a claim (claimed_by, partial: claimed addresses only). media_items: the list in
+found order (created_at, id), a state filter in found order (status, created_at, id), and a
+PDQ prefix search (pdq; the SHA-256 and MD5 prefixes read their existing indexes). Each was
+checked with EXPLAIN (PostgreSQL) and EXPLAIN QUERY PLAN (SQLite) against
+bench/bench_staff_lists.py's data; tests/queue/test_list_plans.py holds the plans.
 
 Additive: indexes only.
 
@@ -28,8 +30,6 @@ branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
 INDEXES: tuple[tuple[str, str, list[str]], ...] = (
-    ("ix_reported_urls_status_first", "reported_urls", ["status", "first_reported_at", "id"]),
-    ("ix_reported_urls_priority_first", "reported_urls", ["priority", "first_reported_at", "id"]),
     ("ix_reported_urls_priority_id", "reported_urls", ["priority", "id"]),
     ("ix_reported_urls_report_count_id", "reported_urls", ["report_count", "id"]),
     ("ix_media_items_created", "media_items", ["created_at", "id"]),
@@ -41,11 +41,34 @@ INDEXES: tuple[tuple[str, str, list[str]], ...] = (
 # Claims only: nearly every address has none, and SQLite, which keeps no histogram, would take
 # an index full of NULLs for a poor one and scan in first-report order instead.
 CLAIMED = "claimed_by IS NOT NULL"
+# Raised priorities only (most addresses keep the default, 0), so that the waiting queue's
+# pages keep reading ix_reported_urls_waiting: a full (priority, first_reported_at, id) index
+# drew SQLite's planner away from it. The list adds `priority <> 0` to a raised-priority
+# filter, since SQLite uses a partial index only when the query states its condition.
+RAISED = "priority <> 0"
+# Closed addresses only, likewise: a full (status, ...) index drew SQLite's planner away from
+# ix_reported_urls_waiting for the queue's open items (as migration 0009 found). The list
+# states this condition with a filter on a closed status.
+CLOSED = "status NOT IN ('received', 'in_assessment')"
 
 
 def upgrade() -> None:
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
+    op.create_index(
+        "ix_reported_urls_status_first",
+        "reported_urls",
+        ["status", "first_reported_at", "id"],
+        sqlite_where=sa.text(CLOSED),
+        postgresql_where=sa.text(CLOSED),
+    )
+    op.create_index(
+        "ix_reported_urls_priority_first",
+        "reported_urls",
+        ["priority", "first_reported_at", "id"],
+        sqlite_where=sa.text(RAISED),
+        postgresql_where=sa.text(RAISED),
+    )
     op.create_index(
         "ix_reported_urls_claimed_by",
         "reported_urls",
@@ -57,5 +80,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_reported_urls_claimed_by", table_name="reported_urls")
+    op.drop_index("ix_reported_urls_priority_first", table_name="reported_urls")
+    op.drop_index("ix_reported_urls_status_first", table_name="reported_urls")
     for name, table, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
