@@ -187,8 +187,10 @@ def clean_reference(text: str) -> str:
 def _upsert_statement(insert: Any) -> Any:
     """Insert a URL, or count one more report of it and raise its priority to the new
     report's if higher; returns (id, report_count)."""
+    # On the Table, not the mapped class: a Core statement skips the ORM's bulk-insert path
+    # (about half of the upsert's time).
     table = ReportedUrlRow.__table__
-    stmt = insert(ReportedUrlRow)
+    stmt = insert(table)
     return stmt.on_conflict_do_update(
         index_elements=[table.c.url_hash],
         set_={
