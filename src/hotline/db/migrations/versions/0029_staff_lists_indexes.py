@@ -52,35 +52,29 @@ RAISED = "priority <> 0"
 CLOSED = "status NOT IN ('received', 'in_assessment')"
 
 
+# Partial indexes on reported_urls: (name, columns, the condition rows must meet).
+PARTIAL: tuple[tuple[str, list[str], str], ...] = (
+    ("ix_reported_urls_status_first", ["status", "first_reported_at", "id"], CLOSED),
+    ("ix_reported_urls_priority_first", ["priority", "first_reported_at", "id"], RAISED),
+    ("ix_reported_urls_claimed_by", ["claimed_by"], CLAIMED),
+)
+
+
 def upgrade() -> None:
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
-    op.create_index(
-        "ix_reported_urls_status_first",
-        "reported_urls",
-        ["status", "first_reported_at", "id"],
-        sqlite_where=sa.text(CLOSED),
-        postgresql_where=sa.text(CLOSED),
-    )
-    op.create_index(
-        "ix_reported_urls_priority_first",
-        "reported_urls",
-        ["priority", "first_reported_at", "id"],
-        sqlite_where=sa.text(RAISED),
-        postgresql_where=sa.text(RAISED),
-    )
-    op.create_index(
-        "ix_reported_urls_claimed_by",
-        "reported_urls",
-        ["claimed_by"],
-        sqlite_where=sa.text(CLAIMED),
-        postgresql_where=sa.text(CLAIMED),
-    )
+    for name, columns, where in PARTIAL:
+        op.create_index(
+            name,
+            "reported_urls",
+            columns,
+            sqlite_where=sa.text(where),
+            postgresql_where=sa.text(where),
+        )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_reported_urls_claimed_by", table_name="reported_urls")
-    op.drop_index("ix_reported_urls_priority_first", table_name="reported_urls")
-    op.drop_index("ix_reported_urls_status_first", table_name="reported_urls")
+    for name, _, _ in reversed(PARTIAL):
+        op.drop_index(name, table_name="reported_urls")
     for name, table, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
