@@ -129,7 +129,9 @@ def search_key(q: str) -> tuple[str, str] | None:
                 fields=[FieldError("q", str(exc))],
             ) from None
         return "url", sha256_hex(url)
-    if _REFERENCE_LIKE.match(q) and any(c.isdigit() for c in q) and "." not in q:
+    # Dashed (as printed), or with a digit: a reference may have no digit (about 1 in 90 do),
+    # and an undashed word of twelve letters is more likely a name than a reference.
+    if _REFERENCE_LIKE.match(q) and (q.count("-") == 2 or any(c.isdigit() for c in q)):
         return "reference", clean_reference(q)
     host = q.lower().rstrip(".")
     if host.startswith("www.") and host.count(".") >= 2:
