@@ -145,7 +145,9 @@ def test_admin_sets_a_partners_key_and_rotates_ours(login_as: Login, db: Databas
     assert len(audit_actions(db, "partner.key_set")) == 1
 
     rotated = client.post(
-        "/staff/partners/key/rotate", data={"csrf_token": token}, follow_redirects=False
+        "/staff/partners/key/rotate",
+        data={"csrf_token": token, "confirm": "yes"},
+        follow_redirects=False,
     )
     assert rotated.status_code == 303
     page = client.get("/staff/partners")
@@ -159,6 +161,29 @@ def test_admin_sets_a_partners_key_and_rotates_ours(login_as: Login, db: Databas
     assert len(audit_actions(db, "exchange.key_rotated")) == 1
     french = client.get("/staff/partners?lang=fr").text
     assert "Renouveler notre clé d’échange" in french
+
+
+def test_rotating_our_key_without_the_confirmation_changes_nothing(
+    login_as: Login, db: Database
+) -> None:
+    client = login_as(["admin"])
+    page = client.get("/staff/partners")
+    assert 'name="confirm" type="checkbox" value="yes" required' in page.text
+    token = csrf_from(page.text)
+    with db.read() as session:
+        before = keys.history(session)
+    for sent in ({}, {"confirm": ""}, {"confirm": "no"}):
+        refused = client.post("/staff/partners/key/rotate", data={"csrf_token": token, **sent})
+        assert refused.status_code == 422 and 'role="alert"' in refused.text
+        assert "the key was not rotated: confirm that each partner" in refused.text
+        assert "tick this box to rotate the key" in refused.text
+    with db.read() as session:
+        assert keys.history(session) == before
+    assert audit_actions(db, "exchange.key_rotated") == []
+    french = client.post("/staff/partners/key/rotate?lang=fr", data={"csrf_token": token})
+    assert french.status_code == 422
+    assert "la clé n’a pas été renouvelée" in french.text
+    assert "cochez cette case pour renouveler la clé" in french.text
 
 
 def test_a_bad_partner_key_is_refused_and_kept(login_as: Login, db: Database) -> None:

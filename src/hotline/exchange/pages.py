@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from hotline.config import Settings
-from hotline.errors import AppError, translate
+from hotline.errors import N_, AppError, FieldError, InvalidInput, translate
 from hotline.exchange import actions, forwarding, inbound, partners, protocol
 from hotline.security.permissions import Action, Actor
 from hotline.web import i18n
@@ -88,10 +88,26 @@ def partner_add(request: Request, actor: Actor = _MANAGE, form: FormData = Poste
     return redirect_with_flash(request, _HERE, "partner.added")
 
 
+def _confirmed(form: FormData) -> None:
+    """A rotation strands every partner until each has the new key: the form's box must be
+    ticked, checked here so a POST without it (a stray click, a script) changes nothing."""
+    if form.get("confirm") != "yes":
+        raise InvalidInput(
+            N_("the key was not rotated: confirm that each partner will get the new key"),
+            fields=[FieldError("confirm", N_("tick this box to rotate the key"))],
+        )
+
+
 @router.post("/key/rotate", response_class=HTMLResponse)
-def our_key_rotate(request: Request, actor: Actor = _MANAGE) -> Response:
-    with get_db(request).write() as session:
-        actions.rotate_key(session, actor, get_settings(request).secret)
+def our_key_rotate(
+    request: Request, actor: Actor = _MANAGE, form: FormData = PostedForm
+) -> Response:
+    try:
+        _confirmed(form)
+        with get_db(request).write() as session:
+            actions.rotate_key(session, actor, get_settings(request).secret)
+    except AppError as exc:
+        return _refused(request, actor, exc, form="rotate")
     return redirect_with_flash(request, _HERE, "exchange.key_rotated")
 
 
