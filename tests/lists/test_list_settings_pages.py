@@ -38,6 +38,9 @@ def _form(page: str) -> dict[str, object]:
         data[group] = re.findall(rf'name="{group}" value="([^"]+)" checked', page)
     if 'name="jurisdictions" value="yes" checked' in page:
         data["jurisdictions"] = "yes"
+    described = re.search(r'name="description"[^>]*value="([^"]*)"', page)
+    assert described is not None
+    data["description"] = described.group(1)
     for kind, value in re.findall(r'name="distance_(\w+)"[^>]*value="([^"]*)"', page):
         data[f"distance_{kind}"] = value
     return data
@@ -79,6 +82,35 @@ def test_admin_configures_a_list(admin: TestClient, db: Database) -> None:
     assert "Paramètres de alpha" in french
 
 
+def test_admin_edits_a_lists_description(admin: TestClient, db: Database) -> None:
+    page = admin.get(SETTINGS)
+    assert 'id="list-description" name="description"' in page.text
+    form = {**_form(page.text), "description": "  Known images, graded twice.  "}
+    saved = admin.post(SETTINGS, data=form, follow_redirects=False)
+    assert saved.status_code == 303
+    with db.read() as session:
+        assert store.get_list(session, "alpha").description == "Known images, graded twice."
+    assert _audit(db, "hash_list.configured")[-1]["description"] == "Known images, graded twice."
+    page = admin.get(SETTINGS + "?lang=fr")
+    assert 'value="Known images, graded twice."' in page.text and "Description" in page.text
+    # A form without the field (a script) keeps it; an empty one clears it.
+    form = {k: v for k, v in _form(page.text).items() if k != "description"}
+    assert admin.post(SETTINGS, data=form, follow_redirects=False).status_code == 303
+    with db.read() as session:
+        assert store.get_list(session, "alpha").description == "Known images, graded twice."
+    form = {**_form(admin.get(SETTINGS).text), "description": " "}
+    assert admin.post(SETTINGS, data=form, follow_redirects=False).status_code == 303
+    with db.read() as session:
+        assert store.get_list(session, "alpha").description == ""
+
+
+def test_a_bad_description_is_refused_in_french(admin: TestClient, db: Database) -> None:
+    form = {**_form(admin.get(SETTINGS).text), "description": "x" * 501}
+    refused = admin.post(SETTINGS + "?lang=fr", data=form, follow_redirects=False)
+    assert refused.status_code == 422
+    assert "500" in refused.text and "at most" not in refused.text
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
@@ -88,6 +120,8 @@ def test_admin_configures_a_list(admin: TestClient, db: Database) -> None:
         ({"categories": []}, "categories"),
         ({"formats": ["csv"]}, "formats"),
         ({"categories": ["Z"]}, "categories"),
+        ({"description": "x" * 501}, "description"),
+        ({"description": "two\nlines"}, "description"),
     ],
 )
 def test_bad_settings_are_refused_with_what_was_typed(
@@ -99,10 +133,11 @@ def test_bad_settings_are_refused_with_what_was_typed(
     assert 'role="alert"' in refused.text
     assert f'id="{field.replace(".", "-")}-error"' in refused.text
     for key, value in changes.items():
-        if key.startswith("distance_"):
+        if key.startswith("distance_") or value == "x" * 501:
             assert f'value="{value}"' in refused.text  # what was typed, kept
     with db.read() as session:
         assert store.get_list(session, "alpha").distances() == {"pdq": 31}
+        assert store.get_list(session, "alpha").description == ""
     assert _audit(db, "hash_list.configured") == []
 
 

@@ -106,6 +106,12 @@ def test_configure(runner: CliRunner, db: Database) -> None:
         "formats": ["jsonl", "csv", "vics", "threatexchange"],
         "jurisdictions": True,
         "max_distances": {"pdq": 31},
+        "description": "",
     }
+    out = run(runner, "lists", "configure", "alpha", "--description", " Known images. ")
+    assert json.loads(out)["description"] == "Known images."
+    assert "description" in run(
+        runner, "lists", "configure", "alpha", "--description", "x" * 501, code=2
+    )
     assert "categories" in run(runner, "lists", "configure", "alpha", "--categories", "Z", code=2)
     assert "no list" in run(runner, "lists", "configure", "nope", code=2)

@@ -190,6 +190,7 @@ def configure(
     formats: Sequence[str] | None = None,
     jurisdictions: bool | None = None,
     max_distances: Mapping[str, int] | None = None,
+    description: str | None = None,
     drawn: str | None = None,
 ) -> ListConfig:
     """Change what a list takes from grading, what its releases carry, and how near a hash
@@ -197,7 +198,8 @@ def configure(
     type named replaces its value, the others keep theirs); a setting left None keeps its
     value. Every problem at once (InvalidInput). The distances apply in every matching path:
     the match API, the HMA-compatible lookup, `hotline match` (list files and releases carry
-    them) and the known-material lookup. `drawn`: the `ListSettings.tag` the form was drawn
+    them) and the known-material lookup. `description` replaces the list's description
+    (trimmed, one line, bounded). `drawn`: the `ListSettings.tag` the form was drawn
     from (the settings page); when the settings changed since, nothing is saved (Conflict)."""
     _permit(actor)
     if drawn is not None:
@@ -209,6 +211,7 @@ def configure(
                 N_("the list's settings changed since this page was drawn; nothing was saved")
             )
     distances = validation.max_distances(max_distances) if max_distances else {}
+    text = None if description is None else validation.description(description)
     current = json.loads(lists_store.get_config(session, name).to_json())
     changes = {
         "categories": None if categories is None else list(categories),
@@ -223,6 +226,8 @@ def configure(
     if distances:
         info = store.set_max_distances(session, name, distances)
         detail["max_distances"] = info.distances()
+    if text is not None:
+        detail["description"] = store.set_description(session, name, text).description
     _record(session, actor, "hash_list.configured", name, detail)
     return config
 
@@ -237,7 +242,7 @@ class ListSettings:
 
     @property
     def tag(self) -> str:
-        state = [json.loads(self.config.to_json()), self.info.distances()]
+        state = [json.loads(self.config.to_json()), self.info.distances(), self.info.description]
         return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -74,9 +74,12 @@ def lists_configure(
             "N; repeat for several types."
         ),
     ] = None,
+    description: Annotated[
+        str | None, typer.Option(help="Replace the list's description (one line, trimmed).")
+    ] = None,
 ) -> None:
-    """Choose what a list takes from grading, what its releases carry, and each signal
-    type's maximum distance; prints the result."""
+    """Choose what a list takes from grading, what its releases carry, each signal type's
+    maximum distance and its description; prints the result."""
     distances = _distances_option(max_distance or [])
     try:
         with configured() as (_, db), db.write() as session:
@@ -89,11 +92,16 @@ def lists_configure(
                 formats=_csv_option(formats),
                 jurisdictions=jurisdictions,
                 max_distances=distances or None,
+                description=description,
             )
             info = match_store.get_list(session, name)
     except AppError as exc:
         raise app_error(exc) from exc
-    shown = {**json.loads(config.to_json()), "max_distances": info.distances()}
+    shown = {
+        **json.loads(config.to_json()),
+        "max_distances": info.distances(),
+        "description": info.description,
+    }
     typer.echo(json.dumps(shown, sort_keys=True))
 
 

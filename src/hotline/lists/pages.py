@@ -139,6 +139,7 @@ def _settings_page(
         "fields": list(config.fields),
         "formats": list(config.formats),
         "jurisdictions": config.jurisdictions,
+        "description": info.description,
         "distances": {
             k: str(info.pdq_max_distance if k == "pdq" else dict(info.max_distances).get(k, ""))
             for k in _distance_types()
@@ -184,6 +185,11 @@ def list_configure(
         "fields": [str(v) for v in form.getlist("fields")][:20],
         "formats": [str(v) for v in form.getlist("formats")][:20],
         "jurisdictions": form.get("jurisdictions") == "yes",
+        # Cut well past the bound, so that an over-long one is refused, not shortened; a form
+        # without the field (a script) keeps the description.
+        "description": None
+        if form.get("description") is None
+        else str(form.get("description"))[: 2 * validation.DESCRIPTION_MAX],
         "distances": {k: str(form.get(f"distance_{k}", ""))[:20] for k in kinds},
         "drawn": str(form.get("drawn", ""))[:64],
     }
@@ -209,6 +215,7 @@ def list_configure(
                 formats=values["formats"],
                 jurisdictions=values["jurisdictions"],
                 max_distances=distances,
+                description=values["description"],
                 drawn=values["drawn"],
             )
     except AppError as exc:

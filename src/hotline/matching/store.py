@@ -289,7 +289,7 @@ def create_list(
     now = utcnow()
     row = HashListRow(
         name=name,
-        description=description,
+        description=validation.description(description),
         pdq_max_distance=validation.pdq_max_distance(pdq_max_distance),
         version=0,
         created_at=now,
@@ -560,6 +560,21 @@ def list_infos(session: Session) -> list[ListInfo]:
         ).where(HashListRow.kind == "hash")
     ).all()
     return [ListInfo(r[0], r[1], r[2], r[3], r[4], max_distances=distances_of(r[5])) for r in rows]
+
+
+def set_description(session: Session, name: str, description: str) -> ListInfo:
+    """Replace a list's description (validated: `validation.description`). No new version:
+    the entries did not change; the next release's files carry the new text."""
+    text = validation.description(description)
+    row = session.execute(
+        select(HashListRow).where(HashListRow.name == name).with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(N_("there is no list called '%(name)s'", name=name))
+    row.description = text
+    row.updated_at = utcnow()
+    session.flush()
+    return _list_info(row, _live_count(session, row.id))
 
 
 def set_max_distances(session: Session, name: str, distances: Mapping[str, int]) -> ListInfo:

@@ -251,6 +251,28 @@ def max_distances(values: Mapping[str, object]) -> dict[str, int]:
     return found
 
 
+DESCRIPTION_MAX = 500
+
+
+def description(value: object) -> str:
+    """A list's description, trimmed: at most DESCRIPTION_MAX characters, one line (it is
+    shown in page headings and carried in list files' headers); empty is allowed."""
+    text = value.strip() if isinstance(value, str) else None
+    if text is None or len(text) > DESCRIPTION_MAX or any(ord(c) < 32 for c in text):
+        raise InvalidInput(
+            N_(
+                "a description is one line of at most %(max)s characters",
+                max=DESCRIPTION_MAX,
+            ),
+            fields=[
+                FieldError(
+                    "description", N_("at most %(max)s characters, one line", max=DESCRIPTION_MAX)
+                )
+            ],
+        )
+    return text
+
+
 def pdq_max_distance(value: int) -> int:
     if not 0 <= value <= 63:
         raise InvalidInput(
