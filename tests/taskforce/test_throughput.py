@@ -22,6 +22,8 @@ from hotline.security.permissions import Actor, Role
 from hotline.security.tables import AuditRow, UserRow
 from hotline.taskforce import actions, store, throughput
 from hotline.taskforce.tables import CaseItemRow, ClusterRow, DecisionRow, QaReviewRow
+from hotline.web import labels
+from hotline.web.i18n import set_locale
 from tests.known.support import add_media, digests, grade_alike, graded, graders
 from tests.taskforce.conftest import run_import
 
@@ -256,6 +258,9 @@ def test_the_page_in_english_and_french(
     assert ">11 <" in text or ">11</text>" in text  # the files bar's value label
     french = client.get(f"/staff/taskforce/{case_set_id}?lang=fr").text
     assert "Avancement du lot" in french and "Évaluateurs" in french
+    # Figures in French: a decimal comma (items per hour, kappa), never "0.00".
+    assert "<td>200,0</td>" in french and "<td>0,33 <span" in french
+    assert "<td>0,00 <span" in french and "<td>200.0</td>" not in french
     assert [obj for _actor, obj in _audit(db)][-2:] == [str(case_set_id), str(case_set_id)]
 
 
@@ -283,3 +288,15 @@ def test_an_empty_set_draws_empty_charts(
     page = client.get(f"/staff/taskforce/{case_set_id}")
     assert page.status_code == 200
     assert "No grading decisions yet." in page.text
+
+
+def test_figures_follow_the_readers_language() -> None:
+    set_locale("fr")
+    try:
+        assert labels.number(1234.5, 2) == "1\u202f234,50"
+        assert labels.number(0.0, 2) == "0,00" and labels.number(None, 1) == "—"
+        assert labels.percent(0.25) == "25\u00a0%"
+    finally:
+        set_locale("en")
+    assert labels.number(1234.5, 2) == "1,234.50" and labels.number(7.04) == "7"
+    assert labels.percent(0.125) == "12%" and labels.percent(None) == "—"

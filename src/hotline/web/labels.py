@@ -2,7 +2,8 @@
 
 Templates write `{{ value|label }}` for any enum value or code (a category, a state, a verdict
 or its reason code, a sex, a non-photographic kind...) and `{{ moment|datetime }}` or
-`{{ moment|date }}` for dates, so no page shows a raw code, "None" or an English-only date.
+`{{ moment|date }}` for dates, `{{ x|number(2) }}` and `{{ share|percent }}` for figures, so no
+page shows a raw code, "None" or an English-only date or number.
 A value with no label here is shown with its underscores as spaces (never as "None"); add a
 label with `N_()` when a new code reaches a page.
 """
@@ -15,6 +16,7 @@ from enum import Enum
 from typing import Any
 
 from babel.dates import format_date, format_time
+from babel.numbers import format_decimal, format_percent
 
 from hotline.web import i18n
 
@@ -180,9 +182,27 @@ def date_(value: date_type | datetime | None, form: str = "medium") -> str:
     return format_date(value, form, locale=i18n.current_locale())
 
 
+def number(value: float | int | None, digits: int = 0) -> str:
+    """A figure with `digits` decimals in the reader's language ("1 234,50" in French, with
+    its narrow no-break space and decimal comma); "—" for none."""
+    if value is None:
+        return EMPTY
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return format_decimal(value, pattern, locale=i18n.current_locale())
+
+
+def percent(value: float | None) -> str:
+    """A share (0.25) as a whole percentage in the reader's language ("25%", "25 %")."""
+    if value is None:
+        return EMPTY
+    return format_percent(value, locale=i18n.current_locale())
+
+
 def install(env: Any) -> None:
     """Add the filters to a Jinja2 environment (done once in web.templating)."""
     env.filters["label"] = label
     env.filters["datetime"] = datetime_
     env.filters["date"] = date_
+    env.filters["number"] = number
+    env.filters["percent"] = percent
     env.globals["label"] = label
