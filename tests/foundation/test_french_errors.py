@@ -130,6 +130,35 @@ def test_pydantic_refusals_are_our_messages_in_french(app: FastAPI) -> None:
         assert "valid integer" not in page.text
 
 
+def test_a_fields_problem_takes_the_separator_of_the_page_language(app: FastAPI) -> None:
+    """French sets a no-break space before the colon, on the error page and in form errors."""
+    _probe_app(app)
+    with TestClient(app) as client:
+        french = client.get("/h3-probe?size=zero&lang=fr").text
+        english = client.get("/h3-probe?size=zero&lang=en").text
+    assert "<li>size\u00a0: doit être un nombre entier" in french
+    assert "<li>size: " in english and "size\u00a0:" not in english
+    i18n.set_locale("fr")
+    try:
+        assert i18n.field_error("name", "trop long") == "name\u00a0: trop long"
+    finally:
+        i18n.set_locale("en")
+    assert i18n.field_error("name", "too long") == "name: too long"
+
+
+def test_a_typed_field_name_in_a_problem_is_escaped() -> None:
+    from hotline.web.templating import templates
+
+    i18n.set_locale("fr")
+    try:
+        rendered = templates.env.from_string(
+            '{{ _("%(field)s: %(message)s", field=f, message=_(m)) }}'
+        ).render(f="<b>", m=N_("the address is longer than %(max)s characters", max="<i>"))
+    finally:
+        i18n.set_locale("en")
+    assert rendered == "&lt;b&gt;\u00a0: l’adresse dépasse &lt;i&gt; caractères"
+
+
 def test_an_unknown_pydantic_type_is_a_generic_message_not_pydantic_english() -> None:
     assert message_for({"type": "complex_type", "msg": "Input should be..."}) == (
         "this value is not valid"

@@ -65,6 +65,8 @@ def test_bad_input_is_refused_and_kept(login_as: Login, db: Database) -> None:
         client, "/staff/lists", {"name": "far", "kind": "hash", "pdq_max_distance": "many"}
     )
     assert words.status_code == 422 and 'value="many"' in words.text
+    french = _post(client, "/staff/lists?lang=fr", {"name": "far", "kind": "x"})
+    assert french.status_code == 422 and "kind\u00a0: " in french.text  # render_form_error
     missing = _post(client, "/staff/lists/release", {"name": "nowhere"})
     assert missing.status_code == 404
     assert "far" not in client.get("/staff/lists").text.split("Create a list")[0]

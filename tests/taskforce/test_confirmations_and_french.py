@@ -117,11 +117,12 @@ def test_grading_refusals_and_words_in_french(
     # A field refusal: the field named and its message in French, what was typed kept.
     missing = _post(client, f"{url}/grade", page, category="A")
     assert missing.status_code == 422
-    assert "<li>Âge apparent le plus jeune: une classification illégale exige" in missing.text
+    assert "<li>Âge apparent le plus jeune\u00a0: une classification illégale exige" in missing.text
     assert 'value="A" checked' in missing.text
     unversioned = _post(client, f"{url}/grade", page, **GRADE)
     assert (
-        unversioned.status_code == 422 and "<li>version: un nombre entier</li>" in unversioned.text
+        unversioned.status_code == 422
+        and "<li>version\u00a0: un nombre entier</li>" in unversioned.text
     )
     # A refusal of the whole cluster: a stale page.
     stale = _post(client, f"{url}/undo", page, version="0")

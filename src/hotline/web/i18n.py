@@ -81,5 +81,12 @@ def gettext_(message: str) -> str:
     return translate(message, translations(current_locale()).gettext)
 
 
+def field_error(field: str, message: str) -> str:
+    """One field's problem, "field: message", with the separator of this request's language
+    (French sets a no-break space before the colon). Templates write the same message id:
+    `_("%(field)s: %(message)s", field=..., message=...)`."""
+    return gettext_("%(field)s: %(message)s") % {"field": field, "message": message}
+
+
 def ngettext_(singular: str, plural: str, n: int) -> str:
     return translations(current_locale()).ngettext(singular, plural, n)

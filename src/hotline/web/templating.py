@@ -76,7 +76,7 @@ def render_form_error(
     """The page again with the refusal beside the form that caused it and what was typed kept
     (`errors[form]` lists the message, then each field's, in the page's language)."""
     said = [translate(exc.message, i18n.gettext_)]
-    said += [f"{f.field}: {translate(f.message, i18n.gettext_)}" for f in exc.fields]
+    said += [i18n.field_error(f.field, translate(f.message, i18n.gettext_)) for f in exc.fields]
     context["errors"] = {form: said}
     context["values"] = values
     return render(request, name, context, status_code=exc.status)
