@@ -26,10 +26,11 @@ from hotline.db import migrate
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
 from hotline.db.models import Base
-from hotline.errors import InvalidInput, NotFound
+from hotline.errors import InvalidInput, Message, NotFound, translate
 from hotline.grading.tables import PageCaptureRow
 from hotline.intake.tables import ReportedUrlRow
 from hotline.netaddr import IPAddress
+from hotline.web import i18n
 
 DOCS = (ip_network("192.0.2.0/24"), ip_network("2001:db8::/32"))
 assert hosting_tables.HostTraceRow.__tablename__ == "host_traces"
@@ -156,6 +157,28 @@ def test_latest_is_the_newest_and_refusals_are_kept(db: Database) -> None:
     )
     assert "not a public address" in latest.message
     assert other is not None and other.ip == "192.0.2.1"
+
+
+def test_a_stored_message_keeps_its_id_and_values_for_translation(db: Database) -> None:
+    url_id, _ = add_url(db)
+    with db.write() as session:
+        record_trace(session, url_id, None, trace_host("not-an-ip", []))
+    with db.read() as session:
+        latest = latest_trace(session, url_id)
+    assert latest is not None and latest.message == "not an IP address: not-an-ip"
+    assert isinstance(latest.message, Message)
+    assert latest.message.id == "not an IP address: %(address)s"
+    french = translate(latest.message, i18n.translations("fr").gettext)
+    assert french == "ce n’est pas une adresse IP : not-an-ip"
+    # A row stored before the values were kept apart shows its English text as it was.
+    with db.write() as session:
+        row = session.get(hosting_tables.HostTraceRow, latest.id)
+        assert row is not None
+        row.details = json.dumps({"message": "no resolver knew this address"})
+    with db.read() as session:
+        old = latest_trace(session, url_id)
+    assert old is not None and old.message == "no resolver knew this address"
+    assert translate(old.message, i18n.translations("fr").gettext).startswith("aucun service")
 
 
 def test_no_address_is_stored_without_an_ip(db: Database) -> None:

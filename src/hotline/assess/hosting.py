@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from hotline.db.base import utcnow
+from hotline.errors import N_
 from hotline.intake.reports import COUNTRIES
 from hotline.netaddr import IPAddress, IPNetwork, is_public_address
 
@@ -236,7 +237,9 @@ class HostTrace:
     info: HostInfo | None = None
     answered: tuple[str, ...] = ()
     errors: tuple[ResolverFailure, ...] = ()
-    message: str = ""  # for people: why there is no answer
+    # For people: why there is no answer; an id marked with N_ (values kept apart), so the
+    # case page shows it in the reader's language.
+    message: str = ""
 
     @property
     def asn(self) -> int | None:
@@ -271,24 +274,32 @@ def trace_host(
     FetchPolicy), since tests use the documentation ranges."""
     now = utcnow()
     if resolved_ip is None or (isinstance(resolved_ip, str) and not resolved_ip.strip()):
-        return HostTrace(None, TraceOutcome.NO_ADDRESS, now, message="no address was recorded")
+        return HostTrace(None, TraceOutcome.NO_ADDRESS, now, message=N_("no address was recorded"))
     try:
         address = parse_address(resolved_ip)
     except ValueError:
         shown = str(resolved_ip)[:64]
-        return HostTrace(None, TraceOutcome.NO_ADDRESS, now, message=f"not an IP address: {shown}")
+        return HostTrace(
+            None,
+            TraceOutcome.NO_ADDRESS,
+            now,
+            message=N_("not an IP address: %(address)s", address=shown),
+        )
     allowed = any(address in net for net in allow_networks if net.version == address.version)
     if not allowed and not is_public_address(address):
         return HostTrace(
             str(address),
             TraceOutcome.NOT_PUBLIC,
             now,
-            message=f"{address} is not a public address; there is no host to trace",
+            message=N_(
+                "%(address)s is not a public address; there is no host to trace",
+                address=str(address),
+            ),
         )
     chain = resolvers if isinstance(resolvers, ChainResolver) else ChainResolver(resolvers)
     result = chain.resolve(address)
     outcome = TraceOutcome.TRACED if result.info is not None else TraceOutcome.NO_DATA
-    message = "" if result.info is not None else "no resolver knew this address"
+    message = "" if result.info is not None else N_("no resolver knew this address")
     return HostTrace(
         str(address), outcome, now, result.info, result.answered, result.errors, message
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from hotline.assess.hosting import HostTrace
 from hotline.assess.hosting_tables import HostTraceRow
-from hotline.errors import N_, InvalidInput, NotFound
+from hotline.errors import N_, InvalidInput, Message, NotFound
 from hotline.grading.tables import PageCaptureRow
 from hotline.intake.tables import ReportedUrlRow
 
@@ -55,7 +56,9 @@ def record_trace(
         "errors": [
             {"source": e.source, "code": e.code, "message": e.message} for e in trace.errors
         ],
+        # The English text (as before), and the id and values to translate it where shown.
         "message": trace.message,
+        **_message_parts(trace.message),
     }
     row = HostTraceRow(
         url_id=url_id,
@@ -104,6 +107,20 @@ def _stored(row: HostTraceRow) -> StoredTrace:
         traced_at=row.traced_at,
         answered=tuple(details.get("answered", ())),
         errors=tuple(details.get("errors", ())),
-        message=details.get("message", ""),
+        message=_message(details),
         details=details.get("resolvers", {}),
     )
+
+
+def _message_parts(message: str) -> dict[str, Any]:
+    if isinstance(message, Message) and message.params:
+        return {"message_id": message.id, "message_params": dict(message.params)}
+    return {}
+
+
+def _message(details: Mapping[str, Any]) -> str:
+    """The trace's message as a translatable id with its values. A row stored before the
+    values were kept apart has its English text, which is itself the id when it had none."""
+    if "message_id" in details:
+        return Message(details["message_id"], details.get("message_params") or {})
+    return str(details.get("message", ""))
