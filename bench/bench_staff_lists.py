@@ -27,7 +27,7 @@ from hotline.assess import queue_list
 from hotline.db.base import utcnow
 from hotline.db.engine import Database
 from hotline.grading import media_list
-from hotline.grading.tables import MediaItemRow
+from hotline.grading.tables import MediaItemRow, source_place
 from hotline.security import users
 from hotline.web.listing import ListQuery, cursor_token
 
@@ -81,11 +81,15 @@ def seed_media(db: Database, n: int) -> None:
             for i in range(lo, min(n + 1, lo + BATCH)):
                 status, final, inherited = _state(i)
                 video = i % 20 == 9
+                url = f"https://{_host(i)[0]}/img/{i}.{'mp4' if video else 'jpg'}"
+                host, domain = source_place(url)  # COPY skips the table's defaults
                 rows.append(
                     {
                         "id": i,
                         "url_id": i,
-                        "source_url": f"https://{_host(i)[0]}/img/{i}.{'mp4' if video else 'jpg'}",
+                        "source_url": url,
+                        "source_host": host,
+                        "source_domain": domain,
                         "kind": "video" if video else "image",
                         "md5": _hex("md5", i)[:32],
                         "sha1": _hex("sha1", i)[:40],
@@ -172,7 +176,9 @@ def cases(n: int) -> dict[str, tuple[str, dict[str, str]]]:
         "media: disagreement 1%": (g, {"state": "disagreement"}),
         "media: category A 15%": (g, {"category": "A"}),
         "media: video 5%": (g, {"kind": "video"}),
-        "media: domain 1%": (g, {"domain": "media.example.org"}),
+        "media: domain 1%": (g, {"domain": "example.org"}),
+        "media: domain 99%": (g, {"domain": "example.com"}),
+        "media: host (50)": (g, {"domain": "s1234.example.com"}),
         "media: one day": (g, {"from": "2025-03-01", "to": "2025-03-01"}),
         "media: by id, oldest": (g, {"sort": "id", "dir": "asc"}),
         "media: page half way": (g, {"sort": "found", "after": media_half}),

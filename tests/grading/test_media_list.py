@@ -76,6 +76,10 @@ def test_search_filters_and_pages(db: Database, login_as) -> None:  # type: igno
     assert shown(kind="video") == [4]
     assert shown(domain="example.com") == [2, 1]
     assert shown(domain="example.net") == [4]
+    assert shown(domain="X.Example.net") == [4]  # a host: that host
+    assert shown(domain="y.example.net") == [] and shown(domain="ample.net") == []
+    assert shown(domain="www.x.example.net") == [4]  # "www." dropped
+    assert shown(domain="www.example.com") == [2, 1]  # "www." dropped, as intake drops it
     assert shown(**{"from": "2026-03-03", "to": "2026-03-04"}) == [3, 2]
     seen, params = [], {"sort": "id", "dir": "asc", "size": "3"}
     page = analyst.get("/staff/grading", params=params)

@@ -89,6 +89,8 @@ def test_claim_filter_reads_the_claim_index(db: Database) -> None:
     [
         ({}, "ix_media_items_created"),
         ({"state": "disagreement"}, "ix_media_items_status_created"),
+        ({"domain": "example.com"}, "ix_media_items_domain_created"),
+        ({"domain": "shop.example.com"}, "ix_media_items_host_created"),
     ],
 )
 def test_media_list_reads_an_index_in_order(

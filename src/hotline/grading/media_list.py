@@ -5,8 +5,8 @@ The search box takes a hash prefix in hexadecimal (4 to 64 digits), as stored: S
 (up to 32 digits) or PDQ; each is a range on an indexed column (`prefix <= hash < prefix+"g"`,
 so PostgreSQL's default collation can use the index too). Filters: the grading state, the
 final category (a graded item's or one inherited from a hash list), image or video, the
-domain of the address it was found at, and a date range on when it was found. Sorted by when
-it was found or by id, paged by key (hotline.web.listing).
+domain (every host under it) or host of the address it was found at, and a date range on
+when it was found. Sorted by when it was found or by id, paged by key (hotline.web.listing).
 
 `list_media` and `export_media` are the use cases: permission (`image.grade`), checks and the
 audit entry (`media.list`, `media.export`), for pages, API and CLI alike.
@@ -29,6 +29,7 @@ from hotline.errors import N_, FieldError, Forbidden, InvalidInput
 from hotline.grading.model import Category
 from hotline.grading.service import MediaStatus
 from hotline.grading.tables import MediaItemRow
+from hotline.intake.domains import site_domain
 from hotline.intake.urls import UrlError, normalise_url
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor, allowed
@@ -163,18 +164,12 @@ def _domain(value: str) -> str:
 
 
 def _on_domain(domain: str) -> ColumnElement[bool]:
-    """Found at an address on that host or under it (http or https, any port or path)."""
-    pattern = domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    url = MediaItemRow.source_url
-    return or_(
-        *(
-            url.like(f"{scheme}://{sub}{pattern}{end}", escape="\\")
-            for scheme in ("http", "https")
-            for sub in ("", "%.")
-            for end in ("/%", ":%")
-        ),
-        url.in_([f"http://{domain}", f"https://{domain}"]),
-    )
+    """Found at an address on that site (a site's domain: every host under it) or that host
+    (any other name), as the reports search reads a domain or host; http or https, any port
+    or path. One indexed equality either way (migration 0030)."""
+    if site_domain(domain)[0] == domain:
+        return MediaItemRow.source_domain == domain
+    return MediaItemRow.source_host == domain
 
 
 def _category(category: str) -> ColumnElement[bool]:

@@ -160,10 +160,14 @@ def search(session: Session, actor: Actor, q: str) -> SearchResult:
                 )
             )
         if kind in ("domain", "host") and grading:
-            # Linked, not counted: the media list's domain filter reads every item's address
-            # (no index serves it), which would make each domain search as slow as a scan.
-            href = f"/staff/grading?{urlencode({'domain': value})}"
-            hits.append(Hit(N_("Media items found there"), href, None))
+            hits.append(
+                _hit(
+                    N_("Media items found there"),
+                    "/staff/grading",
+                    {"domain": value},
+                    lambda p: media_list.count_matching(session, p, CAP),
+                )
+            )
     if _HEX.match(text):
         kinds.append("hash")
         if grading:
