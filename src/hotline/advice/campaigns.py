@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from importlib import resources as package_files
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -60,6 +60,7 @@ class Campaign:
     texts: Mapping[str, CampaignText] = field(default_factory=dict)
     video_ids: tuple[int, ...] = ()
     position: int = 0
+    published: bool = True
 
 
 def _campaigns(session: Session, rows: list[CampaignRow]) -> list[Campaign]:
@@ -88,25 +89,30 @@ def _campaigns(session: Session, rows: list[CampaignRow]) -> list[Campaign]:
             texts[row.id],
             tuple(sorted(videos[row.id])),
             row.position,
+            row.published,
         )
         for row in rows
     ]
 
 
-def list_campaigns(session: Session) -> list[Campaign]:
-    """Newest first (by start date), then by position."""
-    rows = session.execute(
-        select(CampaignRow).order_by(
-            CampaignRow.starts_on.desc(), CampaignRow.position, CampaignRow.id
-        )
-    ).scalars()
-    return _campaigns(session, list(rows))
+def list_campaigns(session: Session, *, published_only: bool = False) -> list[Campaign]:
+    """Newest first (by start date), then by position; `published_only` for the public list."""
+    query = select(CampaignRow).order_by(
+        CampaignRow.starts_on.desc(), CampaignRow.position, CampaignRow.id
+    )
+    if published_only:
+        query = query.where(CampaignRow.published.is_(True))
+    return _campaigns(session, list(session.execute(query).scalars()))
 
 
 def load_campaign(session: Session, slug: str) -> Campaign:
+    """A published campaign by its address, for its public page; an unpublished one is not
+    found, as if it did not exist."""
     if not SLUG_RE.match(slug):
         raise CampaignNotFound(slug)
-    row = session.execute(select(CampaignRow).where(CampaignRow.slug == slug)).scalar_one_or_none()
+    row = session.execute(
+        select(CampaignRow).where(CampaignRow.slug == slug, CampaignRow.published.is_(True))
+    ).scalar_one_or_none()
     if row is None:
         raise CampaignNotFound(slug)
     return _campaigns(session, [row])[0]
@@ -222,6 +228,38 @@ def add_video(session: Session, campaign_id: int, resource_id: int) -> None:
         session.flush()
 
 
+def set_published(session: Session, campaign_id: int, published: bool, editor: str) -> bool:
+    """Publish or unpublish a campaign; returns whether its state changed."""
+    row = session.get(CampaignRow, campaign_id, with_for_update=True)
+    if row is None:
+        raise CampaignNotFound(str(campaign_id))
+    if row.published == published:
+        return False
+    row.published = published
+    row.updated_at, row.updated_by = utcnow(), editor
+    session.flush()
+    return True
+
+
+def delete_campaign(session: Session, campaign_id: int) -> int:
+    """Delete a campaign with its texts, video links (the videos stay: they are resources of
+    their own) and page views; returns how many views were stored. Deleted explicitly, not
+    left to ON DELETE CASCADE, so nothing depends on the database enforcing foreign keys."""
+    row = session.get(CampaignRow, campaign_id, with_for_update=True)
+    if row is None:
+        raise CampaignNotFound(str(campaign_id))
+    views = session.execute(
+        select(func.coalesce(func.sum(CampaignVisitRow.views), 0)).where(
+            CampaignVisitRow.campaign_id == campaign_id
+        )
+    ).scalar_one()
+    for table in (CampaignVisitRow, CampaignVideoRow, CampaignTextRow):
+        session.execute(delete(table).where(table.campaign_id == campaign_id))
+    session.delete(row)
+    session.flush()
+    return int(views)
+
+
 # Visits ------------------------------------------------------------------------------------
 
 
@@ -258,15 +296,23 @@ class VisitCounter:
             return 0
         try:
             with db.write() as session:
+                # Views of a campaign deleted since (in another process) go with it.
+                ids = {campaign_id for campaign_id, _day in batch}
+                kept = set(
+                    session.execute(select(CampaignRow.id).where(CampaignRow.id.in_(ids))).scalars()
+                )
+                written = 0
                 for (campaign_id, day), views in sorted(batch.items()):
-                    _add_views(session, campaign_id, day, views)
+                    if campaign_id in kept:
+                        _add_views(session, campaign_id, day, views)
+                        written += views
         except Exception:
             with self._lock:  # keep them for the next flush rather than lose them
                 for key, views in batch.items():
                     self._pending[key] = self._pending.get(key, 0) + views
                     self._waiting += views
             raise
-        return sum(batch.values())
+        return written
 
 
 def _add_views(session: Session, campaign_id: int, day: date, views: int) -> None:

@@ -182,3 +182,32 @@ def add_video(session: Session, actor: Actor, campaign_id: int, resource_id: int
             {"changed": ["videos"], "video_added": resource_id},
         )
     return _load(session, campaign_id)
+
+
+def set_published(session: Session, actor: Actor, campaign_id: int, published: bool) -> Campaign:
+    """Unpublish a campaign (its public page answers 404 and it leaves the public list; its
+    texts, videos and page views are kept) or publish it again. Audited when it changes."""
+    _permit(actor)
+    _load(session, campaign_id)
+    if campaigns.set_published(session, campaign_id, published, actor.username):
+        action = "advice.publish" if published else "advice.unpublish"
+        audit.record(session, actor.username, action, OBJECT, campaign_id, {})
+    return _load(session, campaign_id)
+
+
+def delete_campaign(session: Session, actor: Actor, campaign_id: int) -> Campaign:
+    """Delete a campaign, its texts, its video links (the videos stay) and its page views;
+    the audit entry keeps its address, English title and how many views it had."""
+    _permit(actor)
+    campaign = _load(session, campaign_id)
+    views = campaigns.delete_campaign(session, campaign_id)
+    english = campaign.texts.get("en")
+    audit.record(
+        session,
+        actor.username,
+        "advice.delete",
+        OBJECT,
+        campaign_id,
+        {"slug": campaign.slug, "title": english.title if english else "", "views": views},
+    )
+    return campaign

@@ -41,7 +41,8 @@ from hotline.advice.validation import (
     validate_resource,
     version_of,
 )
-from hotline.errors import N_, Conflict, NotFound
+from hotline.errors import N_, Conflict, InvalidInput, NotFound
+from hotline.errors import FieldError as AppFieldError
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor
 from hotline.web.csrf import PostedForm
@@ -246,6 +247,7 @@ def _campaign_page(
     with get_db(request).read() as session:
         videos = store.list_resources(session, ResourceKind.video)
         visits = campaigns.visit_totals(session).get(campaign_id) if campaign_id else None
+        published = campaigns.get_campaign(session, campaign_id).published if campaign_id else True
     return render(
         request,
         "advice/editor/campaign_form.html",
@@ -258,6 +260,7 @@ def _campaign_page(
             conflict=conflict,
             videos=videos,
             visits=visits,
+            published=published,
             video_limit=len(videos),
         ),
         status_code=status,
@@ -320,6 +323,55 @@ def update_campaign(
             request, campaign_id, current, set(videos), {}, status=409, conflict=True
         )
     return redirect_with_flash(request, f"/staff/advice/campaigns/{campaign_id}", "campaign.saved")
+
+
+@editor_router.post("/campaigns/{campaign_id:int}/unpublish", response_model=None)
+def unpublish_campaign(request: Request, campaign_id: int, actor: Actor = Editor) -> Response:
+    with get_db(request).write() as session:
+        campaigns_edit.set_published(session, actor, campaign_id, False)
+    return redirect_with_flash(
+        request, f"/staff/advice/campaigns/{campaign_id}", "campaign.unpublished"
+    )
+
+
+@editor_router.post("/campaigns/{campaign_id:int}/publish", response_model=None)
+def publish_campaign(request: Request, campaign_id: int, actor: Actor = Editor) -> Response:
+    with get_db(request).write() as session:
+        campaigns_edit.set_published(session, actor, campaign_id, True)
+    return redirect_with_flash(
+        request, f"/staff/advice/campaigns/{campaign_id}", "campaign.published"
+    )
+
+
+@editor_router.get("/campaigns/{campaign_id:int}/delete", response_class=HTMLResponse)
+def confirm_campaign_delete(
+    request: Request, campaign_id: int, actor: Actor = Editor
+) -> HTMLResponse:
+    db = get_db(request)
+    visit_counter(request.app).flush(db)  # this process's waiting views, in the count shown
+    with db.write() as session:
+        campaign = campaigns_edit.open_campaign(session, actor, campaign_id)
+        visits = campaigns.visit_totals(session).get(campaign_id, campaigns.VisitTotals(0, 0))
+    return render(
+        request, "advice/editor/campaign_delete.html", {"campaign": campaign, "visits": visits}
+    )
+
+
+@editor_router.post("/campaigns/{campaign_id:int}/delete", response_model=None)
+def delete_campaign(
+    request: Request, campaign_id: int, actor: Actor = Editor, form: FormData = PostedForm
+) -> Response:
+    # Checked here, not only by the page: a POST without the confirmation deletes nothing.
+    if form.get("confirm") != "yes":
+        raise InvalidInput(
+            N_("the campaign was not deleted: confirm on its delete page"),
+            fields=[AppFieldError("confirm", N_("confirm the deletion"))],
+        )
+    db = get_db(request)
+    visit_counter(request.app).flush(db)  # its waiting views are counted, then go with it
+    with db.write() as session:
+        campaigns_edit.delete_campaign(session, actor, campaign_id)
+    return redirect_with_flash(request, "/staff/advice", "campaign.deleted")
 
 
 # Videos, links and helplines ---------------------------------------------------------------

@@ -233,7 +233,7 @@ def visit_counter(app: FastAPI) -> campaigns.VisitCounter:
 def campaign_index(request: Request) -> HTMLResponse:
     locale = current_locale()
     with get_db(request).read() as session:
-        found = campaigns.list_campaigns(session)
+        found = campaigns.list_campaigns(session, published_only=True)
     views = [v for v in (_campaign_view(c, locale) for c in found) if v is not None]
     return render(
         request,

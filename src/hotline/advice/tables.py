@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db.base import Base, UTCDateTime
@@ -77,6 +77,8 @@ class CampaignRow(Base):
     ends_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # None: still running
     is_example: Mapped[bool] = mapped_column(Boolean)  # placeholder entry, labelled as such
     position: Mapped[int] = mapped_column(Integer)
+    # Unpublished: kept with its texts, videos and views, but its page answers 404.
+    published: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(String(128))
 

@@ -76,6 +76,11 @@ FLASH_MESSAGES: dict[str, str] = {
     "campaign.added": N_("Campaign added. Its page is public now."),
     "campaign.saved": N_("Campaign saved."),
     "campaign.video_added": N_("Video added and listed on the campaign's page."),
+    "campaign.unpublished": N_(
+        "Campaign unpublished. Its page is no longer public; publish it again to bring it back."
+    ),
+    "campaign.published": N_("Campaign published. Its page is public again."),
+    "campaign.deleted": N_("Campaign deleted, with its page views."),
     # takedown cases
     "takedown.notice_queued": N_("The notice is queued; it goes out within a minute."),
     "takedown.check_queued": N_("A re-check is queued; its result appears below once it has run."),
