@@ -137,6 +137,17 @@ def test_sorts_and_pages_by_key(db: Database, login_as) -> None:  # type: ignore
         assert seen == expected, params
 
 
+def test_a_page_link_with_only_its_place_continues_the_list(db: Database, login_as) -> None:  # type: ignore[no-untyped-def]
+    ids, _ = _seed(db)
+    analyst = login_as(["analyst"])
+    first = analyst.get("/staff/queue", params={"size": "2"}).text
+    href = first.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0]
+    after = dict(p.split("=", 1) for p in href.lstrip("?").split("&amp;"))["after"]
+    page = analyst.get("/staff/queue", params={"after": after})
+    assert page.status_code == 200 and 'id="addresses"' in page.text
+    assert _ids(page.text) == ids[::-1][2:]  # the default order, from the third
+
+
 def test_waiting_list_unchanged_without_a_search(db: Database, login_as) -> None:  # type: ignore[no-untyped-def]
     ids, _ = _seed(db)
     page = login_as(["analyst"]).get("/staff/queue")

@@ -95,8 +95,10 @@ SPEC = ListSpec(
 
 def wants_list(params: Mapping[str, str]) -> bool:
     """Whether the queue page's parameters ask for this list (any search or filter field,
-    even empty: the form sent with nothing in it lists every address)."""
-    return not PARAMS.isdisjoint(params)
+    even empty: the form sent with nothing in it lists every address), or this list's page
+    link alone: its `after` has no dots, where the waiting list's place is "p.t.id"."""
+    after = params.get("after")
+    return not PARAMS.isdisjoint(params) or (after is not None and "." not in after)
 
 
 @dataclass(frozen=True)

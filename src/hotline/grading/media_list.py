@@ -48,9 +48,10 @@ from hotline.web.listing import (
 
 EXPORT_LIMIT = 1_000_000
 KINDS = ("image", "video")
-# The parameters that ask for this list rather than the items waiting for the grader.
+# The parameters that ask for this list rather than the items waiting for the grader (which
+# has no pages: a link with only this list's "after" is this list's).
 PARAMS = frozenset(
-    {"q", "state", "category", "kind", "domain", "from", "to", "sort", "dir", "size"}
+    {"q", "state", "category", "kind", "domain", "from", "to", "sort", "dir", "size", "after"}
 )
 CSV_COLUMNS = (
     "id",
