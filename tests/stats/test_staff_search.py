@@ -228,3 +228,4 @@ def test_the_page_in_french(login_as: Login, seeded: dict[str, str]) -> None:
     page = client.get("/staff/search", params={"q": "shop.example.com", "lang": "fr"}).text
     assert "Rechercher" in page and "Signalements" in page
     assert "Lu comme" in page and "Adresses signalées, tous états" in page
+    assert "</a>\u00a0: 1</li>" in page  # French: a no-break space before the colon
