@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hotline.db.engine import Database
+from hotline.lists import signing
 from hotline.security.tables import AuditRow
 from tests.conftest import csrf_from
 
@@ -43,13 +44,39 @@ def test_admin_creates_releases_and_rotates(login_as: Login, db: Database) -> No
     again = _post(client, "/staff/lists/release", {"name": "urls"})
     assert again.status_code == 409 and "already released" in again.text
 
-    rotated = _post(client, "/staff/lists/signing-key/rotate", {})
+    rotated = _post(client, "/staff/lists/signing-key/rotate", {"confirm": "yes"})
     assert rotated.status_code == 303
     page = client.get("/staff/lists")
     assert "Signing key rotated." in page.text and page.text.count("in use") == 1
     trail = _actions(db)
     assert "hash_list.created" in trail and "list_signing_key.rotated" in trail
     assert any(a.startswith("hash_list.release") for a in trail)
+
+
+def test_rotating_the_signing_key_without_the_confirmation_changes_nothing(
+    login_as: Login, db: Database
+) -> None:
+    client = login_as(["admin"])
+    assert _post(client, "/staff/lists", {"name": "urls", "kind": "url"}).status_code == 303
+    assert _post(client, "/staff/lists/release", {"name": "urls"}).status_code == 303
+    page = client.get("/staff/lists")
+    assert 'name="confirm" type="checkbox" value="yes" required' in page.text
+    with db.read() as session:
+        before = signing.keyring(session).keys
+    for sent in ({}, {"confirm": ""}, {"confirm": "no"}, {"confirm": "YES"}):
+        refused = _post(client, "/staff/lists/signing-key/rotate", sent)
+        assert refused.status_code == 422 and 'role="alert"' in refused.text
+        assert "the signing key was not rotated: confirm that each member" in refused.text
+        assert "confirm: tick this box to rotate the key" in refused.text
+        assert 'value="yes" required aria-invalid="true"' in refused.text
+    with db.read() as session:
+        assert signing.keyring(session).keys == before and len(before) == 1
+    assert "list_signing_key.rotated" not in _actions(db)
+    french = _post(client, "/staff/lists/signing-key/rotate?lang=fr", {})
+    assert french.status_code == 422
+    assert "la clé de signature n’a pas été renouvelée" in french.text
+    assert "confirm\u00a0: cochez cette case pour renouveler la clé" in french.text
+    assert "Je transmettrai sans attendre le nouveau trousseau de clés" in french.text
 
 
 def test_bad_input_is_refused_and_kept(login_as: Login, db: Database) -> None:

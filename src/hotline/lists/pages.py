@@ -114,10 +114,29 @@ def list_release(request: Request, actor: Actor = _MANAGE, form: FormData = Post
     return redirect_with_flash(request, "/staff/lists", "list.released")
 
 
+def _rotation_confirmed(form: FormData) -> None:
+    """Releases signed after a rotation fail members' checks until each takes the new keyring:
+    the form's box must be ticked, checked here so a POST without it (a stray click, a script)
+    changes nothing."""
+    if form.get("confirm") != "yes":
+        raise InvalidInput(
+            N_(
+                "the signing key was not rotated: confirm that each member will get the new keyring"
+            ),
+            fields=[FieldError("confirm", N_("tick this box to rotate the key"))],
+        )
+
+
 @router.post("/signing-key/rotate", response_class=HTMLResponse)
-def signing_key_rotate(request: Request, actor: Actor = _MANAGE) -> Response:
-    with get_db(request).write() as session:
-        actions.rotate_signing_key(session, actor, get_settings(request).secret)
+def signing_key_rotate(
+    request: Request, actor: Actor = _MANAGE, form: FormData = PostedForm
+) -> Response:
+    try:
+        _rotation_confirmed(form)
+        with get_db(request).write() as session:
+            actions.rotate_signing_key(session, actor, get_settings(request).secret)
+    except AppError as exc:
+        return _with_error(request, actor, exc, "rotate", {})
     return redirect_with_flash(request, "/staff/lists", "list.signing_key_rotated")
 
 
