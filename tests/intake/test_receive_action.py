@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from hotline.db.engine import Database
 from hotline.intake import actions, reports
-from hotline.intake.tables import ReportRow
+from hotline.intake.tables import ReportedUrlRow, ReportRow
 from hotline.security import audit
 from hotline.security.crypto import sealer_for
 from hotline.security.tables import AuditRow
@@ -50,6 +50,40 @@ def test_stores_and_audits_in_one_transaction(db: Database) -> None:
     with db.read() as session:
         emails = dict(session.execute(select(ReportRow.reference, ReportRow.email_encrypted)).all())
     assert emails[first.reference] is not None and emails[again.reference] is None
+
+
+def test_a_batch_is_stored_and_audited_as_one_report_at_a_time_would_be(db: Database) -> None:
+    """receive_reports (a crawl's batch): a few statements, one audit append; a URL twice in
+    the batch, or reported before, is a duplicate; entries in the reports' order."""
+    a, b, c = (reports.validate({"url": f"https://example.com/{p}"}) for p in "abc")
+    with db.write() as session:
+        earlier = actions.receive_report(session, c, reports.Source.web)
+    with db.write() as session:
+        batch = actions.receive_reports(
+            session, [a, b, a, c, a], reports.Source.api, origin=reports.Origin.proactive
+        )
+    assert [s.status for s in batch] == [
+        reports.PublicStatus.received,
+        reports.PublicStatus.received,
+        reports.PublicStatus.duplicate,
+        reports.PublicStatus.duplicate,
+        reports.PublicStatus.duplicate,
+    ]
+    assert batch[0].url_id == batch[2].url_id == batch[4].url_id != batch[1].url_id
+    assert batch[3].url_id == earlier.url_id
+    assert len({s.reference for s in batch}) == 5
+    assert _received(db)[1:] == [
+        (audit.SYSTEM, s.reference, {"source": "api", "origin": "proactive", "duplicate": d})
+        for s, d in zip(batch, [False, False, True, True, True], strict=True)
+    ]
+    with db.read() as session:
+        counts = dict(session.execute(select(ReportedUrlRow.id, ReportedUrlRow.report_count)).all())
+        stored = dict(session.execute(select(ReportRow.reference, ReportRow.url_id)).all())
+    assert counts == {batch[0].url_id: 3, batch[1].url_id: 1, earlier.url_id: 2}
+    assert all(stored[s.reference] == s.url_id for s in batch)
+    with db.write() as session:
+        assert actions.receive_reports(session, [], reports.Source.api) == []
+    assert _count(db) == 6
 
 
 def test_a_failed_transaction_keeps_neither_report_nor_entry(db: Database) -> None:

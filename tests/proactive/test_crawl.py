@@ -4,6 +4,7 @@ waiting for one analyst's verdict; new media keep hashes only; nothing is fetche
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import timedelta
 
@@ -27,7 +28,9 @@ from hotline.proactive.tables import (
     CrawlPageRow,
     CrawlRow,
 )
+from hotline.security import audit
 from hotline.security.permissions import Actor, Role
+from hotline.security.tables import AuditRow
 from tests.proactive.site import Site, drawn
 from tests.proactive.support import FAST, OPERATOR, confirm, drive, known_image, start
 
@@ -171,3 +174,46 @@ def test_a_stopped_crawl_fetches_nothing_more(
         actions.stop_crawl(session, OPERATOR, crawl_id)
     row = drive(db, settings, policy, crawl_id)
     assert row.state == "stopped" and site.requests == []
+
+
+def test_a_batch_of_pages_leaves_every_report_capture_and_finding_audited(
+    db: Database, settings: Settings, site: Site, policy: FetchPolicy
+) -> None:
+    """A job writes up to 16 pages with a few statements (one audit append for their reports,
+    one for what they found): each reported page still has its report, its audit entry, its
+    capture, and each page with known media its `crawl.found` entry; the chain holds."""
+    confirm(db, site.url("/p/0"))
+    known_image(db, drawn(10))  # /p/5 (and drawings within PDQ distance of it)
+    crawl_id = start(db, site.url("/p/0"))
+    drive(db, settings, policy, crawl_id)
+    with db.read() as session:
+        pages = session.execute(
+            select(CrawlPageRow.id, CrawlPageRow.url_id, CrawlPageRow.known).where(
+                CrawlPageRow.crawl_id == crawl_id, CrawlPageRow.media > 0
+            )
+        ).all()
+        references = dict(
+            session.execute(
+                select(ReportRow.reference, ReportRow.url_id).where(ReportRow.origin == "proactive")
+            ).all()
+        )
+        entries = session.execute(
+            select(AuditRow.action, AuditRow.object_id, AuditRow.detail).where(
+                AuditRow.action.in_(["report.received", "crawl.found"])
+            )
+        ).all()
+        captured = Counter(session.execute(select(PageCaptureRow.url_id)).scalars())
+        chain = audit.verify(session)
+    assert len(pages) >= 30 and all(p.url_id is not None for p in pages)
+    assert sorted(references.values()) == sorted(p.url_id for p in pages)
+    received = {e.object_id: json.loads(e.detail) for e in entries if e.action == "report.received"}
+    assert set(references) <= set(received)
+    assert all(received[r]["origin"] == "proactive" for r in references)
+    assert captured == Counter(p.url_id for p in pages)
+    found = [json.loads(e.detail) for e in entries if e.action == "crawl.found"]
+    assert all(e.object_id == str(crawl_id) for e in entries if e.action == "crawl.found")
+    assert sorted((f["page"], f["url_id"], f["known"]) for f in found) == sorted(
+        (p.id, p.url_id, p.known) for p in pages if p.known
+    )
+    assert found and any(f["url_id"] is not None for f in found)
+    assert chain.ok, chain.problem

@@ -1,7 +1,7 @@
 """Stopping a crawl while a worker writes a batch: both finish, neither is aborted.
 
 `actions.stop_crawl` locks the crawl's row, then the audit head (its audit entry). The batch
-writer (`crawler.record_pages`) writes each page's report, audited (the audit head), and
+writer (`crawler.write_pages`) writes the batch's reports, audited (the audit head), and
 then the links and counters (the crawl's row). Taken in those two orders, the two deadlocked
 on PostgreSQL, which aborted one of them; the writer now locks the crawl's row first. On
 SQLite the one writer makes the stop wait its turn."""
@@ -24,7 +24,7 @@ from hotline.jobs.tables import JobRow
 from hotline.jobs.worker import Worker
 from hotline.proactive import actions, crawler
 from hotline.proactive.frontier import CrawlSpec
-from hotline.proactive.tables import CrawlPageRow
+from hotline.proactive.scope import Canonical
 from tests.proactive.site import Site
 from tests.proactive.support import OPERATOR, confirm, crawl_row, start
 
@@ -50,12 +50,10 @@ def test_a_crawl_stopped_while_a_worker_writes_its_batch_ends_cleanly(
     reported, go_on = threading.Event(), threading.Event()
     queue_links = crawler._queue_links
 
-    def paused(
-        session: Session, crawl: CrawlSpec, pages: Sequence[tuple[CrawlPageRow, list[str]]]
-    ) -> int:
+    def paused(session: Session, crawl: CrawlSpec, links: Sequence[tuple[Canonical, int]]) -> None:
         reported.set()
         go_on.wait(20)
-        return queue_links(session, crawl, pages)
+        queue_links(session, crawl, links)
 
     monkeypatch.setattr(crawler, "_queue_links", paused)
     handlers.register()

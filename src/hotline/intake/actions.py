@@ -9,6 +9,8 @@ callers run it first, before the rate limit, so a form with mistakes costs no at
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.orm import Session
 
 from hotline.intake import reports
@@ -27,17 +29,35 @@ def receive_report(
     """Store the report (de-duplicated by its URL) and audit it, in the caller's transaction.
     `email_sealer` None: the reporter's email is not kept. `origin`: who found the URL (the
     published figures count by it); `source` is only the channel it came through."""
-    submitted = reports.submit(session, report, source, email_sealer, origin)
-    audit.record(
-        session,
-        audit.SYSTEM,
-        "report.received",
-        "report",
-        submitted.reference,
-        {
-            "source": source.value,
-            "origin": origin.value,
-            "duplicate": submitted.status == "duplicate",
-        },
+    return receive_reports(session, [report], source, email_sealer=email_sealer, origin=origin)[0]
+
+
+def receive_reports(
+    session: Session,
+    checked: Sequence[reports.ReportInput],
+    source: reports.Source,
+    *,
+    email_sealer: Sealer | None = None,
+    origin: reports.Origin = reports.Origin.public,
+) -> list[reports.SubmittedReport]:
+    """`receive_report` for several reports at once (a crawl's batch of pages), in order: a
+    few statements and one audit append (one lock of the audit head) however many."""
+    submitted = reports.submit_many(session, checked, source, email_sealer, origin)
+    audit.record_many(
+        session.connection(),
+        [
+            audit.NewEntry(
+                audit.SYSTEM,
+                "report.received",
+                "report",
+                one.reference,
+                {
+                    "source": source.value,
+                    "origin": origin.value,
+                    "duplicate": one.status == "duplicate",
+                },
+            )
+            for one in submitted
+        ],
     )
     return submitted

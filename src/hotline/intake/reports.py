@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from babel import Locale
-from sqlalchemy import case, select
+from sqlalchemy import Table, case, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -186,7 +187,7 @@ def clean_reference(text: str) -> str:
 
 def _upsert_statement(insert: Any) -> Any:
     """Insert a URL, or count one more report of it and raise its priority to the new
-    report's if higher; returns (id, report_count)."""
+    report's if higher; returns (id, report_count, url_hash)."""
     # On the Table, not the mapped class: a Core statement skips the ORM's bulk-insert path
     # (about half of the upsert's time).
     table = ReportedUrlRow.__table__
@@ -201,7 +202,7 @@ def _upsert_statement(insert: Any) -> Any:
                 else_=table.c.priority,
             ),
         },
-    ).returning(table.c.id, table.c.report_count)
+    ).returning(table.c.id, table.c.report_count, table.c.url_hash)
 
 
 # Built once per dialect: building it cost about 1 ms a report (a crawl reports many pages).
@@ -211,26 +212,45 @@ _UPSERT_URL = {
 }
 
 
-def _upsert_url(
-    session: Session, report: ReportInput, source: Source, now: datetime
-) -> tuple[int, bool]:
-    """Insert the URL or count one more report of it (raising its priority to what this
-    report's source gives, if higher); return (id, whether it is new)."""
-    domain, tld = site_domain(report.host)
-    values = {
-        "url_hash": sha256_hex(report.url),
-        "normalized_url": report.url,
-        "host": report.host,
-        "status": UrlStatus.received.value,
-        "report_count": 1,
-        "first_reported_at": now,
-        "last_reported_at": now,
-        "priority": SOURCE_PRIORITY[source],
-        "domain": domain,
-        "tld": tld,
-    }
-    url_id, count = session.execute(_UPSERT_URL[session.get_bind().dialect.name], values).one()
-    return url_id, count == 1
+def _upsert_urls(
+    session: Session, checked: Sequence[ReportInput], source: Source, now: datetime
+) -> list[tuple[int, bool]]:
+    """Insert each report's URL or count one more report of it (raising its priority to what
+    this source gives, if higher); return (id, whether it is new) for each, in order. One
+    executemany a round, a round holding each URL once (PostgreSQL refuses to update a row
+    twice in one statement), in hash order (two writers lock rows in one order); RETURNING
+    carries the hash, since its rows come back in no promised order."""
+    statement = _UPSERT_URL[session.get_bind().dialect.name]
+    rounds: list[dict[str, list[int]]] = []  # round -> url_hash -> positions
+    values: dict[str, dict[str, Any]] = {}
+    for position, report in enumerate(checked):
+        url_hash = sha256_hex(report.url)
+        if url_hash not in values:
+            domain, tld = site_domain(report.host)
+            values[url_hash] = {
+                "url_hash": url_hash,
+                "normalized_url": report.url,
+                "host": report.host,
+                "status": UrlStatus.received.value,
+                "report_count": 1,
+                "first_reported_at": now,
+                "last_reported_at": now,
+                "priority": SOURCE_PRIORITY[source],
+                "domain": domain,
+                "tld": tld,
+            }
+        for held in rounds:
+            if url_hash not in held:
+                held[url_hash] = [position]
+                break
+        else:
+            rounds.append({url_hash: [position]})
+    out: list[tuple[int, bool]] = [(0, False)] * len(checked)
+    for held in rounds:
+        params = [values[url_hash] for url_hash in sorted(held)]
+        for url_id, count, url_hash in session.execute(statement, params):
+            out[held[url_hash][0]] = (url_id, count == 1)
+    return out
 
 
 def submit(
@@ -241,28 +261,51 @@ def submit(
     origin: Origin = Origin.public,
 ) -> SubmittedReport:
     """Store a checked report in the caller's transaction. `sealer` None: email not kept."""
+    return submit_many(session, [report], source, sealer, origin)[0]
+
+
+_INSERT_REPORT = insert(cast(Table, ReportRow.__table__))  # Core: no ORM objects to build
+
+
+def submit_many(
+    session: Session,
+    checked: Sequence[ReportInput],
+    source: Source,
+    sealer: Sealer | None,
+    origin: Origin = Origin.public,
+) -> list[SubmittedReport]:
+    """Store checked reports in the caller's transaction, in order (`submit`'s rules; a URL
+    twice among them is a duplicate the second time). A statement a round of URLs and one
+    for the reports, however many."""
+    if not checked:
+        return []
     now = utcnow()
-    url_id, is_new = _upsert_url(session, report, source, now)
-    email = sealer.seal(report.email.encode()) if (sealer and report.email) else None
-    reference = new_reference()
-    session.add(
-        ReportRow(
-            reference=reference,
-            url_id=url_id,
-            submitted_url=report.submitted_url,
-            description=report.description,
-            email_encrypted=email,
-            content_type=report.content_type.value,
-            country=report.country,
-            source=source.value,
-            origin=origin.value,
-            is_duplicate=not is_new,
-            created_at=now,
+    session.flush()  # what the caller added first precedes the reports
+    urls = _upsert_urls(session, checked, source, now)
+    rows: list[dict[str, Any]] = []
+    submitted: list[SubmittedReport] = []
+    for report, (url_id, is_new) in zip(checked, urls, strict=True):
+        email = sealer.seal(report.email.encode()) if (sealer and report.email) else None
+        reference = new_reference()
+        rows.append(
+            {
+                "reference": reference,
+                "url_id": url_id,
+                "submitted_url": report.submitted_url,
+                "description": report.description,
+                "email_encrypted": email,
+                "content_type": report.content_type.value,
+                "country": report.country,
+                "source": source.value,
+                "origin": origin.value,
+                "is_duplicate": not is_new,
+                "created_at": now,
+            }
         )
-    )
-    session.flush()
-    status = PublicStatus.received if is_new else PublicStatus.duplicate
-    return SubmittedReport(reference, status, url_id)
+        status = PublicStatus.received if is_new else PublicStatus.duplicate
+        submitted.append(SubmittedReport(reference, status, url_id))
+    session.execute(_INSERT_REPORT, rows)
+    return submitted
 
 
 def public_status(session: Session, reference: str) -> PublicStatus:

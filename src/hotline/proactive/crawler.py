@@ -18,11 +18,11 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import cast
 from urllib.parse import urljoin
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from hotline import known as known_material
@@ -216,7 +216,9 @@ def run_pages(
 ) -> list[PageRun]:
     """The network phase for a batch of queued pages: each page, then one transaction that
     claims every page's media (nothing is fetched twice), then the media each page won.
-    `beat` is called after each request (the job's lease is kept while a batch runs)."""
+    `beat` is called after each request (the job's lease is kept while a batch runs).
+    One request at a time: fetch threads (4 a worker, tried) cost more CPU in switching than
+    they saved in waiting, two workers on two cores (docs/benchmarks.md)."""
     runs: list[PageRun] = []
     for page in pages:
         runs.append(_fetch_page(fetching, page))
@@ -361,37 +363,82 @@ class Recorded:
 @dataclass(frozen=True)
 class PageResult:
     """A page's network phase and what the lookup and the classifier made of its media:
-    `matches` by position among its hashed media, `scores` by the same positions."""
+    `matches` by position among its hashed media, `scores` by the same positions;
+    `inherited`, what each match passes on (read beside the lookup, outside the write), or
+    None to read it in the write."""
 
     page: CrawlPageRow
     run: PageRun
     matches: list[known_material.KnownMatch | None]
     scores: dict[int, Scored]
+    inherited: list[service.Inherited | None] | None = None
 
 
-def record_page(
-    session: Session,
-    crawl: CrawlSpec,
-    page: CrawlPageRow,
-    run: PageRun,
-    matches: list[known_material.KnownMatch | None],
-    scores: dict[int, Scored],
-    *,
-    store: MediaStore | None,
-    retention: timedelta,
-    likely_new_score: float,
-    confirm: ProactiveConfirm = ProactiveConfirm.analyst,
-) -> Recorded:
-    """`record_pages` for one page."""
-    return record_pages(
-        session,
-        crawl,
-        [PageResult(page, run, matches, scores)],
-        store=store,
-        retention=retention,
-        likely_new_score=likely_new_score,
-        confirm=confirm,
-    )[0]
+@dataclass
+class _Ready:
+    """One page made ready to write: everything but the ids the write hands out."""
+
+    result: PageResult
+    hashed: list[Media]
+    known: int
+    unknown: int
+    likely: bool
+    report: reports.ReportInput | None  # the page as a report, when it has media to record
+    evidence: str  # its capture's evidence (JSON), when it has a report
+    url_id: int | None = None
+
+
+@dataclass
+class Prepared:
+    """A batch of pages made ready outside the write transaction (their reports validated,
+    evidence as JSON, links canonical and checked against the scope, counters summed), so
+    that the write holds SQLite's one write lock, or the crawl's row, for its statements
+    alone."""
+
+    pages: list[_Ready]
+    links: list[tuple[Canonical, int]]
+    counts: dict[str, int]
+    likely_new_score: float  # a score at least this routes the item up
+
+
+def prepare_pages(
+    crawl: CrawlSpec, results: Sequence[PageResult], likely_new_score: float
+) -> Prepared:
+    """The CPU part of `record_pages`, with no database."""
+    ready: list[_Ready] = []
+    links: list[tuple[Canonical, int]] = []
+    check = ScopeCheck(crawl.scope, crawl.seed_host)
+    counts = dict.fromkeys(
+        ("pages", "media", "known", "unknown", "errors", "skipped", "likely_new"), 0
+    )
+    for result in results:
+        page, run = result.page, result.run
+        hashed = [m for m in run.media if m.hashes is not None]
+        known = sum(1 for m in result.matches if m is not None)
+        unknown = len(hashed) - known
+        likely = any(
+            s.scores and max(s.scores.values()) >= likely_new_score for s in result.scores.values()
+        )
+        report = _reportable(crawl, page.url) if hashed else None
+        evidence = _evidence_json(run) if report is not None else ""
+        ready.append(_Ready(result, hashed, known, unknown, likely, report, evidence))
+        counts["pages"] += 1 if run.state != PageState.skipped else 0
+        counts["media"] += len(hashed)
+        counts["known"] += known
+        counts["unknown"] += unknown
+        counts["errors"] += (1 if run.state == PageState.error else 0) + sum(
+            1 for m in run.media if m.error is not None
+        )
+        counts["skipped"] += run.skipped_links + (1 if run.state == PageState.skipped else 0)
+        counts["likely_new"] += 1 if likely and report is not None else 0
+        if run.state == PageState.done:
+            for raw in run.links:
+                link = canonical(raw)
+                if link is None or check.refuse(link, page.depth + 1) is not None:
+                    counts["skipped"] += 1
+                    continue
+                links.append((link, page.depth + 1))
+    return Prepared(ready, links, counts, likely_new_score)
 
 
 def record_pages(
@@ -405,198 +452,207 @@ def record_pages(
     confirm: ProactiveConfirm = ProactiveConfirm.analyst,
 ) -> list[Recorded]:
     """The write phase of a batch of pages, in the caller's transaction (which completes the
-    job): each page's findings, then the links of them all, the crawl's counters and its
-    finish check once. With `confirm` none, a page whose media matched known material of a
-    criminal category gets the system's criminal verdict here (takedown follows); unknown
-    media never do."""
+    job): `prepare_pages`, then `write_pages`. A caller holding a write lock prepares first."""
+    prepared = prepare_pages(crawl, results, likely_new_score)
+    return write_pages(session, crawl, prepared, store=store, retention=retention, confirm=confirm)
+
+
+_CAPTURES = insert(cast(Table, PageCaptureRow.__table__))
+_SCORES = insert(cast(Table, CrawlScoreRow.__table__))
+_PAGES = cast(Table, CrawlPageRow.__table__)
+# One UPDATE run for every page (the SET clause from the parameters' names).
+_PAGE_DONE = update(_PAGES).where(_PAGES.c.id == bindparam("b_id"))
+_URLS = cast(Table, ReportedUrlRow.__table__)
+# Raise a URL's priority, never lower it: no row loaded.
+_RAISE = (
+    update(_URLS)
+    .where(_URLS.c.id == bindparam("b_id"), _URLS.c.priority < bindparam("b_priority"))
+    .values(priority=bindparam("b_priority"))
+)
+
+
+def write_pages(
+    session: Session,
+    crawl: CrawlSpec,
+    prepared: Prepared,
+    *,
+    store: MediaStore | None,
+    retention: timedelta,
+    confirm: ProactiveConfirm = ProactiveConfirm.analyst,
+) -> list[Recorded]:
+    """A prepared batch's findings, in the caller's transaction, a statement or two for the
+    whole batch at each step: the pages' reports (intake's action, audited), their media
+    (grading's), priorities, captures and what was found (one audit append), the pages' rows,
+    the links of them all, the crawl's counters and its finish check. With `confirm` none, a
+    page whose media matched known material of a criminal category gets the system's
+    criminal verdict here (takedown follows); unknown media never do."""
     # The crawl's row first (frontier.lock_crawl): stop_crawl locks it, then the audit head;
     # locking it only when adding links, after the pages' reports took the audit head, made
     # the two deadlock on PostgreSQL (tests/proactive/test_stop_while_writing.py).
     frontier.lock_crawl(session, crawl.id)
-    recorded: list[Recorded] = []
-    pages: list[dict[str, object]] = []
-    links: list[tuple[CrawlPageRow, list[str]]] = []
-    counts = dict.fromkeys(
-        ("pages", "media", "known", "unknown", "errors", "skipped", "likely_new"), 0
-    )
     now = utcnow()
-    for result in results:
-        page, run = result.page, result.run
-        done = _record_one(session, crawl, result, store, retention, likely_new_score, confirm, now)
-        recorded.append(done)
-        hashed = done.known + done.unknown
-        pages.append(
-            {
-                "b_id": page.id,
-                "state": run.state,
-                "status": run.status,
-                "error_code": run.error,
-                "media": hashed,
-                "known": done.known,
-                "unknown": done.unknown,
-                "url_id": done.url_id,
-                "fetched_at": now,
-            }
+    reporting = [r for r in prepared.pages if r.report is not None]
+    submitted = intake_actions.receive_reports(
+        session,
+        [r.report for r in reporting if r.report is not None],
+        reports.Source.api,
+        origin=reports.Origin.proactive,
+    )
+    for ready, one in zip(reporting, submitted, strict=True):
+        ready.url_id = one.url_id
+    _register(session, crawl, reporting, store, retention, prepared.likely_new_score)
+    raised = [
+        {"b_id": r.url_id, "b_priority": KNOWN_MATCH_PRIORITY if r.known else LIKELY_NEW_PRIORITY}
+        for r in reporting
+        if r.known or r.likely
+    ]
+    if raised:
+        session.execute(_RAISE.execution_options(synchronize_session=False), raised)
+    if confirm is ProactiveConfirm.none:
+        for ready in reporting:
+            assert ready.url_id is not None
+            _confirm_known(session, ready.url_id, ready.result.matches)
+    if reporting:
+        session.execute(
+            _CAPTURES,
+            [
+                {
+                    "url_id": r.url_id,
+                    "at": now,
+                    "status": r.result.run.status,
+                    "error_code": r.result.run.error,
+                    "item_count": len(r.result.run.media),
+                    "new_items": r.unknown,
+                    "known_items": r.known,
+                    "failed_items": len(r.result.run.media) - len(r.hashed),
+                    "evidence": r.evidence,
+                }
+                for r in reporting
+            ],
         )
-        counts["pages"] += 1 if run.state != PageState.skipped else 0
-        counts["media"] += hashed
-        counts["known"] += done.known
-        counts["unknown"] += done.unknown
-        counts["errors"] += (1 if run.state == PageState.error else 0) + sum(
-            1 for m in run.media if m.error is not None
-        )
-        counts["skipped"] += run.skipped_links + (1 if run.state == PageState.skipped else 0)
-        counts["likely_new"] += 1 if done.likely_new and done.url_id is not None else 0
-        if run.state == PageState.done:
-            links.append((page, run.links))
-    if pages:
-        table = cast(Table, CrawlPageRow.__table__)
-        # One UPDATE run for every page (the SET clause from the parameters' names).
-        session.execute(update(table).where(table.c.id == bindparam("b_id")), pages)
-    counts["skipped"] += _queue_links(session, crawl, links)
-    frontier.bump(session, crawl.id, **counts)
-    frontier.finish_if_drained(session, crawl.id)
-    return recorded
-
-
-def _record_one(
-    session: Session,
-    crawl: CrawlSpec,
-    result: PageResult,
-    store: MediaStore | None,
-    retention: timedelta,
-    likely_new_score: float,
-    confirm: ProactiveConfirm,
-    now: datetime,
-) -> Recorded:
-    """One page's report, media, priority, verdict (confirm none), capture and audit."""
-    page, run, matches, scores = result.page, result.run, result.matches, result.scores
-    hashed = [m for m in run.media if m.hashes is not None]
-    known = sum(1 for m in matches if m is not None)
-    unknown = len(hashed) - known
-    url_id: int | None = None
-    likely = any(s.scores and max(s.scores.values()) >= likely_new_score for s in scores.values())
-    if hashed:
-        url_id = _report(session, crawl, page.url)
-        if url_id is not None:
-            _register(
-                session, crawl, url_id, hashed, matches, scores, store, retention, likely_new_score
-            )
-            _prioritise(session, url_id, known, likely)
-            if confirm is ProactiveConfirm.none:
-                _confirm_known(session, url_id, matches)
-            session.add(
-                PageCaptureRow(
-                    url_id=url_id,
-                    at=now,
-                    status=run.status,
-                    error_code=run.error,
-                    item_count=len(run.media),
-                    new_items=unknown,
-                    known_items=known,
-                    failed_items=len(run.media) - len(hashed),
-                    evidence=_evidence_json(run),
-                )
-            )
-    if known or (likely and url_id is not None):
-        audit.record(
-            session,
+    found = [
+        audit.NewEntry(
             audit.SYSTEM,
             "crawl.found",
             "crawl",
-            crawl.id,
+            str(crawl.id),
             {
-                "page": page.id,
-                "url_id": url_id,
-                "known": known,
-                "unknown": unknown,
-                "likely_new": likely,
+                "page": r.result.page.id,
+                "url_id": r.url_id,
+                "known": r.known,
+                "unknown": r.unknown,
+                "likely_new": r.likely,
             },
         )
-    return Recorded(known, unknown, url_id, likely)
+        for r in prepared.pages
+        if r.known or (r.likely and r.url_id is not None)
+    ]
+    audit.record_many(session.connection(), found)
+    if prepared.pages:
+        session.execute(
+            _PAGE_DONE.execution_options(synchronize_session=False),
+            [
+                {
+                    "b_id": r.result.page.id,
+                    "state": r.result.run.state,
+                    "status": r.result.run.status,
+                    "error_code": r.result.run.error,
+                    "media": len(r.hashed),
+                    "known": r.known,
+                    "unknown": r.unknown,
+                    "url_id": r.url_id,
+                    "fetched_at": now,
+                }
+                for r in prepared.pages
+            ],
+        )
+    _queue_links(session, crawl, prepared.links)
+    frontier.bump(session, crawl.id, **prepared.counts)
+    frontier.finish_if_drained(session, crawl.id)
+    return [Recorded(r.known, r.unknown, r.url_id, r.likely) for r in prepared.pages]
 
 
 def _queue_links(
-    session: Session, crawl: CrawlSpec, pages: Sequence[tuple[CrawlPageRow, list[str]]]
-) -> int:
-    """Queue the in-scope links of these pages (one insert for them all); returns how many
-    were refused."""
-    check = ScopeCheck(crawl.scope, crawl.seed_host)
-    accepted: list[tuple[Canonical, int]] = []
-    refused = 0
-    for page, links in pages:
-        for raw in links:
-            link = canonical(raw)
-            if link is None or check.refuse(link, page.depth + 1) is not None:
-                refused += 1
-                continue
-            accepted.append((link, page.depth + 1))
-    frontier.add_pages(session, crawl, accepted)
-    return refused
+    session: Session, crawl: CrawlSpec, links: Sequence[tuple[Canonical, int]]
+) -> None:
+    """Queue the batch's in-scope links (one insert for them all)."""
+    frontier.add_pages(session, crawl, links)
 
 
-def _report(session: Session, crawl: CrawlSpec, url: str) -> int | None:
-    """The page as a report of origin `proactive` (de-duplicated by URL like any report)."""
+def _reportable(crawl: CrawlSpec, url: str) -> reports.ReportInput | None:
+    """The page as a report of origin `proactive` (de-duplicated by URL like any report), or
+    None for a URL intake refuses (a non-public host): counted, not reported."""
     try:
-        checked = reports.validate(
+        return reports.validate(
             {"url": url, "description": f"Found by proactive crawl {crawl.id}."}
         )
-    except Exception:  # a URL intake refuses (a non-public host): counted, not reported
+    except Exception:
         log.info("crawl %s: page %s is not a reportable URL", crawl.id, url)
         return None
-    return intake_actions.receive_report(
-        session, checked, reports.Source.api, origin=reports.Origin.proactive
-    ).url_id
 
 
 def _register(
     session: Session,
     crawl: CrawlSpec,
-    url_id: int,
-    hashed: list[Media],
-    matches: list[known_material.KnownMatch | None],
-    scores: dict[int, Scored],
+    reporting: Sequence[_Ready],
     store: MediaStore | None,
     retention: timedelta,
     likely_new_score: float,
 ) -> None:
+    """Every reported page's media in one `register_media_many`; new items' bytes sealed
+    when the crawl keeps them; the classifier's scores."""
     keep = crawl.keep_bytes and store is not None
     purge_after = utcnow() + retention
     items: list[service.MediaIn] = []
-    for item, match in zip(hashed, matches, strict=True):
-        assert item.hashes is not None and item.body is not None
-        items.append(
-            service.MediaIn(
-                url_id=url_id,
-                source_url=item.url,
-                kind=item.hashes.kind.value,
-                hashes=service.MediaHashesIn.of(item.hashes, item.signals),
-                byte_count=len(item.body),
-                stored=keep and match is None,
-                purge_after=purge_after,
-                inherited=known_material.inherited(session, match) if match else None,
-            )
-        )
-    registered = service.register_media_many(session, items)
-    for i, (item, match, media) in enumerate(zip(hashed, matches, registered, strict=True)):
-        if match is None and keep and store is not None:
-            assert item.body is not None
-            store.put(media.id, item.body)
-        scored = scores.get(i)
-        if match is None and scored is not None:
-            top = max(scored.scores.values(), default=0.0)
-            session.add(
-                CrawlScoreRow(
-                    crawl_id=crawl.id,
-                    media_id=media.id,
-                    scores=json.dumps(scored.scores, sort_keys=True),
-                    model=scored.model[:128],
-                    model_version=scored.version[:128],
-                    scored_at=utcnow(),
-                    top_score=top,
-                    likely_new=top >= likely_new_score,
+    owners: list[tuple[_Ready, int]] = []
+    for ready in reporting:
+        result = ready.result
+        inherited = result.inherited
+        if inherited is None:
+            inherited = [
+                known_material.inherited(session, m) if m else None for m in result.matches
+            ]
+        for i, (item, match) in enumerate(zip(ready.hashed, result.matches, strict=True)):
+            assert item.hashes is not None and item.body is not None
+            items.append(
+                service.MediaIn(
+                    url_id=ready.url_id,
+                    source_url=item.url,
+                    kind=item.hashes.kind.value,
+                    hashes=service.MediaHashesIn.of(item.hashes, item.signals),
+                    byte_count=len(item.body),
+                    stored=keep and match is None,
+                    purge_after=purge_after,
+                    inherited=inherited[i],
                 )
             )
+            owners.append((ready, i))
+    registered = service.register_media_many(session, items)
+    scores: list[dict[str, object]] = []
+    for (ready, i), media in zip(owners, registered, strict=True):
+        if ready.result.matches[i] is not None:
+            continue
+        if keep and store is not None:
+            body = ready.hashed[i].body
+            assert body is not None
+            store.put(media.id, body)
+        scored = ready.result.scores.get(i)
+        if scored is not None:
+            top = max(scored.scores.values(), default=0.0)
+            scores.append(
+                {
+                    "crawl_id": crawl.id,
+                    "media_id": media.id,
+                    "scores": json.dumps(scored.scores, sort_keys=True),
+                    "model": scored.model[:128],
+                    "model_version": scored.version[:128],
+                    "scored_at": utcnow(),
+                    "top_score": top,
+                    "likely_new": top >= likely_new_score,
+                }
+            )
+    if scores:
+        session.execute(_SCORES, scores)
 
 
 CRIMINAL_CATEGORIES = frozenset({"A", "B", "C"})  # grading's UK categories, not not_illegal
@@ -626,19 +682,6 @@ def _confirm_known(
         assess_actions.record_known_material_verdict(
             session, url_id, matched, ProactiveConfirm.none.value
         )
-
-
-def _prioritise(session: Session, url_id: int, known: int, likely: bool) -> None:
-    """Raise the URL's priority (never lower it): one UPDATE, no row loaded."""
-    if not (known or likely):
-        return
-    wanted = KNOWN_MATCH_PRIORITY if known else LIKELY_NEW_PRIORITY
-    session.execute(
-        update(ReportedUrlRow)
-        .where(ReportedUrlRow.id == url_id, ReportedUrlRow.priority < wanted)
-        .values(priority=wanted)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def known_hashes(item: Media) -> known_material.KnownHashes:

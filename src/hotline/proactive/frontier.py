@@ -62,9 +62,27 @@ def spec_of(row: CrawlRow) -> CrawlSpec:
     )
 
 
-def _insert(session: Session, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+@dataclass(frozen=True)
+class _Statements:
+    add_page: Any  # a page row unless the crawl has its URL; returns its id
+    claim_media: Any  # a media URL's claim unless the crawl has one
+
+
+def _built(insert: Any) -> _Statements:
+    return _Statements(
+        insert(CrawlPageRow)
+        .on_conflict_do_nothing(index_elements=["crawl_id", "url_hash"])
+        .returning(CrawlPageRow.id),
+        insert(CrawlMediaRow).on_conflict_do_nothing(index_elements=["crawl_id", "url_hash"]),
+    )
+
+
+# Built once per dialect: building a statement costs more than running it.
+_STATEMENTS = {"postgresql": _built(postgresql.insert), "sqlite": _built(sqlite.insert)}
+
+
+def _statements(session: Session) -> _Statements:
+    return _STATEMENTS[session.get_bind().dialect.name]
 
 
 PAGE_BATCH = 16  # pages a job, politeness off
@@ -127,32 +145,26 @@ def add_pages(session: Session, crawl: CrawlSpec, links: Sequence[tuple[Canonica
     lock_crawl(session, crawl.id)
     room = crawl.scope.max_pages - page_count(session, crawl.id)
     fresh = fresh[: max(room, 0)]
-    added: list[int] = []
-    for i in range(0, len(fresh), INSERT_CHUNK):
-        rows = [
-            {
-                "crawl_id": crawl.id,
-                "url_hash": link.key,
-                "url": link.url,
-                "depth": depth,
-                "state": PageState.queued,
-                "tries": 0,
-                "media": 0,
-                "known": 0,
-                "unknown": 0,
-            }
-            for link, depth in fresh[i : i + INSERT_CHUNK]
-        ]
-        # Another worker may have added some since the query above: those come back empty.
-        added.extend(
-            session.execute(
-                _insert(session, CrawlPageRow)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["crawl_id", "url_hash"])
-                .returning(CrawlPageRow.id)
-            ).scalars()
-        )
-    added.sort()
+    if not fresh:
+        return 0
+    rows = [
+        {
+            "crawl_id": crawl.id,
+            "url_hash": link.key,
+            "url": link.url,
+            "depth": depth,
+            "state": PageState.queued,
+            "tries": 0,
+            "media": 0,
+            "known": 0,
+            "unknown": 0,
+        }
+        for link, depth in fresh
+    ]
+    # Another worker may have added some since the query above: those come back empty. An
+    # executemany of one built statement (SQLAlchemy batches it into multi-row INSERTs)
+    # instead of `.values(rows)`, which coerced every value of every row in Python.
+    added = sorted(session.execute(_statements(session).add_page, rows).scalars())
     size = batch_size(crawl)
     for i in range(0, len(added), size):
         enqueue_pages(session, crawl.id, added[i : i + size])
@@ -200,12 +212,11 @@ def claim_media(
     if not first:
         return mine
     keys = sorted(first)
+    claim = _statements(session).claim_media
     for i in range(0, len(keys), INSERT_CHUNK):
         chunk = keys[i : i + INSERT_CHUNK]
         session.execute(
-            _insert(session, CrawlMediaRow)
-            .values([{"crawl_id": crawl_id, "url_hash": k, "page_id": first[k]} for k in chunk])
-            .on_conflict_do_nothing(index_elements=["crawl_id", "url_hash"])
+            claim, [{"crawl_id": crawl_id, "url_hash": k, "page_id": first[k]} for k in chunk]
         )
         claimed = session.execute(
             select(CrawlMediaRow.url_hash, CrawlMediaRow.page_id).where(

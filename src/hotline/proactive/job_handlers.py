@@ -15,6 +15,7 @@ from hotline import known as known_material
 from hotline.assess.fetcher import FetchPolicy, SafeFetcher, fetch_policy_from
 from hotline.config import Settings
 from hotline.grading.media_store import MediaStore
+from hotline.grading.service import Inherited
 from hotline.jobs import queue
 from hotline.jobs.worker import JobContext, job_handler
 from hotline.proactive import crawler, frontier
@@ -99,20 +100,29 @@ def crawl_page(ctx: JobContext) -> None:
     hashed = [[m for m in r.media if m.hashes is not None] for _p, r in finished]
     everything = [m for items in hashed for m in items]
     matches: list[known_material.KnownMatch | None] = []
+    inherited: list[Inherited | None] = []
     if everything:
         with ctx.db.read() as session:
             matches = known_material.lookup(session, [crawler.known_hashes(m) for m in everything])
+            # What each match passes on, read here rather than under the write lock.
+            inherited = [known_material.inherited(session, m) if m else None for m in matches]
     classifier = _classifier(ctx.settings, base)
     results: list[crawler.PageResult] = []
     at = 0
     for (page, run), items in zip(finished, hashed, strict=True):
-        page_matches, at = matches[at : at + len(items)], at + len(items)
+        page_matches, page_inherited = (
+            matches[at : at + len(items)],
+            inherited[at : at + len(items)],
+        )
+        at += len(items)
         new = [m for m, match in zip(items, page_matches, strict=True) if match is None]
         scores_by_new = crawler.score_new(classifier, new)
         # Scores are keyed by the position among the page's hashed media, as recorded.
         positions = [i for i, match in enumerate(page_matches) if match is None]
         scores = {positions[i]: s for i, s in scores_by_new.items()}
-        results.append(crawler.PageResult(page, run, page_matches, scores))
+        results.append(crawler.PageResult(page, run, page_matches, scores, page_inherited))
+    # Everything but the statements is done before the write transaction takes the lock.
+    prepared = crawler.prepare_pages(crawl, results, ctx.settings.crawl_likely_new_score)
     with ctx.db.write() as session:
         for page, run in zip(pages, runs, strict=True):
             if run.retry_in is None:
@@ -125,13 +135,12 @@ def crawl_page(ctx: JobContext) -> None:
                     .execution_options(synchronize_session=False)
                 )
         if results:
-            crawler.record_pages(
+            crawler.write_pages(
                 session,
                 crawl,
-                results,
+                prepared,
                 store=_store(ctx.settings),
                 retention=timedelta(days=ctx.settings.media_retention_days),
-                likely_new_score=ctx.settings.crawl_likely_new_score,
                 confirm=ctx.settings.proactive_confirm,
             )
         ctx.complete(session)
