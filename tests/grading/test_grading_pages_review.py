@@ -43,14 +43,19 @@ def test_a_qa_share_of_one_samples_every_agreed_item(
         staff.login(ana, ["analyst"])
         staff.login(ben, ["analyst"])
         staff.login(senior, ["senior_analyst"])
-        for item in (first, second):
+        for item, category in ((first, "C"), (second, "B")):
             for grader in (ana, ben):
                 graded = post(
-                    grader, f"/staff/grading/{item}/grade", category="C", age_band="14-15"
+                    grader, f"/staff/grading/{item}/grade", category=category, age_band="14-15"
                 )
                 assert graded.status_code == 303
         review = senior.get("/staff/grading/disagreements")
+        french = senior.get("/staff/grading/disagreements?lang=fr").text
     assert review.status_code == 200
+    # Each grader matched both final grades (two categories): kappa 1, with the reader's
+    # decimal separator.
+    assert review.text.count("<td>2</td><td>1.00</td>") == 2
+    assert french.count("<td>2</td><td>1,00</td>") == 2 and "1.00" not in french
     with db.read() as session:
         for item in (first, second):
             got = service.get_item(session, item)

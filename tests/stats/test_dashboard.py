@@ -85,6 +85,11 @@ def test_the_page_in_both_languages(login_as, db: Database, work: None) -> None:
     assert 'role="img"' in english.text and "zqxuser" not in english.text
     french = officer.get("/staff/stats/dashboard?lang=fr")
     assert "Tableau de bord des responsables" in french.text
+    # Hours with the reader's decimal separator.
+    assert 'data-figure="verdict-median">15.0<' in english.text
+    assert 'data-figure="viewing">0.5 / 4.0<' in english.text
+    assert 'data-figure="verdict-median">15,0<' in french.text
+    assert 'data-figure="viewing">0,5 / 4,0<' in french.text
 
 
 def test_no_login_no_dashboard(client: TestClient) -> None:

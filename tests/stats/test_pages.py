@@ -103,6 +103,10 @@ def test_page_shows_figures_charts_and_tables(
     [entry] = audit_rows(db, "stats.view")
     assert json.loads(entry.detail) == {"from": "2024-01-01", "to": "2024-03-31", "urls": 3}
     assert entry.object_type == "stats" and entry.object_id == "removal"
+    # French figures: a decimal comma, a no-break space before the percent sign.
+    french = client.get(f"/staff/stats/removal?{RANGE}&lang=fr").text
+    assert figure(french, "median-report") == "24,0" and figure(french, "p90-notice") == "30,0"
+    assert figure(french, "share-24h") == "33\u00a0% (1 sur 3)"
 
 
 def test_page_with_no_cases_and_default_range(login_as: Login) -> None:
