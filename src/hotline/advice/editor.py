@@ -41,10 +41,10 @@ from hotline.advice.validation import (
     validate_resource,
     version_of,
 )
-from hotline.errors import N_, Conflict, InvalidInput, NotFound
-from hotline.errors import FieldError as AppFieldError
+from hotline.errors import N_, Conflict, NotFound
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor
+from hotline.web.confirmation import require_confirmation
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, require
 from hotline.web.flash import redirect_with_flash
@@ -361,12 +361,11 @@ def confirm_campaign_delete(
 def delete_campaign(
     request: Request, campaign_id: int, actor: Actor = Editor, form: FormData = PostedForm
 ) -> Response:
-    # Checked here, not only by the page: a POST without the confirmation deletes nothing.
-    if form.get("confirm") != "yes":
-        raise InvalidInput(
-            N_("the campaign was not deleted: confirm on its delete page"),
-            fields=[AppFieldError("confirm", N_("confirm the deletion"))],
-        )
+    require_confirmation(
+        form,
+        N_("the campaign was not deleted: confirm on its delete page"),
+        N_("confirm the deletion"),
+    )
     db = get_db(request)
     visit_counter(request.app).flush(db)  # its waiting views are counted, then go with it
     with db.write() as session:

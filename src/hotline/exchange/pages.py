@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from hotline.config import Settings
-from hotline.errors import N_, AppError, FieldError, InvalidInput, translate
+from hotline.errors import N_, AppError, translate
 from hotline.exchange import actions, forwarding, inbound, partners, protocol
 from hotline.security.permissions import Action, Actor
 from hotline.web import i18n
+from hotline.web.confirmation import require_confirmation
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
 from hotline.web.flash import redirect_with_flash
@@ -89,13 +90,12 @@ def partner_add(request: Request, actor: Actor = _MANAGE, form: FormData = Poste
 
 
 def _confirmed(form: FormData) -> None:
-    """A rotation strands every partner until each has the new key: the form's box must be
-    ticked, checked here so a POST without it (a stray click, a script) changes nothing."""
-    if form.get("confirm") != "yes":
-        raise InvalidInput(
-            N_("the key was not rotated: confirm that each partner will get the new key"),
-            fields=[FieldError("confirm", N_("tick this box to rotate the key"))],
-        )
+    """A rotation strands every partner until each has the new key: the box must be ticked."""
+    require_confirmation(
+        form,
+        N_("the key was not rotated: confirm that each partner will get the new key"),
+        N_("tick this box to rotate the key"),
+    )
 
 
 @router.post("/key/rotate", response_class=HTMLResponse)

@@ -23,6 +23,7 @@ from hotline.matching import validation
 from hotline.matching.model import LIST_KINDS
 from hotline.security.permissions import Action, Actor
 from hotline.web import i18n
+from hotline.web.confirmation import require_confirmation
 from hotline.web.csrf import PostedForm
 from hotline.web.deps import get_db, get_settings, require
 from hotline.web.flash import redirect_with_flash
@@ -116,15 +117,12 @@ def list_release(request: Request, actor: Actor = _MANAGE, form: FormData = Post
 
 def _rotation_confirmed(form: FormData) -> None:
     """Releases signed after a rotation fail members' checks until each takes the new keyring:
-    the form's box must be ticked, checked here so a POST without it (a stray click, a script)
-    changes nothing."""
-    if form.get("confirm") != "yes":
-        raise InvalidInput(
-            N_(
-                "the signing key was not rotated: confirm that each member will get the new keyring"
-            ),
-            fields=[FieldError("confirm", N_("tick this box to rotate the key"))],
-        )
+    the box must be ticked."""
+    require_confirmation(
+        form,
+        N_("the signing key was not rotated: confirm that each member will get the new keyring"),
+        N_("tick this box to rotate the key"),
+    )
 
 
 @router.post("/signing-key/rotate", response_class=HTMLResponse)
