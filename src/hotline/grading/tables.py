@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +15,7 @@ from hotline.intake.domains import site_domain
 from hotline.intake.urls import UrlError, parse_url
 
 
+@lru_cache(maxsize=1024)  # the two column defaults read the same address, row after row
 def source_place(url: str) -> tuple[str | None, str | None]:
     """(host, site domain) of the address an item was found at, as intake reads a host
     (lower case, IDNA, no port, no leading "www."); (None, None) for one with no host (a case set's
