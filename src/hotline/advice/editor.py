@@ -325,22 +325,21 @@ def update_campaign(
     return redirect_with_flash(request, f"/staff/advice/campaigns/{campaign_id}", "campaign.saved")
 
 
+def _publish(request: Request, actor: Actor, campaign_id: int, published: bool) -> Response:
+    with get_db(request).write() as session:
+        campaigns_edit.set_published(session, actor, campaign_id, published)
+    flash = "campaign.published" if published else "campaign.unpublished"
+    return redirect_with_flash(request, f"/staff/advice/campaigns/{campaign_id}", flash)
+
+
 @editor_router.post("/campaigns/{campaign_id:int}/unpublish", response_model=None)
 def unpublish_campaign(request: Request, campaign_id: int, actor: Actor = Editor) -> Response:
-    with get_db(request).write() as session:
-        campaigns_edit.set_published(session, actor, campaign_id, False)
-    return redirect_with_flash(
-        request, f"/staff/advice/campaigns/{campaign_id}", "campaign.unpublished"
-    )
+    return _publish(request, actor, campaign_id, False)
 
 
 @editor_router.post("/campaigns/{campaign_id:int}/publish", response_model=None)
 def publish_campaign(request: Request, campaign_id: int, actor: Actor = Editor) -> Response:
-    with get_db(request).write() as session:
-        campaigns_edit.set_published(session, actor, campaign_id, True)
-    return redirect_with_flash(
-        request, f"/staff/advice/campaigns/{campaign_id}", "campaign.published"
-    )
+    return _publish(request, actor, campaign_id, True)
 
 
 @editor_router.get("/campaigns/{campaign_id:int}/delete", response_class=HTMLResponse)

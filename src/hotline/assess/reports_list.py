@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db.engine import Database
 from hotline.errors import N_, FieldError, Forbidden, InvalidInput
-from hotline.intake.domains import site_domain
+from hotline.intake.domains import site_domain, without_www
 from hotline.intake.reports import ContentType, Origin, Source, UrlStatus, clean_reference
 from hotline.intake.tables import ReportedUrlRow, ReportRow
 from hotline.intake.urls import UrlError, normalise_url
@@ -133,9 +133,7 @@ def search_key(q: str) -> tuple[str, str] | None:
     # and an undashed word of twelve letters is more likely a name than a reference.
     if _REFERENCE_LIKE.match(q) and (q.count("-") == 2 or any(c.isdigit() for c in q)):
         return "reference", clean_reference(q)
-    host = q.lower().rstrip(".")
-    if host.startswith("www.") and host.count(".") >= 2:
-        host = host[4:]
+    host = without_www(q.lower().rstrip("."))
     try:
         host = host.encode("idna").decode("ascii") if not host.isascii() else host
     except UnicodeError:

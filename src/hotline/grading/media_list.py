@@ -29,7 +29,7 @@ from hotline.errors import N_, FieldError, Forbidden, InvalidInput
 from hotline.grading.model import Category
 from hotline.grading.service import MediaStatus
 from hotline.grading.tables import MediaItemRow
-from hotline.intake.domains import site_domain
+from hotline.intake.domains import site_domain, without_www
 from hotline.intake.urls import UrlError, normalise_url
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor, allowed
@@ -161,7 +161,7 @@ def _domain(value: str) -> str:
             N_("check the search and filters"),
             fields=[FieldError("domain", N_("a domain or host name, such as example.com"))],
         ) from None
-    return host[4:] if host.startswith("www.") and host.count(".") >= 2 else host
+    return without_www(host)
 
 
 def _on_domain(domain: str) -> ColumnElement[bool]:

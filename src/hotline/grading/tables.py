@@ -11,7 +11,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db.base import Base, UTCDateTime
-from hotline.intake.domains import site_domain
+from hotline.intake.domains import site_domain, without_www
 from hotline.intake.urls import UrlError, parse_url
 
 
@@ -30,8 +30,7 @@ def source_place(url: str) -> tuple[str | None, str | None]:
             host = ""
     if not host or len(host) > 255:
         return None, None
-    if host.startswith("www.") and host.count(".") >= 2:
-        host = host[4:]  # as the staff searches read a host (hotline.assess.reports_list)
+    host = without_www(host)
     return host, site_domain(host)[0]
 
 

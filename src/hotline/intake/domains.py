@@ -16,6 +16,12 @@ _PUBLIC_SECOND_LEVELS = frozenset(
 )
 
 
+def without_www(host: str) -> str:
+    """The host less a leading "www." (www.example.com is example.com; www.com stays), as
+    the staff searches and the media list read a host."""
+    return host[4:] if host.startswith("www.") and host.count(".") >= 2 else host
+
+
 def site_domain(host: str) -> tuple[str, str | None]:
     """(domain, tld) of a normalised host: ("example.co.uk", "uk") for "www.example.co.uk";
     (host, None) for an IP address."""

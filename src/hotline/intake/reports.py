@@ -221,7 +221,7 @@ def _upsert_urls(
     twice in one statement), in hash order (two writers lock rows in one order); RETURNING
     carries the hash, since its rows come back in no promised order."""
     statement = _UPSERT_URL[session.get_bind().dialect.name]
-    rounds: list[dict[str, list[int]]] = []  # round -> url_hash -> positions
+    rounds: list[dict[str, int]] = []  # round -> url_hash -> the position it answers
     values: dict[str, dict[str, Any]] = {}
     for position, report in enumerate(checked):
         url_hash = sha256_hex(report.url)
@@ -239,17 +239,15 @@ def _upsert_urls(
                 "domain": domain,
                 "tld": tld,
             }
-        for held in rounds:
-            if url_hash not in held:
-                held[url_hash] = [position]
-                break
-        else:
-            rounds.append({url_hash: [position]})
+        held = next((r for r in rounds if url_hash not in r), None)
+        if held is None:
+            rounds.append(held := {})
+        held[url_hash] = position
     out: list[tuple[int, bool]] = [(0, False)] * len(checked)
     for held in rounds:
         params = [values[url_hash] for url_hash in sorted(held)]
         for url_id, count, url_hash in session.execute(statement, params):
-            out[held[url_hash][0]] = (url_id, count == 1)
+            out[held[url_hash]] = (url_id, count == 1)
     return out
 
 
