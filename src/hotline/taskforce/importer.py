@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 BATCH_ROWS = 50_000
 CHUNK_FILES = 32  # files sent to a worker at once
 CHUNK_BYTES = 32 * 1024 * 1024
+WORKER_FAILED = "the hashing worker failed on this file"
+HashTask = Callable[[list[tuple[int, bytes]]], list[Hashed | Failed]]
 
 
 @dataclass
@@ -82,6 +84,8 @@ class Options:
     expect: Callable[[int], None] = lambda n: None  # a source's members, once surveyed
     progress: Callable[[int], None] = lambda n: None  # members written (or skipped on resume)
     after_batch: Callable[[], None] = lambda: None  # tests stop an import here
+    # What a worker runs on a chunk; tests give a task that fails to exercise the retry.
+    hash_task: HashTask = hash_chunk
     cluster_radius: int = clustering.DEFAULT_RADIUS  # HOTLINE_TASKFORCE_CLUSTER_RADIUS
 
 
@@ -326,16 +330,61 @@ def _hashed_batches(client: Client, members: Iterator[Member], options: Options)
     pending: deque[tuple[list[Member], Future | None]] = deque()
     for chunk in _chunks(members, options.chunk_files, options.chunk_bytes):
         work = [(m.index, m.data) for m in chunk if m.data is not None]
-        future = client.submit(hash_chunk, work, pure=False) if work else None
+        future = client.submit(options.hash_task, work, pure=False) if work else None
         pending.append((chunk, future))
         while len(pending) >= window:
-            yield _collect(*pending.popleft())
+            yield _collect(client, options.hash_task, *pending.popleft())
     while pending:
-        yield _collect(*pending.popleft())
+        yield _collect(client, options.hash_task, *pending.popleft())
 
 
-def _collect(chunk: list[Member], future: Future | None) -> Batch:
-    results: dict[int, Hashed | Failed] = {r.index: r for r in (future.result() if future else [])}
+def _chunk_results(
+    client: Client, task: HashTask, chunk: list[Member], future: Future | None
+) -> dict[int, Hashed | Failed]:
+    """The chunk's results by member index. When its task fails as a whole (the worker died:
+    `KilledWorker` once the scheduler has retried it on `allowed-failures` workers; or the
+    task raised, as a decoder crash or MemoryError outside `hash_chunk`'s own catch can),
+    its files are sent again one a task, so one bad file costs only itself: a file whose own
+    task fails is a failed member with the reason, and the cursor moves past it, so a re-run
+    never meets it again."""
+    if future is None:
+        return {}
+    try:
+        return {r.index: r for r in future.result()}
+    except Exception:  # whatever failed, each file is tried on its own below
+        _still_connected(client)
+    singles = [
+        (m.index, client.submit(task, [(m.index, m.data)], pure=False))
+        for m in chunk
+        if m.data is not None
+    ]
+    results: dict[int, Hashed | Failed] = {}
+    for index, single in singles:
+        try:
+            results.update((r.index, r) for r in single.result())
+        except Exception as exc:  # recorded as this file's reason
+            _still_connected(client)
+            results[index] = Failed(index, f"{WORKER_FAILED}: {_short(exc)}")
+    return results
+
+
+def _still_connected(client: Client) -> None:
+    """A lost scheduler fails every task: that stops the import (a re-run resumes at the
+    cursor) rather than recording every remaining file as failed."""
+    if client.status != "running":
+        raise InvalidInput(
+            N_("the Dask scheduler went away; run the import again to resume"),
+            fields=[FieldError("scheduler", "")],
+        )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def _collect(client: Client, task: HashTask, chunk: list[Member], future: Future | None) -> Batch:
+    results = _chunk_results(client, task, chunk, future)
     items: list[store.NewItem] = []
     failures: list[store.NewFailure] = []
     for member in chunk:
