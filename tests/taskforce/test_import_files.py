@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tarfile
 import zipfile
 from datetime import UTC, datetime
@@ -245,3 +246,25 @@ def test_a_near_duplicate_of_graded_media_is_known_and_never_kept(
         False,
     )
     assert rows["other.png"].status == "hashed" and rows["other.png"].stored
+
+
+def test_a_folder_file_changed_in_place_at_the_same_size_is_a_new_source(
+    db: Database, dask_client: Client, tmp_path: Path
+) -> None:
+    folder = tmp_path / "changing"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(drawn(1))
+    notes = folder / "notes.txt"
+    notes.write_bytes(b"first")
+    os.utime(notes, ns=(1_000_000_000, 1_000_000_000))
+    first = run_import(db, "changing", [folder], dask_client)
+    assert [s.outcome for s in first.sources] == ["imported"]
+    notes.write_bytes(b"other")  # the same size, other bytes
+    os.utime(notes, ns=(2_000_000_000, 2_000_000_000))
+    again = run_import(db, "changing", [folder], dask_client)
+    assert [s.outcome for s in again.sources] == ["imported"]
+    with db.read() as session:
+        shas = session.execute(select(CaseSourceRow.sha256)).scalars().all()
+    assert len(set(shas)) == 2
+    (item,) = [r for r in _items(db, "changing") if r.status == "hashed"]
+    assert item.copies == 2  # the unchanged image, seen in both sources

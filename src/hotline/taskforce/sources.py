@@ -28,14 +28,17 @@ _CHUNK = 1 << 20
 
 
 def fingerprint(path: Path, kind: SourceKind) -> tuple[str, int]:
-    """SHA-256 and size of a file source; for a folder, of its sorted listing (names, sizes)."""
+    """SHA-256 and size of a file source; for a folder, of its sorted listing (names, sizes
+    and modification times in nanoseconds: a file rewritten in place at the same size makes
+    the folder a new source, not one already imported)."""
     digest = hashlib.sha256()
     if kind is SourceKind.folder:
         total = 0
         for relative, full in _walk(path):
-            size = full.lstat().st_size
-            total += size
-            digest.update(f"{relative}\0{size}\n".encode("utf-8", "surrogateescape"))
+            info = full.lstat()
+            total += info.st_size
+            line = f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\n"
+            digest.update(line.encode("utf-8", "surrogateescape"))
         return digest.hexdigest(), total
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
