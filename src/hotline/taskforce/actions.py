@@ -16,7 +16,7 @@ from hotline.lists import formats
 from hotline.lists.formats import VICS_DEFAULT_PROFILE
 from hotline.security import audit
 from hotline.security.permissions import Action, Actor, allowed
-from hotline.taskforce import export, store, throughput
+from hotline.taskforce import export, provenance, store, throughput
 from hotline.taskforce.model import case_set_name
 from hotline.taskforce.tables import CaseSetRow
 
@@ -111,16 +111,19 @@ def export_case_set(
 
 @dataclass(frozen=True)
 class CaseSetFigures:
-    """One case set's page: its import, its progress, and each grader's figures."""
+    """One case set's page: its import, its sources and known items' origins (provenance),
+    its progress, and each grader's figures."""
 
     case_set: store.CaseSet
     progress: throughput.SetProgress
     graders: list[throughput.GraderFigures]
+    sources: list[provenance.Source]
+    known: list[provenance.KnownOrigin]
 
 
 def view_case_set(session: Session, actor: Actor, case_set_id: int) -> CaseSetFigures:
-    """One case set's progress and its graders' throughput and consistency: an audited view
-    (`taskforce.view` naming the set)."""
+    """One case set's provenance, progress and its graders' throughput and consistency: an
+    audited view (`taskforce.view` naming the set)."""
     _permit(actor)
     if session.get(CaseSetRow, case_set_id) is None:
         raise NotFound(N_("no such case set"))
@@ -129,4 +132,6 @@ def view_case_set(session: Session, actor: Actor, case_set_id: int) -> CaseSetFi
         store.get(session, case_set_id),
         throughput.set_progress(session, case_set_id),
         throughput.grader_figures(session, case_set_id),
+        provenance.sources(session, case_set_id),
+        provenance.known_origins(session, case_set_id),
     )
