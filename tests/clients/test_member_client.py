@@ -23,10 +23,25 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from fastapi import FastAPI
-from hotline_client import AsyncMatchClient, MatchClient, MatchError
+from hotline_client import (
+    AsyncMatchClient,
+    DeltaError,
+    FieldProblem,
+    Keyring,
+    ListFetcher,
+    MatchClient,
+    MatchError,
+    OfflineMatcher,
+    ResponseMeta,
+    apply_delta,
+    verify_release,
+)
+from hotline_client.api import _error
+from hotline_client.release import SignatureError
 from typer.testing import CliRunner
 
 from hotline.cli import app as cli_app
@@ -306,3 +321,96 @@ def test_release_checks_refuse_what_was_not_signed(served: dict[str, Any], tmp_p
 
     with pytest.raises(SignatureError, match="not in the keyring"):
         verify_release(served["release"], Keyring([]))
+
+
+# -- 3. what the answers' headers say, and the server's field errors --------------------------
+
+
+def test_field_errors_request_ids_and_limits_reach_the_caller(
+    served: dict[str, Any], live_server: str
+) -> None:
+    with MatchClient(live_server, served["key"]) as client:
+        result = client.match_hash("pdq", served["pdq"][0])
+        assert result.meta.request_id and len(result.meta.request_id) == 32
+        limit = result.meta.rate_limit
+        assert limit is not None and limit.limit == 1000 and 0 <= limit.remaining < 1000
+        # Two problems in one body: each reaches the caller as the field and its message.
+        with pytest.raises(MatchError) as bad:
+            client.match_hashes([("pdq", "not-hex"), ("md5", "xyz")])
+    error = bad.value
+    assert (error.status, error.code) == (422, "invalid_input")
+    assert error.fields and all(isinstance(f, FieldProblem) for f in error.fields)
+    assert [f.field for f in error.fields] == ["hashes.0.value", "hashes.1.value"]
+    assert all(f.message for f in error.fields)
+    assert error.request_id and error.request_id != result.meta.request_id
+    assert error.meta.rate_limit is not None
+
+    async def refused() -> MatchError:
+        async with AsyncMatchClient(live_server, served["key"]) as client:
+            found = await client.match_hash("pdq", served["pdq"][1])
+            assert found.meta.request_id and found.meta.rate_limit is not None
+            try:
+                await client.match_hash("md5", "xyz")
+            except MatchError as exc:
+                return exc
+        raise AssertionError("a malformed hash was answered")
+
+    with ThreadPoolExecutor(1) as pool:
+        async_error = pool.submit(lambda: asyncio.run(refused())).result()
+    assert async_error.request_id and async_error.fields
+
+
+def test_error_fields_in_any_other_shape_are_dropped_not_garbled() -> None:
+    def answer(body: Any) -> MatchError:
+        response = httpx.Response(422, json={"error": {"code": "x", "fields": body}})
+        return _error(response)
+
+    assert answer([{"field": "a", "message": "m"}, "junk", {"message": "no field"}]).fields == (
+        FieldProblem("a", "m"),
+    )
+    assert answer({"a": "m"}).fields == answer(None).fields == ()
+    assert answer([]).meta == ResponseMeta()
+
+
+# -- 4. keeping a copy current without the server ------------------------------------------------
+
+
+def test_fetch_a_release_and_apply_a_delta_without_the_server(
+    served: dict[str, Any], live_server: str, db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    keyring = Keyring.load(served["keyring"])
+    into = tmp_path / "lists" / LIST
+    into.mkdir(parents=True)
+    (into / "stale.txt").write_text("an older copy")
+    with ListFetcher(live_server, served["key"]) as fetcher:
+        first = fetcher.fetch_release(LIST, into, keyring)
+        assert (first.list, first.version, first.entries, first.folder) == (LIST, 1, 3, into)
+        assert not (into / "stale.txt").exists()  # the old copy was replaced as a whole
+        assert verify_release(into, keyring).version == 1
+        copy = tmp_path / "copy.jsonl"
+        shutil.copy(first.path("entries.jsonl"), copy)
+
+        with db.write() as session:
+            added = store.add_entries(session, LIST, [entry_for(shapes_png(7), "B")])
+            store.withdraw_entries(session, LIST, [1], "regraded")
+        release.publish(db, release_root(settings), LIST, settings.secret, "test")
+        delta = fetcher.fetch_delta(LIST, 1, tmp_path / "delta", keyring)
+        assert (delta.kind, delta.since, delta.version) == ("delta", 1, added.version + 1)
+
+        done = apply_delta(copy, delta)
+        assert (done.since, done.version, done.added, done.withdrawn) == (1, 3, 1, 1)
+        matcher = OfflineMatcher.from_file(copy)
+        assert not matcher.match_hash("pdq", served["pdq"][0])  # entry 1 was withdrawn
+        assert matcher.match_hash("pdq", hash_bytes(shapes_png(7)).pdq.hex)  # type: ignore[union-attr]
+        with pytest.raises(DeltaError, match="starts at version 1, the copy is at 3"):
+            apply_delta(copy, delta)
+
+        # A download that does not verify never takes the verified copy's place.
+        with pytest.raises(SignatureError):
+            fetcher.fetch_release(LIST, into, Keyring([]))
+        assert verify_release(into, keyring).version == 1
+        assert sorted(p.name for p in into.parent.iterdir()) == [LIST]  # no scratch left
+
+        with pytest.raises(MatchError) as unknown:
+            fetcher.fetch_release("other", tmp_path / "other", keyring)
+        assert unknown.value.status == 403 and unknown.value.request_id

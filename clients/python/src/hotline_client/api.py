@@ -6,14 +6,17 @@
             print(match.list, match.entry_id, match.category, match.distance)
 
 Every error the server answers (one shape: `{"error": {"code", "message", "fields"?}}`)
-raises `MatchError` with the status, code and message; a 429 carries `retry_after` seconds
-when the server sent `Retry-After`. Files are uploaded as multipart and hashed by the
-server, which never keeps them; hashes travel as JSON (at most 1,000 a call).
+raises `MatchError` with the status, code, message and `fields` (one `FieldProblem` per
+`{"field", "message"}` the server listed); a 429 carries `retry_after` seconds when the server
+sent `Retry-After`. Results and errors alike carry `meta`: the call's `X-Request-ID` (quote it
+when you ask the hotline about a call) and the `RateLimit-*` headers, when the server sent them.
+Files are uploaded as multipart and hashed by the server, which never keeps them; hashes
+travel as JSON (at most 1,000 a call).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +25,38 @@ import httpx
 MATCH_PATH = "/api/v1/match"
 MAX_BATCH = 1000
 USER_AGENT = "hotline-client/0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """The tightest rate limit the call counted against (`RateLimit-*` headers)."""
+
+    limit: int
+    remaining: int
+    reset: int  # seconds until `remaining` is back to `limit`
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseMeta:
+    """What every answer's headers say about the call itself."""
+
+    request_id: str | None = None  # X-Request-ID: the server's name for this call
+    rate_limit: RateLimit | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """One `{"field", "message"}` of the server's error: which input, and what is wrong."""
+
+    field: str
+    message: str
+
+
+def _meta(response: httpx.Response) -> ResponseMeta:
+    headers = response.headers
+    numbers = [headers.get(f"ratelimit-{n}", "") for n in ("limit", "remaining", "reset")]
+    limit = RateLimit(*map(int, numbers)) if all(n.isdigit() for n in numbers) else None
+    return ResponseMeta(headers.get("x-request-id"), limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +75,7 @@ class MatchResult:
     matches: tuple[Match, ...]
     truncated: bool
     lists: tuple[tuple[str, int], ...] = ()  # (list, version) searched
+    meta: ResponseMeta = ResponseMeta()  # the same for every result of one call
 
     @property
     def matched(self) -> bool:
@@ -55,15 +91,21 @@ class MatchError(Exception):
         *,
         status: int | None = None,
         code: str | None = None,
-        fields: Mapping[str, Any] | None = None,
+        fields: Sequence[FieldProblem] = (),
         retry_after: float | None = None,
+        meta: ResponseMeta | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.code = code
-        self.fields = dict(fields or {})
+        self.fields = tuple(fields)
         self.retry_after = retry_after
+        self.meta = meta or ResponseMeta()
+
+    @property
+    def request_id(self) -> str | None:
+        return self.meta.request_id
 
 
 def _hashes_body(hashes: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -79,14 +121,25 @@ def _params(lists: Sequence[str] | None) -> httpx.QueryParams:
     return httpx.QueryParams([("list", name) for name in lists or ()])
 
 
+def _fields(raw: object) -> tuple[FieldProblem, ...]:
+    """The server's `fields`: a list of `{"field", "message"}`; anything else is dropped."""
+    if not isinstance(raw, list):
+        return ()
+    return tuple(
+        FieldProblem(str(item["field"]), str(item.get("message", "")))
+        for item in raw
+        if isinstance(item, dict) and "field" in item
+    )
+
+
 def _error(response: httpx.Response) -> MatchError:
     code = None
     message = response.reason_phrase or f"HTTP {response.status_code}"
-    fields: Mapping[str, Any] = {}
+    fields: tuple[FieldProblem, ...] = ()
     try:
         error = response.json().get("error", {})
         code, message = error.get("code"), error.get("message", message)
-        fields = error.get("fields") or {}
+        fields = _fields(error.get("fields"))
     except (ValueError, AttributeError):
         pass
     retry = response.headers.get("retry-after", "")
@@ -96,12 +149,14 @@ def _error(response: httpx.Response) -> MatchError:
         code=code,
         fields=fields,
         retry_after=float(retry) if retry.replace(".", "", 1).isdigit() else None,
+        meta=_meta(response),
     )
 
 
 def _results(response: httpx.Response) -> list[MatchResult]:
     if not response.is_success:
         raise _error(response)
+    meta = _meta(response)
     try:
         body = response.json()
         lists = tuple((str(v["name"]), int(v["version"])) for v in body.get("lists", []))
@@ -121,11 +176,12 @@ def _results(response: httpx.Response) -> list[MatchResult]:
                 ),
                 truncated=bool(r.get("truncated", False)),
                 lists=lists,
+                meta=meta,
             )
             for r in body["results"]
         ]
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise MatchError(f"the server's answer is not a match result ({exc})") from exc
+        raise MatchError(f"the server's answer is not a match result ({exc})", meta=meta) from exc
 
 
 def _headers(api_key: str) -> dict[str, str]:
