@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import pickle
 import random
@@ -661,3 +662,21 @@ def test_a_malformed_vpdq_is_skipped_not_fatal(
     )
     updates, checkpoint = fetch(exchange, None)
     assert set(updates) == {1} and checkpoint.version == 1
+
+
+def test_a_list_tighter_than_hmas_pdq_threshold_is_warned_once_a_fetch(
+    hotline: FakeHotline,
+    exchange: HotlineSignalExchangeAPI,
+    releases: Releases,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hotline.publish(0, 1, releases.v1(), header={"pdq_max_distance": 20})
+    with caplog.at_level(logging.WARNING, logger="hotline_client.te_exchange"):
+        _, checkpoint = fetch(exchange, None)
+    warned = [r.getMessage() for r in caplog.records if "HMA matches" in r.getMessage()]
+    assert len(warned) == 1 and "within 20 bits" in warned[0] and "own 31" in warned[0]
+
+    caplog.clear()  # the next delta says 31, HMA's own: nothing to warn of
+    with caplog.at_level(logging.WARNING, logger="hotline_client.te_exchange"):
+        fetch(exchange, checkpoint)
+    assert not [r for r in caplog.records if "HMA matches" in r.getMessage()]

@@ -32,6 +32,10 @@ threatexchange's `VPDQIndex` under its defaults, which are hotline's default vid
 hotline's plug-in signal types (a key named after the type on a delta line) are ignored
 too: nothing ties a hotline plug-in to one of threatexchange's signal types.
 
+A list's own PDQ maximum distance (`pdq_max_distance` in the delta's header) does not reach
+HMA, which matches PDQ at threatexchange's own threshold (31 bits); when the list's is tighter,
+each fetch logs a warning once, so an operator can set HMA's threshold to match.
+
 Not checked here: the release signature (`manifest.sig`). The SHA-256 comes from the same
 server over TLS; a deployment that wants end-to-end proof downloads the signed release and
 checks it with `hotline_client.verify_release` against the hotline's published keyring.
@@ -58,6 +62,7 @@ from threatexchange.exchanges.collab_config import CollaborationConfigWithDefaul
 from threatexchange.exchanges.signal_exchange_api import SignalExchangeAPI
 from threatexchange.extensions.manifest import ThreatExchangeExtensionManifest
 from threatexchange.signal_type.md5 import VideoMD5Signal
+from threatexchange.signal_type.pdq.pdq_utils import PDQ_CONFIDENT_MATCH_THRESHOLD
 from threatexchange.signal_type.pdq.signal import PdqSignal
 from threatexchange.signal_type.signal_base import SignalType
 
@@ -322,6 +327,15 @@ class HotlineSignalExchangeAPI(
         if wrong:
             raise HotlineExchangeError(
                 f"the {DELTA_FILE} header does not match: {'; '.join(wrong)}"
+            )
+        tighter = header.get("pdq_max_distance")
+        if isinstance(tighter, int) and tighter < PDQ_CONFIDENT_MATCH_THRESHOLD:
+            log.warning(
+                "list %r matches PDQ within %d bits, but HMA matches within its own %d: "
+                "matches between the two are not the list's",
+                self.collab.list_name,
+                tighter,
+                PDQ_CONFIDENT_MATCH_THRESHOLD,
             )
 
     def _same_origin(self, url: str) -> str:
