@@ -4,14 +4,18 @@ refused."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.lists import signing
+from hotline.lists.api import release_root
+from hotline.lists.release import release_path
 from hotline.security.tables import AuditRow
 from tests.conftest import csrf_from
 
@@ -109,3 +113,27 @@ def test_other_roles_are_refused(login_as: Login, role: str) -> None:
     for path in ("/staff/lists", "/staff/lists/release", "/staff/lists/signing-key/rotate"):
         refused = client.post(path, data={"name": "x", "kind": "hash", "csrf_token": token})
         assert refused.status_code == 403
+
+
+def test_a_release_chooses_its_vics_data_model(
+    login_as: Login, db: Database, settings: Settings
+) -> None:
+    client = login_as(["admin"])
+    assert _post(client, "/staff/lists", {"name": "images", "kind": "hash"}).status_code == 303
+    page = client.get("/staff/lists").text
+    assert 'name="vics_profile"' in page and '<option value="2.0-uk">' in page
+    french = client.get("/staff/lists?lang=fr").text
+    assert "Modèle de données VICS de vics.json" in french
+    assert "VICS 2.0, profil Royaume-Uni" in french
+
+    unknown = _post(client, "/staff/lists/release", {"name": "images", "vics_profile": "3.0"})
+    assert unknown.status_code == 422 and "profil VICS inconnu" in unknown.text  # still French
+    assert not release_path(release_root(settings), "images", 0).exists()
+
+    made = _post(client, "/staff/lists/release", {"name": "images", "vics_profile": "2.0-UK"})
+    assert made.status_code == 303
+    folder = release_path(release_root(settings), "images", 0)
+    vics = json.loads((folder / "vics.json").read_text())
+    assert vics["@odata.context"].endswith("/2.0.xml/UK/$metadata#Media")
+    header = json.loads((folder / "entries.jsonl").read_text().splitlines()[0])
+    assert header["vics_profile"] == "2.0-uk"

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from hotline.errors import N_, AppError, FieldError, InvalidInput, translate
-from hotline.lists import actions, entries_list
+from hotline.lists import actions, entries_list, formats
 from hotline.lists.api import release_root
 from hotline.lists.model import FORMATS, SHAREABLE_FIELDS, UK_CATEGORIES
 from hotline.matching import validation
@@ -107,9 +107,14 @@ def list_create(request: Request, actor: Actor = _MANAGE, form: FormData = Poste
 @router.post("/release", response_class=HTMLResponse)
 def list_release(request: Request, actor: Actor = _MANAGE, form: FormData = PostedForm) -> Response:
     name = str(form.get("name", ""))[:200]
+    # The VICS data model of the release's vics.json (a hash list's); `formats.vics_profile`
+    # refuses anything but the four profiles before a file is written.
+    profile = str(form.get("vics_profile", "") or formats.VICS_DEFAULT_PROFILE)[:40]
     settings = get_settings(request)
     try:
-        actions.publish(get_db(request), actor, release_root(settings), name, settings.secret)
+        actions.publish(
+            get_db(request), actor, release_root(settings), name, settings.secret, profile
+        )
     except AppError as exc:
         return _with_error(request, actor, exc, "release", {})
     return redirect_with_flash(request, "/staff/lists", "list.released")
