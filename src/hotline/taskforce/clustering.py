@@ -20,6 +20,7 @@ cluster), so a million clusters are written in bulk inserts with no ids to read 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,10 @@ DASK_FROM = 200_000
 # written in representative order), so each commit rewrites most of its pages: 100,000 a
 # batch, not 20,000, cut a million-row import's writes by a third (docs/benchmarks.md).
 BATCH_ITEMS = 100_000
+# Concurrent cluster-writing transactions on PostgreSQL (SQLite has one writer). The batches
+# hold disjoint clusters and items, and the work is the server's (every item's row and index
+# entries rewritten), so two server processes use both cores of a small machine.
+WRITERS = 2
 _CLUSTERS: Table = ClusterRow.__table__  # type: ignore[assignment]
 _ITEMS: Table = CaseItemRow.__table__  # type: ignore[assignment]
 _COLUMNS = (
@@ -150,24 +155,40 @@ def cluster_new(
     # New clusters, in representative order, a batch of whole clusters a transaction.
     order = np.flatnonzero(~into_open)
     order = order[np.argsort(cluster_of[order], kind="stable")]
-    clusters = 0
+    chunks = []
     start = 0
     while start < order.size:
         end = min(start + batch, order.size)
         while end < order.size and cluster_of[order[end]] == cluster_of[order[end - 1]]:
             end += 1  # never split a cluster between two transactions
-        chunk = order[start:end]
-        with db.write() as session:
-            clusters += _write_new(
-                session, case_set_id, items, chunk, cluster_of, distance, usable_set
-            )
+        chunks.append(order[start:end])
         start = end
+
+    def write(chunk: Any) -> int:
+        with db.write() as session:
+            return _write_new(session, case_set_id, items, chunk, cluster_of, distance, usable_set)
+
+    clusters = sum(_each(write, chunks, writers=1 if db.is_sqlite else WRITERS))
     return ClusterReport(
         items=len(items),
         clusters=clusters,
         joined=joined,
         singletons=len(items) - len(usable),
     )
+
+
+def _each(write: Callable[[Any], int], chunks: list[Any], *, writers: int) -> list[int]:
+    """`write` over `chunks`, by `writers` threads at once. Every batch is tried: one that
+    fails leaves its items unclustered for the next run, and the first error is raised once
+    the others are done."""
+    if writers <= 1 or len(chunks) <= 1:
+        return [write(chunk) for chunk in chunks]
+    with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="cluster-write") as pool:
+        futures = [pool.submit(write, chunk) for chunk in chunks]
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        raise errors[0]  # type: ignore[misc]
+    return [f.result() for f in futures]
 
 
 def _join_open(session: Session, moves: list[tuple[int, int, int]]) -> set[int]:

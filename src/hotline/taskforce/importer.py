@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,8 @@ from hotline.taskforce.model import (
 )
 
 if TYPE_CHECKING:
-    from distributed import Client, Future
+    from distributed import Client
+    from distributed import Future as DaskFuture
 
 # Manifest rows a transaction: fewer, larger commits (each rewrites the key-index pages it
 # touched, and a batch's random keys touch most of them; 2,000 a batch spent a third of a
@@ -264,7 +266,35 @@ def _import_one(
         members = sources.members(path, kind, options.limits, start)
         dask = client.get() if isinstance(client, LazyClient) else client
         batches = _hashed_batches(dask, members, options)
-    for items, failures, done in batches:
+    _write_pipelined(db, case_set_id, source_id, batches, media, options, report)
+    with db.write() as session:
+        store.finish_source(session, source_id)
+    return report
+
+
+Batch = tuple[list[store.NewItem], list[store.NewFailure], int]
+
+
+def _write_pipelined(
+    db: Database,
+    case_set_id: int,
+    source_id: int,
+    batches: Iterator[Batch],
+    media: MediaStore | None,
+    options: Options,
+    report: SourceReport,
+) -> None:
+    """Each batch written in its own transaction, in order, by one writer thread, while this
+    thread reads the next batch and looks up its known material: the database's share of a
+    batch (its key checks and inserts, a server's work on PostgreSQL, C code outside the GIL
+    on SQLite) overlaps Python's share of the next. One write in flight at most, and a batch's
+    progress and `after_batch` run before the next write starts, so a stop after batch k
+    leaves exactly batches 1..k written, as a plain loop would."""
+
+    statistics = bulk_sql.PlannerStatistics(db, "taskforce_items")
+
+    def write(batch: Batch, known: store.KnownAhead) -> store.Counts:
+        items, failures, done = batch
         with db.write() as session:
             counts = store.write_batch(
                 session,
@@ -274,17 +304,28 @@ def _import_one(
                 failures=failures,
                 done=done,
                 media=media,
+                known_ahead=known,
             )
+        statistics.added(counts.items + counts.failed)
+        return counts
+
+    def written(future: Future[store.Counts]) -> None:
+        counts = future.result()
         report.counts.add(counts)
         gc.collect(1)  # what the batch left (see _young_collections_only)
         options.progress(counts.files)
         options.after_batch()
-    with db.write() as session:
-        store.finish_source(session, source_id)
-    return report
 
-
-Batch = tuple[list[store.NewItem], list[store.NewFailure], int]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="taskforce-write") as writer:
+        in_flight: Future[store.Counts] | None = None
+        for batch in batches:
+            with db.read() as session:
+                known = store.match_known(session, batch[0])
+            if in_flight is not None:
+                written(in_flight)
+            in_flight = writer.submit(write, batch, known)
+        if in_flight is not None:
+            written(in_flight)
 
 
 def _manifest_batches(rows: Iterator[ManifestRow], size: int) -> Iterator[Batch]:
@@ -327,7 +368,7 @@ def _hashed_batches(client: Client, members: Iterator[Member], options: Options)
     """Chunks hashed on the cluster, their results in member order; at most two chunks a
     worker in flight, so memory holds a few chunks whatever the set's size."""
     window = max(2, 2 * len(client.scheduler_info().get("workers", {})))
-    pending: deque[tuple[list[Member], Future | None]] = deque()
+    pending: deque[tuple[list[Member], DaskFuture | None]] = deque()
     for chunk in _chunks(members, options.chunk_files, options.chunk_bytes):
         work = [(m.index, m.data) for m in chunk if m.data is not None]
         future = client.submit(options.hash_task, work, pure=False) if work else None
@@ -339,7 +380,7 @@ def _hashed_batches(client: Client, members: Iterator[Member], options: Options)
 
 
 def _chunk_results(
-    client: Client, task: HashTask, chunk: list[Member], future: Future | None
+    client: Client, task: HashTask, chunk: list[Member], future: DaskFuture | None
 ) -> dict[int, Hashed | Failed]:
     """The chunk's results by member index. When its task fails as a whole (the worker died:
     `KilledWorker` once the scheduler has retried it on `allowed-failures` workers; or the
@@ -383,7 +424,9 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
-def _collect(client: Client, task: HashTask, chunk: list[Member], future: Future | None) -> Batch:
+def _collect(
+    client: Client, task: HashTask, chunk: list[Member], future: DaskFuture | None
+) -> Batch:
     results = _chunk_results(client, task, chunk, future)
     items: list[store.NewItem] = []
     failures: list[store.NewFailure] = []

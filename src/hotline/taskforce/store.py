@@ -232,6 +232,32 @@ _COLUMNS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class KnownAhead:
+    """A batch's known-material matches, by item key (keys without a match are absent)."""
+
+    hits: dict[str, known_step.Known]
+
+
+def _distinct(items: Sequence[NewItem]) -> tuple[dict[str, NewItem], dict[str, int]]:
+    """The first item of each key, in order, and how many of the batch share it."""
+    first: dict[str, NewItem] = {}
+    copies: dict[str, int] = {}
+    for item in items:
+        first.setdefault(item.key, item)
+        copies[item.key] = copies.get(item.key, 0) + 1
+    return first, copies
+
+
+def match_known(session: Session, items: Sequence[NewItem]) -> KnownAhead:
+    """The known-material step for a batch ahead of its write (so a pipelined import looks up
+    batch k+1 while batch k is written). Items already in the set are looked up too: wasted
+    work only on a resumed import's first batch."""
+    first = list(_distinct(items)[0].values())
+    found = known_step.match(session, first)
+    return KnownAhead({item.key: hit for item, hit in zip(first, found, strict=True) if hit})
+
+
 def write_batch(
     session: Session,
     case_set_id: int,
@@ -241,14 +267,12 @@ def write_batch(
     failures: Sequence[NewFailure],
     done: int,
     media: MediaStore | None,
+    known_ahead: KnownAhead | None = None,
 ) -> Counts:
-    """Write one batch and move the source's cursor to `done` (members written so far)."""
+    """Write one batch and move the source's cursor to `done` (members written so far).
+    `known_ahead`: the batch's known-material matches, looked up before (`match_known`)."""
     now = utcnow()
-    first: dict[str, NewItem] = {}
-    copies: dict[str, int] = {}
-    for item in items:
-        first.setdefault(item.key, item)
-        copies[item.key] = copies.get(item.key, 0) + 1
+    first, copies = _distinct(items)
     existing = _existing(session, case_set_id, list(first))
     if existing:
         session.execute(
@@ -259,7 +283,10 @@ def write_batch(
             execution_options={"synchronize_session": False},
         )
     new = [item for key, item in first.items() if key not in existing]
-    known = known_step.match(session, new)
+    if known_ahead is None:
+        known = known_step.match(session, new)
+    else:
+        known = [known_ahead.hits.get(item.key) for item in new]
     keep = media is not None
     created = bulk_sql.bind_value(session, _ITEMS.c.created_at, now)
     hashed, known_status, failed = (
