@@ -196,6 +196,35 @@ def test_zip_links_and_escapes_are_recorded(
     }
 
 
+def test_absolute_zip_member_names_are_recorded_and_nothing_is_written_outside(
+    db: Database, dask_client: Client, tmp_path: Path
+) -> None:
+    target = tmp_path / "outside" / "x.png"  # where a naive extraction would write
+    (tmp_path / "in").mkdir()
+    path = tmp_path / "in" / "absolute.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("ok.png", drawn(1))
+        archive.writestr(zipfile.ZipInfo("/etc/x.png"), drawn(2))
+        archive.writestr(zipfile.ZipInfo(str(target)), drawn(3))
+        archive.writestr(zipfile.ZipInfo("C:/x.png"), drawn(4))
+    assert {i.filename for i in zipfile.ZipFile(path).infolist()} >= {"/etc/x.png", str(target)}
+    report = run_import(db, "absolute", [path], dask_client)
+    assert report.sources[0].outcome == "imported"
+    with db.read() as session:
+        case = store.find(session, "absolute")
+        assert case is not None
+        rows = store.items_of(session, case.id)
+    absolute = "an absolute path inside the archive"
+    assert {r.member: r.reason for r in rows if r.status == "failed"} == {
+        "/etc/x.png": absolute,
+        str(target): absolute,
+        "C:/x.png": absolute,
+    }
+    assert [r.member for r in rows if r.status == "hashed"] == ["ok.png"]
+    assert not target.parent.exists() and list((tmp_path / "in").iterdir()) == [path]
+    assert not any(r.stored for r in rows)  # hash-only: no bytes kept anywhere
+
+
 def test_a_folder_symlink_is_not_followed(
     db: Database, dask_client: Client, tmp_path: Path
 ) -> None:

@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 from hotline.config import Settings
 from hotline.db.engine import Database
 from hotline.grading.media_store import MediaStore
-from hotline.grading.tables import GradeRow, MediaViewRow
+from hotline.grading.tables import GradeRow, MediaItemRow, MediaViewRow
+from hotline.taskforce.tables import ClusterRow, DecisionRow
 from tests.conftest import StaffFactory, csrf_from
 from tests.taskforce.conftest import family_folder, run_import
 
@@ -162,3 +163,45 @@ def test_a_clusters_thumbnails_are_charged_once_at_the_claim(
             select(func.count()).where(MediaViewRow.kind == "thumbnails")
         ).scalar_one()
     assert charged == 1
+
+
+def _written(db: Database) -> tuple[int, int, int, int]:
+    """Grades, decisions, cluster versions summed, media rows: what a decision writes."""
+    with db.read() as session:
+        return (
+            session.execute(select(func.count()).select_from(GradeRow)).scalar_one(),
+            session.execute(select(func.count()).select_from(DecisionRow)).scalar_one(),
+            session.execute(select(func.sum(ClusterRow.version))).scalar_one(),
+            session.execute(select(func.count()).select_from(MediaItemRow)).scalar_one(),
+        )
+
+
+@pytest.mark.usefixtures("imported")
+def test_a_stale_grade_is_refused_and_writes_nothing(
+    db: Database, login_as: Callable[[list[str]], TestClient]
+) -> None:
+    client = login_as(["taskforce_grader"])
+    url, drawn_page = _take(client)
+    drawn_version = VERSION.search(drawn_page)
+    assert drawn_version is not None
+    fields = {"category": "B", "child_age_1": "11-13", "child_sex_1": "girl"}
+    graded = _post(client, f"{url}/grade", drawn_page, version=drawn_version.group(1), **fields)
+    assert graded.status_code == 303
+    page = client.get(url).text
+    now = VERSION.search(page)
+    assert now is not None and now.group(1) != drawn_version.group(1)
+    assert _post(client, f"{url}/undo", page, version=now.group(1)).status_code == 303
+    before = _written(db)
+    # A second grade from the page as it was first drawn: the cluster changed since.
+    stale = _post(
+        client,
+        f"{url}/grade",
+        drawn_page,
+        version=drawn_version.group(1),
+        category="C",
+        child_age_1="14-15",
+        child_sex_1="boy",
+    )
+    assert stale.status_code == 409
+    assert "changed since the page was drawn" in stale.text
+    assert _written(db) == before
