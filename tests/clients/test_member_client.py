@@ -3,9 +3,12 @@
 1. Installed by pip into a fresh virtual environment, with none of the server's dependencies
    (`import fastapi` fails there), it verifies a release this server signed, refuses an altered
    copy, and matches offline exactly as `hotline match` does on the same release; its sync
-   and async clients call a live server's match API from there.
+   and async clients call a live server's match API and fetch a release from there; with the
+   `threatexchange` extra added, the exchange plug-in imports (still no server dependency).
 2. In this environment, the sync and async clients against a live server: one hash, a
    batch, an upload, and the server's refusals as `MatchError` with status and code.
+3. Field errors, request ids and rate limits reach the caller, sync and async.
+4. A release fetched, verified and put in place, and a delta applied, without the server.
 
 Images: shapes drawn with Pillow (tests/matching/helpers); videos: drawn clips.
 """
@@ -136,11 +139,25 @@ except ReleaseError as exc:
 
 with MatchClient(args["url"], args["key"]) as client:
     out["api_sync"] = hits(client.match_hash("pdq", args["pdq"]).matches)
+from hotline_client import ListFetcher
+with ListFetcher(args["url"], args["key"]) as fetcher:
+    fetched = fetcher.fetch_release(args["list"], Path(args["scratch"]) / "fetched", keyring)
+out["fetched"] = [fetched.list, fetched.version, fetched.entries]
 async def main():
     async with AsyncMatchClient(args["url"], args["key"]) as client:
         return hits((await client.match_hashes([("pdq", args["pdq"])]))[0].matches)
 out["api_async"] = asyncio.run(main())
 print(json.dumps(out))
+"""
+
+_PLUG_IN = """
+from hotline_client.te_exchange import HotlineSignalExchangeAPI
+print(HotlineSignalExchangeAPI.get_name())
+try:
+    import fastapi
+    print("importable")
+except ImportError:
+    print("missing")
 """
 
 
@@ -155,16 +172,9 @@ def test_the_client_alone_in_a_fresh_venv(
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     install = subprocess.run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            str(source),
-        ],
+        [*pip, str(source)],
         capture_output=True,
         text=True,
         check=False,
@@ -189,6 +199,7 @@ def test_the_client_alone_in_a_fresh_venv(
         "url": live_server,
         "key": served["key"],
         "pdq": near,
+        "list": LIST,
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     run = subprocess.run(
@@ -202,7 +213,7 @@ def test_the_client_alone_in_a_fresh_venv(
     assert run.returncode == 0, run.stderr[-3000:]
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out["fastapi"] == out["sqlalchemy"] == out["hotline"] == "missing"
-    assert out["verified"] == [LIST, 1, 3]
+    assert out["verified"] == out["fetched"] == [LIST, 1, 3]
     assert "entries.jsonl" in out["altered"]
 
     # The same queries through `hotline match` on the same release: the same answers.
@@ -228,6 +239,18 @@ def test_the_client_alone_in_a_fresh_venv(
     assert out["video"] == video_hits and len(video_hits) == 1
 
     assert out["api_sync"] == out["api_async"] == server[queries[0]]
+
+    # The plug-in's extra, added to the same environment (all of the above ran without it):
+    # python-threatexchange comes, the server's dependencies still do not.
+    extra = subprocess.run(
+        [*pip, f"{source}[threatexchange]"], capture_output=True, text=True, check=False
+    )
+    assert extra.returncode == 0, extra.stderr[-2000:]
+    plug_in = subprocess.run(
+        [str(python), "-c", _PLUG_IN], capture_output=True, text=True, check=False, env=env
+    )
+    assert plug_in.returncode == 0, plug_in.stderr[-3000:]
+    assert plug_in.stdout.split() == ["hotline", "missing"]
 
 
 # -- 2. the match API clients --------------------------------------------------------------------
