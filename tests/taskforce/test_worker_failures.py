@@ -4,12 +4,14 @@ real LocalCluster, and the set goes on."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import dask
 from distributed import Client
 
 from hotline.db.engine import Database
-from hotline.taskforce import importer, store
+from hotline.taskforce import cluster, importer, store
 from hotline.taskforce.cluster import Failed, Hashed, hash_chunk
 from tests.taskforce.conftest import drawn, run_import
 
@@ -56,3 +58,29 @@ def test_a_failed_chunk_is_retried_one_file_at_a_time(
     # The cursor moved past it: a re-run is a no-op, never the same file again.
     again = run_import(db, "crashes", [folder], dask_client, hash_task=crashing_task)
     assert [s.outcome for s in again.sources] == ["already imported"]
+
+
+def dying_task(chunk: list[tuple[int, bytes]]) -> list[Hashed | Failed]:
+    """`hash_chunk`, except that a chunk holding a CRASH file kills its worker process, as a
+    segfault in a decoder would."""
+    if any(data.startswith(CRASH) for _index, data in chunk):
+        os._exit(70)
+    return hash_chunk(chunk)
+
+
+def test_a_worker_that_dies_costs_only_its_file(db: Database, tmp_path: Path) -> None:
+    folder = _folder(tmp_path / "set")
+    # Worker processes (a death is a process's), and no retry of a task that killed one.
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        cluster.connect(workers=1, processes=True) as client,
+    ):
+        report = run_import(db, "dies", [folder], client, chunk_files=3, hash_task=dying_task)
+    assert (report.case_set.files, report.case_set.items, report.case_set.failed) == (8, 7, 1)
+    with db.read() as session:
+        row = store.find(session, "dies")
+        assert row is not None
+        (failed,) = [r for r in store.items_of(session, row.id) if r.status == "failed"]
+    assert failed.member == "b-crash.png"
+    assert failed.reason is not None
+    assert failed.reason.startswith(f"{importer.WORKER_FAILED}: KilledWorker")

@@ -394,18 +394,18 @@ def _chunk_results(
         return {r.index: r for r in future.result()}
     except Exception:  # whatever failed, each file is tried on its own below
         _still_connected(client)
-    singles = [
-        (m.index, client.submit(task, [(m.index, m.data)], pure=False))
-        for m in chunk
-        if m.data is not None
-    ]
     results: dict[int, Hashed | Failed] = {}
-    for index, single in singles:
+    for member in chunk:
+        if member.data is None:
+            continue
+        # One at a time: a worker that dies takes the blame for every task it held, so files
+        # queued beside the bad one would be failed with it.
+        single = client.submit(task, [(member.index, member.data)], pure=False)
         try:
             results.update((r.index, r) for r in single.result())
         except Exception as exc:  # recorded as this file's reason
             _still_connected(client)
-            results[index] = Failed(index, f"{WORKER_FAILED}: {_short(exc)}")
+            results[member.index] = Failed(member.index, f"{WORKER_FAILED}: {_short(exc)}")
     return results
 
 
