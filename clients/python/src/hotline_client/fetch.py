@@ -23,6 +23,7 @@ import dataclasses
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
-from hotline_client.api import USER_AGENT, MatchError, _error
+from hotline_client.api import MatchError, _error, _headers
 from hotline_client.release import Keyring, ReleaseError, VerifiedRelease, verify_release
 
 DELTA_FORMAT = "hotline-hash-list-delta"  # = hotline.lists.formats.DELTA_FORMAT
@@ -66,7 +67,7 @@ class ListFetcher:
     ) -> None:
         self._own = client is None
         self._client = client or httpx.Client(base_url=base_url, timeout=timeout)
-        self._headers = {"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT}
+        self._headers = _headers(api_key)
 
     def __enter__(self) -> ListFetcher:
         return self
@@ -182,17 +183,28 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 def apply_delta(copy: str | Path, delta: VerifiedRelease) -> Applied:
     """Bring `copy` (an `entries.jsonl`) to the version of `delta` (a verified delta)."""
-    copy = Path(copy)
     if delta.kind != "delta":
         raise DeltaError(f"{delta.folder} holds a {delta.kind} release, not a delta")
+    return apply_delta_file(Path(copy), delta.path(DELTA_FILE))
+
+
+def apply_delta_file(
+    copy: Path, delta_file: Path, *, check: Callable[[Path], None] | None = None
+) -> Applied:
+    """`apply_delta` on a delta file already verified. `check(path)` (raising `DeltaError`),
+    when given, vets the copy before and the new copy before it replaces the old one;
+    otherwise the copy's header entry count is checked. The server's `hotline lists
+    apply-delta` passes its stricter hash-list check."""
     records = _lines(copy)
     header, entries_lines = records[0], records[1:]
-    if header.get("entries") != len(entries_lines):
+    if check is not None:
+        check(copy)
+    elif header.get("entries") != len(entries_lines):
         raise DeltaError(f"{copy.name}: the header's entry count does not match its lines")
-    changes = _lines(delta.path(DELTA_FILE))
+    changes = _lines(delta_file)
     dheader = changes[0]
     if dheader.get("format") != DELTA_FORMAT:
-        raise DeltaError(f"{DELTA_FILE} is not a {DELTA_FORMAT} file")
+        raise DeltaError(f"{delta_file.name} is not a {DELTA_FORMAT} file")
     if dheader.get("list") != header.get("list"):
         raise DeltaError(
             f"the delta is for list {dheader.get('list')!r}, the copy is {header.get('list')!r}"
@@ -215,7 +227,7 @@ def apply_delta(copy: str | Path, delta: VerifiedRelease) -> Applied:
         elif op == "withdraw" and isinstance(entry_id, int):
             withdrawn += entries.pop(entry_id, None) is not None
         else:
-            raise DeltaError(f"{DELTA_FILE} line {number}: not an add or withdraw")
+            raise DeltaError(f"{delta_file.name} line {number}: not an add or withdraw")
     header = {
         **header,
         "version": dheader["version"],
@@ -228,8 +240,10 @@ def apply_delta(copy: str | Path, delta: VerifiedRelease) -> Applied:
             out.write(json.dumps(header) + "\n")
             for entry_id in sorted(entries):
                 out.write(json.dumps(entries[entry_id]) + "\n")
+        if check is not None:
+            check(partial)  # the result must itself be a valid copy
         partial.replace(copy)
-    except OSError as exc:
+    except (OSError, DeltaError) as exc:
         partial.unlink(missing_ok=True)
         raise DeltaError(f"could not write the updated copy: {exc}") from exc
     return Applied(
